@@ -1,0 +1,320 @@
+/**
+ * The error set of huey. Every class extends {@link HueyError}, sets `name`
+ * and carries the fields a caller needs to act on it.
+ *
+ * `RetryTask` and `CancelExecution` are control-flow signals a task throws on
+ * purpose; the others are failures.
+ *
+ * @module
+ */
+
+/**
+ * Base class of every error huey throws.
+ *
+ * @example Catch anything huey throws
+ * ```ts
+ * import { HueyError } from "./errors.ts";
+ * try {
+ *   throw new HueyError("Cannot enqueue: storage closed");
+ * } catch (err) {
+ *   if (err instanceof HueyError) console.log(err.message);
+ * }
+ * ```
+ */
+export class HueyError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "HueyError";
+  }
+}
+
+/** What was stored when a task failed: enough to rebuild a {@link TaskError}. */
+export interface TaskErrorInfo {
+  /** The remote error's `name`, e.g. `"TypeError"`. */
+  name: string;
+  /** The remote error's message. */
+  message: string;
+  /** The remote error's stack, when it had one. */
+  stack?: string;
+  /** Id of the task invocation that failed. */
+  taskId: string;
+  /** Name of the task that failed. */
+  taskName: string;
+  /** Retries the task had left when this error was stored. */
+  retries: number;
+}
+
+/**
+ * A task failed in the consumer; raised when its result is read
+ * (huey's `TaskException`).
+ *
+ * @example Read a failed result
+ * ```ts
+ * import { MemoryHuey, TaskError } from "../mod.ts";
+ * const huey = new MemoryHuey({ immediate: true });
+ * const fails = huey.task("fails", () => { throw new RangeError("nope"); });
+ * const r = await fails();
+ * try {
+ *   await r.get();
+ * } catch (err) {
+ *   if (err instanceof TaskError) console.log(err.remoteName, err.remoteMessage);
+ * }
+ * ```
+ */
+export class TaskError extends HueyError {
+  /** Name of the error the task threw, e.g. `"RangeError"`. */
+  readonly remoteName: string;
+  /** Message of the error the task threw. */
+  readonly remoteMessage: string;
+  /** Stack of the error the task threw, as recorded where it ran. */
+  readonly remoteStack?: string;
+  /** Id of the failed task invocation. */
+  readonly taskId: string;
+  /** Name of the failed task. */
+  readonly taskName: string;
+  /** Retries the task had left when the error was stored. */
+  readonly retries: number;
+
+  constructor(info: TaskErrorInfo) {
+    super(`Task ${info.taskName} (${info.taskId}) failed: ${info.name}: ${info.message}`);
+    this.name = "TaskError";
+    this.remoteName = info.name;
+    this.remoteMessage = info.message;
+    this.remoteStack = info.stack;
+    this.taskId = info.taskId;
+    this.taskName = info.taskName;
+    this.retries = info.retries;
+  }
+
+  /** The stored form of this error. */
+  toJSON(): TaskErrorInfo {
+    return {
+      name: this.remoteName,
+      message: this.remoteMessage,
+      stack: this.remoteStack,
+      taskId: this.taskId,
+      taskName: this.taskName,
+      retries: this.retries,
+    };
+  }
+}
+
+/** Options of {@link RetryTask}. */
+export interface RetryTaskOptions {
+  /** Seconds to wait before the retry. @default the task's retryDelay */
+  delay?: number;
+  /** Absolute time of the retry; wins over `delay`. */
+  eta?: Date;
+}
+
+/**
+ * Thrown inside a task to have it retried, whether or not it was declared
+ * with `retries`; its remaining retries are not used up.
+ *
+ * @example Retry in a minute
+ * ```ts
+ * import { MemoryHuey, RetryTask } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * huey.task("fetch", async (url: string) => {
+ *   const res = await fetch(url);
+ *   if (res.status >= 500) throw new RetryTask({ delay: 60 });
+ *   return await res.text();
+ * });
+ * ```
+ */
+export class RetryTask extends HueyError {
+  /** Seconds until the retry, if given. */
+  readonly delay?: number;
+  /** Absolute time of the retry, if given. */
+  readonly eta?: Date;
+
+  constructor(options: RetryTaskOptions = {}, message = "task asked to be retried") {
+    super(message);
+    this.name = "RetryTask";
+    this.delay = options.delay;
+    this.eta = options.eta;
+  }
+}
+
+/** Options of {@link CancelExecution}. */
+export interface CancelExecutionOptions {
+  /**
+   * `true`: retry even without retries left; `false`: never retry;
+   * unset: retry only if the task has retries left.
+   */
+  retry?: boolean;
+}
+
+/**
+ * Thrown in a pre-execute hook or in a task to cancel this execution.
+ *
+ * @example Cancel without retrying
+ * ```ts
+ * import { CancelExecution, MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * huey.task("load", () => {
+ *   throw new CancelExecution({ retry: false });
+ * }, { retries: 2 });
+ * ```
+ */
+export class CancelExecution extends HueyError {
+  /** The retry policy override, see {@link CancelExecutionOptions.retry}. */
+  readonly retry?: boolean;
+
+  constructor(options: CancelExecutionOptions = {}, message = "task execution canceled") {
+    super(message);
+    this.name = "CancelExecution";
+    this.retry = options.retry;
+  }
+}
+
+/**
+ * A task lock is held by someone else (huey's `TaskLockedException`).
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey, TaskLockedError } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * await using _held = await huey.lockTask("reports").acquire();
+ * try {
+ *   await huey.lockTask("reports").run(() => "never");
+ * } catch (err) {
+ *   if (err instanceof TaskLockedError) console.log(err.lockName);
+ * }
+ * ```
+ */
+export class TaskLockedError extends HueyError {
+  /** Name of the lock that could not be taken. */
+  readonly lockName: string;
+
+  constructor(lockName: string) {
+    super(`Cannot acquire lock: already held: ${lockName}`);
+    this.name = "TaskLockedError";
+    this.lockName = lockName;
+  }
+}
+
+/**
+ * A blocking `get()` reached its timeout before the result was ready
+ * (huey's `ResultTimeout`).
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey, ResultTimeout } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * const slow = huey.task("slow", () => 1);
+ * const r = await slow();   // no consumer is running
+ * try {
+ *   await r.get({ blocking: true, timeout: 0.01 });
+ * } catch (err) {
+ *   if (err instanceof ResultTimeout) console.log(err.taskId);
+ * }
+ * ```
+ */
+export class ResultTimeout extends HueyError {
+  /** Id of the task whose result did not arrive. */
+  readonly taskId: string;
+  /** The timeout that ran out, in seconds. */
+  readonly timeout: number;
+
+  constructor(taskId: string, timeout: number) {
+    super(`Cannot get result of task ${taskId}: not ready after ${timeout}s`);
+    this.name = "ResultTimeout";
+    this.taskId = taskId;
+    this.timeout = timeout;
+  }
+}
+
+/**
+ * A message names a task this process has not registered
+ * (huey's "not found in TaskRegistry").
+ *
+ * @example
+ * ```ts
+ * import { UnknownTaskError } from "../mod.ts";
+ * const err = new UnknownTaskError("resize", ["add", "fib"]);
+ * console.log(err.message);
+ * ```
+ */
+export class UnknownTaskError extends HueyError {
+  /** The task name found in the message. */
+  readonly taskName: string;
+  /** The names this process knows. */
+  readonly registered: readonly string[];
+  /** Where the tasks were loaded from, when known (the consumer's app module). */
+  readonly module?: string;
+
+  constructor(taskName: string, registered: readonly string[], module?: string) {
+    const where = module ? ` (tasks loaded from ${module})` : "";
+    const known = registered.length ? registered.join(", ") : "none";
+    super(`Cannot run task ${JSON.stringify(taskName)}: not registered${where}; known: ${known}`);
+    this.name = "UnknownTaskError";
+    this.taskName = taskName;
+    this.registered = registered;
+    this.module = module;
+  }
+}
+
+/**
+ * A setting or declaration is invalid: a bad crontab field, a duplicate
+ * task name, an option out of range.
+ *
+ * @example
+ * ```ts
+ * import { ConfigurationError, crontab } from "../mod.ts";
+ * try {
+ *   crontab({ minute: "61" });
+ * } catch (err) {
+ *   if (err instanceof ConfigurationError) console.log(err.message);
+ * }
+ * ```
+ */
+export class ConfigurationError extends HueyError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "ConfigurationError";
+  }
+}
+
+/** Where a value that cannot be serialized was found. */
+export interface SerializationErrorDetails {
+  /** Name of the task being enqueued, when the value is a task argument. */
+  taskName?: string;
+  /** Position of the offending argument (0-based). */
+  argumentIndex?: number;
+  /** Path inside the argument, e.g. `$.user.callback`. */
+  path?: string;
+}
+
+/**
+ * A value cannot be turned into a message (or a message cannot be read back):
+ * functions, symbols, class instances, cycles, bad signatures.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey, SerializationError } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * const log = huey.task("log", (value: unknown) => value);
+ * try {
+ *   await log(() => 1);
+ * } catch (err) {
+ *   if (err instanceof SerializationError) console.log(err.argumentIndex); // 0
+ * }
+ * ```
+ */
+export class SerializationError extends HueyError {
+  /** Name of the task being enqueued, when known. */
+  readonly taskName?: string;
+  /** Position of the offending argument (0-based), when known. */
+  readonly argumentIndex?: number;
+  /** Path to the offending value inside the argument. */
+  readonly path?: string;
+
+  constructor(message: string, details: SerializationErrorDetails = {}, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "SerializationError";
+    this.taskName = details.taskName;
+    this.argumentIndex = details.argumentIndex;
+    this.path = details.path;
+  }
+}

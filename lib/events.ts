@@ -1,0 +1,112 @@
+/**
+ * Consumer events for other parts of the program: an async iterable feed of
+ * what happens to tasks (huey's event emitter).
+ *
+ * @module
+ */
+import type { SignalName } from "./signals.ts";
+
+/** One thing that happened to a task. */
+export interface HueyEvent {
+  /** The signal name: `executing`, `complete`, `error`, ... */
+  signal: SignalName;
+  /** Task invocation id. */
+  id: string;
+  /** Task name. */
+  name: string;
+  /** When it happened, ms since the epoch. */
+  time: number;
+  /** For `error`: the error's `name: message`. */
+  error?: string;
+}
+
+/** Options of {@link EventHub.subscribe}. */
+export interface SubscribeOptions {
+  /** Ends the iteration when aborted. */
+  signal?: AbortSignal;
+  /**
+   * Events kept for a slow reader; the oldest are dropped beyond it (and
+   * counted in `dropped`). @default 10000
+   */
+  buffer?: number;
+}
+
+/** An iterator of events that can report how many it had to drop. */
+export interface EventStream extends AsyncIterableIterator<HueyEvent> {
+  /** Events dropped because the reader was slower than `buffer`. */
+  readonly dropped: number;
+}
+
+/**
+ * Fans events out to every subscriber in this process.
+ *
+ * @example
+ * ```ts
+ * import { EventHub } from "./events.ts";
+ * const hub = new EventHub();
+ * const controller = new AbortController();
+ * const stream = hub.subscribe({ signal: controller.signal });
+ * hub.publish({ signal: "complete", id: "1", name: "add", time: Date.now() });
+ * console.log((await stream.next()).value);
+ * controller.abort();
+ * ```
+ */
+export class EventHub {
+  #subscribers = new Set<(event: HueyEvent) => void>();
+
+  /** True when someone is listening. */
+  get active(): boolean {
+    return this.#subscribers.size > 0;
+  }
+
+  /** Deliver `event` to every subscriber. */
+  publish(event: HueyEvent): void {
+    for (const deliver of this.#subscribers) deliver(event);
+  }
+
+  /** A new feed of events published from now on. */
+  subscribe(options: SubscribeOptions = {}): EventStream {
+    const limit = options.buffer ?? 10_000;
+    const queue: HueyEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    let dropped = 0;
+    const deliver = (event: HueyEvent) => {
+      queue.push(event);
+      if (queue.length > limit) {
+        queue.shift();
+        dropped++;
+      }
+      wake?.();
+    };
+    const finish = () => {
+      done = true;
+      this.#subscribers.delete(deliver);
+      wake?.();
+    };
+    this.#subscribers.add(deliver);
+    options.signal?.addEventListener("abort", finish, { once: true });
+    if (options.signal?.aborted) finish();
+    const stream: EventStream = {
+      get dropped() {
+        return dropped;
+      },
+      async next(): Promise<IteratorResult<HueyEvent>> {
+        while (queue.length === 0 && !done) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+        const event = queue.shift();
+        return event ? { value: event, done: false } : { value: undefined, done: true };
+      },
+      return(): Promise<IteratorResult<HueyEvent>> {
+        finish();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]() {
+        return stream;
+      },
+    };
+    return stream;
+  }
+}

@@ -1,0 +1,208 @@
+/**
+ * `Result` and `ResultGroup`: handles on the return values of enqueued tasks.
+ *
+ * @module
+ */
+import { ConfigurationError, ResultTimeout, TaskError } from "./errors.ts";
+import type { TaskErrorInfo } from "./errors.ts";
+import type { RevokeOptions, ScheduleOptions, Task } from "./task.ts";
+
+/** Options of {@link Result.get}. */
+export interface GetOptions {
+  /** Wait for the result instead of returning `undefined`. @default false */
+  blocking?: boolean;
+  /** Seconds to wait when blocking; then `ResultTimeout`. @default wait forever */
+  timeout?: number;
+  /** Factor the polling delay grows by (storages that cannot push results). @default 1.15 */
+  backoff?: number;
+  /** Longest polling delay in seconds. @default 1.0 */
+  maxDelay?: number;
+  /** Revoke the task when the timeout runs out. @default false */
+  revokeOnTimeout?: boolean;
+  /** Leave the result in the store after reading it. @default false */
+  preserve?: boolean;
+}
+
+/** A stored result: a value or a failure. */
+export type StoredResult = { value: unknown } | { error: TaskErrorInfo };
+
+/** What a Result needs from its Huey: implemented by `Huey`. */
+export interface ResultBackend {
+  readonly results: boolean;
+  readResult(id: string, preserve: boolean): Promise<StoredResult | undefined>;
+  waitForResult(id: string, timeout: number): Promise<boolean>;
+  revokeById(id: string, options?: RevokeOptions): Promise<void>;
+  restoreById(id: string): Promise<boolean>;
+  isRevoked(task: Task, date?: Date): Promise<boolean>;
+  rescheduleTask(task: Task, options: ScheduleOptions): Promise<Result<unknown>>;
+}
+
+
+/**
+ * A handle on the return value of one enqueued task.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey({ immediate: true });
+ * const add = huey.task("add", (a: number, b: number) => a + b);
+ * const r = await add(1, 2);
+ * console.log(await r.get({ blocking: true, timeout: 5 })); // 3
+ * ```
+ */
+export class Result<T> {
+  /** The invocation this result belongs to. */
+  readonly task: Task;
+  readonly #backend: ResultBackend;
+  #settled?: StoredResult;
+
+  constructor(backend: ResultBackend, task: Task) {
+    this.#backend = backend;
+    this.task = task;
+  }
+
+  /** Id of the task invocation. */
+  get id(): string {
+    return this.task.id;
+  }
+
+  /**
+   * The task's return value, or `undefined` while it is not ready. Rejects
+   * with `TaskError` if the task failed, and with `ResultTimeout` when a
+   * blocking wait runs out. A value read once is kept by this handle (see
+   * {@link reset}) and, unless `preserve`, removed from the store.
+   */
+  async get(options: GetOptions = {}): Promise<T | undefined> {
+    if (!this.#backend.results) {
+      throw new ConfigurationError(
+        `Cannot get result of task ${this.task.name} (${this.id}): results are disabled (results: false)`,
+      );
+    }
+    if (!this.#settled) {
+      this.#settled = options.blocking ? await this.#wait(options) : await this.#read(options);
+    }
+    const settled = this.#settled;
+    if (!settled) return undefined;
+    if ("error" in settled) throw new TaskError(settled.error);
+    return settled.value as T;
+  }
+
+  #read(options: GetOptions): Promise<StoredResult | undefined> {
+    return this.#backend.readResult(this.id, options.preserve ?? false);
+  }
+
+  async #wait(options: GetOptions): Promise<StoredResult> {
+    const timeout = options.timeout;
+    const deadline = timeout === undefined ? Infinity : performance.now() + timeout * 1000;
+    let delay = 0.1;
+    for (;;) {
+      const found = await this.#read(options);
+      if (found) return found;
+      const left = (deadline - performance.now()) / 1000;
+      if (left <= 0) {
+        if (options.revokeOnTimeout) await this.revoke();
+        throw new ResultTimeout(this.id, timeout ?? 0);
+      }
+      const step = Math.min(delay, left);
+      if (!(await this.#backend.waitForResult(this.id, step))) {
+        delay = Math.min(delay * (options.backoff ?? 1.15), options.maxDelay ?? 1.0);
+      }
+    }
+  }
+
+  /** Forget the value this handle read, so the next `get()` reads the store again. */
+  reset(): void {
+    this.#settled = undefined;
+  }
+
+  /** Revoke this invocation (and only it). */
+  revoke(options?: RevokeOptions): Promise<void> {
+    return this.#backend.revokeById(this.id, options);
+  }
+
+  /** Undo {@link revoke}; true if it was revoked. */
+  restore(): Promise<boolean> {
+    return this.#backend.restoreById(this.id);
+  }
+
+  /** True if this invocation, or its task as a whole, is revoked. */
+  isRevoked(date?: Date): Promise<boolean> {
+    return this.#backend.isRevoked(this.task, date);
+  }
+
+  /**
+   * Revoke this invocation and enqueue a copy with a new id to run at the new
+   * time (no check is made that the original has not run yet).
+   */
+  async reschedule(options: ScheduleOptions = {}): Promise<Result<T>> {
+    await this.revoke();
+    return (await this.#backend.rescheduleTask(this.task, options)) as Result<T>;
+  }
+
+  /** `Result(task name: id)`. */
+  toString(): string {
+    return `Result(${this.task.toString()})`;
+  }
+}
+
+/**
+ * The results of several tasks: a pipeline, or a `map()`. Iterable;
+ * `get()` returns all values in order.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey({ immediate: true });
+ * const add = huey.task("add", (a: number, b: number) => a + b);
+ * const group = await add.map([[1, 2], [3, 4]]);
+ * console.log(await group.get({ blocking: true })); // [3, 7]
+ * for (const r of group) console.log(r.id);
+ * ```
+ */
+export class ResultGroup<T extends unknown[]> implements Iterable<Result<T[number]>> {
+  /** The individual results, in order. */
+  readonly results: readonly Result<T[number]>[];
+
+  constructor(results: readonly Result<unknown>[]) {
+    this.results = results as Result<T[number]>[];
+  }
+
+  /** Number of results. */
+  get length(): number {
+    return this.results.length;
+  }
+
+  /** The result at `index` (negative counts from the end). */
+  at(index: number): Result<T[number]> | undefined {
+    return this.results.at(index);
+  }
+
+  [Symbol.iterator](): Iterator<Result<T[number]>> {
+    return this.results[Symbol.iterator]();
+  }
+
+  /**
+   * Every value, in order. With `blocking`, waits for each (the timeout
+   * applies to each result in turn); otherwise missing values are `undefined`.
+   */
+  async get(options: GetOptions = {}): Promise<T> {
+    const values: unknown[] = [];
+    for (const result of this.results) values.push(await result.get(options));
+    return values as T;
+  }
+
+  /** Revoke every task of the group. */
+  async revoke(options?: RevokeOptions): Promise<void> {
+    for (const result of this.results) await result.revoke(options);
+  }
+
+  /** Restore every task of the group. */
+  async restore(): Promise<void> {
+    for (const result of this.results) await result.restore();
+  }
+
+  /** Forget values read so far. */
+  reset(): void {
+    for (const result of this.results) result.reset();
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * The storage contract every driver implements. A driver stores opaque
+ * strings (the serializer's output); it never parses them.
+ *
+ * Times are milliseconds since the epoch and are passed in by the caller, so
+ * tests drive the schedule and leases with a fake clock.
+ *
+ * @module
+ */
+
+/** A message handed out by {@link Storage.dequeue}, under a lease. */
+export interface Delivery {
+  /** The message exactly as it was enqueued. */
+  data: string;
+  /**
+   * Opaque token for {@link Storage.ack} and {@link Storage.extendLease}.
+   * Valid until the lease runs out.
+   */
+  receipt: string;
+}
+
+/** A message kept because it could not be run: undecodable or naming an unknown task. */
+export interface ErrorItem {
+  /** The message as it was found. */
+  data: string;
+  /** Why it was set aside, e.g. the error message. */
+  reason: string;
+  /** When it was set aside, in ms since the epoch. */
+  time: number;
+}
+
+/** Options of {@link Storage.dequeue}. */
+export interface DequeueOptions {
+  /** Current time in ms since the epoch (the lease starts now). */
+  now: number;
+  /** How long the message stays invisible to other consumers, in seconds. */
+  leaseSeconds: number;
+  /**
+   * Seconds to wait for a message when the queue is empty. Only drivers with
+   * `blocking: true` wait; the others return at once.
+   * @default 0
+   */
+  wait?: number;
+  /** Ends a blocking wait early. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Queue, schedule, result store and error store of one Huey instance.
+ *
+ * Every method is atomic with respect to other callers of the same storage,
+ * including other processes for persistent drivers.
+ */
+export interface Storage {
+  /** The Huey name this storage is namespaced by. */
+  readonly name: string;
+  /** True when `dequeue({ wait })` blocks until a message arrives. */
+  readonly blocking: boolean;
+  /** True when `dequeue` honours priorities. */
+  readonly priority: boolean;
+
+  // -- queue ---------------------------------------------------------------
+
+  /** Add a message; higher priority is dequeued first, FIFO within a priority. */
+  enqueue(data: string, priority: number): Promise<void>;
+  /** Add several messages in one operation (one round trip where possible). */
+  enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void>;
+  /**
+   * Take the next message under a lease, or `undefined` when the queue is
+   * empty (after waiting up to `wait` seconds on blocking drivers). The
+   * message stays stored until {@link ack}; if the lease runs out first,
+   * {@link recoverLeases} puts it back.
+   */
+  dequeue(options: DequeueOptions): Promise<Delivery | undefined>;
+  /** Forget a dequeued message for good. False if the lease was already lost. */
+  ack(receipt: string): Promise<boolean>;
+  /** Push a lease's end to `now + leaseSeconds`. False if the lease was already lost. */
+  extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean>;
+  /**
+   * Put every message whose lease ended at or before `now` back at the front
+   * of the queue, exactly once; returns the recovered messages (empty when none).
+   */
+  recoverLeases(now: number): Promise<string[]>;
+  /** Messages waiting in the queue (not counting leased ones). */
+  queueSize(): Promise<number>;
+  /** Waiting messages in the order they will be dequeued; all when `limit` is unset. */
+  enqueuedItems(limit?: number): Promise<string[]>;
+  /** Messages currently leased to a consumer. */
+  leasedSize(): Promise<number>;
+  /** Remove every waiting and leased message. */
+  flushQueue(): Promise<void>;
+
+  // -- schedule ------------------------------------------------------------
+
+  /** Store a message to run at `eta` (ms since the epoch). */
+  addToSchedule(data: string, eta: number): Promise<void>;
+  /** Remove and return every message due at or before `now`, earliest first; empty when none. */
+  readSchedule(now: number): Promise<string[]>;
+  /** Messages in the schedule. */
+  scheduleSize(): Promise<number>;
+  /** Scheduled messages, earliest first; all when `limit` is unset. */
+  scheduledItems(limit?: number): Promise<string[]>;
+  /** Remove every scheduled message. */
+  flushSchedule(): Promise<void>;
+
+  // -- result store (also revocations, locks and user key/values) ----------
+
+  /** Store `value` under `key`, replacing any previous value. */
+  putData(key: string, value: string): Promise<void>;
+  /** The value under `key`, or `undefined`; the value stays stored. */
+  peekData(key: string): Promise<string | undefined>;
+  /** The value under `key`, removed atomically, or `undefined`. */
+  popData(key: string): Promise<string | undefined>;
+  /** True when a value is stored under `key`. */
+  hasDataForKey(key: string): Promise<boolean>;
+  /** Store `value` only if `key` is empty; true if it was stored (the lock primitive). */
+  putIfEmpty(key: string, value: string): Promise<boolean>;
+  /** Remove `key`; true if it existed. */
+  deleteData(key: string): Promise<boolean>;
+  /** Number of stored keys. */
+  resultStoreSize(): Promise<number>;
+  /** Every stored key and value. */
+  resultItems(): Promise<Map<string, string>>;
+  /** Remove every stored key. */
+  flushResults(): Promise<void>;
+  /**
+   * Wait until a value is stored under `key` or `timeout` seconds pass;
+   * true if a value is there. Drivers that can be told of writes (memory,
+   * Redis pub/sub) implement it so a blocked `get()` wakes at once.
+   */
+  waitForData?(key: string, timeout: number, signal?: AbortSignal): Promise<boolean>;
+
+  // -- error store ---------------------------------------------------------
+
+  /** Keep a message that could not be run, with the reason. */
+  putError(data: string, reason: string, now: number): Promise<void>;
+  /** Kept messages, oldest first. */
+  errorItems(limit?: number): Promise<ErrorItem[]>;
+  /** Remove every kept message. */
+  flushErrors(): Promise<void>;
+
+  // -- lifecycle -----------------------------------------------------------
+
+  /** Remove everything this storage holds for its name. */
+  flushAll(): Promise<void>;
+  /** Release connections and timers. Every later call rejects with a HueyError. */
+  close(): Promise<void>;
+}

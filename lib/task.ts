@@ -1,0 +1,248 @@
+/**
+ * `Task`: one invocation of a task function, the thing that is serialized,
+ * queued and run. Also the types of task wrappers and pipelines.
+ *
+ * @module
+ */
+import type { PeriodicSchedule } from "./crontab.ts";
+import type { TaskErrorInfo } from "./errors.ts";
+import type { Result, ResultGroup } from "./result.ts";
+
+/** Settings of a task, given when it is declared (and some per invocation). */
+export interface TaskOptions {
+  /** Times to retry after an error. @default 0 */
+  retries?: number;
+  /** Seconds to wait before each retry. @default 0 */
+  retryDelay?: number;
+  /** Higher runs first on storages that support priority. @default 0 */
+  priority?: number;
+  /**
+   * Skip the task if it has not started by then: seconds after it is put in
+   * the queue, or an absolute `Date`. @default no expiry
+   */
+  expires?: number | Date;
+  /**
+   * Seconds a run may take; then its `signal` aborts and the run counts as an
+   * error (retried if it has retries). @default no timeout
+   */
+  timeout?: number;
+  /**
+   * Pass a {@link TaskContext} as the last argument of the task function.
+   * @default false
+   */
+  context?: boolean;
+}
+
+/** Given to a task function declared with `context: true`, and returned by `currentTask()`. */
+export interface TaskContext {
+  /** Id of this invocation. */
+  id: string;
+  /** Task name. */
+  name: string;
+  /** Retries left after this attempt. */
+  retries: number;
+  /** Aborts on the task's `timeout` and on a hard shutdown of the consumer. */
+  signal: AbortSignal;
+  /**
+   * The invocation itself; changing `retryDelay` or `retries` here changes
+   * what happens if this attempt fails.
+   */
+  task: Task;
+}
+
+/** Options of `schedule()` and of one invocation: when it runs and how. */
+export interface ScheduleOptions {
+  /** Run this many seconds from now. */
+  delay?: number;
+  /** Run at this time (wins over `delay`). */
+  eta?: Date;
+  /** Override the task's priority for this invocation. */
+  priority?: number;
+  /** Override the task's expiry for this invocation. */
+  expires?: number | Date;
+  /** Override the task's retries for this invocation. */
+  retries?: number;
+  /** Override the task's retry delay for this invocation. */
+  retryDelay?: number;
+  /** Use this id instead of a random one. */
+  id?: string;
+}
+
+/** What `revoke()` takes: pause every future run, or only the next, or until a time. */
+export interface RevokeOptions {
+  /** Skip only the next run; then the task is restored automatically. */
+  revokeOnce?: boolean;
+  /** Restore automatically at this time. */
+  revokeUntil?: Date;
+}
+
+/** What a parent's return value adds in front of the child's arguments in a pipeline. */
+export type PipedArgs<R> = [R] extends [undefined | void] ? []
+  : R extends readonly unknown[] ? [...R]
+  : [R];
+
+/** `A` without as many leading elements as `P` has. */
+export type DropArgs<A extends unknown[], P extends unknown[]> = P extends [unknown, ...infer PR]
+  ? A extends [unknown?, ...infer AR] ? DropArgs<AR, PR> : []
+  : A;
+
+/** The last element of a tuple. */
+export type Last<C extends unknown[]> = C extends [...unknown[], infer L] ? L : never;
+
+/**
+ * The callable returned by `huey.task()`: call it to enqueue, or use its
+ * methods to schedule, map, revoke or call the function locally.
+ *
+ * `A` is the function's argument list (without the context), `R` its
+ * awaited return type.
+ */
+export interface TaskWrapper<A extends unknown[] = unknown[], R = unknown> {
+  /** Enqueue one invocation; resolves once it is stored (or, in immediate mode, has run). */
+  (...args: A): Promise<Result<R>>;
+  /** The task name. */
+  readonly name: string;
+  /** The options given when the task was declared. */
+  readonly options: Readonly<TaskOptions>;
+  /** The periodic schedule, for tasks declared with `periodicTask`. */
+  readonly validateDatetime?: PeriodicSchedule;
+  /** Build an invocation without enqueuing it (for pipelines and `huey.enqueue`). */
+  s(...args: A): Task<A, R>;
+  /** Enqueue an invocation to run later (`delay`/`eta`) or with per-call options. */
+  schedule(args: A, options?: ScheduleOptions): Promise<Result<R>>;
+  /** Enqueue one invocation per argument list, in one storage operation. */
+  map(argsList: Iterable<A>): Promise<ResultGroup<R[]>>;
+  /** Call the task function here and now, outside the queue. */
+  callLocal(...args: A): R | Promise<R>;
+  /** Revoke every invocation of this task (all instances). */
+  revoke(options?: RevokeOptions): Promise<void>;
+  /** Undo {@link revoke}; true if the task was revoked. */
+  restore(): Promise<boolean>;
+  /** True if every invocation is revoked at `date` (default now). */
+  isRevoked(date?: Date): Promise<boolean>;
+}
+
+/** The fields of a task invocation as they travel in a message. */
+export interface TaskFields {
+  id: string;
+  name: string;
+  args: unknown[];
+  eta?: Date;
+  retries: number;
+  retryDelay: number;
+  priority: number;
+  expires?: number | Date;
+  expiresAt?: Date;
+  timeout?: number;
+  periodic?: boolean;
+  onComplete?: Task;
+  onError?: Task;
+}
+
+/**
+ * One invocation of a task: its id, arguments and settings, and the tasks
+ * to run after it. `C` lists the result types of the pipeline that starts here.
+ *
+ * @example A pipeline
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey({ immediate: true });
+ * const add = huey.task("add", (a: number, b: number) => a + b);
+ * const group = await huey.enqueue(add.s(1, 2).then(add, 3).then(add, 4));
+ * console.log(await group.get({ blocking: true })); // [3, 6, 10]
+ * ```
+ */
+export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknown[] = [R]> {
+  /** Id of this invocation (a UUID unless given). */
+  id: string;
+  /** Name of the task to run. */
+  readonly name: string;
+  /** Arguments, in order. */
+  args: unknown[];
+  /** When to run; unset means as soon as possible. */
+  eta?: Date;
+  /** Retries left. */
+  retries: number;
+  /** Seconds between retries. */
+  retryDelay: number;
+  /** Queue priority. */
+  priority: number;
+  /** Expiry as declared: seconds after enqueueing, or a Date. */
+  expires?: number | Date;
+  /** Expiry resolved to a time when the task was last put in the queue. */
+  expiresAt?: Date;
+  /** Seconds a run may take. */
+  timeout?: number;
+  /** True for runs of periodic tasks: their return values are not stored. */
+  periodic: boolean;
+  /** Runs after this one succeeds, with the return value in front of its arguments. */
+  onComplete?: Task;
+  /** Runs after this one fails for good, with the error in front of its arguments. */
+  onError?: Task;
+
+  declare readonly __types?: { args: A; result: R; chain: C };
+
+  constructor(fields: TaskFields) {
+    this.id = fields.id;
+    this.name = fields.name;
+    this.args = fields.args;
+    this.eta = fields.eta;
+    this.retries = fields.retries;
+    this.retryDelay = fields.retryDelay;
+    this.priority = fields.priority;
+    this.expires = fields.expires;
+    this.expiresAt = fields.expiresAt;
+    this.timeout = fields.timeout;
+    this.periodic = fields.periodic ?? false;
+    this.onComplete = fields.onComplete;
+    this.onError = fields.onError;
+  }
+
+  /**
+   * Run `task` after the last task of this pipeline, with the previous return
+   * value in front of `args` (an array return value is spread). Returns this
+   * (the pipeline's first task).
+   */
+  then<A2 extends unknown[], R2>(
+    task: TaskWrapper<A2, R2>,
+    ...args: DropArgs<A2, PipedArgs<Last<C>>>
+  ): Task<A, R, [...C, R2]>;
+  /** Run an already built invocation after the last task of this pipeline. */
+  then<R2>(task: Task<unknown[], R2>): Task<A, R, [...C, R2]>;
+  then(task: TaskWrapper | Task, ...args: unknown[]): Task<A, R, unknown[]> {
+    const next = task instanceof Task ? task : task.s(...args);
+    let last: Task = this as Task;
+    while (last.onComplete) last = last.onComplete;
+    last.onComplete = next;
+    return this as Task<A, R, unknown[]>;
+  }
+
+  /**
+   * Run `task` if this task fails for good (no retries left), with a
+   * {@link TaskErrorInfo} in front of `args`. Chained error handlers run in turn.
+   */
+  error<A2 extends unknown[], R2>(
+    task: TaskWrapper<A2, R2>,
+    ...args: DropArgs<A2, [TaskErrorInfo]>
+  ): this;
+  /** Run an already built invocation if this task fails for good. */
+  error(task: Task): this;
+  error(task: TaskWrapper | Task, ...args: unknown[]): this {
+    const next = task instanceof Task ? task : task.s(...args);
+    let last: Task = this as Task;
+    while (last.onError) last = last.onError;
+    last.onError = next;
+    return this;
+  }
+
+  /** Every task of the pipeline that starts here, following `onComplete`. */
+  pipeline(): Task[] {
+    const tasks: Task[] = [];
+    for (let t: Task | undefined = this as Task; t; t = t.onComplete) tasks.push(t);
+    return tasks;
+  }
+
+  /** `name: id`, plus ` @eta` when scheduled, as huey prints tasks. */
+  toString(): string {
+    return `${this.name}: ${this.id}${this.eta ? ` @${this.eta.toISOString()}` : ""}`;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * huey for TypeScript: a little task queue. Tasks, results, delayed and
+ * periodic tasks, retries, priorities, revocation, pipelines, locks, signals
+ * and immediate mode, on Deno, Node and Bun.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "./mod.ts";
+ * const huey = new MemoryHuey({ immediate: true });
+ * const add = huey.task("add", (a: number, b: number) => a + b);
+ * const r = await add(1, 2);
+ * console.log(await r.get()); // 3
+ * ```
+ *
+ * @module
+ */
+
+// Core
+export { Huey } from "./lib/huey.ts";
+export type {
+  ExecuteOptions,
+  ExecutionOutcome,
+  ExecutionStatus,
+  HueyOptions,
+  LifecycleHook,
+  PostExecuteHook,
+  PreExecuteHook,
+} from "./lib/huey.ts";
+export { MemoryHuey } from "./lib/flavors.ts";
+export type { FlavorOptions } from "./lib/flavors.ts";
+export { Task } from "./lib/task.ts";
+export type {
+  DropArgs,
+  Last,
+  PipedArgs,
+  RevokeOptions,
+  ScheduleOptions,
+  TaskContext,
+  TaskFields,
+  TaskOptions,
+  TaskWrapper,
+} from "./lib/task.ts";
+export { Result, ResultGroup } from "./lib/result.ts";
+export type { GetOptions, StoredResult } from "./lib/result.ts";
+export { crontab } from "./lib/crontab.ts";
+export type { Crontab, CrontabOptions, PeriodicSchedule } from "./lib/crontab.ts";
+export { TaskLock } from "./lib/lock.ts";
+export type { HeldLock } from "./lib/lock.ts";
+export { currentTask } from "./lib/context.ts";
+export { fromTagged, Serializer, toTagged } from "./lib/serializer.ts";
+export type { JsonValue, SerializerOptions } from "./lib/serializer.ts";
+export { createLogger } from "./lib/logger.ts";
+export type { Logger, LoggerOptions, LogLevel } from "./lib/logger.ts";
+
+// Signals and events
+export {
+  SIGNAL_CANCELED,
+  SIGNAL_COMPLETE,
+  SIGNAL_ENQUEUED,
+  SIGNAL_ERROR,
+  SIGNAL_EXECUTING,
+  SIGNAL_EXPIRED,
+  SIGNAL_INTERRUPTED,
+  SIGNAL_LOCKED,
+  SIGNAL_RETRYING,
+  SIGNAL_REVOKED,
+  SIGNAL_SCHEDULED,
+  SIGNALS,
+} from "./lib/signals.ts";
+export type { SignalHandler, SignalName } from "./lib/signals.ts";
+export type { EventStream, HueyEvent, SubscribeOptions } from "./lib/events.ts";
+
+// Storage
+export { MemoryStorage } from "./lib/storage/memory.ts";
+export type { MemoryStorageOptions } from "./lib/storage/memory.ts";
+export type { Delivery, DequeueOptions, ErrorItem, Storage } from "./lib/storage/types.ts";
+
+// Errors
+export {
+  CancelExecution,
+  ConfigurationError,
+  HueyError,
+  ResultTimeout,
+  RetryTask,
+  SerializationError,
+  TaskError,
+  TaskLockedError,
+  UnknownTaskError,
+} from "./lib/errors.ts";
+export type {
+  CancelExecutionOptions,
+  RetryTaskOptions,
+  SerializationErrorDetails,
+  TaskErrorInfo,
+} from "./lib/errors.ts";

@@ -1,0 +1,341 @@
+/**
+ * The one conformance suite every storage driver runs. A driver's test file
+ * calls {@link storageConformance} with a factory and adds what is specific
+ * to it.
+ */
+import { after, beforeEach, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { HueyError } from "../lib/errors.ts";
+import type { Storage } from "../lib/storage/types.ts";
+
+/** What the suite needs to know about a driver. */
+export interface ConformanceOptions {
+  /** Build a fresh, empty storage. Called once per test. */
+  create: () => Storage | Promise<Storage>;
+}
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const LEASE = 30;
+
+async function drain(storage: Storage, now = T0): Promise<string[]> {
+  const out: string[] = [];
+  for (;;) {
+    const delivery = await storage.dequeue({ now, leaseSeconds: LEASE });
+    if (!delivery) return out;
+    out.push(delivery.data);
+    assert.equal(await storage.ack(delivery.receipt), true);
+  }
+}
+
+/** Register the conformance tests for one driver under `describe(name)`. */
+export function storageConformance(name: string, options: ConformanceOptions): void {
+  describe(`${name} storage conformance`, () => {
+    let storage: Storage;
+    const opened: Storage[] = [];
+
+    beforeEach(async () => {
+      storage = await options.create();
+      opened.push(storage);
+      await storage.flushAll();
+    });
+
+    after(async () => {
+      for (const s of opened) await s.close().catch(() => {});
+    });
+
+    describe("queue", () => {
+      it("dequeues in FIFO order within one priority", async () => {
+        for (const m of ["a", "b", "c", "d"]) await storage.enqueue(m, 0);
+        assert.equal(await storage.queueSize(), 4);
+        assert.deepEqual(await storage.enqueuedItems(), ["a", "b", "c", "d"]);
+        assert.deepEqual(await storage.enqueuedItems(2), ["a", "b"]);
+        assert.deepEqual(await drain(storage), ["a", "b", "c", "d"]);
+        assert.equal(await storage.queueSize(), 0);
+      });
+
+      it("returns undefined from an empty queue", async () => {
+        assert.equal(await storage.dequeue({ now: T0, leaseSeconds: LEASE }), undefined);
+        assert.deepEqual(await storage.enqueuedItems(), []);
+      });
+
+      it("dequeues higher priorities first when the driver supports priority", async () => {
+        await storage.enqueue("make_thumbnail", 0);
+        await storage.enqueue("check_spam", 1);
+        await storage.enqueue("process_payment", 50);
+        await storage.enqueue("send_email", 10);
+        await storage.enqueue("send_email_boss", 90);
+        await storage.enqueue("second_thumbnail", 0);
+        const expected = storage.priority
+          ? [
+            "send_email_boss",
+            "process_payment",
+            "send_email",
+            "check_spam",
+            "make_thumbnail",
+            "second_thumbnail",
+          ]
+          : [
+            "make_thumbnail",
+            "check_spam",
+            "process_payment",
+            "send_email",
+            "send_email_boss",
+            "second_thumbnail",
+          ];
+        assert.deepEqual(await storage.enqueuedItems(), expected);
+        assert.deepEqual(await drain(storage), expected);
+      });
+
+      it("enqueueMany adds every message in order", async () => {
+        await storage.enqueueMany([
+          { data: "x", priority: 0 },
+          { data: "y", priority: 0 },
+          { data: "z", priority: 0 },
+        ]);
+        assert.deepEqual(await drain(storage), ["x", "y", "z"]);
+      });
+
+      it("keeps messages byte for byte", async () => {
+        const odd = '{"ünïcødé":"\\u0000 \u{1F600}","nl":"a\nb","q":"\'\\""}';
+        await storage.enqueue(odd, 0);
+        assert.deepEqual(await drain(storage), [odd]);
+      });
+
+      it("flushQueue removes waiting and leased messages", async () => {
+        await storage.enqueue("a", 0);
+        await storage.enqueue("b", 0);
+        await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        await storage.flushQueue();
+        assert.equal(await storage.queueSize(), 0);
+        assert.equal(await storage.leasedSize(), 0);
+        assert.deepEqual(await storage.recoverLeases(T0 + 3600_000), []);
+      });
+    });
+
+    describe("leases", () => {
+      it("hides a dequeued message until it is acknowledged", async () => {
+        await storage.enqueue("job", 0);
+        const delivery = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        assert.ok(delivery);
+        assert.equal(delivery.data, "job");
+        assert.equal(await storage.queueSize(), 0);
+        assert.equal(await storage.leasedSize(), 1);
+        assert.equal(await storage.dequeue({ now: T0, leaseSeconds: LEASE }), undefined);
+        assert.equal(await storage.ack(delivery.receipt), true);
+        assert.equal(await storage.leasedSize(), 0);
+        assert.deepEqual(await storage.recoverLeases(T0 + 3600_000), []);
+      });
+
+      it("puts a message whose lease ran out back exactly once, ahead of the queue", async () => {
+        await storage.enqueue("first", 0);
+        await storage.enqueue("second", 0);
+        const lost = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        assert.equal(lost?.data, "first");
+        assert.deepEqual(await storage.recoverLeases(T0 + LEASE * 1000 - 1), []);
+        assert.deepEqual(await storage.recoverLeases(T0 + LEASE * 1000), ["first"]);
+        assert.deepEqual(await storage.recoverLeases(T0 + LEASE * 1000 + 1), []);
+        assert.equal(await storage.leasedSize(), 0);
+        assert.deepEqual(await storage.enqueuedItems(), ["first", "second"]);
+        // The old receipt no longer acknowledges anything.
+        assert.equal(await storage.ack(lost!.receipt), false);
+        assert.deepEqual(await drain(storage), ["first", "second"]);
+      });
+
+      it("keeps the priority of a recovered message", async () => {
+        await storage.enqueue("urgent", 5);
+        const lost = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.equal(lost?.data, "urgent");
+        await storage.enqueue("normal", 0);
+        await storage.recoverLeases(T0 + 5000);
+        assert.deepEqual(await drain(storage), ["urgent", "normal"]);
+      });
+
+      it("extendLease pushes the lease's end", async () => {
+        await storage.enqueue("long", 0);
+        const delivery = await storage.dequeue({ now: T0, leaseSeconds: 10 });
+        assert.ok(delivery);
+        assert.equal(await storage.extendLease(delivery.receipt, T0 + 9000, 10), true);
+        assert.deepEqual(await storage.recoverLeases(T0 + 15_000), []);
+        assert.deepEqual(await storage.recoverLeases(T0 + 19_000), ["long"]);
+        assert.equal(await storage.extendLease(delivery.receipt, T0 + 19_000, 10), false);
+      });
+
+      it("acknowledging twice reports the second as lost", async () => {
+        await storage.enqueue("once", 0);
+        const delivery = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        assert.ok(delivery);
+        assert.equal(await storage.ack(delivery.receipt), true);
+        assert.equal(await storage.ack(delivery.receipt), false);
+      });
+    });
+
+    describe("blocking dequeue", () => {
+      it("wakes when a message arrives, or returns undefined after the wait", async () => {
+        if (!storage.blocking) {
+          const start = performance.now();
+          assert.equal(await storage.dequeue({ now: T0, leaseSeconds: LEASE, wait: 5 }), undefined);
+          assert.ok(performance.now() - start < 4000, "a non-blocking driver returns at once");
+          return;
+        }
+        const waiting = storage.dequeue({ now: T0, leaseSeconds: LEASE, wait: 5 });
+        await new Promise((r) => setTimeout(r, 20));
+        await storage.enqueue("late", 0);
+        const delivery = await waiting;
+        assert.equal(delivery?.data, "late");
+        assert.equal(
+          await storage.dequeue({ now: T0, leaseSeconds: LEASE, wait: 0.05 }),
+          undefined,
+        );
+      });
+
+      it("ends the wait when the signal aborts", async () => {
+        const controller = new AbortController();
+        const waiting = storage.dequeue({
+          now: T0,
+          leaseSeconds: LEASE,
+          wait: 30,
+          signal: controller.signal,
+        });
+        setTimeout(() => controller.abort(), 20);
+        assert.equal(await waiting, undefined);
+      });
+    });
+
+    describe("schedule", () => {
+      it("returns due messages earliest first and keeps the rest", async () => {
+        await storage.addToSchedule("t+30", T0 + 30_000);
+        await storage.addToSchedule("t+10", T0 + 10_000);
+        await storage.addToSchedule("t+20", T0 + 20_000);
+        await storage.addToSchedule("t+10b", T0 + 10_000);
+        assert.equal(await storage.scheduleSize(), 4);
+        assert.deepEqual(await storage.scheduledItems(), ["t+10", "t+10b", "t+20", "t+30"]);
+        assert.deepEqual(await storage.scheduledItems(1), ["t+10"]);
+        assert.deepEqual(await storage.readSchedule(T0), []);
+        assert.deepEqual(await storage.readSchedule(T0 + 20_000), ["t+10", "t+10b", "t+20"]);
+        assert.deepEqual(await storage.readSchedule(T0 + 20_000), []);
+        assert.equal(await storage.scheduleSize(), 1);
+        await storage.flushSchedule();
+        assert.equal(await storage.scheduleSize(), 0);
+        assert.deepEqual(await storage.readSchedule(T0 + 3600_000), []);
+      });
+    });
+
+    describe("result store", () => {
+      it("put, peek, pop and delete", async () => {
+        assert.equal(await storage.peekData("k"), undefined);
+        assert.equal(await storage.popData("k"), undefined);
+        assert.equal(await storage.hasDataForKey("k"), false);
+        await storage.putData("k", "v1");
+        await storage.putData("k", "v2");
+        assert.equal(await storage.hasDataForKey("k"), true);
+        assert.equal(await storage.peekData("k"), "v2");
+        assert.equal(await storage.peekData("k"), "v2");
+        assert.equal(await storage.popData("k"), "v2");
+        assert.equal(await storage.popData("k"), undefined);
+        await storage.putData("d", "x");
+        assert.equal(await storage.deleteData("d"), true);
+        assert.equal(await storage.deleteData("d"), false);
+      });
+
+      it("putIfEmpty stores only into an empty key", async () => {
+        assert.equal(await storage.putIfEmpty("lock", "1"), true);
+        assert.equal(await storage.putIfEmpty("lock", "2"), false);
+        assert.equal(await storage.peekData("lock"), "1");
+        await storage.deleteData("lock");
+        assert.equal(await storage.putIfEmpty("lock", "3"), true);
+      });
+
+      it("lets exactly one of many concurrent putIfEmpty calls win", async () => {
+        const wins = await Promise.all(
+          Array.from({ length: 20 }, (_, i) => storage.putIfEmpty("race", String(i))),
+        );
+        assert.equal(wins.filter(Boolean).length, 1);
+      });
+
+      it("sizes, listings and flush", async () => {
+        await storage.putData("a", "1");
+        await storage.putData("b", "2");
+        assert.equal(await storage.resultStoreSize(), 2);
+        assert.deepEqual(await storage.resultItems(), new Map([["a", "1"], ["b", "2"]]));
+        await storage.flushResults();
+        assert.equal(await storage.resultStoreSize(), 0);
+        assert.deepEqual(await storage.resultItems(), new Map());
+      });
+
+      it("waitForData wakes when the key is written, or reports false after the timeout", async () => {
+        if (!storage.waitForData) {
+          assert.equal(typeof storage.peekData, "function");
+          return;
+        }
+        const waiting = storage.waitForData("res", 5);
+        setTimeout(() => storage.putData("res", "ready"), 20);
+        assert.equal(await waiting, true);
+        assert.equal(await storage.waitForData("res", 0.01), true);
+        assert.equal(await storage.waitForData("missing", 0.03), false);
+      });
+    });
+
+    describe("error store", () => {
+      it("keeps messages with their reason, oldest first", async () => {
+        await storage.putError("garbage", "Cannot decode message", T0);
+        await storage.putError('{"name":"nope"}', "UnknownTaskError", T0 + 1);
+        assert.deepEqual(await storage.errorItems(), [
+          { data: "garbage", reason: "Cannot decode message", time: T0 },
+          { data: '{"name":"nope"}', reason: "UnknownTaskError", time: T0 + 1 },
+        ]);
+        assert.equal((await storage.errorItems(1)).length, 1);
+        await storage.flushErrors();
+        assert.deepEqual(await storage.errorItems(), []);
+      });
+    });
+
+    describe("lifecycle", () => {
+      it("flushAll empties queue, schedule, results and errors", async () => {
+        await storage.enqueue("q", 0);
+        await storage.addToSchedule("s", T0);
+        await storage.putData("k", "v");
+        await storage.putError("e", "why", T0);
+        await storage.flushAll();
+        assert.equal(await storage.queueSize(), 0);
+        assert.equal(await storage.scheduleSize(), 0);
+        assert.equal(await storage.resultStoreSize(), 0);
+        assert.deepEqual(await storage.errorItems(), []);
+      });
+
+      it("rejects every call after close with a HueyError", async () => {
+        const own = await options.create();
+        await own.close();
+        await assert.rejects(() => own.enqueue("x", 0), HueyError);
+        await assert.rejects(() => own.dequeue({ now: T0, leaseSeconds: 1 }), HueyError);
+        await assert.rejects(() => own.putData("k", "v"), HueyError);
+        await assert.rejects(() => own.readSchedule(T0), HueyError);
+      });
+    });
+
+    describe("concurrency", () => {
+      it("delivers every message exactly once to concurrent consumers", async () => {
+        const producers = 4;
+        const perProducer = 50;
+        await Promise.all(
+          Array.from({ length: producers }, async (_, p) => {
+            for (let i = 0; i < perProducer; i++) await storage.enqueue(`${p}:${i}`, 0);
+          }),
+        );
+        const seen: string[] = [];
+        await Promise.all(
+          Array.from({ length: 4 }, async () => {
+            for (;;) {
+              const delivery = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+              if (!delivery) return;
+              seen.push(delivery.data);
+              await storage.ack(delivery.receipt);
+            }
+          }),
+        );
+        assert.equal(seen.length, producers * perProducer);
+        assert.equal(new Set(seen).size, producers * perProducer);
+        assert.equal(await storage.leasedSize(), 0);
+      });
+    });
+  });
+}
