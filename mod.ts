@@ -30,6 +30,7 @@ export { MemoryHuey } from "./lib/flavors.ts";
 export type { FlavorOptions } from "./lib/flavors.ts";
 export { Task } from "./lib/task.ts";
 export type {
+  AcceptsPiped,
   DropArgs,
   Last,
   PipedArgs,

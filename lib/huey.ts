@@ -122,6 +122,11 @@ export type PostExecuteHook = (task: Task, value: unknown, error: unknown) => vo
 /** A startup or shutdown hook, run once per worker. */
 export type LifecycleHook = () => void | Promise<void>;
 
+// deno-lint-ignore no-explicit-any
+type AnyFunction = (...args: any[]) => unknown;
+/** A task function's parameters without the trailing context. */
+type WithoutContext<P extends unknown[]> = P extends [...infer A, TaskContext] ? A : never;
+
 /** A declared task: its function and settings. */
 interface TaskDefinition {
   name: string;
@@ -310,21 +315,21 @@ export class Huey implements ResultBackend {
    * console.log(await (await add(1, 2)).get()); // 3
    * ```
    */
-  task<A extends unknown[], R>(
+  task<F extends AnyFunction>(
     name: string,
-    fn: (...args: [...A, TaskContext]) => R,
-    options: TaskOptions & { context: true },
-  ): TaskWrapper<A, Awaited<R>>;
-  task<A extends unknown[], R>(
-    name: string,
-    fn: (...args: A) => R,
+    fn: F,
     options?: TaskOptions & { context?: false },
-  ): TaskWrapper<A, Awaited<R>>;
+  ): TaskWrapper<Parameters<F>, Awaited<ReturnType<F>>>;
+  task<F extends AnyFunction>(
+    name: string,
+    fn: F,
+    options: TaskOptions & { context: true },
+  ): TaskWrapper<WithoutContext<Parameters<F>>, Awaited<ReturnType<F>>>;
   task(
     name: string,
-    fn: (...args: never[]) => unknown,
+    fn: AnyFunction,
     options: TaskOptions = {},
-  ): TaskWrapper<unknown[], unknown> {
+  ): unknown {
     return this.#declare({ name, fn, options });
   }
 
@@ -342,14 +347,14 @@ export class Huey implements ResultBackend {
   periodicTask<R>(
     name: string,
     schedule: PeriodicSchedule,
-    fn: (context: TaskContext) => R,
-    options: TaskOptions & { context: true },
+    fn: () => R,
+    options?: TaskOptions & { context?: false },
   ): TaskWrapper<[], Awaited<R>>;
   periodicTask<R>(
     name: string,
     schedule: PeriodicSchedule,
-    fn: () => R,
-    options?: TaskOptions & { context?: false },
+    fn: (context: TaskContext) => R,
+    options: TaskOptions & { context: true },
   ): TaskWrapper<[], Awaited<R>>;
   periodicTask(
     name: string,

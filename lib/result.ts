@@ -37,7 +37,6 @@ export interface ResultBackend {
   rescheduleTask(task: Task, options: ScheduleOptions): Promise<Result<unknown>>;
 }
 
-
 /**
  * A handle on the return value of one enqueued task.
  *

@@ -86,6 +86,18 @@ export type DropArgs<A extends unknown[], P extends unknown[]> = P extends [unkn
   ? A extends [unknown?, ...infer AR] ? DropArgs<AR, PR> : []
   : A;
 
+/**
+ * `unknown` when a task taking `A` can be called with `P` in front of the
+ * rest of its arguments; otherwise an object type that makes the call fail
+ * to compile and says why.
+ */
+export type AcceptsPiped<A extends unknown[], P extends unknown[]> =
+  [...P, ...DropArgs<A, P>] extends A ? unknown
+    : {
+      "pipeline error": "the previous result does not fit this task's first arguments";
+      piped: P;
+    };
+
 /** The last element of a tuple. */
 export type Last<C extends unknown[]> = C extends [...unknown[], infer L] ? L : never;
 
@@ -203,7 +215,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
    * (the pipeline's first task).
    */
   then<A2 extends unknown[], R2>(
-    task: TaskWrapper<A2, R2>,
+    task: TaskWrapper<A2, R2> & AcceptsPiped<A2, PipedArgs<Last<C>>>,
     ...args: DropArgs<A2, PipedArgs<Last<C>>>
   ): Task<A, R, [...C, R2]>;
   /** Run an already built invocation after the last task of this pipeline. */
@@ -221,7 +233,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
    * {@link TaskErrorInfo} in front of `args`. Chained error handlers run in turn.
    */
   error<A2 extends unknown[], R2>(
-    task: TaskWrapper<A2, R2>,
+    task: TaskWrapper<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
     ...args: DropArgs<A2, [TaskErrorInfo]>
   ): this;
   /** Run an already built invocation if this task fails for good. */

@@ -1,0 +1,90 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { MemoryHuey, ResultGroup, TaskError } from "../mod.ts";
+import type { TaskErrorInfo } from "../mod.ts";
+import { drain, producerAndWorker, silent } from "./helpers.ts";
+
+describe("pipelines", () => {
+  it("passes each result to the next task: the guide's add pipeline gives [3, 6, 10, 15]", async () => {
+    const { producer, worker, tasks: add } = producerAndWorker((h) =>
+      h.task("add", (a: number, b: number) => a + b)
+    );
+    const pipeline = add.s(1, 2).then(add, 3).then(add, 4).then(add, 5);
+    const group = await producer.enqueue(pipeline);
+    assert.ok(group instanceof ResultGroup);
+    assert.equal(group.length, 4);
+    assert.equal(await producer.storage.queueSize(), 1, "only the first task is queued");
+    assert.deepEqual(await drain(worker), ["complete", "complete", "complete", "complete"]);
+    assert.deepEqual(await group.get({ blocking: true }), [3, 6, 10, 15]);
+  });
+
+  it("can be iterated result by result", async () => {
+    const huey = new MemoryHuey({ immediate: true });
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const group = await huey.enqueue(add.s(1, 2).then(add, 3));
+    const values: (number | undefined)[] = [];
+    for (const result of group) values.push(await result.get({ blocking: true }));
+    assert.deepEqual(values, [3, 6]);
+    assert.equal(group.at(-1)?.task.args[0], 3);
+  });
+
+  it("spreads an array result into the next task's arguments: the guide's fib chain", async () => {
+    const { producer, worker, tasks: fib } = producerAndWorker((h) =>
+      h.task("fib", (a: number, b = 1): [number, number] => [a + b, a])
+    );
+    const results = await producer.enqueue(fib.s(1).then(fib).then(fib).then(fib));
+    await drain(worker);
+    assert.deepEqual(await results.get({ blocking: true }), [[2, 1], [3, 2], [5, 3], [8, 5]]);
+  });
+
+  it("does not run the rest of the pipeline when a task fails", async () => {
+    const { producer, worker, tasks } = producerAndWorker((h) => ({
+      boom: h.task("boom", (_x: number): number => {
+        throw new Error("boom");
+      }),
+      add: h.task("add", (a: number, b: number) => a + b),
+    }));
+    const group = await producer.enqueue(tasks.boom.s(1).then(tasks.add, 2));
+    assert.deepEqual(await drain(worker), ["error"]);
+    await assert.rejects(() => group.at(0)!.get(), TaskError);
+    assert.equal(await group.at(1)!.get(), undefined);
+  });
+
+  it("runs an error handler with the error info once the task has failed for good", async () => {
+    const handled: [TaskErrorInfo, string][] = [];
+    let attempts = 0;
+    const huey = new MemoryHuey({ immediate: true, logger: silent });
+    const flaky = huey.task("flaky", () => {
+      attempts++;
+      throw new RangeError(`attempt ${attempts}`);
+    }, { retries: 2 });
+    const onError = huey.task("on_error", (info: TaskErrorInfo, tag: string) => {
+      handled.push([info, tag]);
+    });
+    const r = await huey.enqueue(flaky.s().error(onError, "alert"));
+    assert.equal(attempts, 3);
+    assert.equal(handled.length, 1, "not on the attempts that were retried");
+    const [[info, tag]] = handled;
+    assert.equal(tag, "alert");
+    assert.equal(info.name, "RangeError");
+    assert.equal(info.message, "attempt 3");
+    assert.equal(info.taskId, r.id);
+    assert.equal(info.taskName, "flaky");
+  });
+
+  it("accepts an invocation built with s() as the next step", async () => {
+    const huey = new MemoryHuey({ immediate: true });
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const nothing = huey.task("nothing", () => {});
+    const group = await huey.enqueue(nothing.s().then(add.s(2, 3)).then(add, 100));
+    assert.deepEqual(await group.get(), [undefined, 5, 105]);
+  });
+
+  it("a task returning undefined passes no value on", async () => {
+    const huey = new MemoryHuey({ immediate: true });
+    const nothing = huey.task("nothing", () => {});
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const group = await huey.enqueue(nothing.s().then(add, 1, 2));
+    assert.deepEqual(await group.get(), [undefined, 3]);
+  });
+});

@@ -1,0 +1,94 @@
+/**
+ * Type-level tests: `deno check` fails if a task's argument and result types
+ * stop flowing through wrappers, Results and pipelines. Each
+ * `@ts-expect-error` line is a call that must not compile. The runtime part
+ * checks the same calls really work.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { MemoryHuey, Result, ResultGroup } from "../mod.ts";
+import type { TaskContext, TaskErrorInfo } from "../mod.ts";
+
+type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true
+  : false;
+function expectType<T extends true>(_ok: T): void {}
+
+const huey = new MemoryHuey({ immediate: true });
+const add = huey.task("add", (a: number, b: number) => a + b);
+const greet = huey.task("greet", async (name: string) => `hi ${name}`);
+const fib = huey.task("fib", (a: number, b = 1): [number, number] => [a + b, a]);
+const withCtx = huey.task("ctx", (n: number, ctx: TaskContext) => `${ctx.name}:${n}`, {
+  context: true,
+});
+const onFail = huey.task("onFail", (info: TaskErrorInfo, tag: string) => `${tag}:${info.name}`);
+const nothing = huey.task("nothing", () => {});
+const toStr = huey.task("toStr", (n: number) => String(n));
+
+function typeOnly(): void {
+  // Calls take the function's arguments and resolve to typed Results.
+  expectType<Equal<ReturnType<typeof add>, Promise<Result<number>>>>(true);
+  expectType<Equal<ReturnType<typeof greet>, Promise<Result<string>>>>(true);
+  expectType<Equal<Parameters<typeof withCtx>, [n: number]>>(true);
+  expectType<Equal<ReturnType<Result<number>["get"]>, Promise<number | undefined>>>(true);
+  expectType<Equal<ReturnType<typeof add.callLocal>, number | Promise<number>>>(true);
+
+  // @ts-expect-error wrong argument type
+  add("1", 2);
+  // @ts-expect-error missing argument
+  add(1);
+  // @ts-expect-error too many arguments
+  add(1, 2, 3);
+  // @ts-expect-error the context is supplied by huey, not the caller
+  withCtx(1, {} as TaskContext);
+  // @ts-expect-error schedule takes the arguments as a tuple
+  add.schedule([1, "2"], { delay: 1 });
+  // @ts-expect-error map items are argument tuples
+  add.map([[1, 2], [3]]);
+  // @ts-expect-error s() checks arguments too
+  add.s(1, "x");
+
+  // Pipelines: the parent's result is prepended to the child's arguments.
+  const pipe = add.s(1, 2).then(add, 3).then(toStr);
+  expectType<Equal<typeof pipe, ReturnType<typeof add.s> extends never ? never : typeof pipe>>(
+    true,
+  );
+  const group = huey.enqueue(pipe);
+  expectType<Equal<typeof group, Promise<ResultGroup<[number, number, string]>>>>(true);
+  // Arrays returned by a parent are spread into the child's arguments.
+  const fibs = huey.enqueue(fib.s(1).then(fib).then(fib));
+  expectType<
+    Equal<typeof fibs, Promise<ResultGroup<[[number, number], [number, number], [number, number]]>>>
+  >(true);
+  // A void parent adds nothing.
+  huey.enqueue(nothing.s().then(add, 1, 2));
+  // Error handlers receive the error info first.
+  add.s(1, 2).error(onFail, "tag");
+
+  // @ts-expect-error the child's extra argument has the wrong type
+  add.s(1, 2).then(add, "3");
+  // @ts-expect-error the parent's string result cannot feed a number argument
+  toStr.s(1).then(add, 2);
+  // @ts-expect-error the child needs one more argument
+  add.s(1, 2).then(add);
+  // @ts-expect-error error handlers take the error info, not a number
+  add.s(1, 2).error(add, 1);
+
+  // Single tasks resolve to a Result, pipelines to a ResultGroup.
+  expectType<
+    Equal<ReturnType<typeof huey.enqueue<[number, number], number>>, Promise<Result<number>>>
+  >(
+    true,
+  );
+}
+void typeOnly;
+
+describe("typed task API", () => {
+  it("runs the calls the types allow", async () => {
+    assert.equal(await (await add(1, 2)).get(), 3);
+    assert.equal(await (await greet("ann")).get(), "hi ann");
+    assert.equal(await (await withCtx(4)).get(), "ctx:4");
+    const group = await huey.enqueue(add.s(1, 2).then(add, 3).then(toStr));
+    assert.deepEqual(await group.get({ blocking: true }), [3, 6, "6"]);
+    assert.equal(add.callLocal(2, 2), 4);
+  });
+});
