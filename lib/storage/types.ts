@@ -139,6 +139,19 @@ export interface Storage {
   /** Remove every kept message. */
   flushErrors(): Promise<void>;
 
+  // -- events across processes (optional) ---------------------------------
+
+  /**
+   * Publish a consumer event to every process listening on this storage
+   * (Redis pub/sub). Drivers without it leave events in-process.
+   */
+  publishEvent?(event: string): Promise<void>;
+  /**
+   * Call `onEvent` for every event published on this storage until `signal`
+   * aborts. Resolves once the subscription is active.
+   */
+  subscribeEvents?(onEvent: (event: string) => void, signal: AbortSignal): Promise<void>;
+
   // -- lifecycle -----------------------------------------------------------
 
   /** Remove everything this storage holds for its name. */

@@ -1,0 +1,20 @@
+/**
+ * The only module that knows which runtime it is on (Deno, Node or Bun).
+ * Everything runtime-specific lives here: environment, signals, exit,
+ * process spawning, workers, unref'd timers, and driver choices.
+ *
+ * @module
+ */
+
+/** The JavaScript runtimes huey supports. */
+export type RuntimeName = "deno" | "bun" | "node";
+
+// deno-lint-ignore no-explicit-any
+const g = globalThis as any;
+
+/** Which runtime this is, detected by feature (Bun and Deno also define `process`). */
+export function runtimeName(): RuntimeName {
+  if (typeof g.Bun !== "undefined") return "bun";
+  if (typeof g.Deno !== "undefined" && typeof g.Deno.version?.deno === "string") return "deno";
+  return "node";
+}

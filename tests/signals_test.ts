@@ -1,0 +1,446 @@
+/**
+ * Signals (huey.signal / disconnectSignal) and the in-process event feed
+ * (huey.events()): which signals a task's life produces, in which order,
+ * and with which arguments.
+ */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  CancelExecution,
+  createLogger,
+  Huey,
+  MemoryHuey,
+  MemoryStorage,
+  SIGNAL_CANCELED,
+  SIGNAL_COMPLETE,
+  SIGNAL_ENQUEUED,
+  SIGNAL_ERROR,
+  SIGNAL_EXECUTING,
+  SIGNAL_EXPIRED,
+  SIGNAL_INTERRUPTED,
+  SIGNAL_RETRYING,
+  SIGNAL_REVOKED,
+  SIGNAL_SCHEDULED,
+  SIGNALS,
+} from "../mod.ts";
+import type { HueyEvent, SignalName, Task } from "../mod.ts";
+
+const logger = createLogger({ level: "silent" });
+const START = Date.UTC(2024, 0, 15, 12, 0, 0);
+
+/**
+ * A producer and a worker on one storage, sharing a fake clock, with one
+ * recorder connected to both so `names()` is the whole life of the tasks.
+ */
+function setup() {
+  const clock = { now: START };
+  const storage = new MemoryStorage();
+  const producer = new Huey({ storage, logger, clock: () => clock.now });
+  const worker = new Huey({ storage, logger, clock: () => clock.now });
+  const seen: { signal: SignalName; task: Task; error: unknown; by: string }[] = [];
+  producer.signal((signal, task, error) => {
+    seen.push({ signal, task, error, by: "producer" });
+  });
+  worker.signal((signal, task, error) => {
+    seen.push({ signal, task, error, by: "worker" });
+  });
+  let failures = 0;
+  const declare = (huey: Huey) => ({
+    add: huey.task("add", (a: number, b: number) => a + b),
+    flaky: huey.task("flaky", (message: string) => {
+      failures++;
+      throw new RangeError(message);
+    }, { retries: 1 }),
+    slowRetry: huey.task("slowRetry", () => {
+      throw new Error("try later");
+    }, { retries: 1, retryDelay: 30 }),
+    short: huey.task("short", () => "too late?", { expires: 10 }),
+    cancel: huey.task("cancel", () => {
+      throw new CancelExecution();
+    }),
+  });
+  const tasks = declare(producer);
+  declare(worker);
+  const names = () => seen.map((s) => s.signal);
+  return { clock, producer, worker, seen, names, failures: () => failures, ...tasks };
+}
+
+/** Collect an event stream into an array until it ends. */
+async function collect(stream: AsyncIterable<HueyEvent>): Promise<HueyEvent[]> {
+  const events: HueyEvent[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+
+describe("huey.signal", () => {
+  it("a handler without names receives every signal", async () => {
+    const { worker, add } = setup();
+    const received: SignalName[] = [];
+    const handler = worker.signal((signal) => {
+      received.push(signal);
+    });
+    assert.equal(typeof handler, "function", "signal() returns the handler");
+    await add(1, 2);
+    await worker.executeNext();
+    assert.deepEqual(received, [SIGNAL_EXECUTING, SIGNAL_COMPLETE]);
+  });
+
+  it("a handler for SIGNAL_ERROR receives only errors, with the error as third argument", async () => {
+    const { worker, add, flaky } = setup();
+    const received: [SignalName, string, unknown][] = [];
+    worker.signal((signal, task, error) => {
+      received.push([signal, task.id, error]);
+    }, SIGNAL_ERROR);
+    await add(1, 2);
+    const r = await flaky("broken pipe");
+    for (let i = 0; i < 3; i++) await worker.executeNext();
+
+    assert.equal(received.length, 2, "the first attempt and its retry both fail");
+    for (const [signal, id, error] of received) {
+      assert.equal(signal, SIGNAL_ERROR);
+      assert.equal(id, r.id);
+      assert.ok(error instanceof RangeError);
+      assert.equal(error.message, "broken pipe");
+    }
+  });
+
+  it("a handler can listen to several named signals", async () => {
+    const { worker, add } = setup();
+    const received: SignalName[] = [];
+    worker.signal((signal) => {
+      received.push(signal);
+    }, SIGNAL_COMPLETE, SIGNAL_REVOKED);
+    const r1 = await add(1, 2);
+    await add(3, 4);
+    await r1.revoke();
+    await worker.executeNext();
+    await worker.executeNext();
+    assert.deepEqual(received, [SIGNAL_REVOKED, SIGNAL_COMPLETE]);
+  });
+
+  it("handlers receive the task with its id, name and arguments", async () => {
+    const { worker, add, seen } = setup();
+    const r = await add(5, 6);
+    await worker.executeNext();
+    for (const { task } of seen) {
+      assert.equal(task.id, r.id);
+      assert.equal(task.name, "add");
+      assert.deepEqual(task.args, [5, 6]);
+    }
+    assert.equal(seen.find((s) => s.signal === SIGNAL_COMPLETE)?.error, undefined);
+  });
+
+  it("rejects an unknown signal name", () => {
+    const huey = new MemoryHuey({ logger });
+    assert.throws(() => huey.signal(() => {}, "finished" as SignalName), TypeError);
+  });
+
+  it("exports every huey 2 signal name", () => {
+    assert.deepEqual([...SIGNALS].sort(), [
+      "canceled",
+      "complete",
+      "enqueued",
+      "error",
+      "executing",
+      "expired",
+      "interrupted",
+      "locked",
+      "retrying",
+      "revoked",
+      "scheduled",
+    ]);
+  });
+});
+
+describe("signal sequences", () => {
+  it("a successful task: enqueued, executing, complete", async () => {
+    const { worker, add, names, seen } = setup();
+    await add(1, 2);
+    await worker.executeNext();
+    assert.deepEqual(names(), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_COMPLETE]);
+    assert.deepEqual(seen.map((s) => s.by), ["producer", "worker", "worker"]);
+  });
+
+  it("a failing task with retries: 1 and no delay is retried at once", async () => {
+    const { worker, flaky, names, failures } = setup();
+    await flaky("nope");
+    await worker.executeNext();
+    await worker.executeNext();
+    assert.equal(await worker.executeNext(), undefined, "no retries left");
+    assert.equal(failures(), 2);
+    assert.deepEqual(names(), [
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_ERROR,
+      SIGNAL_RETRYING,
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_ERROR,
+    ]);
+  });
+
+  it("a task with retryDelay is retrying, then scheduled", async () => {
+    const { worker, slowRetry, names, seen, clock } = setup();
+    const r = await slowRetry();
+    await worker.executeNext();
+    assert.deepEqual(names(), [
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_ERROR,
+      SIGNAL_RETRYING,
+      SIGNAL_SCHEDULED,
+    ]);
+    const scheduled = seen.at(-1)!.task;
+    assert.equal(scheduled.id, r.id);
+    assert.equal(scheduled.eta?.getTime(), START + 30_000);
+
+    clock.now = START + 30_000;
+    await worker.readSchedule();
+    await worker.executeNext();
+    assert.deepEqual(names().slice(5), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_ERROR]);
+  });
+
+  it("a scheduled task: scheduled, then enqueued when due", async () => {
+    const { worker, add, names, clock } = setup();
+    await add.schedule([1, 2], { delay: 60 });
+    assert.deepEqual(names(), [SIGNAL_SCHEDULED]);
+    clock.now = START + 60_000;
+    await worker.readSchedule();
+    await worker.executeNext();
+    assert.deepEqual(names(), [
+      SIGNAL_SCHEDULED,
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_COMPLETE,
+    ]);
+  });
+
+  it("an expired task: enqueued, expired", async () => {
+    const { worker, short, names, clock } = setup();
+    const r = await short();
+    clock.now = START + 11_000;
+    const outcome = await worker.executeNext();
+    assert.equal(outcome?.status, "expired");
+    assert.deepEqual(names(), [SIGNAL_ENQUEUED, SIGNAL_EXPIRED]);
+    assert.equal(await r.get(), undefined);
+  });
+
+  it("a revoked task: enqueued, revoked", async () => {
+    const { worker, add, names } = setup();
+    const r = await add(1, 2);
+    await r.revoke();
+    await worker.executeNext();
+    assert.deepEqual(names(), [SIGNAL_ENQUEUED, SIGNAL_REVOKED]);
+  });
+
+  it("a pre-execute hook's CancelExecution: enqueued, canceled", async () => {
+    const { worker, add, names } = setup();
+    worker.preExecute(() => {
+      throw new CancelExecution();
+    });
+    await add(1, 2);
+    await worker.executeNext();
+    assert.deepEqual(names(), [SIGNAL_ENQUEUED, SIGNAL_CANCELED]);
+  });
+
+  it("a task raising CancelExecution: enqueued, executing, canceled", async () => {
+    const { worker, cancel, names, seen } = setup();
+    await cancel();
+    const outcome = await worker.executeNext();
+    assert.equal(outcome?.status, "canceled");
+    assert.deepEqual(names(), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_CANCELED]);
+    assert.ok(seen.at(-1)?.error instanceof CancelExecution);
+  });
+
+  it("a hard stop while running: executing, interrupted", async () => {
+    const storage = new MemoryStorage();
+    const huey = new Huey({ storage, logger });
+    const received: SignalName[] = [];
+    huey.task("forever", () => new Promise(() => {}));
+    huey.signal((signal) => {
+      received.push(signal);
+    });
+    await huey.enqueue(huey.readPeriodic(new Date()).at(0) ?? (await forever(huey)));
+    const controller = new AbortController();
+    const running = huey.executeNext({ signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    controller.abort(new Error("SIGTERM"));
+    assert.equal((await running)?.status, "interrupted");
+    assert.deepEqual(received.slice(-2), [SIGNAL_EXECUTING, SIGNAL_INTERRUPTED]);
+  });
+});
+
+/** An invocation of the task "forever" declared on `huey`. */
+function forever(huey: Huey): Task {
+  return huey.decodeTask(
+    huey.encodeTask({
+      id: crypto.randomUUID(),
+      name: "forever",
+      args: [],
+      retries: 0,
+      retryDelay: 0,
+      priority: 0,
+      periodic: false,
+    } as unknown as Task),
+  );
+}
+
+describe("disconnectSignal", () => {
+  it("a disconnected handler receives nothing more", async () => {
+    const { worker, add } = setup();
+    const received: SignalName[] = [];
+    const handler = worker.signal((signal) => {
+      received.push(signal);
+    });
+    await add(1, 2);
+    await worker.executeNext();
+    worker.disconnectSignal(handler);
+    await add(3, 4);
+    await worker.executeNext();
+    assert.deepEqual(received, [SIGNAL_EXECUTING, SIGNAL_COMPLETE]);
+  });
+
+  it("disconnecting from one name keeps the handler's other names", async () => {
+    const { worker, add } = setup();
+    const received: SignalName[] = [];
+    const handler = worker.signal((signal) => {
+      received.push(signal);
+    }, SIGNAL_EXECUTING, SIGNAL_COMPLETE);
+    worker.disconnectSignal(handler, SIGNAL_EXECUTING);
+    await add(1, 2);
+    await worker.executeNext();
+    assert.deepEqual(received, [SIGNAL_COMPLETE]);
+  });
+
+  it("disconnecting a handler leaves the other handlers connected", async () => {
+    const { worker, add } = setup();
+    const a: SignalName[] = [];
+    const b: SignalName[] = [];
+    const handlerA = worker.signal((signal) => {
+      a.push(signal);
+    });
+    worker.signal((signal) => {
+      b.push(signal);
+    });
+    worker.disconnectSignal(handlerA);
+    await add(1, 2);
+    await worker.executeNext();
+    assert.deepEqual(a, []);
+    assert.deepEqual(b, [SIGNAL_EXECUTING, SIGNAL_COMPLETE]);
+  });
+});
+
+describe("a throwing signal handler", () => {
+  it("is logged and does not break execution or the other handlers", async () => {
+    const storage = new MemoryStorage();
+    const lines: string[] = [];
+    const producer = new Huey({ storage, logger });
+    const worker = new Huey({
+      storage,
+      logger: createLogger({ level: "debug", write: (line) => lines.push(line) }),
+    });
+    const add = producer.task("add", (a: number, b: number) => a + b);
+    worker.task("add", (a: number, b: number) => a + b);
+    worker.signal(() => {
+      throw new Error("handler bug");
+    });
+    const received: SignalName[] = [];
+    worker.signal((signal) => {
+      received.push(signal);
+    });
+
+    const r = await add(1, 2);
+    const outcome = await worker.executeNext();
+    assert.equal(outcome?.status, "complete");
+    assert.equal(await r.get(), 3);
+    assert.deepEqual(received, [SIGNAL_EXECUTING, SIGNAL_COMPLETE]);
+    assert.ok(lines.some((line) => line.includes("handler bug")), lines.join("\n"));
+  });
+
+  it("an async handler that rejects does not break immediate mode", async () => {
+    const huey = new MemoryHuey({ immediate: true, logger });
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    huey.signal(async () => {
+      await Promise.resolve();
+      throw new Error("async handler bug");
+    });
+    assert.equal(await (await add(1, 2)).get(), 3);
+  });
+});
+
+describe("huey.events()", () => {
+  it("receives the same events as a signal handler, with id, name, signal and error text", async () => {
+    const { worker, add, flaky } = setup();
+    const controller = new AbortController();
+    const stream = worker.events({ signal: controller.signal });
+    const collected = collect(stream);
+    const signals: [SignalName, string][] = [];
+    worker.signal((signal, task) => {
+      signals.push([signal, task.id]);
+    });
+
+    const ok = await add(1, 2);
+    const bad = await flaky("disk on fire");
+    for (let i = 0; i < 3; i++) await worker.executeNext();
+    controller.abort();
+    const events = await collected;
+
+    assert.deepEqual(events.map((e) => [e.signal, e.id]), signals);
+    assert.deepEqual(events.map((e) => e.signal), [
+      SIGNAL_EXECUTING,
+      SIGNAL_COMPLETE,
+      SIGNAL_EXECUTING,
+      SIGNAL_ERROR,
+      SIGNAL_RETRYING,
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_ERROR,
+    ]);
+    assert.deepEqual(events.slice(0, 2).map((e) => [e.id, e.name]), [
+      [ok.id, "add"],
+      [ok.id, "add"],
+    ]);
+    assert.equal(events[0].error, undefined);
+    const error = events[3];
+    assert.equal(error.id, bad.id);
+    assert.equal(error.name, "flaky");
+    assert.equal(error.error, "RangeError: disk on fire");
+    assert.equal(error.time, START);
+  });
+
+  it("each subscriber gets every event, and an aborted one stops", async () => {
+    const huey = new MemoryHuey({ immediate: true, logger });
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const first = new AbortController();
+    const second = new AbortController();
+    const a = collect(huey.events({ signal: first.signal }));
+    const b = collect(huey.events({ signal: second.signal }));
+
+    await add(1, 2);
+    first.abort();
+    await add(3, 4);
+    second.abort();
+
+    const expected = [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_COMPLETE];
+    assert.deepEqual((await a).map((e) => e.signal), expected);
+    assert.deepEqual((await b).map((e) => e.signal), [...expected, ...expected]);
+  });
+
+  it("ends at once when the signal is already aborted", async () => {
+    const huey = new MemoryHuey({ logger });
+    const stream = huey.events({ signal: AbortSignal.abort() });
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+  });
+
+  it("breaking out of for-await unsubscribes", async () => {
+    const huey = new MemoryHuey({ immediate: true, logger });
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const stream = huey.events();
+    const first = (async () => {
+      for await (const event of stream) return event;
+    })();
+    await add(1, 2);
+    assert.equal((await first)?.signal, SIGNAL_ENQUEUED);
+    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+  });
+});
