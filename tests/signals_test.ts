@@ -107,9 +107,13 @@ describe("huey.signal", () => {
   it("a handler can listen to several named signals", async () => {
     const { worker, add } = setup();
     const received: SignalName[] = [];
-    worker.signal((signal) => {
-      received.push(signal);
-    }, SIGNAL_COMPLETE, SIGNAL_REVOKED);
+    worker.signal(
+      (signal) => {
+        received.push(signal);
+      },
+      SIGNAL_COMPLETE,
+      SIGNAL_REVOKED,
+    );
     const r1 = await add(1, 2);
     await add(3, 4);
     await r1.revoke();
@@ -256,11 +260,11 @@ describe("signal sequences", () => {
     const storage = new MemoryStorage();
     const huey = new Huey({ storage, logger });
     const received: SignalName[] = [];
-    huey.task("forever", () => new Promise(() => {}));
+    const forever = huey.task("forever", () => new Promise<never>(() => {}));
     huey.signal((signal) => {
       received.push(signal);
     });
-    await huey.enqueue(huey.readPeriodic(new Date()).at(0) ?? (await forever(huey)));
+    await forever();
     const controller = new AbortController();
     const running = huey.executeNext({ signal: controller.signal });
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -269,21 +273,6 @@ describe("signal sequences", () => {
     assert.deepEqual(received.slice(-2), [SIGNAL_EXECUTING, SIGNAL_INTERRUPTED]);
   });
 });
-
-/** An invocation of the task "forever" declared on `huey`. */
-function forever(huey: Huey): Task {
-  return huey.decodeTask(
-    huey.encodeTask({
-      id: crypto.randomUUID(),
-      name: "forever",
-      args: [],
-      retries: 0,
-      retryDelay: 0,
-      priority: 0,
-      periodic: false,
-    } as unknown as Task),
-  );
-}
 
 describe("disconnectSignal", () => {
   it("a disconnected handler receives nothing more", async () => {
@@ -303,9 +292,13 @@ describe("disconnectSignal", () => {
   it("disconnecting from one name keeps the handler's other names", async () => {
     const { worker, add } = setup();
     const received: SignalName[] = [];
-    const handler = worker.signal((signal) => {
-      received.push(signal);
-    }, SIGNAL_EXECUTING, SIGNAL_COMPLETE);
+    const handler = worker.signal(
+      (signal) => {
+        received.push(signal);
+      },
+      SIGNAL_EXECUTING,
+      SIGNAL_COMPLETE,
+    );
     worker.disconnectSignal(handler, SIGNAL_EXECUTING);
     await add(1, 2);
     await worker.executeNext();
@@ -441,6 +434,9 @@ describe("huey.events()", () => {
     })();
     await add(1, 2);
     assert.equal((await first)?.signal, SIGNAL_ENQUEUED);
-    assert.deepEqual(await stream.next(), { value: undefined, done: true });
+    const later = await add(3, 4);
+    const rest: HueyEvent[] = [];
+    for (let r = await stream.next(); !r.done; r = await stream.next()) rest.push(r.value);
+    assert.deepEqual(rest.filter((e) => e.id === later.id), [], "no events after the break");
   });
 });

@@ -5,13 +5,35 @@
  */
 import { after, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { HueyError } from "../lib/errors.ts";
+import { scriptCommand } from "../lib/runtime.ts";
 import type { Storage } from "../lib/storage/types.ts";
 
 /** What the suite needs to know about a driver. */
 export interface ConformanceOptions {
   /** Build a fresh, empty storage. Called once per test. */
   create: () => Storage | Promise<Storage>;
+  /**
+   * How another process builds the same storage: `new (await
+   * import(module))[exportName](options)`. Given for drivers that several
+   * processes can share; enables the multi-process tests.
+   */
+  processes?: { module: string; exportName: string; options: unknown };
+}
+
+/** Run `tests/fixtures/storage_process.ts` with `args`; resolves to its stdout. */
+function runProcess(args: string[]): Promise<string> {
+  const script = fileURLToPath(new URL("./fixtures/storage_process.ts", import.meta.url));
+  const { command, args: argv } = scriptCommand(script, args);
+  return new Promise((resolve, reject) => {
+    execFile(command, argv, { maxBuffer: 64 << 20 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`${command} ${argv.join(" ")} failed: ${stderr}`, { cause: error }));
+      } else resolve(stdout);
+    });
+  });
 }
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -335,6 +357,33 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(seen.length, producers * perProducer);
         assert.equal(new Set(seen).size, producers * perProducer);
         assert.equal(await storage.leasedSize(), 0);
+      });
+
+      // Only drivers that several processes can share get the multi-process test.
+      if (!options.processes) return;
+      it("delivers every message exactly once across producer and consumer processes", {
+        timeout: 120_000,
+      }, async () => {
+        const spec = options.processes!;
+        const module = spec.module.startsWith("file:")
+          ? spec.module
+          : new URL(spec.module, import.meta.url).href;
+        const base = [module, spec.exportName, JSON.stringify(spec.options)];
+        const producers = 3;
+        const perProducer = 150;
+        const consumers = Array.from({ length: 3 }, () => runProcess(["consume", ...base]));
+        await Promise.all(
+          Array.from(
+            { length: producers },
+            (_, p) => runProcess(["produce", ...base, `p${p}`, String(perProducer)]),
+          ),
+        );
+        // Every real message is queued before the STOPs (FIFO within one priority).
+        for (let i = 0; i < 3; i++) await storage.enqueue("STOP", storage.priority ? -1 : 0);
+        const taken = (await Promise.all(consumers)).flatMap((out) => JSON.parse(out) as string[]);
+        assert.equal(taken.length, producers * perProducer, "no message lost or duplicated");
+        assert.equal(new Set(taken).size, producers * perProducer);
+        assert.equal(await storage.queueSize(), 0);
       });
     });
   });
