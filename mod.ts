@@ -31,6 +31,7 @@ export type { FlavorOptions } from "./lib/flavors.ts";
 export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
+  AnyTaskWrapper,
   DropArgs,
   Last,
   PipedArgs,

@@ -42,6 +42,7 @@ import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/types.ts";
 import { Task } from "./task.ts";
 import type {
+  AnyTaskWrapper,
   RevokeOptions,
   ScheduleOptions,
   TaskContext,
@@ -1004,12 +1005,12 @@ export class Huey implements ResultBackend {
    * await huey.revokeAll(mail, { revokeOnce: true });
    * ```
    */
-  revokeAll(task: TaskWrapper<never, unknown> | string, options?: RevokeOptions): Promise<void> {
+  revokeAll(task: AnyTaskWrapper | string, options?: RevokeOptions): Promise<void> {
     return this.#revoke(revokeAllKey(typeof task === "string" ? task : task.name), options);
   }
 
   /** Undo {@link revokeAll}; true if the task was revoked. */
-  restoreAll(task: TaskWrapper<never, unknown> | string): Promise<boolean> {
+  restoreAll(task: AnyTaskWrapper | string): Promise<boolean> {
     return this.storage.deleteData(revokeAllKey(typeof task === "string" ? task : task.name));
   }
 
@@ -1019,7 +1020,7 @@ export class Huey implements ResultBackend {
    * task only).
    */
   async isRevoked(
-    task: Task | TaskWrapper<never, unknown> | string,
+    task: Task | AnyTaskWrapper | string,
     date?: Date,
   ): Promise<boolean> {
     if (typeof task === "string") return await this.#isRevokedKey(revokeKey(task), date);

@@ -38,3 +38,61 @@ export function scriptCommand(script: string, args: readonly string[] = []): {
 export function env(name: string): string | undefined {
   return g.process?.env?.[name] ?? undefined;
 }
+
+/** OS signals the consumer handles. */
+export type OsSignal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+/**
+ * Call `handler` when the process receives `signal`; returns a function that
+ * removes the listener. The listener keeps the process from dying of the
+ * signal (the handler decides what to do).
+ */
+export function onSignal(signal: OsSignal, handler: () => void): () => void {
+  if (runtimeName() === "deno") {
+    g.Deno.addSignalListener(signal, handler);
+    return () => g.Deno.removeSignalListener(signal, handler);
+  }
+  g.process.on(signal, handler);
+  return () => g.process.off(signal, handler);
+}
+
+/** End the process with `code`. */
+export function exit(code: number): never {
+  if (runtimeName() === "deno") g.Deno.exit(code);
+  g.process.exit(code);
+  throw new Error("unreachable");
+}
+
+/** Set the exit code used when the process ends on its own. */
+export function setExitCode(code: number): void {
+  if (runtimeName() === "deno") g.Deno.exitCode = code;
+  else g.process.exitCode = code;
+}
+
+/** This process's id. */
+export function pid(): number {
+  return g.process?.pid ?? g.Deno?.pid ?? 0;
+}
+
+/** The command-line arguments after the script. */
+export function args(): string[] {
+  if (runtimeName() === "deno") return [...g.Deno.args];
+  return g.process.argv.slice(2);
+}
+
+/** Current working directory. */
+export function cwd(): string {
+  return g.process?.cwd?.() ?? g.Deno.cwd();
+}
+
+/** Resident set size of this process, in bytes. */
+export function rss(): number {
+  if (runtimeName() === "deno") return g.Deno.memoryUsage().rss;
+  return g.process.memoryUsage().rss;
+}
+
+/** Let a timer not keep the process alive (Deno, Node and Bun timers differ). */
+export function unrefTimer(timer: unknown): void {
+  if (typeof timer === "number" && runtimeName() === "deno") g.Deno.unrefTimer(timer);
+  else (timer as { unref?: () => void })?.unref?.();
+}

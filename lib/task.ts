@@ -133,6 +133,10 @@ export interface TaskWrapper<A extends unknown[] = unknown[], R = unknown> {
   isRevoked(date?: Date): Promise<boolean>;
 }
 
+/** A task wrapper of any signature (for APIs that only need its name). */
+// deno-lint-ignore no-explicit-any
+export type AnyTaskWrapper = TaskWrapper<any, any>;
+
 /** The fields of a task invocation as they travel in a message. */
 export interface TaskFields {
   id: string;

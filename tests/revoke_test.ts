@@ -6,21 +6,11 @@
 import { beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createLogger, crontab, Huey, MemoryHuey, MemoryStorage, SIGNAL_REVOKED } from "../mod.ts";
-import type { SignalName, TaskWrapper } from "../mod.ts";
+import type { SignalName } from "../mod.ts";
 
 const logger = createLogger({ level: "silent" });
 const START = Date.UTC(2024, 0, 15, 12, 0, 0);
 const HOUR = 3_600_000;
-
-/**
- * huey.revokeAll / restoreAll / isRevoked take `TaskWrapper<never, unknown>`,
- * which a typed wrapper such as `TaskWrapper<[number, number], number>` is
- * not assignable to (Task's `__types` makes the argument type invariant), so
- * `huey.revokeAll(add)` does not compile. Widen here until lib/ accepts any
- * wrapper; the runtime behaviour is what these tests check.
- */
-// deno-lint-ignore no-explicit-any
-const wrapper = (task: TaskWrapper<any, any>) => task as TaskWrapper<never, unknown>;
 
 /** A producer and a worker on one storage, both reading the same fake clock. */
 function setup() {
@@ -248,7 +238,7 @@ describe("huey.revokeById / restoreById / revokeAll / restoreAll / isRevoked", (
     assert.equal(await producer.isRevoked(r1.task), true);
     assert.equal(await producer.isRevoked(r2.id), false);
     assert.equal(
-      await producer.isRevoked(wrapper(add)),
+      await producer.isRevoked(add),
       false,
       "the task as a whole is not revoked",
     );
@@ -267,8 +257,8 @@ describe("huey.revokeById / restoreById / revokeAll / restoreAll / isRevoked", (
 
   it("revokeAll by wrapper or by name revokes every instance; restoreAll undoes it", async () => {
     const { add, producer, worker } = env;
-    await producer.revokeAll(wrapper(add));
-    assert.equal(await producer.isRevoked(wrapper(add)), true);
+    await producer.revokeAll(add);
+    assert.equal(await producer.isRevoked(add), true);
     assert.equal(await add.isRevoked(), true);
     const r = await add(1, 2);
     assert.equal(
@@ -284,7 +274,7 @@ describe("huey.revokeById / restoreById / revokeAll / restoreAll / isRevoked", (
 
     await producer.revokeAll("add");
     assert.equal(await add.isRevoked(), true);
-    assert.equal(await producer.restoreAll(wrapper(add)), true);
+    assert.equal(await producer.restoreAll(add), true);
     assert.equal(await add.isRevoked(), false);
   });
 
@@ -292,7 +282,7 @@ describe("huey.revokeById / restoreById / revokeAll / restoreAll / isRevoked", (
     const { add, producer } = env;
     const r = await add(1, 2);
     await producer.revokeById(r.id, { revokeUntil: new Date(START + HOUR) });
-    await producer.revokeAll(wrapper(add), { revokeUntil: new Date(START + 2 * HOUR) });
+    await producer.revokeAll(add, { revokeUntil: new Date(START + 2 * HOUR) });
 
     const before = new Date(START + HOUR / 2);
     const between = new Date(START + 1.5 * HOUR);
@@ -300,10 +290,10 @@ describe("huey.revokeById / restoreById / revokeAll / restoreAll / isRevoked", (
 
     assert.equal(await producer.isRevoked(r.id, before), true);
     assert.equal(await producer.isRevoked(r.id, between), false);
-    assert.equal(await producer.isRevoked(wrapper(add), between), true);
+    assert.equal(await producer.isRevoked(add, between), true);
     assert.equal(await producer.isRevoked(r.task, between), true, "its task is still revoked");
     assert.equal(await producer.isRevoked(r.task, after), false);
-    assert.equal(await producer.isRevoked(wrapper(add), after), false);
+    assert.equal(await producer.isRevoked(add, after), false);
   });
 
   it("restoring an instance does not un-revoke a revoked task class", async () => {
