@@ -70,7 +70,12 @@ export {
   SIGNALS,
 } from "./lib/signals.ts";
 export type { SignalHandler, SignalName } from "./lib/signals.ts";
-export type { EventStream, HueyEvent, SubscribeOptions } from "./lib/events.ts";
+export type {
+  ConsumerEventName,
+  EventStream,
+  HueyEvent,
+  SubscribeOptions,
+} from "./lib/events.ts";
 
 // Storage
 export { MemoryStorage } from "./lib/storage/memory.ts";

@@ -6,17 +6,25 @@
  */
 import type { SignalName } from "./signals.ts";
 
-/** One thing that happened to a task. */
+/**
+ * Events the consumer emits besides task signals: `recovered` (a message
+ * whose lease ran out went back to the queue), `storage_error` (the storage
+ * failed; the consumer retries), `periodic` (a periodic task was enqueued),
+ * `started` and `stopped` (a consumer).
+ */
+export type ConsumerEventName = "recovered" | "storage_error" | "periodic" | "started" | "stopped";
+
+/** One thing that happened to a task or a consumer. */
 export interface HueyEvent {
-  /** The signal name: `executing`, `complete`, `error`, ... */
-  signal: SignalName;
-  /** Task invocation id. */
+  /** A signal name (`executing`, `complete`, `error`, ...) or a consumer event name. */
+  signal: SignalName | ConsumerEventName;
+  /** Task invocation id (empty for consumer events about no task). */
   id: string;
-  /** Task name. */
+  /** Task name (empty for consumer events about no task). */
   name: string;
   /** When it happened, ms since the epoch. */
   time: number;
-  /** For `error`: the error's `name: message`. */
+  /** For `error` and `storage_error`: the error's `name: message`. */
   error?: string;
 }
 

@@ -16,7 +16,7 @@ import {
 } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
 import { EventHub } from "./events.ts";
-import type { EventStream, SubscribeOptions } from "./events.ts";
+import type { EventStream, HueyEvent, SubscribeOptions } from "./events.ts";
 import { TaskLock } from "./lock.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
@@ -114,6 +114,8 @@ export interface ExecuteOptions {
   now?: number;
   /** Aborts the task as a hard shutdown (the run ends as `interrupted`). */
   signal?: AbortSignal;
+  /** Told when the task function is about to be called (health checks use it). */
+  onStart?: (task: { id: string; name: string; timeout?: number; started: number }) => void;
 }
 
 /** A pre-execute hook: throw `CancelExecution` to skip the task. */
@@ -453,10 +455,10 @@ export class Huey implements ResultBackend {
    * The periodic tasks whose schedule matches `date` (to the minute), as new
    * invocations ready to enqueue. The consumer calls it once a minute.
    */
-  readPeriodic(date: Date): Task[] {
+  readPeriodic(date: Date, utc: boolean = this.utc): Task[] {
     const due: Task[] = [];
     for (const definition of this.#registry.values()) {
-      if (definition.schedule?.(date, this.utc)) due.push(this.#newTask(definition, [], {}));
+      if (definition.schedule?.(date, utc)) due.push(this.#newTask(definition, [], {}));
     }
     return due;
   }
@@ -709,10 +711,11 @@ export class Huey implements ResultBackend {
       await this.#emit(SIGNAL_REVOKED, task);
       return { status: "revoked", task };
     }
-    return await this.#run(task, options.signal);
+    return await this.#run(task, options);
   }
 
-  async #run(task: Task, hardStop?: AbortSignal): Promise<ExecutionOutcome> {
+  async #run(task: Task, options: ExecuteOptions): Promise<ExecutionOutcome> {
+    const hardStop = options.signal;
     const definition = this.#registry.get(task.name);
     if (!definition) {
       const error = new UnknownTaskError(task.name, this.taskNames());
@@ -742,6 +745,7 @@ export class Huey implements ResultBackend {
     let retryEta: Date | undefined;
     let stored: string | undefined;
     const start = performance.now();
+    options.onStart?.({ id: task.id, name: task.name, timeout: task.timeout, started: this.now() });
     await this.#emit(SIGNAL_EXECUTING, task);
     this.logger.info(`Executing ${task}`);
     try {
@@ -1223,6 +1227,11 @@ export class Huey implements ResultBackend {
    */
   events(options?: SubscribeOptions): EventStream {
     return this.#events.subscribe(options);
+  }
+
+  /** Publish a consumer event (lease recovered, storage error, ...) to `events()` subscribers. */
+  publishEvent(event: HueyEvent): void {
+    if (this.#events.active) this.#events.publish(event);
   }
 
   async #emit(name: SignalName, task: Task, error?: unknown): Promise<void> {

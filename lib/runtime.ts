@@ -96,3 +96,41 @@ export function unrefTimer(timer: unknown): void {
   if (typeof timer === "number" && runtimeName() === "deno") g.Deno.unrefTimer(timer);
   else (timer as { unref?: () => void })?.unref?.();
 }
+
+/** A worker thread running a module, as the consumer's `worker` pool uses it. */
+export interface WorkerThread {
+  /** Send a structured-cloneable message. */
+  postMessage(message: unknown): void;
+  /** Listen to messages from the worker. */
+  onMessage(listener: (message: unknown) => void): void;
+  /** Listen for the worker's end (exit code; non-zero or an error means it died). */
+  onExit(listener: (code: number, error?: unknown) => void): void;
+  /** Stop the worker at once. */
+  terminate(): Promise<void>;
+}
+
+/**
+ * Start `module` in a worker thread with `data` as its `workerData`.
+ * `node:worker_threads` is used on every runtime (Node has no global
+ * `Worker`; Deno and Bun implement `node:worker_threads` on their Web Workers).
+ */
+export async function startWorkerThread(module: URL, data: unknown): Promise<WorkerThread> {
+  const { Worker } = await import("node:worker_threads");
+  const worker = new Worker(module, { workerData: data });
+  let exited = false;
+  let failure: unknown;
+  const exitListeners: ((code: number, error?: unknown) => void)[] = [];
+  worker.on("error", (error: unknown) => (failure = error));
+  worker.on("exit", (code: number) => {
+    exited = true;
+    for (const listener of exitListeners) listener(failure ? code || 1 : code, failure);
+  });
+  return {
+    postMessage: (message) => worker.postMessage(message),
+    onMessage: (listener) => void worker.on("message", listener),
+    onExit: (listener) => void exitListeners.push(listener),
+    terminate: async () => {
+      if (!exited) await worker.terminate();
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * Consumer settings: the options type, huey's defaults, and validation.
+ *
+ * @module
+ */
+import { ConfigurationError } from "../errors.ts";
+
+/** How workers run tasks. */
+export type WorkerType = "async" | "worker" | "process";
+
+/** huey's worker-type names, accepted as aliases. */
+export const WORKER_TYPE_ALIASES: Readonly<Record<string, WorkerType>> = {
+  async: "async",
+  greenlet: "async",
+  worker: "worker",
+  thread: "worker",
+  process: "process",
+};
+
+/** Options of the consumer; the CLI flags map one to one. */
+export interface ConsumerOptions {
+  /** Number of workers (`-w`). @default 1 */
+  workers?: number;
+  /**
+   * `async`: tasks share this event loop (IO-bound work); `worker`: one Web
+   * Worker per worker (CPU-bound work); `process`: one child process per
+   * worker (`-k`). huey's `greenlet` and `thread` are aliases.
+   * @default "async"
+   */
+  workerType?: WorkerType;
+  /** Enqueue periodic tasks (`-n` turns it off). @default true */
+  periodic?: boolean;
+  /** First polling delay for non-blocking storages, seconds (`-d`). @default 0.1 */
+  initialDelay?: number;
+  /** Longest polling delay, seconds (`-m`). @default 10 */
+  maxDelay?: number;
+  /** Polling delay growth factor, > 1 (`-b`). @default 1.15 */
+  backoff?: number;
+  /** Seconds between worker health checks (`-c`). @default 10 */
+  healthCheckInterval?: number;
+  /** Check worker health (`-C` turns it off). @default true */
+  checkWorkerHealth?: boolean;
+  /** Seconds between scheduler runs, 1 to 60 (`-s`). @default 1 */
+  schedulerInterval?: number;
+  /** Periodic schedules in UTC (`-u`), or local time when false (`-o`). @default the Huey's `utc` */
+  utc?: boolean;
+  /** Release this process's declared locks at start-up (`-f`). @default false */
+  flushLocks?: boolean;
+  /** Append log lines to this file (`-l`). @default stderr */
+  logfile?: string;
+  /** Log level: `debug` (`-v`), `info`, `error` (`-q`). @default "info" */
+  logLevel?: "debug" | "info" | "warn" | "error";
+  /** Plain `time message` lines (`-S`). @default false */
+  simpleLog?: boolean;
+  /** Seconds a graceful stop (SIGINT) waits for running tasks before aborting them. @default 30 */
+  shutdownTimeout?: number;
+}
+
+/** Options with every default filled in. */
+export type ResolvedConsumerOptions = Required<Omit<ConsumerOptions, "logfile" | "utc">> & {
+  logfile?: string;
+  utc?: boolean;
+};
+
+/** huey's defaults. */
+export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freeze({
+  workers: 1,
+  workerType: "async",
+  periodic: true,
+  initialDelay: 0.1,
+  maxDelay: 10,
+  backoff: 1.15,
+  healthCheckInterval: 10,
+  checkWorkerHealth: true,
+  schedulerInterval: 1,
+  flushLocks: false,
+  logLevel: "info",
+  simpleLog: false,
+  shutdownTimeout: 30,
+});
+
+function positive(name: string, value: number, min = 0, exclusive = true): void {
+  if (
+    typeof value !== "number" || !Number.isFinite(value) || (exclusive ? value <= min : value < min)
+  ) {
+    throw new ConfigurationError(
+      `Cannot start consumer: ${name} must be a number ${exclusive ? ">" : ">="} ${min}: ${value}`,
+    );
+  }
+}
+
+/**
+ * Fill in defaults and check every option; throws `ConfigurationError`
+ * naming the option and the value.
+ *
+ * @example
+ * ```ts
+ * import { resolveConsumerOptions } from "./options.ts";
+ * const options = resolveConsumerOptions({ workers: 4, workerType: "async" });
+ * console.log(options.schedulerInterval); // 1
+ * ```
+ */
+export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedConsumerOptions {
+  const resolved = { ...CONSUMER_DEFAULTS, ...options } as ResolvedConsumerOptions;
+  for (const [key, value] of Object.entries(options)) {
+    if (!(key in CONSUMER_DEFAULTS) && key !== "logfile" && key !== "utc") {
+      throw new ConfigurationError(`Cannot start consumer: unknown option: ${key}`);
+    }
+    if (value === undefined) {
+      (resolved as unknown as Record<string, unknown>)[key] =
+        (CONSUMER_DEFAULTS as unknown as Record<string, unknown>)[key];
+    }
+  }
+  if (!Number.isInteger(resolved.workers) || resolved.workers < 1) {
+    throw new ConfigurationError(
+      `Cannot start consumer: workers must be an integer >= 1: ${resolved.workers}`,
+    );
+  }
+  const type = WORKER_TYPE_ALIASES[resolved.workerType];
+  if (!type) {
+    throw new ConfigurationError(
+      `Cannot start consumer: worker type must be one of ${
+        Object.keys(WORKER_TYPE_ALIASES).join(", ")
+      }: ${resolved.workerType}`,
+    );
+  }
+  resolved.workerType = type;
+  positive("delay", resolved.initialDelay);
+  positive("max delay", resolved.maxDelay);
+  if (resolved.maxDelay < resolved.initialDelay) {
+    throw new ConfigurationError(
+      `Cannot start consumer: max delay (${resolved.maxDelay}) is below delay (${resolved.initialDelay})`,
+    );
+  }
+  positive("backoff", resolved.backoff, 1);
+  positive("health check interval", resolved.healthCheckInterval);
+  positive("shutdown timeout", resolved.shutdownTimeout, 0, false);
+  if (
+    typeof resolved.schedulerInterval !== "number" || resolved.schedulerInterval < 1 ||
+    resolved.schedulerInterval > 60 || 60 % resolved.schedulerInterval !== 0
+  ) {
+    throw new ConfigurationError(
+      `Cannot start consumer: scheduler interval must be 1 to 60 seconds and divide 60: ${resolved.schedulerInterval}`,
+    );
+  }
+  if (!["debug", "info", "warn", "error"].includes(resolved.logLevel)) {
+    throw new ConfigurationError(
+      `Cannot start consumer: log level must be debug, info, warn or error: ${resolved.logLevel}`,
+    );
+  }
+  return resolved;
+}

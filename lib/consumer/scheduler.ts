@@ -1,0 +1,119 @@
+/**
+ * The consumer's scheduler: puts expired leases back, moves due scheduled
+ * tasks to the queue, and enqueues periodic tasks once a minute.
+ *
+ * @module
+ */
+import type { Huey } from "../huey.ts";
+import { sleep } from "./worker_loop.ts";
+
+/** Options of {@link Scheduler}. */
+export interface SchedulerOptions {
+  /** Seconds between runs (1 to 60). @default 1 */
+  interval?: number;
+  /** Enqueue periodic tasks. @default true */
+  periodic?: boolean;
+  /** Read periodic schedules in UTC. @default the Huey's `utc` */
+  utc?: boolean;
+}
+
+const MINUTE = 60_000;
+
+/** The result-store key that makes one consumer the one to enqueue `name` for `minute`. */
+const periodicKey = (name: string, minute: number) => `periodic:${name}:${minute}`;
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Drives a Huey's time-based work. `tick(now)` does one pass and is what
+ * tests call with a fake clock; `run(signal)` loops on the Huey's clock.
+ *
+ * @example One pass at a chosen time
+ * ```ts
+ * import { MemoryHuey } from "../../mod.ts";
+ * import { Scheduler } from "./scheduler.ts";
+ * const huey = new MemoryHuey();
+ * const scheduler = new Scheduler(huey, { interval: 1 });
+ * await scheduler.tick(Date.UTC(2026, 10, 23, 9, 0));
+ * ```
+ */
+export class Scheduler {
+  readonly #huey: Huey;
+  readonly #interval: number;
+  readonly #periodic: boolean;
+  readonly #utc: boolean;
+  #lastMinute?: number;
+
+  constructor(huey: Huey, options: SchedulerOptions = {}) {
+    this.#huey = huey;
+    this.#interval = options.interval ?? 1;
+    this.#periodic = options.periodic ?? true;
+    this.#utc = options.utc ?? huey.utc;
+  }
+
+  /** One pass at time `now` (ms since the epoch). Storage errors are logged, not thrown. */
+  async tick(now: number = this.#huey.now()): Promise<void> {
+    const huey = this.#huey;
+    try {
+      for (const data of await huey.storage.recoverLeases(now)) {
+        let label = "a message";
+        try {
+          const task = huey.decodeTask(data);
+          label = String(task);
+          huey.publishEvent({ signal: "recovered", id: task.id, name: task.name, time: now });
+        } catch {
+          huey.publishEvent({ signal: "recovered", id: "", name: "", time: now });
+        }
+        huey.logger.warn(`Lease of ${label} ran out (its consumer died?); it is back in the queue`);
+      }
+      for (const task of await huey.readSchedule(now)) {
+        huey.logger.debug(`Enqueued scheduled task ${task}`);
+      }
+      const minute = Math.floor(now / MINUTE) * MINUTE;
+      if (this.#periodic && minute !== this.#lastMinute) {
+        this.#lastMinute = minute;
+        await this.#enqueuePeriodic(minute, now);
+      }
+    } catch (error) {
+      huey.logger.error(`Scheduler: storage error, retrying next run: ${describe(error)}`);
+      huey.publishEvent({
+        signal: "storage_error",
+        id: "",
+        name: "",
+        time: now,
+        error: describe(error),
+      });
+    }
+  }
+
+  /**
+   * Enqueue the periodic tasks due at `minute`. A `putIfEmpty` key per task
+   * and minute lets exactly one of several consumers on one storage do it.
+   */
+  async #enqueuePeriodic(minute: number, now: number): Promise<void> {
+    const huey = this.#huey;
+    for (const task of huey.readPeriodic(new Date(minute), this.#utc)) {
+      if (!(await huey.storage.putIfEmpty(periodicKey(task.name, minute), String(now)))) continue;
+      await huey.storage.deleteData(periodicKey(task.name, minute - 2 * MINUTE));
+      await huey.enqueue(task);
+      huey.logger.info(`Enqueued periodic task ${task}`);
+      huey.publishEvent({ signal: "periodic", id: task.id, name: task.name, time: now });
+    }
+  }
+
+  /**
+   * Run passes every `interval` seconds until `signal` aborts, aligned so a
+   * pass falls right after each minute boundary of the Huey's clock.
+   */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.tick();
+      const now = this.#huey.now();
+      const step = this.#interval * 1000;
+      const next = Math.floor(now / step) * step + step;
+      await sleep((next - now) / 1000, signal);
+    }
+  }
+}

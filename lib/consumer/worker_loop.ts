@@ -1,0 +1,147 @@
+/**
+ * One worker: take a message, run it through `huey.executeMessage`, keep its
+ * lease alive while it runs, acknowledge it once its result is stored.
+ * Every worker type runs this loop (in this thread, a Web Worker or a child
+ * process).
+ *
+ * @module
+ */
+import type { Huey } from "../huey.ts";
+import type { Delivery } from "../storage/types.ts";
+
+/** What a worker reports while it runs (for health checks). */
+export interface WorkerActivity {
+  /** A task started: its id, name, timeout (seconds) and start time (ms). */
+  onTaskStart?(task: { id: string; name: string; timeout?: number; started: number }): void;
+  /** The task ended. */
+  onTaskEnd?(): void;
+}
+
+/** Options of {@link runWorkerLoop}. */
+export interface WorkerLoopOptions extends WorkerActivity {
+  /** First polling delay (non-blocking storages), seconds. */
+  initialDelay: number;
+  /** Longest polling delay, seconds. */
+  maxDelay: number;
+  /** Polling delay growth factor. */
+  backoff: number;
+  /** Graceful stop: finish the running task, take no new one. */
+  stop: AbortSignal;
+  /** Hard stop: abort the running task's signal; its message goes back to the queue. */
+  abort: AbortSignal;
+  /** Seconds a blocking dequeue waits before checking `stop` again. @default 1 */
+  blockingWait?: number;
+}
+
+/** Sleep `seconds`, or less if `signal` aborts. */
+export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, seconds * 1000);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/**
+ * Run one message: execute it with lease renewal, then acknowledge it (or
+ * release it at once when a hard stop interrupted it). If storing the
+ * outcome fails, the message is neither acknowledged nor released: its lease
+ * runs out and another attempt follows (at-least-once).
+ */
+export async function processDelivery(
+  huey: Huey,
+  delivery: Delivery,
+  abort: AbortSignal,
+  activity: WorkerActivity = {},
+): Promise<void> {
+  const storage = huey.storage;
+  const renewEvery = Math.max(huey.leaseTimeout / 3, 0.05) * 1000;
+  const renew = setInterval(() => {
+    storage.extendLease(delivery.receipt, huey.now(), huey.leaseTimeout).catch((error) => {
+      huey.logger.warn(`Cannot extend lease: ${describe(error)}`);
+    });
+  }, renewEvery);
+  try {
+    const outcome = await huey.executeMessage(delivery.data, {
+      signal: abort,
+      onStart: activity.onTaskStart,
+    });
+    if (outcome.status === "interrupted") {
+      await storage.extendLease(delivery.receipt, huey.now(), 0);
+    } else if (!(await storage.ack(delivery.receipt))) {
+      huey.logger.warn(
+        `${outcome.task ?? "message"} finished after its lease ran out; it may run again elsewhere`,
+      );
+    }
+  } catch (error) {
+    huey.logger.error(
+      `Cannot finish a message; it will be delivered again when its lease ends: ${describe(error)}`,
+    );
+    huey.publishEvent({
+      signal: "storage_error",
+      id: "",
+      name: "",
+      time: huey.now(),
+      error: describe(error),
+    });
+  } finally {
+    clearInterval(renew);
+    activity.onTaskEnd?.();
+  }
+}
+
+/**
+ * Take and run messages until `stop` aborts. Non-blocking storages are
+ * polled with a growing delay (`initialDelay` × `backoff` up to `maxDelay`),
+ * reset when a message arrives; blocking storages wait in `dequeue`.
+ * Storage errors are logged, emitted as `storage_error` and retried with the
+ * same backoff.
+ */
+export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<void> {
+  let delay = options.initialDelay;
+  const backOff = async () => {
+    await sleep(delay, options.stop);
+    delay = Math.min(delay * options.backoff, options.maxDelay);
+  };
+  while (!options.stop.aborted) {
+    const storage = huey.storage;
+    let delivery: Delivery | undefined;
+    try {
+      delivery = await storage.dequeue({
+        now: huey.now(),
+        leaseSeconds: huey.leaseTimeout,
+        wait: storage.blocking ? options.blockingWait ?? 1 : 0,
+        signal: options.stop,
+      });
+    } catch (error) {
+      if (options.stop.aborted) break;
+      huey.logger.error(
+        `Cannot read from the queue, retrying in ${delay.toFixed(2)}s: ${describe(error)}`,
+      );
+      huey.publishEvent({
+        signal: "storage_error",
+        id: "",
+        name: "",
+        time: huey.now(),
+        error: describe(error),
+      });
+      await backOff();
+      continue;
+    }
+    if (!delivery) {
+      if (!storage.blocking) await backOff();
+      continue;
+    }
+    delay = options.initialDelay;
+    await processDelivery(huey, delivery, options.abort, options);
+  }
+}
