@@ -26,8 +26,23 @@ export type {
   PostExecuteHook,
   PreExecuteHook,
 } from "./lib/huey.ts";
-export { MemoryHuey } from "./lib/flavors.ts";
-export type { FlavorOptions } from "./lib/flavors.ts";
+export {
+  BlackHoleHuey,
+  FileHuey,
+  MemoryHuey,
+  PriorityRedisExpireHuey,
+  PriorityRedisHuey,
+  RedisExpireHuey,
+  RedisHuey,
+  SqliteHuey,
+} from "./lib/flavors.ts";
+export type {
+  FileHueyOptions,
+  FlavorOptions,
+  RedisExpireHueyOptions,
+  RedisHueyOptions,
+  SqliteHueyOptions,
+} from "./lib/flavors.ts";
 export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
@@ -70,17 +85,31 @@ export {
   SIGNALS,
 } from "./lib/signals.ts";
 export type { SignalHandler, SignalName } from "./lib/signals.ts";
-export type {
-  ConsumerEventName,
-  EventStream,
-  HueyEvent,
-  SubscribeOptions,
-} from "./lib/events.ts";
+export type { ConsumerEventName, EventStream, HueyEvent, SubscribeOptions } from "./lib/events.ts";
 
 // Storage
 export { MemoryStorage } from "./lib/storage/memory.ts";
 export type { MemoryStorageOptions } from "./lib/storage/memory.ts";
+export { SqliteStorage } from "./lib/storage/sqlite.ts";
+export type { SqliteStorageOptions } from "./lib/storage/sqlite.ts";
+export { FileStorage } from "./lib/storage/file.ts";
+export type { FileStorageOptions } from "./lib/storage/file.ts";
+export { BlackHoleStorage } from "./lib/storage/blackhole.ts";
+export {
+  PriorityRedisExpireStorage,
+  PriorityRedisStorage,
+  RedisExpireStorage,
+  RedisStorage,
+} from "./lib/storage/redis.ts";
+export type { RedisExpireStorageOptions, RedisStorageOptions } from "./lib/storage/redis.ts";
+export type { BlackHoleStorageOptions } from "./lib/storage/blackhole.ts";
 export type { Delivery, DequeueOptions, ErrorItem, Storage } from "./lib/storage/types.ts";
+
+// Consumer
+export { Consumer } from "./lib/consumer/consumer.ts";
+export type { ConsumerSetup } from "./lib/consumer/consumer.ts";
+export type { ConsumerOptions, WorkerType } from "./lib/consumer/options.ts";
+export type { AppSpec } from "./lib/consumer/app.ts";
 
 // Errors
 export {

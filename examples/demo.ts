@@ -1,62 +1,55 @@
 /**
- * The README demo: declare tasks, call them, read results. Runs in
- * immediate mode, so no consumer or server is needed:
+ * The README demo: starts a real consumer process for examples/app.ts (on
+ * the embedded SQLite default, no server needed), calls tasks from this
+ * process, prints the results, then stops the consumer with SIGINT.
  *
  *   deno task demo
  */
-import { createLogger, crontab, MemoryHuey, TaskError } from "../mod.ts";
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { scriptCommand } from "../lib/runtime.ts";
 
-const huey = new MemoryHuey({
-  name: "demo",
-  immediate: true,
-  logger: createLogger({ level: "silent" }),
-});
+for (const suffix of ["", "-wal", "-shm"]) rmSync(`demo.db${suffix}`, { force: true });
+const { add, fib, flaky, huey, slowSquare } = await import("./app.ts");
 
-const add = huey.task("add", (a: number, b: number) => a + b);
-const fib = huey.task("fib", (a: number, b = 1): [number, number] => [a + b, a]);
-const flaky = huey.task("flaky", () => {
-  throw new Error("failing!");
-}, { retries: 2 });
-huey.periodicTask("every_three_minutes", crontab({ minute: "*/3" }), () => {
-  console.log("This task runs every three minutes");
-});
+const cli = fileURLToPath(new URL("../cli.ts", import.meta.url));
+const app = fileURLToPath(new URL("./app.ts", import.meta.url));
+const { command, args } = scriptCommand(cli, [app, "-w", "4", "-d", "0.01", "-m", "0.1", "-S"]);
+console.log(`$ huey ${app} -w 4   (consumer logs are prefixed with a time)\n`);
+const consumer = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
+const exited = new Promise((resolve) => consumer.on("exit", resolve));
+
+const show = (label: string, value: unknown) => console.log(`>>> ${label.padEnd(28)}`, value);
 
 const r = await add(1, 2);
-console.log("add(1, 2)                 ->", await r.get());
+show("add(1, 2)", await r.get({ blocking: true, timeout: 10 }));
 
 const pipeline = await huey.enqueue(add.s(1, 2).then(add, 3).then(add, 4).then(add, 5));
-console.log("pipeline of add           ->", await pipeline.get({ blocking: true }));
+show("add pipeline", await pipeline.get({ blocking: true, timeout: 10 }));
 
 const fibs = await huey.enqueue(fib.s(1).then(fib).then(fib).then(fib));
-console.log("pipeline of fib           ->", await fibs.get({ blocking: true }));
+show("fib pipeline", await fibs.get({ blocking: true, timeout: 10 }));
 
-const squares = await add.map(
-  Array.from({ length: 10 }, (_, i) => [i, i ** 2] as [number, number]),
-);
-console.log("add.map over 10 pairs     ->", await squares.get({ blocking: true }));
+const started = Date.now();
+const squares = await slowSquare.map([[1], [2], [3], [4]]);
+show("4 × slow_square (0.5 s each)", await squares.get({ blocking: true, timeout: 10 }));
+show("  ...on 4 workers, took", `${((Date.now() - started) / 1000).toFixed(2)} s`);
 
-await add.revoke({ revokeOnce: true });
-console.log("revoked once: add(2, 3)   ->", await (await add(2, 3)).get());
-console.log("restored: add(3, 4)       ->", await (await add(3, 4)).get());
+const later = await add.schedule([3, 4], { delay: 2 });
+show("add.schedule([3, 4], 2 s)", await later.get({ blocking: true, timeout: 10 }));
 
-const later = await add.schedule([4, 5], { delay: 60 });
-console.log(
-  "scheduled in 60 s         ->",
-  await later.get(),
-  "| huey.scheduled():",
-  (await huey.scheduled()).map(String),
-);
-
-try {
-  await (await flaky()).get();
-} catch (err) {
-  if (err instanceof TaskError) {
-    console.log("flaky() after 2 retries   -> TaskError:", err.remoteMessage);
-  }
-}
+const retried = await flaky();
+const failure = await retried.get({ blocking: true, timeout: 10 }).catch((err) => err);
+show("flaky() first attempt", `${failure.name}: ${failure.remoteName}`);
+retried.reset();
+await new Promise((resolve) => setTimeout(resolve, 1500));
+show("flaky() after its retry", await retried.get({ blocking: true, timeout: 10 }));
 
 await huey.put("calculate-something.result", { total: 42 });
-console.log(
-  "put / get with peek       ->",
-  await huey.get("calculate-something.result", { peek: true }),
-);
+show("huey.get(key, { peek })", await huey.get("calculate-something.result", { peek: true }));
+
+consumer.kill("SIGINT");
+await exited;
+await huey.close();
+for (const suffix of ["", "-wal", "-shm"]) rmSync(`demo.db${suffix}`, { force: true });

@@ -43,6 +43,8 @@ export interface SubscribeOptions {
 export interface EventStream extends AsyncIterableIterator<HueyEvent> {
   /** Events dropped because the reader was slower than `buffer`. */
   readonly dropped: number;
+  /** Resolves once events are being received (at once for in-process feeds). */
+  readonly ready: Promise<void>;
 }
 
 /**
@@ -99,6 +101,7 @@ export class EventHub {
       get dropped() {
         return dropped;
       },
+      ready: Promise.resolve(),
       async next(): Promise<IteratorResult<HueyEvent>> {
         while (queue.length === 0 && !done) {
           await new Promise<void>((resolve) => (wake = resolve));

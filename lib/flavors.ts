@@ -5,10 +5,57 @@
  */
 import { Huey } from "./huey.ts";
 import type { HueyOptions } from "./huey.ts";
+import { BlackHoleStorage } from "./storage/blackhole.ts";
+import { FileStorage } from "./storage/file.ts";
+import type { FileStorageOptions } from "./storage/file.ts";
 import { MemoryStorage } from "./storage/memory.ts";
+import {
+  PriorityRedisExpireStorage,
+  PriorityRedisStorage,
+  RedisExpireStorage,
+  RedisStorage,
+} from "./storage/redis.ts";
+import type { RedisExpireStorageOptions, RedisStorageOptions } from "./storage/redis.ts";
+import { SqliteStorage } from "./storage/sqlite.ts";
+import type { SqliteStorageOptions } from "./storage/sqlite.ts";
 
 /** Options of the storage-specific Huey classes: everything but `storage`. */
 export type FlavorOptions = Omit<HueyOptions, "storage">;
+
+/** Options of {@link SqliteHuey}: Huey options plus the SQLite file settings. */
+export type SqliteHueyOptions = FlavorOptions & Omit<SqliteStorageOptions, "name">;
+
+/** Options of {@link FileHuey}: Huey options plus the directory. */
+export type FileHueyOptions = FlavorOptions & Omit<FileStorageOptions, "name">;
+
+/** Options of {@link RedisHuey} and {@link PriorityRedisHuey}: Huey options plus the connection. */
+export type RedisHueyOptions = FlavorOptions & Omit<RedisStorageOptions, "name">;
+
+/** Options of {@link RedisExpireHuey} and {@link PriorityRedisExpireHuey}. */
+export type RedisExpireHueyOptions = FlavorOptions & Omit<RedisExpireStorageOptions, "name">;
+
+const REDIS_KEYS = [
+  "url",
+  "host",
+  "port",
+  "db",
+  "password",
+  "client",
+  "blocking",
+  "readTimeout",
+  "connectTimeout",
+  "expireTime",
+] as const;
+
+/** Split storage settings (`keys`) from Huey settings. */
+function split<T extends object>(options: T, keys: readonly string[]) {
+  const storage: Record<string, unknown> = {};
+  const huey: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) {
+    (keys.includes(key) ? storage : huey)[key] = value;
+  }
+  return { storage, huey: huey as FlavorOptions };
+}
 
 /**
  * A Huey on in-process memory storage: for tests, scripts and immediate mode.
@@ -24,5 +71,136 @@ export type FlavorOptions = Omit<HueyOptions, "storage">;
 export class MemoryHuey extends Huey {
   constructor(options: FlavorOptions = {}) {
     super({ ...options, storage: new MemoryStorage({ name: options.name ?? "huey" }) });
+  }
+}
+
+/**
+ * A Huey on a SQLite file (`node:sqlite`): the embedded default. No server;
+ * several producer and consumer processes may share the file.
+ *
+ * @example
+ * ```ts
+ * import { SqliteHuey } from "../mod.ts";
+ * export const huey = new SqliteHuey({ name: "app", filename: "app.db" });
+ * export const add = huey.task("add", (a: number, b: number) => a + b);
+ * ```
+ */
+export class SqliteHuey extends Huey {
+  constructor(options: SqliteHueyOptions = {}) {
+    const { storage, huey } = split(options, ["filename", "busyTimeout"]);
+    super({
+      ...huey,
+      storage: new SqliteStorage({ ...storage, name: options.name ?? "huey" }),
+    });
+  }
+}
+
+/**
+ * A Huey on files in a directory (huey's FileHuey): for development.
+ *
+ * @example
+ * ```ts
+ * import { FileHuey } from "../mod.ts";
+ * const huey = new FileHuey({ name: "dev", path: "./.huey" });
+ * ```
+ */
+export class FileHuey extends Huey {
+  constructor(options: FileHueyOptions) {
+    const { storage, huey } = split(options, ["path"]);
+    super({
+      ...huey,
+      storage: new FileStorage({ ...(storage as { path: string }), name: options.name ?? "huey" }),
+    });
+  }
+}
+
+/**
+ * A Huey whose storage drops every write (huey's BlackHoleHuey): calls
+ * enqueue nothing and results never arrive.
+ *
+ * @example
+ * ```ts
+ * import { BlackHoleHuey } from "../mod.ts";
+ * const huey = new BlackHoleHuey();
+ * ```
+ */
+export class BlackHoleHuey extends Huey {
+  constructor(options: FlavorOptions = {}) {
+    super({ ...options, storage: new BlackHoleStorage({ name: options.name ?? "huey" }) });
+  }
+}
+
+/**
+ * A Huey on Redis: queue in a list (no priorities), schedule in a sorted
+ * set, results in a hash. Blocking pops, results pushed to blocked `get()`s.
+ *
+ * @example
+ * ```ts
+ * import { RedisHuey } from "../mod.ts";
+ * export const huey = new RedisHuey({ name: "app", url: "redis://127.0.0.1:6379" });
+ * ```
+ */
+export class RedisHuey extends Huey {
+  constructor(options: RedisHueyOptions = {}) {
+    const { storage, huey } = split(options, REDIS_KEYS);
+    super({ ...huey, storage: new RedisStorage({ ...storage, name: options.name ?? "huey" }) });
+  }
+}
+
+/**
+ * {@link RedisHuey} with task priorities (the queue is a sorted set).
+ *
+ * @example
+ * ```ts
+ * import { PriorityRedisHuey } from "../mod.ts";
+ * export const huey = new PriorityRedisHuey({ name: "app" });
+ * ```
+ */
+export class PriorityRedisHuey extends Huey {
+  constructor(options: RedisHueyOptions = {}) {
+    const { storage, huey } = split(options, REDIS_KEYS);
+    super({
+      ...huey,
+      storage: new PriorityRedisStorage({ ...storage, name: options.name ?? "huey" }),
+    });
+  }
+}
+
+/**
+ * {@link RedisHuey} keeping results in top-level keys that expire after
+ * `expireTime` seconds (default 86400), so unread results do not pile up.
+ *
+ * @example
+ * ```ts
+ * import { RedisExpireHuey } from "../mod.ts";
+ * export const huey = new RedisExpireHuey({ name: "app", expireTime: 3600 });
+ * ```
+ */
+export class RedisExpireHuey extends Huey {
+  constructor(options: RedisExpireHueyOptions = {}) {
+    const { storage, huey } = split(options, REDIS_KEYS);
+    super({
+      ...huey,
+      storage: new RedisExpireStorage({ ...storage, name: options.name ?? "huey" }),
+    });
+  }
+}
+
+/**
+ * Priorities and expiring results together.
+ *
+ * @example
+ * ```ts
+ * import { PriorityRedisExpireHuey } from "../mod.ts";
+ * export const huey = new PriorityRedisExpireHuey({ name: "app", expireTime: 3600 });
+ * ```
+ */
+export class PriorityRedisExpireHuey extends Huey {
+  constructor(options: RedisExpireHueyOptions = {}) {
+    const { storage, huey } = split(options, REDIS_KEYS);
+    super({
+      ...huey,
+      storage: new PriorityRedisExpireStorage({ ...storage, name: options.name ?? "huey" }),
+    });
   }
 }

@@ -78,6 +78,11 @@ export interface HueyOptions {
   logger?: Logger;
   /** The time, in ms since the epoch; tests pass a fake. @default Date.now */
   clock?: () => number;
+  /**
+   * Emit events for `huey.events()`: in this process, or through the
+   * storage's pub/sub (Redis) to every process. @default true
+   */
+  events?: boolean;
 }
 
 /** How one execution ended. */
@@ -245,6 +250,8 @@ export class Huey implements ResultBackend {
   readonly serializer: Serializer;
   /** Where huey logs. */
   logger: Logger;
+  /** The module the consumer loaded this Huey from; named in `UnknownTaskError`. */
+  appModule?: string;
 
   readonly #storage: Storage;
   #immediateStorage?: MemoryStorage;
@@ -254,6 +261,7 @@ export class Huey implements ResultBackend {
   readonly #registry = new Map<string, TaskDefinition>();
   readonly #signals = new Signals();
   readonly #events = new EventHub();
+  readonly #publishEvents: boolean;
   readonly #locks = new Set<string>();
   readonly #preExecute = new Map<string, PreExecuteHook>();
   readonly #postExecute = new Map<string, PostExecuteHook>();
@@ -271,6 +279,7 @@ export class Huey implements ResultBackend {
       new Serializer({ compression: options.compression, signingKey: options.signingKey });
     this.logger = options.logger ?? createLogger({ level: "warn" });
     this.#clock = options.clock ?? Date.now;
+    this.#publishEvents = options.events ?? true;
     this.#storage = options.storage ?? new MemoryStorage({ name: this.name });
     this.#immediateUseMemory = options.immediateUseMemory ?? true;
     this.immediate = options.immediate ?? false;
@@ -640,7 +649,7 @@ export class Huey implements ResultBackend {
     try {
       task = this.decodeTask(data);
       if (!this.#registry.has(task.name)) {
-        throw new UnknownTaskError(task.name, this.taskNames());
+        throw new UnknownTaskError(task.name, this.taskNames(), this.appModule);
       }
     } catch (error) {
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -718,7 +727,7 @@ export class Huey implements ResultBackend {
     const hardStop = options.signal;
     const definition = this.#registry.get(task.name);
     if (!definition) {
-      const error = new UnknownTaskError(task.name, this.taskNames());
+      const error = new UnknownTaskError(task.name, this.taskNames(), this.appModule);
       await this.storage.putError(
         this.encodeTask(task),
         `${error.name}: ${error.message}`,
@@ -1211,7 +1220,10 @@ export class Huey implements ResultBackend {
   }
 
   /**
-   * A feed of task events in this process (executing, complete, error, ...).
+   * A feed of task and consumer events (executing, complete, error,
+   * recovered, ...). On storages with pub/sub (Redis) it carries the events
+   * of every process on the storage, from when `stream.ready` resolves; on
+   * the others, the events of this process.
    *
    * @example
    * ```ts
@@ -1225,25 +1237,54 @@ export class Huey implements ResultBackend {
    * controller.abort();
    * ```
    */
-  events(options?: SubscribeOptions): EventStream {
-    return this.#events.subscribe(options);
+  events(options: SubscribeOptions = {}): EventStream {
+    const storage = this.storage;
+    if (!storage.subscribeEvents) return this.#events.subscribe(options);
+    const hub = new EventHub();
+    const controller = new AbortController();
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, controller.signal])
+      : controller.signal;
+    const stream = hub.subscribe({ ...options, signal });
+    const ready = storage.subscribeEvents((data) => {
+      try {
+        hub.publish(JSON.parse(data) as HueyEvent);
+      } catch {
+        this.logger.warn(`Ignoring a malformed event: ${data.slice(0, 200)}`);
+      }
+    }, signal);
+    const close = stream.return!.bind(stream);
+    return Object.assign(stream, {
+      ready,
+      return: () => {
+        controller.abort();
+        return close();
+      },
+    });
   }
 
   /** Publish a consumer event (lease recovered, storage error, ...) to `events()` subscribers. */
   publishEvent(event: HueyEvent): void {
-    if (this.#events.active) this.#events.publish(event);
+    if (!this.#publishEvents) return;
+    const storage = this.storage;
+    if (storage.publishEvent) {
+      // Fire and forget: an event must never slow down or fail a task.
+      storage.publishEvent(JSON.stringify(event)).catch((error) => {
+        this.logger.debug(`Cannot publish event: ${(error as Error).message}`);
+      });
+    } else if (this.#events.active) {
+      this.#events.publish(event);
+    }
   }
 
   async #emit(name: SignalName, task: Task, error?: unknown): Promise<void> {
-    if (this.#events.active) {
-      this.#events.publish({
-        signal: name,
-        id: task.id,
-        name: task.name,
-        time: this.now(),
-        error: error instanceof Error ? `${error.name}: ${error.message}` : undefined,
-      });
-    }
+    this.publishEvent({
+      signal: name,
+      id: task.id,
+      name: task.name,
+      time: this.now(),
+      error: error instanceof Error ? `${error.name}: ${error.message}` : undefined,
+    });
     if (!this.#signals.has(name)) return;
     await this.#signals.send(name, task, error, (handlerError) => {
       this.logger.error(`Signal handler for ${name} failed`, handlerError);

@@ -134,3 +134,16 @@ export async function startWorkerThread(module: URL, data: unknown): Promise<Wor
     },
   };
 }
+
+/** The Redis client library the Redis storages use. */
+export type RedisClientKind = "node-redis" | "bun";
+
+/**
+ * Which Redis client the Redis storages use here: Bun's built-in client on
+ * Bun (about 1.6x the awaited commands per second of node-redis there, and
+ * it passes the storage conformance suite), node-redis (`@redis/client`)
+ * on Deno and Node.
+ */
+export function redisClientKind(): RedisClientKind {
+  return runtimeName() === "bun" ? "bun" : "node-redis";
+}

@@ -8,6 +8,8 @@ runtimes=("$@")
 [ ${#runtimes[@]} -eq 0 ] && runtimes=(deno node bun)
 mkdir -p .tmp
 tests=(tests/*_test.ts)
+# npm dependencies (node_modules/) for Node and Bun, from deno.json.
+deno install >/dev/null
 total_pass=0
 total_fail=0
 status=0
@@ -55,7 +57,7 @@ for runtime in "${runtimes[@]}"; do
     ;;
   bun)
     ensure_bun
-    bun test "${tests[@]}" 2>&1 | tee "$log"
+    bun test --timeout 120000 "${tests[@]}" 2>&1 | tee "$log"
     code=${PIPESTATUS[0]}
     pass=$(sed -n 's/^ *\([0-9]*\) pass$/\1/p' "$log" | tail -1)
     fail=$(sed -n 's/^ *\([0-9]*\) fail$/\1/p' "$log" | tail -1)

@@ -45,6 +45,12 @@ function isHuey(value: unknown): value is Huey {
  * imported or has no (or several) Huey exports.
  */
 export async function loadApp(spec: AppSpec): Promise<Huey> {
+  const huey = await findHuey(spec);
+  huey.appModule = spec.exportName ? `${spec.module}:${spec.exportName}` : spec.module;
+  return huey;
+}
+
+async function findHuey(spec: AppSpec): Promise<Huey> {
   let mod: Record<string, unknown>;
   try {
     mod = await import(spec.module);

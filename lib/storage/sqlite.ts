@@ -1,0 +1,475 @@
+/**
+ * SQLite storage on `node:sqlite` (Deno 2, Node >= 22.13, Bun): the embedded
+ * default, safe for several producer and consumer processes on one file.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import type { StatementSync } from "node:sqlite";
+import { resolve } from "node:path";
+import { HueyError } from "../errors.ts";
+import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+
+/** Options of {@link SqliteStorage}. */
+export interface SqliteStorageOptions {
+  /** Name used to namespace this storage: several names can share one file. @default "huey" */
+  name?: string;
+  /** Path of the database file; it is created when missing (its directory is not). @default "huey.db" */
+  filename?: string;
+  /**
+   * Seconds to wait for another connection's write lock before an operation
+   * fails (SQLite's busy timeout). The wait blocks the calling thread.
+   * @default 5
+   */
+  busyTimeout?: number;
+}
+
+/*
+ * One set of tables for every name, with a `name` column (as huey's
+ * SqliteStorage does), so names need no quoting as identifiers.
+ *
+ * huey_queue holds waiting and leased messages. A waiting row has a NULL
+ * receipt. Dequeue order is priority DESC, then id: ids grow on insert, and a
+ * recovered message gets an id below every other row, which puts it at the
+ * front of its priority.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS huey_queue (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  priority REAL NOT NULL,
+  data TEXT NOT NULL,
+  receipt TEXT,
+  lease_until REAL
+);
+CREATE INDEX IF NOT EXISTS huey_queue_waiting
+  ON huey_queue (name, priority DESC, id) WHERE receipt IS NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS huey_queue_receipt
+  ON huey_queue (receipt) WHERE receipt IS NOT NULL;
+CREATE INDEX IF NOT EXISTS huey_queue_leased
+  ON huey_queue (name, lease_until) WHERE receipt IS NOT NULL;
+CREATE TABLE IF NOT EXISTS huey_schedule (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  eta REAL NOT NULL,
+  data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS huey_schedule_eta ON huey_schedule (name, eta, id);
+CREATE TABLE IF NOT EXISTS huey_kv (
+  name TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  PRIMARY KEY (name, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS huey_error (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  data TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  time REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS huey_error_name ON huey_error (name, id);
+`;
+
+/*
+ * Text is read back as `CAST(... AS BLOB)` and decoded here: Deno's
+ * node:sqlite cuts TEXT values at the first NUL character, and the contract
+ * says messages come back byte for byte. ignoreBOM keeps a leading U+FEFF.
+ */
+const SQL = {
+  begin: "BEGIN IMMEDIATE",
+  commit: "COMMIT",
+  rollback: "ROLLBACK",
+  enqueue: "INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)",
+  dequeue: `UPDATE huey_queue SET receipt = ?, lease_until = ?
+    WHERE id = (SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL
+                ORDER BY priority DESC, id LIMIT 1)
+    RETURNING CAST(data AS BLOB) AS data`,
+  ack: "DELETE FROM huey_queue WHERE name = ? AND receipt = ?",
+  extendLease: "UPDATE huey_queue SET lease_until = ? WHERE name = ? AND receipt = ?",
+  anyExpired: `SELECT 1 AS found FROM huey_queue
+    WHERE name = ? AND receipt IS NOT NULL AND lease_until <= ? LIMIT 1`,
+  expired: `SELECT id, CAST(data AS BLOB) AS data FROM huey_queue
+    WHERE name = ? AND receipt IS NOT NULL AND lease_until <= ? ORDER BY id DESC`,
+  requeue: `UPDATE huey_queue SET receipt = NULL, lease_until = NULL,
+    id = (SELECT MIN(id) FROM huey_queue) - 1 WHERE id = ?`,
+  queueSize: "SELECT COUNT(*) AS n FROM huey_queue WHERE name = ? AND receipt IS NULL",
+  enqueuedItems: `SELECT CAST(data AS BLOB) AS data FROM huey_queue
+    WHERE name = ? AND receipt IS NULL ORDER BY priority DESC, id LIMIT ?`,
+  leasedSize: "SELECT COUNT(*) AS n FROM huey_queue WHERE name = ? AND receipt IS NOT NULL",
+  flushQueue: "DELETE FROM huey_queue WHERE name = ?",
+  addToSchedule: "INSERT INTO huey_schedule (name, eta, data) VALUES (?, ?, ?)",
+  anyDue: "SELECT 1 AS found FROM huey_schedule WHERE name = ? AND eta <= ? LIMIT 1",
+  readSchedule: `DELETE FROM huey_schedule WHERE name = ? AND eta <= ?
+    RETURNING id, eta, CAST(data AS BLOB) AS data`,
+  scheduleSize: "SELECT COUNT(*) AS n FROM huey_schedule WHERE name = ?",
+  scheduledItems: `SELECT CAST(data AS BLOB) AS data FROM huey_schedule
+    WHERE name = ? ORDER BY eta, id LIMIT ?`,
+  flushSchedule: "DELETE FROM huey_schedule WHERE name = ?",
+  putData: `INSERT INTO huey_kv (name, key, value) VALUES (?, ?, ?)
+    ON CONFLICT (name, key) DO UPDATE SET value = excluded.value`,
+  peekData: "SELECT CAST(value AS BLOB) AS value FROM huey_kv WHERE name = ? AND key = ?",
+  popData: "DELETE FROM huey_kv WHERE name = ? AND key = ? RETURNING CAST(value AS BLOB) AS value",
+  hasData: "SELECT 1 AS found FROM huey_kv WHERE name = ? AND key = ?",
+  putIfEmpty: "INSERT OR IGNORE INTO huey_kv (name, key, value) VALUES (?, ?, ?)",
+  deleteData: "DELETE FROM huey_kv WHERE name = ? AND key = ?",
+  resultStoreSize: "SELECT COUNT(*) AS n FROM huey_kv WHERE name = ?",
+  resultItems: `SELECT CAST(key AS BLOB) AS key, CAST(value AS BLOB) AS value
+    FROM huey_kv WHERE name = ?`,
+  flushResults: "DELETE FROM huey_kv WHERE name = ?",
+  putError: "INSERT INTO huey_error (name, data, reason, time) VALUES (?, ?, ?, ?)",
+  errorItems: `SELECT CAST(data AS BLOB) AS data, CAST(reason AS BLOB) AS reason, time
+    FROM huey_error WHERE name = ? ORDER BY id LIMIT ?`,
+  flushErrors: "DELETE FROM huey_error WHERE name = ?",
+} as const;
+
+type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
+type Row = Record<string, unknown>;
+
+const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+function text(value: unknown): string {
+  return decoder.decode(value as Uint8Array);
+}
+
+/** SQLite's LIMIT for an optional `limit`: -1 means no limit. */
+function sqlLimit(limit: number | undefined): number {
+  return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
+}
+
+function reason(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Storage in a SQLite database file, through `node:sqlite`.
+ *
+ * Several processes (producers and consumers) may share one file: the
+ * database runs in WAL mode with `synchronous=NORMAL` and a busy timeout,
+ * every operation is a single statement or one `BEGIN IMMEDIATE`
+ * transaction, and dequeued messages are leased (a receipt and a
+ * `lease_until` column) until acknowledged. Priorities are supported;
+ * `dequeue` does not block (it ignores `wait`), so consumers poll.
+ *
+ * The database is opened in the constructor, which throws a
+ * {@link HueyError} naming the file when it cannot be opened. Calls are
+ * synchronous underneath: a call waiting for another process's write lock
+ * blocks this thread for up to `busyTimeout` seconds.
+ *
+ * @example Queue a message and take it under a lease
+ * ```ts
+ * import { SqliteStorage } from "./sqlite.ts";
+ * const storage = new SqliteStorage({ name: "demo", filename: ":memory:" });
+ * await storage.enqueue("hello", 0);
+ * const delivery = await storage.dequeue({ now: Date.now(), leaseSeconds: 30 });
+ * console.log(delivery?.data); // "hello"
+ * if (delivery) await storage.ack(delivery.receipt);
+ * await storage.close();
+ * ```
+ */
+export class SqliteStorage implements Storage {
+  readonly name: string;
+  readonly blocking = false;
+  readonly priority = true;
+  /** The database file, as given in the options. */
+  readonly filename: string;
+
+  #db: DatabaseSync;
+  #sql: Statements;
+  /** The file as shown in error messages: absolute, resolved when opened. */
+  #where: string;
+  #closed = false;
+
+  /**
+   * Open (creating if needed) the database and its tables.
+   *
+   * @throws {HueyError} when the file cannot be opened or initialised.
+   * @throws {RangeError} when `busyTimeout` is negative or not finite.
+   */
+  constructor(options: SqliteStorageOptions = {}) {
+    const { name = "huey", filename = "huey.db", busyTimeout = 5 } = options;
+    if (typeof name !== "string" || name === "") {
+      throw new TypeError(`Cannot create SqliteStorage: name must be a non-empty string: ${name}`);
+    }
+    if (typeof filename !== "string" || filename === "") {
+      throw new TypeError(
+        `Cannot create SqliteStorage: filename must be a non-empty string: ${filename}`,
+      );
+    }
+    if (typeof busyTimeout !== "number" || !(busyTimeout >= 0) || !Number.isFinite(busyTimeout)) {
+      throw new RangeError(
+        `Cannot create SqliteStorage: busyTimeout must be a finite number of seconds >= 0: ${busyTimeout}`,
+      );
+    }
+    this.name = name;
+    this.filename = filename;
+    this.#where = filename === ":memory:" || filename.startsWith("file:")
+      ? filename
+      : resolve(filename);
+    let db: DatabaseSync | undefined;
+    try {
+      db = new DatabaseSync(filename, { timeout: Math.round(busyTimeout * 1000) });
+      db.prepare("PRAGMA journal_mode = WAL").get();
+      db.exec("PRAGMA synchronous = NORMAL");
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        db.exec(SCHEMA);
+        db.exec("COMMIT");
+      } catch (err) {
+        if (db.isTransaction) db.exec("ROLLBACK");
+        throw err;
+      }
+      const sql = {} as Statements;
+      for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) sql[key] = db.prepare(SQL[key]);
+      this.#db = db;
+      this.#sql = sql;
+    } catch (err) {
+      try {
+        db?.close();
+      } catch { /* already failed; report the first error */ }
+      // Deno's message already ends with the file name; say it once.
+      const why = reason(err).replace(`: ${filename}`, "");
+      throw new HueyError(`Cannot open SqliteStorage "${name}": ${why}: ${this.#where}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Run `fn` on the open database; wrap any failure in a HueyError naming `action`. */
+  #run<T>(action: string, fn: (sql: Statements) => T): T {
+    if (this.#closed) {
+      throw new HueyError(
+        `Cannot ${action}: the storage is closed: SqliteStorage "${this.name}" at ${this.#where}`,
+      );
+    }
+    try {
+      return fn(this.#sql);
+    } catch (err) {
+      throw new HueyError(
+        `Cannot ${action}: ${reason(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Run `fn` in one `BEGIN IMMEDIATE` transaction (takes the write lock first). */
+  #transaction<T>(action: string, fn: (sql: Statements) => T): T {
+    return this.#run(action, (sql) => {
+      sql.begin.run();
+      try {
+        const out = fn(sql);
+        sql.commit.run();
+        return out;
+      } catch (err) {
+        if (this.#db.isTransaction) sql.rollback.run();
+        throw err;
+      }
+    });
+  }
+
+  // -- queue ---------------------------------------------------------------
+
+  async enqueue(data: string, priority: number): Promise<void> {
+    this.#run("enqueue", (sql) => sql.enqueue.run(this.name, priority, data));
+  }
+
+  async enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void> {
+    if (items.length === 0) return this.#run("enqueue", () => undefined);
+    this.#transaction("enqueue", (sql) => {
+      for (const item of items) sql.enqueue.run(this.name, item.priority, item.data);
+    });
+  }
+
+  async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
+    return this.#run("dequeue", (sql) => {
+      const receipt = crypto.randomUUID();
+      const until = options.now + options.leaseSeconds * 1000;
+      const row = sql.dequeue.get(receipt, until, this.name) as Row | undefined;
+      return row ? { data: text(row.data), receipt } : undefined;
+    });
+  }
+
+  async ack(receipt: string): Promise<boolean> {
+    return this.#run("acknowledge a message", (sql) => {
+      return Number(sql.ack.run(this.name, receipt).changes) > 0;
+    });
+  }
+
+  async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
+    return this.#run("extend a lease", (sql) => {
+      const until = now + leaseSeconds * 1000;
+      return Number(sql.extendLease.run(until, this.name, receipt).changes) > 0;
+    });
+  }
+
+  async recoverLeases(now: number): Promise<string[]> {
+    // A cheap read first, so the common case (nothing expired) takes no write lock.
+    const any = this.#run("recover leases", (sql) => sql.anyExpired.get(this.name, now));
+    if (!any) return [];
+    return this.#transaction("recover leases", (sql) => {
+      const rows = sql.expired.all(this.name, now) as Row[];
+      // Latest first, each to the very front: the batch ends up in its original order.
+      for (const row of rows) sql.requeue.run(row.id as number);
+      return rows.reverse().map((row) => text(row.data));
+    });
+  }
+
+  async queueSize(): Promise<number> {
+    return this.#run("count the queue", (sql) => (sql.queueSize.get(this.name) as Row).n as number);
+  }
+
+  async enqueuedItems(limit?: number): Promise<string[]> {
+    return this.#run("list the queue", (sql) => {
+      const rows = sql.enqueuedItems.all(this.name, sqlLimit(limit)) as Row[];
+      return rows.map((row) => text(row.data));
+    });
+  }
+
+  async leasedSize(): Promise<number> {
+    return this.#run(
+      "count leased messages",
+      (sql) => (sql.leasedSize.get(this.name) as Row).n as number,
+    );
+  }
+
+  async flushQueue(): Promise<void> {
+    this.#run("flush the queue", (sql) => sql.flushQueue.run(this.name));
+  }
+
+  // -- schedule ------------------------------------------------------------
+
+  async addToSchedule(data: string, eta: number): Promise<void> {
+    this.#run("add to the schedule", (sql) => sql.addToSchedule.run(this.name, eta, data));
+  }
+
+  async readSchedule(now: number): Promise<string[]> {
+    return this.#run("read the schedule", (sql) => {
+      // A cheap read first, so the common case (nothing due) takes no write lock.
+      if (!sql.anyDue.get(this.name, now)) return [];
+      // One DELETE ... RETURNING: atomic; RETURNING has no order, so sort here.
+      const rows = sql.readSchedule.all(this.name, now) as Row[];
+      rows.sort((a, b) =>
+        (a.eta as number) - (b.eta as number) || (a.id as number) - (b.id as number)
+      );
+      return rows.map((row) => text(row.data));
+    });
+  }
+
+  async scheduleSize(): Promise<number> {
+    return this.#run(
+      "count the schedule",
+      (sql) => (sql.scheduleSize.get(this.name) as Row).n as number,
+    );
+  }
+
+  async scheduledItems(limit?: number): Promise<string[]> {
+    return this.#run("list the schedule", (sql) => {
+      const rows = sql.scheduledItems.all(this.name, sqlLimit(limit)) as Row[];
+      return rows.map((row) => text(row.data));
+    });
+  }
+
+  async flushSchedule(): Promise<void> {
+    this.#run("flush the schedule", (sql) => sql.flushSchedule.run(this.name));
+  }
+
+  // -- result store --------------------------------------------------------
+
+  async putData(key: string, value: string): Promise<void> {
+    this.#run("store data", (sql) => sql.putData.run(this.name, key, value));
+  }
+
+  async peekData(key: string): Promise<string | undefined> {
+    return this.#run("read data", (sql) => {
+      const row = sql.peekData.get(this.name, key) as Row | undefined;
+      return row ? text(row.value) : undefined;
+    });
+  }
+
+  async popData(key: string): Promise<string | undefined> {
+    return this.#run("pop data", (sql) => {
+      const row = sql.popData.get(this.name, key) as Row | undefined;
+      return row ? text(row.value) : undefined;
+    });
+  }
+
+  async hasDataForKey(key: string): Promise<boolean> {
+    return this.#run("read data", (sql) => sql.hasData.get(this.name, key) !== undefined);
+  }
+
+  async putIfEmpty(key: string, value: string): Promise<boolean> {
+    return this.#run("store data", (sql) => {
+      return Number(sql.putIfEmpty.run(this.name, key, value).changes) > 0;
+    });
+  }
+
+  async deleteData(key: string): Promise<boolean> {
+    return this.#run("delete data", (sql) => {
+      return Number(sql.deleteData.run(this.name, key).changes) > 0;
+    });
+  }
+
+  async resultStoreSize(): Promise<number> {
+    return this.#run(
+      "count stored data",
+      (sql) => (sql.resultStoreSize.get(this.name) as Row).n as number,
+    );
+  }
+
+  async resultItems(): Promise<Map<string, string>> {
+    return this.#run("list stored data", (sql) => {
+      const rows = sql.resultItems.all(this.name) as Row[];
+      return new Map(rows.map((row) => [text(row.key), text(row.value)]));
+    });
+  }
+
+  async flushResults(): Promise<void> {
+    this.#run("flush stored data", (sql) => sql.flushResults.run(this.name));
+  }
+
+  // -- error store ---------------------------------------------------------
+
+  async putError(data: string, reason: string, now: number): Promise<void> {
+    this.#run("store an error", (sql) => sql.putError.run(this.name, data, reason, now));
+  }
+
+  async errorItems(limit?: number): Promise<ErrorItem[]> {
+    return this.#run("list errors", (sql) => {
+      const rows = sql.errorItems.all(this.name, sqlLimit(limit)) as Row[];
+      return rows.map((row) => ({
+        data: text(row.data),
+        reason: text(row.reason),
+        time: row.time as number,
+      }));
+    });
+  }
+
+  async flushErrors(): Promise<void> {
+    this.#run("flush errors", (sql) => sql.flushErrors.run(this.name));
+  }
+
+  // -- lifecycle -----------------------------------------------------------
+
+  async flushAll(): Promise<void> {
+    this.#transaction("flush the storage", (sql) => {
+      sql.flushQueue.run(this.name);
+      sql.flushSchedule.run(this.name);
+      sql.flushResults.run(this.name);
+      sql.flushErrors.run(this.name);
+    });
+  }
+
+  /** Close the database. Later calls reject with a {@link HueyError}; closing twice is a no-op. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#db.close();
+    } catch (err) {
+      throw new HueyError(
+        `Cannot close: ${reason(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
+        { cause: err },
+      );
+    }
+  }
+}

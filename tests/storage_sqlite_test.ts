@@ -1,0 +1,217 @@
+/**
+ * SqliteStorage: the shared conformance suite (with several processes on one
+ * file), then what is specific to SQLite.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { HueyError } from "../lib/errors.ts";
+import { SqliteStorage } from "../lib/storage/sqlite.ts";
+import { storageConformance } from "./storage_conformance.ts";
+
+const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
+const dir = mkdtempSync(join(tmpdir(), "huey-sqlite-test-"));
+const filename = join(dir, "conformance.db");
+
+describe("SqliteStorage", () => {
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  storageConformance("SqliteStorage", {
+    create: () => new SqliteStorage({ name: "conformance", filename }),
+    processes: {
+      module: "../lib/storage/sqlite.ts",
+      exportName: "SqliteStorage",
+      options: { name: "conformance", filename },
+    },
+  });
+
+  describe("SqliteStorage specifics", () => {
+    let n = 0;
+    /** A fresh database file in the test directory. */
+    const freshFile = () => join(dir, `specific-${n++}.db`);
+
+    it("opens the database in WAL mode", async () => {
+      const file = freshFile();
+      const storage = new SqliteStorage({ filename: file });
+      await storage.enqueue("x", 0);
+      const db = new DatabaseSync(file);
+      try {
+        const row = db.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+        assert.equal(row.journal_mode, "wal");
+      } finally {
+        db.close();
+        await storage.close();
+      }
+    });
+
+    it("keeps queue, leases, schedule, results and errors across close and reopen", async () => {
+      const file = freshFile();
+      const first = new SqliteStorage({ name: "app", filename: file });
+      await first.enqueue("low", 0);
+      await first.enqueue("high", 9);
+      await first.enqueue("leased", 20);
+      const lost = await first.dequeue({ now: T0, leaseSeconds: 10 });
+      assert.equal(lost?.data, "leased");
+      await first.addToSchedule("later", T0 + 60_000);
+      await first.putData("k", "v");
+      await first.putError("bad", "why", T0);
+      await first.close();
+
+      const second = new SqliteStorage({ name: "app", filename: file });
+      try {
+        assert.deepEqual(await second.enqueuedItems(), ["high", "low"]);
+        assert.equal(await second.leasedSize(), 1);
+        assert.equal(await second.ack(lost!.receipt), true);
+        assert.deepEqual(await second.scheduledItems(), ["later"]);
+        assert.equal(await second.peekData("k"), "v");
+        assert.deepEqual(await second.errorItems(), [{ data: "bad", reason: "why", time: T0 }]);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it("keeps storages with different names on one file apart", async () => {
+      const file = freshFile();
+      const a = new SqliteStorage({ name: "a", filename: file });
+      const b = new SqliteStorage({ name: "b", filename: file });
+      try {
+        await a.enqueue("for-a", 0);
+        await b.enqueue("for-b", 0);
+        await a.addToSchedule("sched-a", T0);
+        await a.putData("k", "from-a");
+        await a.putError("err-a", "why", T0);
+        assert.deepEqual(await b.enqueuedItems(), ["for-b"]);
+        assert.equal(await b.scheduleSize(), 0);
+        assert.equal(await b.peekData("k"), undefined);
+        assert.equal(await b.putIfEmpty("k", "from-b"), true);
+        assert.deepEqual(await b.errorItems(), []);
+
+        const delivery = await b.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.equal(delivery?.data, "for-b");
+        assert.equal(await a.ack(delivery!.receipt), false, "a receipt is only good for its name");
+        assert.deepEqual(await a.recoverLeases(T0 + 5000), []);
+        assert.deepEqual(await b.recoverLeases(T0 + 5000), ["for-b"]);
+
+        await b.flushAll();
+        assert.deepEqual(await a.enqueuedItems(), ["for-a"]);
+        assert.deepEqual(await a.readSchedule(T0), ["sched-a"]);
+        assert.equal(await a.peekData("k"), "from-a");
+        assert.equal((await a.errorItems()).length, 1);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it("shares one queue between two connections to the same file", async () => {
+      const file = freshFile();
+      const producer = new SqliteStorage({ filename: file });
+      const consumer = new SqliteStorage({ filename: file });
+      try {
+        await producer.enqueueMany([{ data: "a", priority: 0 }, { data: "b", priority: 1 }]);
+        const first = await consumer.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.equal(first?.data, "b");
+        // The lease ran out: a third party recovers it, and it goes first again.
+        assert.deepEqual(await producer.recoverLeases(T0 + 1000), ["b"]);
+        assert.equal(await consumer.ack(first!.receipt), false);
+        assert.deepEqual(await consumer.enqueuedItems(), ["b", "a"]);
+      } finally {
+        await producer.close();
+        await consumer.close();
+      }
+    });
+
+    it("puts recovered messages at the front of their priority, in their original order", async () => {
+      const storage = new SqliteStorage({ filename: freshFile() });
+      try {
+        for (const m of ["a", "b", "c"]) await storage.enqueue(m, 1);
+        await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        await storage.enqueue("d", 1);
+        await storage.enqueue("top", 2);
+        await storage.enqueue("bottom", -1.5);
+        assert.deepEqual(await storage.recoverLeases(T0 + 1000), ["a", "b"]);
+        assert.deepEqual(await storage.enqueuedItems(), ["top", "a", "b", "c", "d", "bottom"]);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it("returns NUL characters and a leading byte-order mark unchanged", async () => {
+      const storage = new SqliteStorage({ filename: freshFile() });
+      const odd = "\uFEFFa\u0000b\u0000";
+      try {
+        await storage.enqueue(odd, 0);
+        assert.deepEqual(await storage.enqueuedItems(), [odd]);
+        assert.equal((await storage.dequeue({ now: T0, leaseSeconds: 1 }))?.data, odd);
+        await storage.addToSchedule(odd, T0);
+        assert.deepEqual(await storage.readSchedule(T0), [odd]);
+        await storage.putData(odd, odd);
+        assert.equal(await storage.peekData(odd), odd);
+        assert.deepEqual(await storage.resultItems(), new Map([[odd, odd]]));
+        assert.equal(await storage.popData(odd), odd);
+        await storage.putError(odd, odd, T0);
+        assert.deepEqual(await storage.errorItems(), [{ data: odd, reason: odd, time: T0 }]);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it("throws a HueyError naming the storage and the path when the file cannot be opened", () => {
+      const file = join(dir, "no-such-directory", "huey.db");
+      assert.throws(
+        () => new SqliteStorage({ name: "app", filename: file }),
+        (err: unknown) => {
+          assert.ok(err instanceof HueyError);
+          assert.match(err.message, /^Cannot open SqliteStorage "app": /);
+          assert.ok(err.message.endsWith(file), err.message);
+          return true;
+        },
+      );
+    });
+
+    it("rejects with a HueyError naming the file after close", async () => {
+      const file = freshFile();
+      const storage = new SqliteStorage({ name: "app", filename: file });
+      await storage.close();
+      await storage.close();
+      await assert.rejects(() => storage.queueSize(), (err: unknown) => {
+        assert.ok(err instanceof HueyError);
+        assert.equal(
+          err.message,
+          `Cannot count the queue: the storage is closed: SqliteStorage "app" at ${file}`,
+        );
+        return true;
+      });
+    });
+
+    it("rejects with a HueyError when another connection holds the write lock past busyTimeout", async () => {
+      const file = freshFile();
+      const storage = new SqliteStorage({ name: "app", filename: file, busyTimeout: 0.1 });
+      const other = new DatabaseSync(file);
+      other.exec("BEGIN IMMEDIATE");
+      try {
+        const start = performance.now();
+        await assert.rejects(() => storage.enqueue("x", 0), (err: unknown) => {
+          assert.ok(err instanceof HueyError);
+          assert.match(err.message, /^Cannot enqueue: database is locked: SqliteStorage "app" at /);
+          return true;
+        });
+        assert.ok(performance.now() - start >= 90, "it waited for the busy timeout");
+        other.exec("ROLLBACK");
+        await storage.enqueue("x", 0);
+        assert.equal(await storage.queueSize(), 1);
+      } finally {
+        other.close();
+        await storage.close();
+      }
+    });
+
+    it("rejects a negative busy timeout", () => {
+      assert.throws(() => new SqliteStorage({ filename: ":memory:", busyTimeout: -1 }), RangeError);
+    });
+  });
+});
