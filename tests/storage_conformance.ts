@@ -118,7 +118,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       });
 
       it("keeps messages byte for byte", async () => {
-        const odd = '{"ünïcødé":"\\u0000 \u{1F600}","nl":"a\nb","q":"\'\\""}';
+        const odd = '\uFEFF{"ünïcødé":"\\u0000 \u{1F600}","nl":"a\nb","q":"\'\\""}\u0000end';
         await storage.enqueue(odd, 0);
         assert.deepEqual(await drain(storage), [odd]);
       });
@@ -372,6 +372,8 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         const producers = 3;
         const perProducer = 150;
         const consumers = Array.from({ length: 3 }, () => runProcess(["consume", ...base]));
+        // If a producer fails, the consumers still wait for STOPs: never leave them unhandled.
+        for (const consumer of consumers) consumer.catch(() => {});
         await Promise.all(
           Array.from(
             { length: producers },

@@ -1,0 +1,142 @@
+/**
+ * Huey and the consumer on a real Redis server: results across instances,
+ * events over pub/sub, and a consumer that rides out a server restart.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { PriorityRedisHuey, RedisHuey } from "../mod.ts";
+import type { HueyEvent } from "../mod.ts";
+import { Consumer } from "../lib/consumer/consumer.ts";
+import { createLogger } from "../lib/logger.ts";
+import { redisForTests, startRedisServer } from "./redis_server.ts";
+import type { RedisServer } from "./redis_server.ts";
+import { silent } from "./helpers.ts";
+
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+let names = 0;
+const uniqueName = () => `huey-test-${RUN}-${names++}`;
+
+const server = await redisForTests();
+
+if ("reason" in server) {
+  describe("Huey on Redis", () => {
+    it(`is not tested: ${server.reason}`, () => {
+      if (server.fail) assert.fail(`Cannot run the Redis tests under CI=true: ${server.reason}`);
+    });
+  });
+} else {
+  register(server);
+}
+
+function register(server: RedisServer): void {
+  describe("Huey on Redis", { timeout: 60_000 }, () => {
+    const open: { close(): Promise<void> }[] = [];
+    after(async () => {
+      for (const huey of open) await huey.close().catch(() => {});
+      await server.stop();
+    });
+
+    /** A producer and a worker Huey on one name: two connections, as two processes would have. */
+    function pair<T>(declare: (huey: RedisHuey) => T, url = server.url) {
+      const name = uniqueName();
+      const producer = new RedisHuey({ name, url, logger: silent });
+      const worker = new RedisHuey({ name, url, logger: silent });
+      open.push(producer, worker);
+      return { producer, worker, tasks: declare(producer), workerTasks: declare(worker) };
+    }
+
+    it("a consumer on one connection runs what a producer on another enqueued", async () => {
+      const { worker, tasks: add } = pair((h) => h.task("add", (a: number, b: number) => a + b));
+      const consumer = new Consumer(worker, { workers: 4 });
+      await consumer.start();
+      try {
+        const group = await add.map(
+          Array.from({ length: 50 }, (_, i) => [i, i] as [number, number]),
+        );
+        const values = await group.get({ blocking: true, timeout: 10 });
+        assert.deepEqual(values, Array.from({ length: 50 }, (_, i) => 2 * i));
+      } finally {
+        await consumer.stop();
+      }
+    });
+
+    it("runs higher priorities first on PriorityRedisHuey", async () => {
+      const name = uniqueName();
+      const huey = new PriorityRedisHuey({ name, url: server.url, logger: silent });
+      open.push(huey);
+      const ran: string[] = [];
+      const job = huey.task("job", (label: string) => void ran.push(label));
+      await job.schedule(["low"], { priority: 1 });
+      await job.schedule(["high"], { priority: 50 });
+      await job.schedule(["mid"], { priority: 10 });
+      while (await huey.executeNext());
+      assert.deepEqual(ran, ["high", "mid", "low"]);
+    });
+
+    it("huey.events() receives another process's task events over pub/sub", async () => {
+      const { producer, worker, tasks: add } = pair((h) =>
+        h.task("add", (a: number, b: number) => a + b)
+      );
+      const stop = new AbortController();
+      const stream = producer.events({ signal: stop.signal });
+      await stream.ready;
+      const r = await add(1, 2);
+      await worker.executeNext();
+      const seen: HueyEvent[] = [];
+      for await (const event of stream) {
+        if (event.id === r.id) seen.push(event);
+        if (event.signal === "complete") break;
+      }
+      stop.abort();
+      assert.deepEqual(seen.map((e) => e.signal), ["enqueued", "executing", "complete"]);
+      assert.equal(seen[2].name, "add");
+    });
+
+    it("a blocked get() wakes when another connection stores the result", async () => {
+      const { worker, tasks: add } = pair((h) => h.task("add", (a: number, b: number) => a + b));
+      const r = await add(2, 3);
+      setTimeout(() => worker.executeNext(), 50);
+      assert.equal(await r.get({ blocking: true, timeout: 5 }), 5);
+    });
+
+    it("a consumer logs storage errors while Redis is down and resumes when it is back", async () => {
+      const own = await startRedisServer();
+      const lines: string[] = [];
+      const logger = createLogger({ level: "error", write: (line) => lines.push(line) });
+      const name = uniqueName();
+      const producer = new RedisHuey({ name, url: own.url, logger: silent });
+      const worker = new RedisHuey({ name, url: own.url, logger, readTimeout: 0.2 });
+      const add = producer.task("add", (a: number, b: number) => a + b);
+      worker.task("add", (a: number, b: number) => a + b);
+      const consumer = new Consumer(worker, { workers: 1, initialDelay: 0.05, maxDelay: 0.2 });
+      await consumer.start();
+      try {
+        assert.equal(await (await add(1, 1)).get({ blocking: true, timeout: 5 }), 2);
+        await own.stop();
+        await new Promise((resolve) => setTimeout(resolve, 800));
+        assert.ok(
+          lines.some((line) =>
+            /Cannot read from the queue/.test(line) &&
+            line.includes(own.url.replace("redis://", ""))
+          ),
+          `logged: ${lines.join("\n")}`,
+        );
+        await own.restart();
+        let result: number | undefined;
+        for (let attempt = 0; attempt < 50 && result === undefined; attempt++) {
+          try {
+            result = await (await add(20, 22)).get({ blocking: true, timeout: 2 });
+          } catch {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+          }
+        }
+        assert.equal(result, 42);
+      } finally {
+        await consumer.stop();
+        await producer.close();
+        await worker.close();
+        await own.stop();
+      }
+    });
+  });
+}
