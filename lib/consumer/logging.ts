@@ -38,9 +38,12 @@ export function consumerLogger(options: ConsumerLoggerOptions = {}): Logger {
   return createLogger({
     level: options.level ?? "info",
     write,
-    format: (level, message, details) =>
-      options.simple
-        ? `${new Date().toISOString().slice(11, 19)} ${source}${message}`
-        : formatLine(level, `${source}${message}`, details),
+    format: (level, message, details) => {
+      const line = formatLine(level, `${source}${message}`, details);
+      // formatLine gives "<ISO time> <LEVEL> <text>"; the simple form keeps HH:MM:SS and the text.
+      return options.simple
+        ? `${line.slice(11, 19)} ${line.slice(line.indexOf(" ", 25) + 1)}`
+        : line;
+    },
   });
 }
