@@ -8,7 +8,7 @@ import { PriorityRedisHuey, RedisHuey } from "../mod.ts";
 import type { HueyEvent } from "../mod.ts";
 import { Consumer } from "../lib/consumer/consumer.ts";
 import { createLogger } from "../lib/logger.ts";
-import { redisForTests, startRedisServer } from "./redis_server.ts";
+import { describeWithRedis, startRedisServer } from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";
 import { silent } from "./helpers.ts";
 
@@ -16,17 +16,7 @@ const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}
 let names = 0;
 const uniqueName = () => `huey-test-${RUN}-${names++}`;
 
-const server = await redisForTests();
-
-if ("reason" in server) {
-  describe("Huey on Redis", () => {
-    it(`is not tested: ${server.reason}`, () => {
-      if (server.fail) assert.fail(`Cannot run the Redis tests under CI=true: ${server.reason}`);
-    });
-  });
-} else {
-  register(server);
-}
+await describeWithRedis("Huey on Redis", register);
 
 function register(server: RedisServer): void {
   describe("Huey on Redis", { timeout: 60_000 }, () => {

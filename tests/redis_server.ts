@@ -9,6 +9,8 @@
  * registers one test in their place, which passes on a developer's machine
  * and fails under `CI=true` (CI must run them).
  */
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { connect, createServer } from "node:net";
@@ -183,4 +185,21 @@ export async function redisForTests(): Promise<RedisServer | RedisUnavailable> {
     };
   }
   return await startRedisServer();
+}
+
+/**
+ * Register `register(server)` under `title` when a Redis server is there;
+ * otherwise one test under `title` that says why, and fails under CI=true.
+ */
+export async function describeWithRedis(
+  title: string,
+  register: (server: RedisServer) => void,
+): Promise<void> {
+  const server = await redisForTests();
+  if (!("reason" in server)) return register(server);
+  describe(title, () => {
+    it(`are not tested: ${server.reason}`, () => {
+      if (server.fail) assert.fail(`Cannot run the Redis tests under CI=true: ${server.reason}`);
+    });
+  });
 }

@@ -19,7 +19,7 @@ import type { RedisExpireStorageOptions } from "../lib/storage/redis.ts";
 import { connectRedis } from "../lib/storage/redis_client.ts";
 import type { RedisClientLike, RedisConnection } from "../lib/storage/redis_client.ts";
 import { storageConformance } from "./storage_conformance.ts";
-import { redisForTests, redisServerInstalled, startRedisServer } from "./redis_server.ts";
+import { describeWithRedis, redisServerInstalled, startRedisServer } from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";
 
 const CLASSES = {
@@ -35,17 +35,7 @@ const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const server = await redisForTests();
-
-if ("reason" in server) {
-  describe("Redis storages", () => {
-    it(`are not tested: ${server.reason}`, () => {
-      if (server.fail) assert.fail(`Cannot run the Redis tests under CI=true: ${server.reason}`);
-    });
-  });
-} else {
-  registerRedisTests(server);
-}
+await describeWithRedis("Redis storages", registerRedisTests);
 
 function registerRedisTests(server: RedisServer): void {
   describe("Redis storages", () => {

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Huey } from "../huey.ts";
-import { sleep } from "./worker_loop.ts";
+import { reportStorageError, sleep } from "./worker_loop.ts";
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {
@@ -21,10 +21,6 @@ const MINUTE = 60_000;
 
 /** The result-store key that makes one consumer the one to enqueue `name` for `minute`. */
 const periodicKey = (name: string, minute: number) => `periodic:${name}:${minute}`;
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
 
 /**
  * Drives a Huey's time-based work. `tick(now)` does one pass and is what
@@ -73,18 +69,12 @@ export class Scheduler {
       }
       const minute = Math.floor(now / MINUTE) * MINUTE;
       if (this.#periodic && minute !== this.#lastMinute) {
-        this.#lastMinute = minute;
+        // Marked done only once enqueued, so a storage error retries this minute next run.
         await this.#enqueuePeriodic(minute, now);
+        this.#lastMinute = minute;
       }
     } catch (error) {
-      huey.logger.error(`Scheduler: storage error, retrying next run: ${describe(error)}`);
-      huey.publishEvent({
-        signal: "storage_error",
-        id: "",
-        name: "",
-        time: now,
-        error: describe(error),
-      });
+      reportStorageError(huey, "Scheduler: storage error, retrying next run", error);
     }
   }
 

@@ -47,8 +47,21 @@ export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-function describe(error: unknown): string {
+/** `name: message` of an error, for log lines and events. */
+export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** Log a storage failure as `what: error` and emit it as a `storage_error` event. */
+export function reportStorageError(huey: Huey, what: string, error: unknown): void {
+  huey.logger.error(`${what}: ${describeError(error)}`);
+  huey.publishEvent({
+    signal: "storage_error",
+    id: "",
+    name: "",
+    time: huey.now(),
+    error: describeError(error),
+  });
 }
 
 /**
@@ -67,7 +80,7 @@ export async function processDelivery(
   const renewEvery = Math.max(huey.leaseTimeout / 3, 0.05) * 1000;
   const renew = setInterval(() => {
     storage.extendLease(delivery.receipt, huey.now(), huey.leaseTimeout).catch((error) => {
-      huey.logger.warn(`Cannot extend lease: ${describe(error)}`);
+      huey.logger.warn(`Cannot extend lease: ${describeError(error)}`);
     });
   }, renewEvery);
   try {
@@ -83,16 +96,11 @@ export async function processDelivery(
       );
     }
   } catch (error) {
-    huey.logger.error(
-      `Cannot finish a message; it will be delivered again when its lease ends: ${describe(error)}`,
+    reportStorageError(
+      huey,
+      "Cannot finish a message; it will be delivered again when its lease ends",
+      error,
     );
-    huey.publishEvent({
-      signal: "storage_error",
-      id: "",
-      name: "",
-      time: huey.now(),
-      error: describe(error),
-    });
   } finally {
     clearInterval(renew);
     activity.onTaskEnd?.();
@@ -124,16 +132,7 @@ export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Pro
       });
     } catch (error) {
       if (options.stop.aborted) break;
-      huey.logger.error(
-        `Cannot read from the queue, retrying in ${delay.toFixed(2)}s: ${describe(error)}`,
-      );
-      huey.publishEvent({
-        signal: "storage_error",
-        id: "",
-        name: "",
-        time: huey.now(),
-        error: describe(error),
-      });
+      reportStorageError(huey, `Cannot read from the queue, retrying in ${delay.toFixed(2)}s`, error);
       await backOff();
       continue;
     }
