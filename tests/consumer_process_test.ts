@@ -255,6 +255,47 @@ describe("consumer process", { timeout: 120_000 }, () => {
     assert.equal(await overlaps(["-w", "2", "-k", "async"]), false, "one event loop cannot");
   });
 
+  it("replaces a worker thread stuck in a task past its timeout (-c)", async () => {
+    const { url, app, lines } = await freshApp();
+    const running = await consumer([url, "-w", "1", "-k", "worker", "-c", "1", ...fast]);
+    try {
+      await app.hang();
+      await until(() => lines().includes("hang"), 10_000, running.output);
+      const r = await app.add(2, 2);
+      assert.equal(await r.get({ blocking: true, timeout: 30 }), 4);
+      assert.match(
+        running.output(),
+        /Worker 0 is stuck in hang: .* past its 1s timeout; replacing it/,
+      );
+    } finally {
+      await stop(running, "SIGTERM");
+      await app.huey.close();
+    }
+  });
+
+  it("writes log lines to a file with -l, in the simple format with -S", async () => {
+    const { url, app } = await freshApp();
+    const logfile = join(dir, `consumer-${counter++}.log`);
+    // The start-up line goes to the file, not to stderr: wait on the file.
+    const started = startConsumer([url, "-l", logfile, "-S", "-v", ...fast]);
+    try {
+      await until(
+        () => existsSync(logfile) && readFileSync(logfile, "utf8").includes("Consumer started"),
+        20_000,
+      );
+      const r = await app.add(1, 2);
+      assert.equal(await r.get({ blocking: true, timeout: 10 }), 3);
+      await until(() => /executed in/.test(readFileSync(logfile, "utf8")), 5000);
+      const text = readFileSync(logfile, "utf8");
+      assert.match(text, /^\d\d:\d\d:\d\d Consumer started/m);
+      assert.match(text, /^\d\d:\d\d:\d\d add: [0-9a-f-]+ executed in \d+\.\d{3}s$/m);
+      assert.doesNotMatch(started.output(), /Consumer started/);
+    } finally {
+      await stop(started);
+      await app.huey.close();
+    }
+  });
+
   it("runs tasks with -k process workers", async () => {
     const { url, app } = await freshApp();
     const running = await consumer([url, "-w", "2", "-k", "process", ...fast]);
