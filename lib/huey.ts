@@ -111,6 +111,11 @@ export interface ExecutionOutcome {
   retrying?: boolean;
   /** Seconds the task function ran. */
   duration?: number;
+  /**
+   * Set when `execute` acknowledged the message itself (with its result):
+   * what `ack` returned. Unset: the caller still has to acknowledge.
+   */
+  acknowledged?: boolean;
 }
 
 /** Options of {@link Huey.execute}. */
@@ -119,6 +124,12 @@ export interface ExecuteOptions {
   now?: number;
   /** Aborts the task as a hard shutdown (the run ends as `interrupted`). */
   signal?: AbortSignal;
+  /**
+   * The receipt of the message being executed. When the result is all that
+   * is left to store, it is stored and the message acknowledged in one
+   * storage operation (see `ExecutionOutcome.acknowledged`).
+   */
+  receipt?: string;
   /** Told when the task function is about to be called (health checks use it). */
   onStart?: (task: { id: string; name: string; timeout?: number; started: number }) => void;
 }
@@ -669,8 +680,14 @@ export class Huey implements ResultBackend {
     const now = options.now ?? this.now();
     const delivery = await this.storage.dequeue({ now, leaseSeconds: this.leaseTimeout });
     if (!delivery) return undefined;
-    const outcome = await this.executeMessage(delivery.data, { ...options, now });
-    if (outcome.status !== "interrupted") await this.storage.ack(delivery.receipt);
+    const outcome = await this.executeMessage(delivery.data, {
+      ...options,
+      now,
+      receipt: delivery.receipt,
+    });
+    if (outcome.status !== "interrupted" && outcome.acknowledged === undefined) {
+      await this.storage.ack(delivery.receipt);
+    }
     return outcome;
   }
 
@@ -799,7 +816,17 @@ export class Huey implements ResultBackend {
     }
     const duration = (performance.now() - start) / 1000;
     if (status === "complete") this.logger.info(`${task} executed in ${duration.toFixed(3)}s`);
-    if (stored !== undefined) await this.storage.putData(task.id, stored);
+    let acknowledged: boolean | undefined;
+    const storage = this.storage;
+    if (
+      stored !== undefined && options.receipt && storage.putDataAndAck &&
+      status === "complete" && !task.onComplete
+    ) {
+      // Nothing else must outlive the message: store and acknowledge together.
+      acknowledged = await storage.putDataAndAck(task.id, stored, options.receipt);
+    } else if (stored !== undefined) {
+      await storage.putData(task.id, stored);
+    }
 
     for (const [name, hook] of this.#postExecute) {
       try {
@@ -823,7 +850,7 @@ export class Huey implements ResultBackend {
       await this.#put(next);
     }
     if (retrying) await this.#retry(task, retryEta);
-    return { status, task, value, error, retrying, duration };
+    return { status, task, value, error, retrying, duration, acknowledged };
   }
 
   /** Call the task function with its context, its timeout and the hard-stop signal. */
@@ -973,9 +1000,18 @@ export class Huey implements ResultBackend {
     await this.storage.putData(key, this.serializer.encode(revocation));
   }
 
-  /** Read a revocation; consume it when `consume` and it is a revoke-once. */
-  async #checkRevoked(key: string, now: number, consume: boolean): Promise<boolean> {
-    const data = await this.storage.peekData(key);
+  /**
+   * Whether the revocation stored under `key` (already read as `data`, or
+   * read now) holds at `now`; when `consume`, a revoke-once is used up and an
+   * expired revoke-until removed.
+   */
+  async #checkRevoked(
+    key: string,
+    now: number,
+    consume: boolean,
+    data?: string,
+  ): Promise<boolean> {
+    data ??= await this.storage.peekData(key);
     if (data === undefined) return false;
     const { until, once } = this.serializer.decode(data) as Revocation;
     if (once) {
@@ -987,10 +1023,17 @@ export class Huey implements ResultBackend {
     return false;
   }
 
-  #consumeRevocation(task: Task, now: number): Promise<boolean> {
-    return this.#checkRevoked(revokeKey(task.id), now, true).then((revoked) =>
-      revoked || this.#checkRevoked(revokeAllKey(task.name), now, true)
-    );
+  async #consumeRevocation(task: Task, now: number): Promise<boolean> {
+    const own = revokeKey(task.id);
+    const all = revokeAllKey(task.name);
+    // Both reads go out together (one round trip on pipelining storages).
+    const [ownData, allData] = await Promise.all([
+      this.storage.peekData(own),
+      this.storage.peekData(all),
+    ]);
+    if (ownData === undefined && allData === undefined) return false;
+    return (ownData !== undefined && await this.#checkRevoked(own, now, true, ownData)) ||
+      (allData !== undefined && await this.#checkRevoked(all, now, true, allData));
   }
 
   #isRevokedKey(key: string, date?: Date): Promise<boolean> {

@@ -182,6 +182,26 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.extendLease(delivery.receipt, T0 + 19_000, 10), false);
       });
 
+      it("putDataAndAck stores the value and acknowledges in one step, where supported", async () => {
+        await storage.enqueue("job", 0);
+        const delivery = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.ok(delivery);
+        if (!storage.putDataAndAck) {
+          assert.equal(await storage.ack(delivery.receipt), true);
+          return;
+        }
+        assert.equal(await storage.putDataAndAck("result-key", "42", delivery.receipt), true);
+        assert.equal(await storage.peekData("result-key"), "42");
+        assert.equal(await storage.leasedSize(), 0);
+        assert.deepEqual(await storage.recoverLeases(T0 + 5000), []);
+        // After the lease was lost, the value is still stored but the ack reports false.
+        await storage.enqueue("late", 0);
+        const late = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["late"]);
+        assert.equal(await storage.putDataAndAck("late-key", "x", late!.receipt), false);
+        assert.equal(await storage.peekData("late-key"), "x");
+      });
+
       it("acknowledging twice reports the second as lost", async () => {
         await storage.enqueue("once", 0);
         const delivery = await storage.dequeue({ now: T0, leaseSeconds: LEASE });

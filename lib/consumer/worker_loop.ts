@@ -86,11 +86,12 @@ export async function processDelivery(
   try {
     const outcome = await huey.executeMessage(delivery.data, {
       signal: abort,
+      receipt: delivery.receipt,
       onStart: activity.onTaskStart,
     });
     if (outcome.status === "interrupted") {
       await storage.extendLease(delivery.receipt, huey.now(), 0);
-    } else if (!(await storage.ack(delivery.receipt))) {
+    } else if (!(outcome.acknowledged ?? await storage.ack(delivery.receipt))) {
       huey.logger.warn(
         `${outcome.task ?? "message"} finished after its lease ran out; it may run again elsewhere`,
       );
@@ -132,7 +133,11 @@ export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Pro
       });
     } catch (error) {
       if (options.stop.aborted) break;
-      reportStorageError(huey, `Cannot read from the queue, retrying in ${delay.toFixed(2)}s`, error);
+      reportStorageError(
+        huey,
+        `Cannot read from the queue, retrying in ${delay.toFixed(2)}s`,
+        error,
+      );
       await backOff();
       continue;
     }

@@ -150,6 +150,11 @@ export class MemoryStorage implements Storage {
     return this.#leases.delete(receipt);
   }
 
+  async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    await this.putData(key, value);
+    return await this.ack(receipt);
+  }
+
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
     this.#open();
     const lease = this.#leases.get(receipt);

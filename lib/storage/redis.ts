@@ -147,6 +147,21 @@ if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
 
+/**
+ * KEYS: results hash (or the result key), leases, leased.
+ * ARGV: field, value, receipt, data channel, expiry in ms ("" for the hash layout).
+ */
+const PUT_AND_ACK = defineScript(`
+if ARGV[5] == '' then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+else
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5])
+end
+redis.call('PUBLISH', ARGV[4], '1')
+if redis.call('HDEL', KEYS[2], ARGV[3]) == 0 then return 0 end
+redis.call('ZREM', KEYS[3], ARGV[3])
+return 1`);
+
 /** KEYS: leases, leased. ARGV: receipt, new lease end. */
 const EXTEND_LEASE = defineScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -578,6 +593,20 @@ export class RedisStorage implements Storage {
   async ack(receipt: string): Promise<boolean> {
     const k = this.#keys;
     return (await this.#run(ACK, [k.leases, k.leased], [receipt])) === 1;
+  }
+
+  async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    const k = this.#keys;
+    const expire = this.#expireMs === undefined ? "" : String(this.#expireMs);
+    const target = this.#expireMs === undefined ? k.results : k.result(key);
+    const reply = await this.#run(PUT_AND_ACK, [target, k.leases, k.leased], [
+      key,
+      value,
+      receipt,
+      k.dataChannel(key),
+      expire,
+    ]);
+    return reply === 1;
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {

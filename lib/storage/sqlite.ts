@@ -295,6 +295,13 @@ export class SqliteStorage implements Storage {
     });
   }
 
+  async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    return this.#transaction("store a result and acknowledge its message", (sql) => {
+      sql.putData.run(this.name, key, value);
+      return Number(sql.ack.run(this.name, receipt).changes) > 0;
+    });
+  }
+
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
     return this.#run("extend a lease", (sql) => {
       const until = now + leaseSeconds * 1000;

@@ -74,6 +74,13 @@ export interface Storage {
   dequeue(options: DequeueOptions): Promise<Delivery | undefined>;
   /** Forget a dequeued message for good. False if the lease was already lost. */
   ack(receipt: string): Promise<boolean>;
+  /**
+   * `putData(key, value)` then `ack(receipt)` as one atomic operation (one
+   * round trip): how a consumer finishes a task whose result is all that is
+   * left to store. Optional; without it the consumer calls the two in turn.
+   * Returns what `ack` would.
+   */
+  putDataAndAck?(key: string, value: string, receipt: string): Promise<boolean>;
   /** Push a lease's end to `now + leaseSeconds`. False if the lease was already lost. */
   extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean>;
   /**
