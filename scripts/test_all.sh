@@ -1,28 +1,37 @@
 #!/usr/bin/env bash
-# Run the whole test suite under Deno, Node 24 and Bun (or the runtimes named
-# as arguments) and print one total line: "N passed, N failed".
-# Exits non-zero when any runtime fails or runs no test.
+# Run the whole test suite: Deno on the sources (tests/*_test.ts); Node 24,
+# Node 22 and Bun on the npm build (npm/tests/*_test.js against npm/mod.js
+# and npm/lib/, written by `deno task build:npm` first). Runtimes can be
+# named as arguments: deno, node24 (or node), node22, bun. Prints one line per
+# runtime and then the total, alone on the last line: "N passed, N failed".
+# Exits non-zero when the build fails, or any runtime fails or runs no test.
 set -u
 cd "$(dirname "$0")/.."
 runtimes=("$@")
-[ ${#runtimes[@]} -eq 0 ] && runtimes=(deno node bun)
+[ ${#runtimes[@]} -eq 0 ] && runtimes=(deno node24 node22 bun)
 mkdir -p .tmp
 tests=(tests/*_test.ts)
-# npm dependencies (node_modules/) for Node and Bun, from deno.json.
+# The same files, compiled by scripts/build_npm.ts.
+built=()
+for test in "${tests[@]}"; do built+=("./npm/${test%.ts}.js"); done
+# npm dependencies (node_modules/) from deno.json: @redis/client, esbuild, typescript, @types/node.
 deno install >/dev/null
 total_pass=0
 total_fail=0
 status=0
 
-node24() {
-  if [ -z "${NODE24:-}" ]; then
-    if node -e 'process.exit(+process.versions.node.split(".")[0] >= 24 ? 0 : 1)' 2>/dev/null; then
-      NODE24=$(command -v node)
-    else
-      NODE24=$(npx -y node@24 -p process.execPath)
-    fi
+# The Node binary of major version $1, fetched through npx when the system
+# node is another version (cached after the first run); $NODE24 / $NODE22
+# override it.
+node_path() {
+  local var="NODE$1"
+  if [ -n "${!var:-}" ]; then
+    echo "${!var}"
+  elif node -e "process.exit(+process.versions.node.split('.')[0] === $1 ? 0 : 1)" 2>/dev/null; then
+    command -v node
+  else
+    npx -y "node@$1" -p process.execPath 2>/dev/null
   fi
-  "$NODE24" "$@"
 }
 
 # Bun is fetched from npm when missing (the package ships its binary).
@@ -39,9 +48,33 @@ count() { # runtime passed failed exit-code
   if [ "$4" -ne 0 ] || [ "$3" -ne 0 ] || [ "$2" -eq 0 ]; then status=1; fi
 }
 
+build=none
 for runtime in "${runtimes[@]}"; do
+  case "$runtime" in
+  deno) ;;
+  node | node24 | node22 | bun)
+    if [ "$build" = none ]; then
+      echo "::: build (deno task build:npm)"
+      if deno task build:npm; then build=ok; else build=failed; fi
+    fi
+    ;;
+  *)
+    echo "unknown runtime: $runtime (expected deno, node24, node22 or bun)" >&2
+    exit 2
+    ;;
+  esac
+done
+
+for runtime in "${runtimes[@]}"; do
+  [ "$runtime" = node ] && runtime=node24
   log=".tmp/test-$runtime.log"
   echo "::: $runtime"
+  pass=0 fail=0
+  if [ "$runtime" != deno ] && [ "$build" != ok ]; then
+    echo "not run: the npm build failed"
+    count "$runtime" 0 0 1
+    continue
+  fi
   case "$runtime" in
   deno)
     deno test -A --junit-path=.tmp/deno-junit.xml "${tests[@]}" 2>&1 | tee "$log"
@@ -49,22 +82,20 @@ for runtime in "${runtimes[@]}"; do
     # Count leaf tests (it() cases), not describe() groups.
     read -r pass fail < <(node scripts/junit_count.mjs .tmp/deno-junit.xml)
     ;;
-  node)
-    node24 --test --test-reporter=spec "${tests[@]}" 2>&1 | tee "$log"
+  node24 | node22)
+    node_bin=$(node_path "${runtime#node}")
+    echo "node $("$node_bin" --version)"
+    "$node_bin" --test --test-reporter=spec "${built[@]}" 2>&1 | tee "$log"
     code=${PIPESTATUS[0]}
     pass=$(sed -n 's/^ℹ pass \([0-9]*\).*/\1/p' "$log" | tail -1)
     fail=$(sed -n 's/^ℹ fail \([0-9]*\).*/\1/p' "$log" | tail -1)
     ;;
   bun)
     ensure_bun
-    bun test --timeout 120000 "${tests[@]}" 2>&1 | tee "$log"
+    bun test --timeout 120000 "${built[@]}" 2>&1 | tee "$log"
     code=${PIPESTATUS[0]}
     pass=$(sed -n 's/^ *\([0-9]*\) pass$/\1/p' "$log" | tail -1)
     fail=$(sed -n 's/^ *\([0-9]*\) fail$/\1/p' "$log" | tail -1)
-    ;;
-  *)
-    echo "unknown runtime: $runtime (expected deno, node or bun)" >&2
-    exit 2
     ;;
   esac
   count "$runtime" "${pass:-0}" "${fail:-0}" "$code"
