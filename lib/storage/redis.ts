@@ -21,8 +21,10 @@
  * | `huey.{app}.r.<key>` | string with an expiry (expire variants) | the same, one key each |
  * | `huey.{app}.errors` | list of JSON | messages that could not be run |
  *
- * Channels: `huey.{app}.events` (consumer events) and `huey.{app}.data.<key>`
- * (published by every write to `<key>`, so `waitForData` wakes at once).
+ * Channels: `huey.{app}.events` (consumer events: those of the same
+ * millisecond in one message, each preceded by U+001E when there are
+ * several) and `huey.{app}.data.<key>` (published by every write to `<key>`,
+ * so `waitForData` wakes at once).
  *
  * @module
  */
@@ -101,6 +103,12 @@ interface Layout {
 
 const LAYOUT: unique symbol = Symbol("huey.redis.layout");
 type WithLayout<T> = T & { [LAYOUT]?: Layout };
+
+/** How long an event may wait to share its PUBLISH with the next ones, in ms. */
+const EVENT_BATCH_MS = 1;
+
+/** Starts and separates the events of a batched event message (ASCII record separator). */
+const EVENT_SEPARATOR = "\u001e";
 
 /** Width of the zero-padded sequence number that prefixes sorted-set members. */
 const SEQ_WIDTH = 16;
@@ -351,6 +359,8 @@ export class RedisStorage implements Storage {
   #idleBlockers: RedisConnection[] = [];
   readonly #closing = new AbortController();
   #closed = false;
+  /** Events waiting for the next PUBLISH (see {@link publishEvent}). */
+  #eventBatch?: { events: string[]; sent: Promise<void> };
 
   constructor(options: RedisStorageOptions = {}) {
     const layout = (options as WithLayout<RedisStorageOptions>)[LAYOUT] ??
@@ -782,17 +792,26 @@ export class RedisStorage implements Storage {
   /**
    * Wait until `key` holds a value: subscribes to the key's channel (which
    * every write to the key publishes on), then checks the key, then waits
-   * for a message, the timeout, `signal` or `close()`.
+   * for a message, the timeout, `signal` or `close()`. True when the key
+   * holds a value or a write to it was announced (the value may be gone
+   * again by the time the caller reads it).
    */
   async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
     const subscriber = await this.#subscriptions();
     let wake!: () => void;
+    let written = false;
     const woken = new Promise<void>((resolve) => (wake = resolve));
-    const unsubscribe = await subscriber.subscribe(this.#keys.dataChannel(key), () => wake());
+    const unsubscribe = await subscriber.subscribe(this.#keys.dataChannel(key), () => {
+      written = true;
+      wake();
+    });
     try {
       if (await this.hasDataForKey(key)) return true;
       await this.#sleep(timeout, signal, woken);
       this.#open();
+      // A write was announced: the caller reads the key next anyway (a read
+      // here would cost a round trip on every blocking get()).
+      if (written) return true;
       return await this.hasDataForKey(key);
     } finally {
       unsubscribe();
@@ -822,8 +841,38 @@ export class RedisStorage implements Storage {
   // -- events --------------------------------------------------------------------------
 
   /** Publish `event` on `huey.{name}.events` to every subscriber (pub/sub, at most once). */
-  async publishEvent(event: string): Promise<void> {
-    await this.#send(["PUBLISH", this.#keys.events, event]);
+  publishEvent(event: string): Promise<void> {
+    this.#open();
+    // The events of the next EVENT_BATCH_MS go out as one PUBLISH: a busy
+    // producer or consumer emits several per task, and each command costs
+    // more on the client than the PUBLISH costs the server.
+    let batch = this.#eventBatch;
+    if (!batch) {
+      const events: string[] = [];
+      const sent = new Promise<void>((resolve) => setTimeout(resolve, EVENT_BATCH_MS)).then(() => {
+        this.#eventBatch = undefined;
+        return this.#publishBatch(events);
+      });
+      batch = this.#eventBatch = { events, sent };
+    }
+    batch.events.push(event);
+    return batch.sent;
+  }
+
+  /**
+   * One event as it is; several as one message, each preceded by the
+   * record separator U+001E (which subscribeEvents splits on), unless one of
+   * them contains it: then one message each.
+   */
+  async #publishBatch(events: string[]): Promise<void> {
+    const channel = this.#keys.events;
+    if (events.length === 1) {
+      await this.#send(["PUBLISH", channel, events[0]]);
+    } else if (events.some((event) => event.includes(EVENT_SEPARATOR))) {
+      await Promise.all(events.map((event) => this.#send(["PUBLISH", channel, event])));
+    } else {
+      await this.#send(["PUBLISH", channel, EVENT_SEPARATOR + events.join(EVENT_SEPARATOR)]);
+    }
   }
 
   /** Receive every event published on `huey.{name}.events` until `signal` aborts or close(). */
@@ -831,8 +880,12 @@ export class RedisStorage implements Storage {
     this.#open();
     if (signal.aborted) return;
     const subscriber = await this.#subscriptions();
-    const unsubscribe = await subscriber.subscribe(this.#keys.events, (event) => {
-      if (!signal.aborted) onEvent(event);
+    const unsubscribe = await subscriber.subscribe(this.#keys.events, (message) => {
+      if (signal.aborted) return;
+      if (!message.startsWith(EVENT_SEPARATOR)) return onEvent(message);
+      for (const event of message.slice(1).split(EVENT_SEPARATOR)) {
+        if (!signal.aborted) onEvent(event);
+      }
     });
     const link = linkSignals(this.#closing.signal, signal);
     const end = () => {
@@ -856,6 +909,9 @@ export class RedisStorage implements Storage {
    * reject with a HueyError, as does every later call.
    */
   async close(): Promise<void> {
+    if (this.#closed) return;
+    // Events already handed to publishEvent still go out.
+    await this.#eventBatch?.sent.catch(() => {});
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();

@@ -490,6 +490,13 @@ async function connectNodeRedis(t: Target): Promise<RawClient> {
     url: t.url,
     // Offline commands fail at once instead of waiting for a reconnection.
     disableOfflineQueue: true,
+    // No per-command timer (node-redis 5+ arms a 5 s AbortSignal.timeout for
+    // every command by default): it costs 25-55% of the commands per second at
+    // concurrency 8 (scripts/bench.ts), and a timed-out dequeue would drop a
+    // reply the server did act on. A lost connection still fails every
+    // pending command at once; ioredis (BullMQ's client) has no default
+    // command timeout either.
+    commandOptions: { timeout: 0 },
     socket: {
       connectTimeout: t.connectTimeoutMs,
       // The first connection fails fast; an established one is restored

@@ -137,6 +137,19 @@ function sqlLimit(limit: number | undefined): number {
   return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
 }
 
+/** Resolve after `ms` milliseconds, or at once when `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -402,6 +415,26 @@ export class SqliteStorage implements Storage {
 
   async hasDataForKey(key: string): Promise<boolean> {
     return this.#run("read data", (sql) => sql.hasData.get(this.name, key) !== undefined);
+  }
+
+  /**
+   * Wait until `key` holds a value, up to `timeout` seconds or until
+   * `signal` aborts. SQLite cannot tell one connection of another's writes,
+   * so this polls the row (one index lookup): every millisecond at first,
+   * backing off to every 50 ms, so a blocking `get()` sees a result about a
+   * millisecond after it is stored instead of waiting out its whole step
+   * (Deno's timers fire no sooner than about 2 ms).
+   */
+  async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
+    const deadline = performance.now() + timeout * 1000;
+    let delay = 1;
+    for (;;) {
+      if (await this.hasDataForKey(key)) return true;
+      const left = deadline - performance.now();
+      if (left <= 0 || signal?.aborted) return false;
+      await pause(Math.min(delay, left), signal);
+      delay = Math.min(delay * 1.2, 50);
+    }
   }
 
   async putIfEmpty(key: string, value: string): Promise<boolean> {

@@ -1,0 +1,381 @@
+/**
+ * One benchmark measurement of a peer queue, in a fresh Node process:
+ * BullMQ (on ioredis), bee-queue (on node-redis 3), or the raw ioredis
+ * client (the floor under BullMQ). Started by `scripts/bench.ts`, which
+ * reads the one `BENCH_RESULT {json}` line this prints. The peers are
+ * installed in bench/node_modules from bench/package.json.
+ *
+ *   node bench/peers.mjs --system bullmq --workload w2 --n 10000 --concurrency 8
+ *
+ * Each workload does what `bench/ours.ts` does for our storages: the same
+ * task counts, the same no-op task (returns 1), the same sequential
+ * round trip `add(i, 2)` with a blocking wait for its result.
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+
+const { values: opts } = parseArgs({
+  options: {
+    system: { type: "string" },
+    workload: { type: "string" },
+    n: { type: "string", default: "10000" },
+    concurrency: { type: "string", default: "1" },
+    warmup: { type: "string", default: "20" },
+    sleep: { type: "string", default: "50" },
+    settle: { type: "string", default: "1000" },
+    timeout: { type: "string", default: "300" },
+  },
+});
+
+const system = opts.system ?? "";
+const workload = opts.workload ?? "";
+const n = Number(opts.n);
+const concurrency = Number(opts.concurrency);
+const warmup = Number(opts.warmup);
+const sleepMs = Number(opts.sleep);
+const settleMs = Number(opts.settle);
+const deadline = performance.now() + Number(opts.timeout) * 1000;
+const url = new URL(process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379");
+const redis = { host: url.hostname, port: Number(url.port || 6379) };
+const QUEUE = "bench";
+const PAYLOAD = JSON.stringify({
+  v: 1,
+  id: crypto.randomUUID(),
+  name: "noop",
+  args: [],
+  retries: 0,
+  retryDelay: 0,
+  priority: 0,
+});
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function report(metrics) {
+  console.log(
+    "BENCH_RESULT " + JSON.stringify({ ok: true, runtime: "node", ...metrics }),
+  );
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`Benchmark check failed: ${message}`);
+}
+
+function percentile(sorted, p) {
+  const i = Math.min(
+    sorted.length - 1,
+    Math.max(0, Math.ceil((p / 100) * sorted.length) - 1),
+  );
+  return sorted[i];
+}
+
+function latencyMetrics(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    p50: percentile(sorted, 50),
+    p90: percentile(sorted, 90),
+    p99: percentile(sorted, 99),
+    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
+  };
+}
+
+/** A promise that resolves when `count()` reaches `target`, bounded by the deadline. */
+function counter(target) {
+  let seen = 0;
+  let finish;
+  const all = new Promise((resolve) => (finish = resolve));
+  return {
+    tick() {
+      if (++seen === target) finish();
+    },
+    async done() {
+      let timer;
+      const timeout = new Promise((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(`only ${seen} of ${target} jobs completed in time`),
+            ),
+          Math.max(0, deadline - performance.now()),
+        );
+      });
+      try {
+        await Promise.race([all, timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+// -- BullMQ ---------------------------------------------------------------------
+
+async function bullmq() {
+  const { Queue, Worker, QueueEvents } = await import("bullmq");
+  const connection = { ...redis, maxRetriesPerRequest: null };
+  const queue = new Queue(QUEUE, { connection });
+  await queue.waitUntilReady();
+  await queue.obliterate({ force: true });
+  const closing = [];
+  const close = async () => {
+    for (const item of closing.reverse()) await item.close();
+    await queue.close();
+  };
+  const worker = (processor, workers, onCompleted) => {
+    const w = new Worker(QUEUE, processor, {
+      connection,
+      concurrency: workers,
+    });
+    w.on("completed", onCompleted);
+    w.on("error", () => {});
+    closing.push(w);
+    return w;
+  };
+  const bulk = async (name, data) => {
+    for (let i = 0; i < n; i += 1000) {
+      await queue.addBulk(
+        Array.from({ length: Math.min(1000, n - i) }, () => ({ name, data })),
+      );
+    }
+  };
+  const counts = async () => await queue.getJobCounts("wait", "completed");
+
+  switch (workload) {
+    case "w1": {
+      const start = performance.now();
+      for (let i = 0; i < n; i++) await queue.add("noop", {});
+      const seconds = (performance.now() - start) / 1000;
+      check((await counts()).wait === n, "waiting jobs after W1");
+      await close();
+      return report({ seconds, rate: n / seconds });
+    }
+    case "w1b": {
+      const jobs = Array.from(
+        { length: n },
+        () => ({ name: "noop", data: {} }),
+      );
+      const start = performance.now();
+      await queue.addBulk(jobs);
+      const seconds = (performance.now() - start) / 1000;
+      check((await counts()).wait === n, "waiting jobs after W1b");
+      await close();
+      return report({ seconds, rate: n / seconds });
+    }
+    case "w2":
+    case "w4": {
+      const nap = workload === "w4";
+      await bulk(nap ? "nap" : "noop", nap ? { ms: sleepMs } : {});
+      check((await counts()).wait === n, "waiting jobs before draining");
+      const done = counter(n);
+      const processor = nap
+        ? async (job) => {
+          await pause(job.data.ms);
+          return 1;
+        }
+        : async () => 1;
+      const start = performance.now();
+      worker(processor, concurrency, () => done.tick());
+      await done.done();
+      const seconds = (performance.now() - start) / 1000;
+      check((await counts()).completed === n, "completed jobs");
+      await close();
+      if (!nap) return report({ seconds, rate: n / seconds });
+      const ideal = (n * sleepMs) / 1000 / concurrency;
+      return report({ seconds, ideal, efficiency: ideal / seconds });
+    }
+    case "w3": {
+      const events = new QueueEvents(QUEUE, { connection });
+      closing.push(events);
+      await events.waitUntilReady();
+      const w = worker(async (job) => job.data.a + job.data.b, 1, () => {});
+      await w.waitUntilReady();
+      const samples = [];
+      for (let i = 0; i < warmup + n; i++) {
+        const start = performance.now();
+        const job = await queue.add("add", { a: i, b: 2 });
+        const value = await job.waitUntilFinished(events, 10_000);
+        const ms = performance.now() - start;
+        check(value === i + 2, `round trip ${i} returned ${value}`);
+        if (i >= warmup) samples.push(ms);
+        check(performance.now() < deadline, "W3 took too long");
+      }
+      await close();
+      return report(latencyMetrics(samples));
+    }
+    case "w5": {
+      const done = counter(n);
+      const w = worker(async () => 1, concurrency, () => done.tick());
+      await w.waitUntilReady();
+      await pause(settleMs);
+      const idle = process.memoryUsage().rss;
+      await bulk("noop", {});
+      await done.done();
+      await pause(settleMs);
+      const after = process.memoryUsage().rss;
+      await close();
+      return report({ idleMB: idle / 2 ** 20, afterMB: after / 2 ** 20 });
+    }
+  }
+  throw new Error(`unknown workload for bullmq: ${workload}`);
+}
+
+// -- bee-queue ------------------------------------------------------------------
+
+async function beeQueue() {
+  const { default: Queue } = await import("bee-queue");
+  const queue = new Queue(QUEUE, { redis, removeOnSuccess: false });
+  await queue.ready();
+  await queue.destroy();
+  const close = () => queue.close(10_000);
+  const saveAll = async (data) => {
+    for (let i = 0; i < n; i += 1000) {
+      const jobs = Array.from(
+        { length: Math.min(1000, n - i) },
+        () => queue.createJob(data),
+      );
+      const errors = await queue.saveAll(jobs);
+      check(errors.size === 0, "saveAll errors");
+    }
+  };
+  const waiting = async () => (await queue.checkHealth()).waiting;
+
+  switch (workload) {
+    case "w1": {
+      const start = performance.now();
+      for (let i = 0; i < n; i++) await queue.createJob({}).save();
+      const seconds = (performance.now() - start) / 1000;
+      check((await waiting()) === n, "waiting jobs after W1");
+      await close();
+      return report({ seconds, rate: n / seconds });
+    }
+    case "w1b": {
+      const jobs = Array.from({ length: n }, () => queue.createJob({}));
+      const start = performance.now();
+      const errors = await queue.saveAll(jobs);
+      const seconds = (performance.now() - start) / 1000;
+      check(
+        errors.size === 0 && (await waiting()) === n,
+        "waiting jobs after W1b",
+      );
+      await close();
+      return report({ seconds, rate: n / seconds });
+    }
+    case "w2":
+    case "w4": {
+      const nap = workload === "w4";
+      await saveAll(nap ? { ms: sleepMs } : {});
+      check((await waiting()) === n, "waiting jobs before draining");
+      const done = counter(n);
+      queue.on("succeeded", () => done.tick());
+      const start = performance.now();
+      queue.process(
+        concurrency,
+        nap
+          ? async (job) => {
+            await pause(job.data.ms);
+            return 1;
+          }
+          : async () => 1,
+      );
+      await done.done();
+      const seconds = (performance.now() - start) / 1000;
+      check((await queue.checkHealth()).succeeded === n, "succeeded jobs");
+      await close();
+      if (!nap) return report({ seconds, rate: n / seconds });
+      const ideal = (n * sleepMs) / 1000 / concurrency;
+      return report({ seconds, ideal, efficiency: ideal / seconds });
+    }
+    case "w3": {
+      queue.process(1, async (job) => job.data.a + job.data.b);
+      const samples = [];
+      for (let i = 0; i < warmup + n; i++) {
+        const start = performance.now();
+        const job = queue.createJob({ a: i, b: 2 });
+        const finished = new Promise((resolve, reject) => {
+          job.on("succeeded", resolve);
+          job.on("failed", reject);
+        });
+        await job.save();
+        const value = await finished;
+        const ms = performance.now() - start;
+        check(value === i + 2, `round trip ${i} returned ${value}`);
+        if (i >= warmup) samples.push(ms);
+        check(performance.now() < deadline, "W3 took too long");
+      }
+      await close();
+      return report(latencyMetrics(samples));
+    }
+    case "w5": {
+      const done = counter(n);
+      queue.on("succeeded", () => done.tick());
+      queue.process(concurrency, async () => 1);
+      await pause(settleMs);
+      const idle = process.memoryUsage().rss;
+      await saveAll({});
+      await done.done();
+      await pause(settleMs);
+      const after = process.memoryUsage().rss;
+      await close();
+      return report({ idleMB: idle / 2 ** 20, afterMB: after / 2 ** 20 });
+    }
+  }
+  throw new Error(`unknown workload for bee-queue: ${workload}`);
+}
+
+// -- raw ioredis (BullMQ's client) -------------------------------------------------
+
+async function ioredis() {
+  const { default: Redis } = await import("ioredis");
+  const a = new Redis(redis);
+  switch (workload) {
+    case "floor-lpush": {
+      await a.del("floor");
+      const start = performance.now();
+      for (let i = 0; i < n; i++) await a.lpush("floor", PAYLOAD);
+      const seconds = (performance.now() - start) / 1000;
+      check((await a.llen("floor")) === n, "floor list length");
+      a.disconnect();
+      return report({ seconds, rate: n / seconds });
+    }
+    case "floor-pingpong": {
+      const b = new Redis(redis);
+      await a.del("ping", "pong");
+      const echo = (async () => {
+        for (let i = 0; i < warmup + n; i++) {
+          const reply = await b.brpop("ping", 10);
+          check(reply !== null, "echo timed out");
+          await b.lpush("pong", reply[1]);
+        }
+      })();
+      const samples = [];
+      for (let i = 0; i < warmup + n; i++) {
+        const start = performance.now();
+        await a.lpush("ping", PAYLOAD);
+        check((await a.brpop("pong", 10)) !== null, "ping-pong timed out");
+        if (i >= warmup) samples.push(performance.now() - start);
+      }
+      await echo;
+      a.disconnect();
+      b.disconnect();
+      return report(latencyMetrics(samples));
+    }
+  }
+  throw new Error(`unknown workload for ioredis: ${workload}`);
+}
+
+const systems = { bullmq, bee: beeQueue, ioredis };
+
+try {
+  const run = systems[system];
+  if (!run) throw new Error(`unknown system: ${system}`);
+  await run();
+  process.exit(0);
+} catch (error) {
+  console.log(
+    "BENCH_RESULT " +
+      JSON.stringify({
+        ok: false,
+        error: error instanceof Error ? error.stack : String(error),
+      }),
+  );
+  process.exit(1);
+}
