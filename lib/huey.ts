@@ -39,7 +39,7 @@ import {
 } from "./signals.ts";
 import type { SignalHandler, SignalName } from "./signals.ts";
 import { MemoryStorage } from "./storage/memory.ts";
-import type { Storage } from "./storage/types.ts";
+import type { Delivery, Storage } from "./storage/types.ts";
 import { Task } from "./task.ts";
 import type {
   AnyTaskWrapper,
@@ -132,6 +132,11 @@ export interface ExecuteOptions {
   receipt?: string;
   /** Told when the task function is about to be called (health checks use it). */
   onStart?: (task: { id: string; name: string; timeout?: number; started: number }) => void;
+  /**
+   * The storage said, when the message was taken, that nothing has been
+   * revoked (see {@link Huey.dequeue}): skip reading this task's revocations.
+   */
+  nothingRevoked?: boolean;
 }
 
 /** A pre-execute hook: throw `CancelExecution` to skip the task. */
@@ -181,6 +186,12 @@ interface TaskMessage {
 const revokeKey = (id: string) => `r:${id}`;
 /** The result-store key of a whole-task revocation. */
 const revokeAllKey = (name: string) => `rt:${name}`;
+/**
+ * Written by every revocation. A consumer reads it with each message it
+ * takes (same storage operation) and skips the revocation reads while it is
+ * absent: one round trip less per task on Redis.
+ */
+const REVOCATIONS_MARKER = "huey:revocations";
 
 function errorInfo(task: Task, error: unknown): TaskErrorInfo {
   const err = error instanceof Error ? error : undefined;
@@ -672,19 +683,56 @@ export class Huey implements ResultBackend {
   }
 
   /**
+   * Take the next message from the queue under a lease of `leaseTimeout`
+   * seconds, or `undefined` when it is empty (after waiting up to `wait`
+   * seconds on blocking storages). The same storage operation reads whether
+   * anything is revoked, for {@link executeDelivery}.
+   *
+   * @example Take one message and run it
+   * ```ts
+   * import { MemoryHuey } from "../mod.ts";
+   * const huey = new MemoryHuey();
+   * const add = huey.task((a: number, b: number) => a + b);
+   * await add(1, 2);
+   * const delivery = await huey.dequeue();
+   * if (delivery) await huey.executeDelivery(delivery);
+   * ```
+   */
+  dequeue(
+    options: { now?: number; wait?: number; signal?: AbortSignal } = {},
+  ): Promise<Delivery | undefined> {
+    return this.storage.dequeue({
+      now: options.now ?? this.now(),
+      leaseSeconds: this.leaseTimeout,
+      wait: options.wait,
+      signal: options.signal,
+      peekKey: REVOCATIONS_MARKER,
+    });
+  }
+
+  /**
+   * Execute a message taken with {@link dequeue}: its result is stored and
+   * the message acknowledged in one storage operation where the storage
+   * can (see `ExecutionOutcome.acknowledged`; otherwise the caller acks).
+   */
+  executeDelivery(delivery: Delivery, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
+    return this.executeMessage(delivery.data, {
+      ...options,
+      receipt: delivery.receipt,
+      nothingRevoked: delivery.peeked === null,
+    });
+  }
+
+  /**
    * Take the next message from the queue and execute it, then acknowledge
    * it; `undefined` when the queue is empty. Tests use it to drive the queue
    * without a consumer process.
    */
   async executeNext(options: ExecuteOptions = {}): Promise<ExecutionOutcome | undefined> {
     const now = options.now ?? this.now();
-    const delivery = await this.storage.dequeue({ now, leaseSeconds: this.leaseTimeout });
+    const delivery = await this.dequeue({ now });
     if (!delivery) return undefined;
-    const outcome = await this.executeMessage(delivery.data, {
-      ...options,
-      now,
-      receipt: delivery.receipt,
-    });
+    const outcome = await this.executeDelivery(delivery, { ...options, now });
     if (outcome.status !== "interrupted" && outcome.acknowledged === undefined) {
       await this.storage.ack(delivery.receipt);
     }
@@ -732,7 +780,7 @@ export class Huey implements ResultBackend {
       await this.#emit(SIGNAL_EXPIRED, task);
       return { status: "expired", task };
     }
-    if (await this.#consumeRevocation(task, now)) {
+    if (!options.nothingRevoked && await this.#consumeRevocation(task, now)) {
       this.logger.info(`${task} revoked, not run`);
       await this.#emit(SIGNAL_REVOKED, task);
       return { status: "revoked", task };
@@ -997,7 +1045,12 @@ export class Huey implements ResultBackend {
       throw new TypeError(`Cannot revoke: revokeUntil must be a valid Date: ${String(until)}`);
     }
     const revocation: Revocation = { until, once: options.revokeOnce ?? false };
-    await this.storage.putData(key, this.serializer.encode(revocation));
+    // The marker stays once set (until the result store is flushed): clearing
+    // it safely would need to know no other process is revoking meanwhile.
+    await Promise.all([
+      this.storage.putData(key, this.serializer.encode(revocation)),
+      this.storage.putData(REVOCATIONS_MARKER, this.serializer.encode(true)),
+    ]);
   }
 
   /**

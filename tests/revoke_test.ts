@@ -462,3 +462,34 @@ describe("revocation signals and rescheduling", () => {
     assert.equal(await copy.get(), 4);
   });
 });
+
+describe("the revocations marker", () => {
+  /** A real MemoryStorage that counts reads of the result store. */
+  class CountingStorage extends MemoryStorage {
+    reads = 0;
+    override peekData(key: string): Promise<string | undefined> {
+      this.reads++;
+      return super.peekData(key);
+    }
+  }
+
+  it("skips revocation reads until something is revoked, then honours revocations", async () => {
+    const storage = new CountingStorage();
+    const producer = new Huey({ storage, logger });
+    const worker = new Huey({ storage, logger });
+    const add = producer.task("add", (a: number, b: number) => a + b);
+    worker.task("add", (a: number, b: number) => a + b);
+
+    await add(1, 2);
+    assert.equal((await worker.executeNext())?.status, "complete");
+    assert.equal(storage.reads, 0, "nothing revoked: the dequeue's peek was enough");
+
+    const revoked = await add(3, 4);
+    await revoked.revoke();
+    const kept = await add(5, 6);
+    assert.equal((await worker.executeNext())?.status, "revoked");
+    assert.equal((await worker.executeNext())?.status, "complete");
+    assert.ok(storage.reads >= 2, "with the marker set, the worker reads revocations");
+    assert.equal(await kept.get(), 11);
+  });
+});

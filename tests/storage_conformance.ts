@@ -202,6 +202,31 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.peekData("late-key"), "x");
       });
 
+      it("dequeue reads peekKey after the take, in the same operation", async () => {
+        await storage.enqueueMany([
+          { data: "a", priority: 0 },
+          { data: "b", priority: 0 },
+          { data: "c", priority: 0 },
+        ]);
+        const plain = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        assert.deepEqual(plain && { data: plain.data, peeked: plain.peeked }, {
+          data: "a",
+          peeked: undefined,
+        });
+        const absent = await storage.dequeue({ now: T0, leaseSeconds: LEASE, peekKey: "marker" });
+        assert.equal(absent?.data, "b");
+        assert.equal(absent?.peeked, null);
+        await storage.putData("marker", "set\u0000ü");
+        const present = await storage.dequeue({ now: T0, leaseSeconds: LEASE, peekKey: "marker" });
+        assert.equal(present?.data, "c");
+        assert.equal(present?.peeked, "set\u0000ü");
+        assert.equal(await storage.ack(present!.receipt), true, "the peek leaves the lease intact");
+        assert.equal(
+          await storage.dequeue({ now: T0, leaseSeconds: LEASE, peekKey: "marker" }),
+          undefined,
+        );
+      });
+
       it("acknowledging twice reports the second as lost", async () => {
         await storage.enqueue("once", 0);
         const delivery = await storage.dequeue({ now: T0, leaseSeconds: LEASE });

@@ -119,9 +119,8 @@ export async function processDelivery(
   const own = renewal ? undefined : new LeaseRenewal(huey);
   const done = (renewal ?? own!).add(storage, delivery.receipt);
   try {
-    const outcome = await huey.executeMessage(delivery.data, {
+    const outcome = await huey.executeDelivery(delivery, {
       signal: abort,
-      receipt: delivery.receipt,
       onStart: activity.onTaskStart,
     });
     if (outcome.status === "interrupted") {
@@ -170,9 +169,7 @@ async function loop(huey: Huey, options: WorkerLoopOptions, renewal: LeaseRenewa
     const storage = huey.storage;
     let delivery: Delivery | undefined;
     try {
-      delivery = await storage.dequeue({
-        now: huey.now(),
-        leaseSeconds: huey.leaseTimeout,
+      delivery = await huey.dequeue({
         wait: storage.blocking ? options.blockingWait ?? 1 : 0,
         signal: options.stop,
       });

@@ -382,7 +382,14 @@ export class FileStorage implements Storage {
       const until = options.now + options.leaseSeconds * 1000;
       const leased = join(this.#leased, `${receipt}_${ascKey(until)}_${first}`);
       renameSync(join(this.#queue, first), leased);
-      return { data: readFileSync(leased, "utf8"), receipt };
+      const data = readFileSync(leased, "utf8");
+      if (options.peekKey === undefined) return { data, receipt };
+      const content = this.#readOptional(this.#resultFile(options.peekKey));
+      return {
+        data,
+        receipt,
+        peeked: content === undefined ? null : this.#parseResult(content)[1],
+      };
     });
   }
 

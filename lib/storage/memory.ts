@@ -142,7 +142,8 @@ export class MemoryStorage implements Storage {
     if (message === undefined) return undefined;
     const receipt = crypto.randomUUID();
     this.#leases.set(receipt, { message, until: options.now + options.leaseSeconds * 1000 });
-    return { data: message.data, receipt };
+    if (options.peekKey === undefined) return { data: message.data, receipt };
+    return { data: message.data, receipt, peeked: this.#data.get(options.peekKey) ?? null };
   }
 
   async ack(receipt: string): Promise<boolean> {

@@ -129,15 +129,26 @@ end
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
 return n`);
 
-/** KEYS: queue, leases, leased. ARGV: receipt, lease end. */
+/**
+ * The tail of both dequeue scripts: with a peek key, return the message and
+ * the key's value read after the take (false, a nil reply, when empty).
+ * ARGV[3]: '' (no peek), 'h' (field ARGV[4] of the hash KEYS[peek]) or 'k'
+ * (the string key KEYS[peek]).
+ */
+const PEEK_AFTER_TAKE = (peek: number) => `
+if ARGV[3] == 'h' then return {data, redis.call('HGET', KEYS[${peek}], ARGV[4])} end
+if ARGV[3] == 'k' then return {data, redis.call('GET', KEYS[${peek}])} end
+return data`;
+
+/** KEYS: queue, leases, leased, peek. ARGV: receipt, lease end, peek mode, peek field. */
 const DEQUEUE_LIST = defineScript(`
 local data = redis.call('RPOP', KEYS[1])
 if not data then return false end
 redis.call('HSET', KEYS[2], ARGV[1], data)
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-return data`);
+${PEEK_AFTER_TAKE(4)}`);
 
-/** KEYS: queue, leases, leased, wake. ARGV: receipt, lease end. */
+/** KEYS: queue, leases, leased, wake, peek. ARGV: receipt, lease end, peek mode, peek field. */
 const DEQUEUE_PRIORITY = defineScript(`
 local item = redis.call('ZPOPMIN', KEYS[1])
 if #item == 0 then
@@ -147,7 +158,8 @@ end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
 redis.call('HSET', KEYS[2], ARGV[1], item[2] .. '|' .. item[1])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-return string.sub(item[1], ${SEQ_WIDTH + 1})`);
+local data = string.sub(item[1], ${SEQ_WIDTH + 1})
+${PEEK_AFTER_TAKE(5)}`);
 
 /** KEYS: leases, leased. ARGV: receipt. */
 const ACK = defineScript(`
@@ -555,15 +567,35 @@ export class RedisStorage implements Storage {
     }
   }
 
-  /** Move the next message into a lease, in one script. */
-  async #take(now: number, leaseSeconds: number): Promise<Delivery | undefined> {
+  /** Move the next message into a lease and read `peekKey`, in one script. */
+  async #take(
+    now: number,
+    leaseSeconds: number,
+    peekKey: string | undefined,
+  ): Promise<Delivery | undefined> {
     const k = this.#keys;
     const receipt = crypto.randomUUID();
     const until = String(now + leaseSeconds * 1000);
-    const data = this.priority
-      ? await this.#run(DEQUEUE_PRIORITY, [k.queue, k.leases, k.leased, k.wake], [receipt, until])
-      : await this.#run(DEQUEUE_LIST, [k.queue, k.leases, k.leased], [receipt, until]);
-    return data === null ? undefined : { data: String(data), receipt };
+    let peek = k.results;
+    let args = [receipt, until, "", ""];
+    if (peekKey !== undefined) {
+      if (this.#expireMs === undefined) args = [receipt, until, "h", peekKey];
+      else {
+        peek = k.result(peekKey);
+        args = [receipt, until, "k", ""];
+      }
+    }
+    const reply = this.priority
+      ? await this.#run(DEQUEUE_PRIORITY, [k.queue, k.leases, k.leased, k.wake, peek], args)
+      : await this.#run(DEQUEUE_LIST, [k.queue, k.leases, k.leased, peek], args);
+    if (reply === null || reply === undefined) return undefined;
+    if (!Array.isArray(reply)) return { data: String(reply), receipt };
+    const [data, peeked] = reply;
+    return {
+      data: String(data),
+      receipt,
+      peeked: peeked === null || peeked === undefined ? null : String(peeked),
+    };
   }
 
   /**
@@ -576,7 +608,7 @@ export class RedisStorage implements Storage {
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
     this.#open();
     const started = performance.now();
-    const delivery = await this.#take(options.now, options.leaseSeconds);
+    const delivery = await this.#take(options.now, options.leaseSeconds, options.peekKey);
     const wait = options.wait ?? 0;
     if (delivery || !this.blocking || !(wait > 0)) return delivery;
     const deadline = started + wait * 1000;
@@ -589,7 +621,7 @@ export class RedisStorage implements Storage {
         if (link.signal.aborted) break;
         if (woken) {
           const now = options.now + (performance.now() - started);
-          const taken = await this.#take(now, options.leaseSeconds);
+          const taken = await this.#take(now, options.leaseSeconds, options.peekKey);
           if (taken) return taken;
         }
       }

@@ -298,7 +298,10 @@ export class SqliteStorage implements Storage {
       const receipt = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
       const row = sql.dequeue.get(receipt, until, this.name) as Row | undefined;
-      return row ? { data: text(row.data), receipt } : undefined;
+      if (!row) return undefined;
+      if (options.peekKey === undefined) return { data: text(row.data), receipt };
+      const peeked = sql.peekData.get(this.name, options.peekKey) as Row | undefined;
+      return { data: text(row.data), receipt, peeked: peeked ? text(peeked.value) : null };
     });
   }
 

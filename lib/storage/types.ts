@@ -17,6 +17,12 @@ export interface Delivery {
    * Valid until the lease runs out.
    */
   receipt: string;
+  /**
+   * With {@link DequeueOptions.peekKey}: that key's value in the result
+   * store, read after the message was taken, or `null` when the key is
+   * empty. Unset when no key was asked for.
+   */
+  peeked?: string | null;
 }
 
 /** A message kept because it could not be run: undecodable or naming an unknown task. */
@@ -43,6 +49,13 @@ export interface DequeueOptions {
   wait?: number;
   /** Ends a blocking wait early. */
   signal?: AbortSignal;
+  /**
+   * A result-store key to read in the same operation as the take (the same
+   * round trip on Redis); its value comes back as {@link Delivery.peeked}.
+   * Huey passes its "something is revoked" marker, so a consumer skips the
+   * revocation reads while nothing is revoked.
+   */
+  peekKey?: string;
 }
 
 /**
