@@ -308,6 +308,47 @@ function tagObject(value: object, walk: Walk): JsonValue {
   }
 }
 
+/** Deeper than this, {@link isPlainJson} gives up and the full walk decides (cycles end up here). */
+const PLAIN_DEPTH = 64;
+
+/**
+ * True when `JSON.stringify(value)` already is the tagged form: only
+ * strings, booleans, finite numbers (not -0), null, arrays and plain objects
+ * without the tag key. The common case (task arguments and results) skips
+ * building a tagged copy; anything else takes the full walk, which also
+ * produces the error paths.
+ */
+function isPlainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value) && !Object.is(value, -0);
+    case "object": {
+      if (value === null) return true;
+      if (depth > PLAIN_DEPTH) return false;
+      const proto: unknown = Object.getPrototypeOf(value);
+      if (proto === Array.prototype) {
+        const array = value as unknown[];
+        for (let i = 0; i < array.length; i++) {
+          if (!isPlainJson(array[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      if (proto !== Object.prototype) return false;
+      if (Object.hasOwn(value, TAG)) return false;
+      const record = value as Record<string, unknown>;
+      for (const key in record) {
+        if (!Object.hasOwn(record, key) || !isPlainJson(record[key], depth + 1)) return false;
+      }
+      return Object.getOwnPropertySymbols(value).length === 0;
+    }
+    default:
+      return false;
+  }
+}
+
 /**
  * Convert a value to a JSON-safe tagged tree (see the module docs for the
  * tags). Plain strings, booleans and finite numbers come back as themselves.
@@ -662,7 +703,7 @@ export class Serializer {
    * ```
    */
   encode(value: unknown): string {
-    let body = JSON.stringify(toTagged(value));
+    let body = JSON.stringify(isPlainJson(value, 0) ? value : toTagged(value));
     const threshold = this.#threshold;
     if (threshold !== undefined && body.length * 3 > threshold) {
       const bytes = encoder.encode(body);
@@ -720,6 +761,8 @@ export class Serializer {
     } catch (err) {
       throw decodeFailure("invalid JSON", text, err);
     }
+    // No tag anywhere (written as is or escaped): the parsed tree is the value.
+    if (!json.includes(TAG) && !json.includes("\\u0024")) return parsed;
     return fromTagged(parsed);
   }
 

@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HueyError } from "../lib/errors.ts";
 import { scriptCommand } from "../lib/runtime.ts";
-import type { Storage } from "../lib/storage/types.ts";
+import type { Delivery, Storage } from "../lib/storage/types.ts";
 
 /** What the suite needs to know about a driver. */
 export interface ConformanceOptions {
@@ -225,6 +225,42 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           await storage.dequeue({ now: T0, leaseSeconds: LEASE, peekKey: "marker" }),
           undefined,
         );
+      });
+
+      it("concurrent dequeues and putDataAndAck calls each get their own answer", async () => {
+        await storage.enqueueMany(
+          Array.from({ length: 10 }, (_, i) => ({ data: `m${i}`, priority: 0 })),
+        );
+        await storage.putData("marker", "on");
+        // Started together, so a batching driver serves them in one operation.
+        const deliveries = await Promise.all(
+          Array.from({ length: 16 }, (_, i) =>
+            storage.dequeue({
+              now: T0,
+              leaseSeconds: LEASE,
+              peekKey: i % 2 === 0 ? "marker" : undefined,
+            })),
+        );
+        const taken = deliveries.filter((d) => d !== undefined);
+        assert.equal(taken.length, 10);
+        assert.deepEqual(
+          taken.map((d) => d.data).sort(),
+          Array.from({ length: 10 }, (_, i) => `m${i}`).sort(),
+        );
+        assert.equal(new Set(taken.map((d) => d.receipt)).size, 10);
+        deliveries.forEach((d, i) => {
+          if (d) assert.equal(d.peeked, i % 2 === 0 ? "on" : undefined);
+        });
+        const finish = (d: Delivery, i: number) =>
+          storage.putDataAndAck
+            ? storage.putDataAndAck(`result-${i}`, d.data, d.receipt)
+            : storage.ack(d.receipt);
+        assert.deepEqual(await Promise.all(taken.map(finish)), taken.map(() => true));
+        assert.equal(await storage.leasedSize(), 0);
+        if (storage.putDataAndAck) {
+          assert.equal(await storage.peekData("result-3"), taken[3].data);
+        }
+        assert.deepEqual(await Promise.all(taken.map(finish)), taken.map(() => false));
       });
 
       it("acknowledging twice reports the second as lost", async () => {

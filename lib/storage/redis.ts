@@ -29,6 +29,7 @@
  * @module
  */
 import { ConfigurationError, HueyError } from "../errors.ts";
+import { Batcher } from "./batcher.ts";
 import { connectRedis, defineScript, wrapRedisClient } from "./redis_client.ts";
 import type { RedisClientLike, RedisConnection, RedisReply, RedisScript } from "./redis_client.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
@@ -94,6 +95,19 @@ export interface RedisExpireStorageOptions extends RedisStorageOptions {
   expireTime?: number;
 }
 
+/** One dequeue's share of a batched take. */
+interface TakeRequest {
+  until: number;
+  peekKey?: string;
+}
+
+/** One putDataAndAck's share of a batched script. */
+interface FinishRequest {
+  key: string;
+  value: string;
+  receipt: string;
+}
+
 /** How a subclass lays out its data; passed under a private symbol. */
 interface Layout {
   className: string;
@@ -105,7 +119,7 @@ const LAYOUT: unique symbol = Symbol("huey.redis.layout");
 type WithLayout<T> = T & { [LAYOUT]?: Layout };
 
 /** How long an event may wait to share its PUBLISH with the next ones, in ms. */
-const EVENT_BATCH_MS = 1;
+const EVENT_BATCH_MS = 10;
 
 /** Starts and separates the events of a batched event message (ASCII record separator). */
 const EVENT_SEPARATOR = "\u001e";
@@ -130,35 +144,60 @@ if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
 return n`);
 
 /**
- * The tail of both dequeue scripts: with a peek key, return the message and
- * the key's value read after the take (false, a nil reply, when empty).
- * ARGV[3]: '' (no peek), 'h' (field ARGV[4] of the hash KEYS[peek]) or 'k'
- * (the string key KEYS[peek]).
+ * The tail of both dequeue scripts: `out` holds the taken messages; put the
+ * peek key's value (false, a nil reply, when empty or not asked for) in
+ * front. ARGV[1]: '' (no peek), 'h' (field ARGV[2] of the hash KEYS[peek])
+ * or 'k' (the string key KEYS[peek]).
  */
 const PEEK_AFTER_TAKE = (peek: number) => `
-if ARGV[3] == 'h' then return {data, redis.call('HGET', KEYS[${peek}], ARGV[4])} end
-if ARGV[3] == 'k' then return {data, redis.call('GET', KEYS[${peek}])} end
-return data`;
+local peeked = false
+if ARGV[1] == 'h' then peeked = redis.call('HGET', KEYS[${peek}], ARGV[2])
+elseif ARGV[1] == 'k' then peeked = redis.call('GET', KEYS[${peek}]) end
+table.insert(out, 1, peeked)
+return out`;
 
-/** KEYS: queue, leases, leased, peek. ARGV: receipt, lease end, peek mode, peek field. */
+/**
+ * Take up to n messages, each under its own lease.
+ * KEYS: queue, leases, leased, peek.
+ * ARGV: peek mode, peek field, n receipts, then n lease ends.
+ * Returns {} when the queue is empty, else {peeked, message, ...}.
+ */
 const DEQUEUE_LIST = defineScript(`
-local data = redis.call('RPOP', KEYS[1])
-if not data then return false end
-redis.call('HSET', KEYS[2], ARGV[1], data)
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+local n = (#ARGV - 2) / 2
+local items = redis.call('RPOP', KEYS[1], n)
+if not items then return {} end
+local fields, scores = {}, {}
+for i = 1, #items do
+  fields[2 * i - 1] = ARGV[2 + i]
+  fields[2 * i] = items[i]
+  scores[2 * i - 1] = ARGV[2 + n + i]
+  scores[2 * i] = ARGV[2 + i]
+end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('ZADD', KEYS[3], unpack(scores))
+local out = items
 ${PEEK_AFTER_TAKE(4)}`);
 
-/** KEYS: queue, leases, leased, wake, peek. ARGV: receipt, lease end, peek mode, peek field. */
+/** As DEQUEUE_LIST, with the wake list. KEYS: queue, leases, leased, wake, peek. */
 const DEQUEUE_PRIORITY = defineScript(`
-local item = redis.call('ZPOPMIN', KEYS[1])
-if #item == 0 then
+local n = (#ARGV - 2) / 2
+local popped = redis.call('ZPOPMIN', KEYS[1], n)
+if #popped == 0 then
   redis.call('DEL', KEYS[4])
-  return false
+  return {}
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
-redis.call('HSET', KEYS[2], ARGV[1], item[2] .. '|' .. item[1])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
-local data = string.sub(item[1], ${SEQ_WIDTH + 1})
+local fields, scores, out = {}, {}, {}
+for i = 1, #popped / 2 do
+  local member, score = popped[2 * i - 1], popped[2 * i]
+  fields[2 * i - 1] = ARGV[2 + i]
+  fields[2 * i] = score .. '|' .. member
+  scores[2 * i - 1] = ARGV[2 + n + i]
+  scores[2 * i] = ARGV[2 + i]
+  out[i] = string.sub(member, ${SEQ_WIDTH + 1})
+end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('ZADD', KEYS[3], unpack(scores))
 ${PEEK_AFTER_TAKE(5)}`);
 
 /** KEYS: leases, leased. ARGV: receipt. */
@@ -168,19 +207,29 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
 
 /**
- * KEYS: results hash (or the result key), leases, leased.
- * ARGV: field, value, receipt, data channel, expiry in ms ("" for the hash layout).
+ * Store results and acknowledge their messages. KEYS: leases, leased, then
+ * one target per result (the results hash, or the result's own key).
+ * ARGV: expiry in ms ('' for the hash layout), then field, value, receipt
+ * and data channel per result. Returns 1 or 0 (lease already lost) each.
  */
 const PUT_AND_ACK = defineScript(`
-if ARGV[5] == '' then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[5])
+local out = {}
+for i = 1, #KEYS - 2 do
+  local at = 4 * i - 2
+  if ARGV[1] == '' then
+    redis.call('HSET', KEYS[2 + i], ARGV[at], ARGV[at + 1])
+  else
+    redis.call('SET', KEYS[2 + i], ARGV[at + 1], 'PX', ARGV[1])
+  end
+  redis.call('PUBLISH', ARGV[at + 3], '1')
+  if redis.call('HDEL', KEYS[1], ARGV[at + 2]) == 1 then
+    redis.call('ZREM', KEYS[2], ARGV[at + 2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
 end
-redis.call('PUBLISH', ARGV[4], '1')
-if redis.call('HDEL', KEYS[2], ARGV[3]) == 0 then return 0 end
-redis.call('ZREM', KEYS[3], ARGV[3])
-return 1`);
+return out`);
 
 /** KEYS: leases, leased. ARGV: receipt, new lease end. */
 const EXTEND_LEASE = defineScript(`
@@ -371,6 +420,8 @@ export class RedisStorage implements Storage {
   #idleBlockers: RedisConnection[] = [];
   readonly #closing = new AbortController();
   #closed = false;
+  readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
+  readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
   /** Events waiting for the next PUBLISH (see {@link publishEvent}). */
   #eventBatch?: { events: string[]; sent: Promise<void> };
 
@@ -567,35 +618,51 @@ export class RedisStorage implements Storage {
     }
   }
 
-  /** Move the next message into a lease and read `peekKey`, in one script. */
-  async #take(
+  /** Take one message per request (fewer when the queue runs dry), in one script. */
+  async #takeBatch(requests: TakeRequest[]): Promise<(Delivery | undefined)[]> {
+    // Requests with different peek keys go in separate scripts.
+    const groups = new Map<string | undefined, number[]>();
+    requests.forEach((request, i) => {
+      const group = groups.get(request.peekKey);
+      if (group) group.push(i);
+      else groups.set(request.peekKey, [i]);
+    });
+    const out: (Delivery | undefined)[] = new Array(requests.length).fill(undefined);
+    await Promise.all([...groups].map(async ([peekKey, indexes]) => {
+      const k = this.#keys;
+      let peek = k.results;
+      let head = ["", ""];
+      if (peekKey !== undefined) {
+        if (this.#expireMs === undefined) head = ["h", peekKey];
+        else {
+          peek = k.result(peekKey);
+          head = ["k", ""];
+        }
+      }
+      const receipts = indexes.map(() => crypto.randomUUID());
+      const untils = indexes.map((i) => String(requests[i].until));
+      const args = [...head, ...receipts, ...untils];
+      const reply = this.priority
+        ? await this.#run(DEQUEUE_PRIORITY, [k.queue, k.leases, k.leased, k.wake, peek], args)
+        : await this.#run(DEQUEUE_LIST, [k.queue, k.leases, k.leased, peek], args);
+      if (!Array.isArray(reply) || reply.length === 0) return;
+      const peeked = reply[0] === null || reply[0] === undefined ? null : String(reply[0]);
+      for (let j = 1; j < reply.length; j++) {
+        const delivery: Delivery = { data: String(reply[j]), receipt: receipts[j - 1] };
+        if (peekKey !== undefined) delivery.peeked = peeked;
+        out[indexes[j - 1]] = delivery;
+      }
+    }));
+    return out;
+  }
+
+  /** Move the next message into a lease and read `peekKey`, batched with concurrent takes. */
+  #take(
     now: number,
     leaseSeconds: number,
     peekKey: string | undefined,
   ): Promise<Delivery | undefined> {
-    const k = this.#keys;
-    const receipt = crypto.randomUUID();
-    const until = String(now + leaseSeconds * 1000);
-    let peek = k.results;
-    let args = [receipt, until, "", ""];
-    if (peekKey !== undefined) {
-      if (this.#expireMs === undefined) args = [receipt, until, "h", peekKey];
-      else {
-        peek = k.result(peekKey);
-        args = [receipt, until, "k", ""];
-      }
-    }
-    const reply = this.priority
-      ? await this.#run(DEQUEUE_PRIORITY, [k.queue, k.leases, k.leased, k.wake, peek], args)
-      : await this.#run(DEQUEUE_LIST, [k.queue, k.leases, k.leased, peek], args);
-    if (reply === null || reply === undefined) return undefined;
-    if (!Array.isArray(reply)) return { data: String(reply), receipt };
-    const [data, peeked] = reply;
-    return {
-      data: String(data),
-      receipt,
-      peeked: peeked === null || peeked === undefined ? null : String(peeked),
-    };
+    return this.#takes.add({ until: now + leaseSeconds * 1000, peekKey });
   }
 
   /**
@@ -637,18 +704,23 @@ export class RedisStorage implements Storage {
     return (await this.#run(ACK, [k.leases, k.leased], [receipt])) === 1;
   }
 
+  /** Store the result and acknowledge, batched with concurrent calls into one script. */
   async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    this.#open();
+    return await this.#finishes.add({ key, value, receipt });
+  }
+
+  async #finishBatch(requests: FinishRequest[]): Promise<boolean[]> {
     const k = this.#keys;
     const expire = this.#expireMs === undefined ? "" : String(this.#expireMs);
-    const target = this.#expireMs === undefined ? k.results : k.result(key);
-    const reply = await this.#run(PUT_AND_ACK, [target, k.leases, k.leased], [
-      key,
-      value,
-      receipt,
-      k.dataChannel(key),
-      expire,
-    ]);
-    return reply === 1;
+    const keys = [k.leases, k.leased];
+    const args = [expire];
+    for (const { key, value, receipt } of requests) {
+      keys.push(this.#expireMs === undefined ? k.results : k.result(key));
+      args.push(key, value, receipt, k.dataChannel(key));
+    }
+    const reply = await this.#run(PUT_AND_ACK, keys, args);
+    return requests.map((_, i) => Array.isArray(reply) && reply[i] === 1);
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {

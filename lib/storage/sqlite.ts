@@ -8,6 +8,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
 import { resolve } from "node:path";
 import { HueyError } from "../errors.ts";
+import { Batcher } from "./batcher.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
@@ -192,6 +193,10 @@ export class SqliteStorage implements Storage {
   /** The file as shown in error messages: absolute, resolved when opened. */
   #where: string;
   #closed = false;
+  readonly #takes = new Batcher<DequeueOptions, Delivery | undefined>((r) => this.#takeBatch(r));
+  readonly #finishes = new Batcher<{ key: string; value: string; receipt: string }, boolean>(
+    (r) => this.#finishBatch(r),
+  );
 
   /**
    * Open (creating if needed) the database and its tables.
@@ -294,7 +299,13 @@ export class SqliteStorage implements Storage {
   }
 
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
-    return this.#run("dequeue", (sql) => {
+    this.#run("dequeue", () => undefined);
+    return await this.#takes.add(options);
+  }
+
+  /** Concurrent dequeues in one transaction (one commit instead of one each). */
+  async #takeBatch(requests: DequeueOptions[]): Promise<(Delivery | undefined)[]> {
+    const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
       const receipt = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
       const row = sql.dequeue.get(receipt, until, this.name) as Row | undefined;
@@ -302,7 +313,9 @@ export class SqliteStorage implements Storage {
       if (options.peekKey === undefined) return { data: text(row.data), receipt };
       const peeked = sql.peekData.get(this.name, options.peekKey) as Row | undefined;
       return { data: text(row.data), receipt, peeked: peeked ? text(peeked.value) : null };
-    });
+    };
+    if (requests.length === 1) return [this.#run("dequeue", (sql) => take(sql, requests[0]))];
+    return this.#transaction("dequeue", (sql) => requests.map((options) => take(sql, options)));
   }
 
   async ack(receipt: string): Promise<boolean> {
@@ -312,10 +325,22 @@ export class SqliteStorage implements Storage {
   }
 
   async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
-    return this.#transaction("store a result and acknowledge its message", (sql) => {
-      sql.putData.run(this.name, key, value);
-      return Number(sql.ack.run(this.name, receipt).changes) > 0;
-    });
+    this.#run("store a result and acknowledge its message", () => undefined);
+    return await this.#finishes.add({ key, value, receipt });
+  }
+
+  /** Concurrent putDataAndAck calls in one transaction. */
+  async #finishBatch(
+    requests: { key: string; value: string; receipt: string }[],
+  ): Promise<boolean[]> {
+    return this.#transaction(
+      "store a result and acknowledge its message",
+      (sql) =>
+        requests.map(({ key, value, receipt }) => {
+          sql.putData.run(this.name, key, value);
+          return Number(sql.ack.run(this.name, receipt).changes) > 0;
+        }),
+    );
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
