@@ -322,15 +322,23 @@ export class SqliteStorage implements Storage {
 
   /** Concurrent dequeues in one transaction (one commit instead of one each). */
   async #takeBatch(requests: DequeueOptions[]): Promise<(Delivery | undefined)[]> {
+    // One read per peek key and batch: the transaction sees one value anyway.
+    const peeks = new Map<string, string | null>();
     const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
       const token = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
       const row = sql.dequeue.get(token, until, this.name) as Row | undefined;
       if (!row) return undefined;
       const receipt = `${row.id}.${token}`;
-      if (options.peekKey === undefined) return { data: text(row.data), receipt };
-      const peeked = sql.peekData.get(this.name, options.peekKey) as Row | undefined;
-      return { data: text(row.data), receipt, peeked: peeked ? text(peeked.value) : null };
+      const peekKey = options.peekKey;
+      if (peekKey === undefined) return { data: text(row.data), receipt };
+      let peeked = peeks.get(peekKey);
+      if (peeked === undefined) {
+        const found = sql.peekData.get(this.name, peekKey) as Row | undefined;
+        peeked = found ? text(found.value) : null;
+        peeks.set(peekKey, peeked);
+      }
+      return { data: text(row.data), receipt, peeked };
     };
     if (requests.length === 1) return [this.#run("dequeue", (sql) => take(sql, requests[0]))];
     return this.#transaction("dequeue", (sql) => requests.map((options) => take(sql, options)));
