@@ -140,6 +140,38 @@ describe("SqliteStorage", () => {
       }
     });
 
+    it("wakes waits in the writing process at once; other connections see writes by polling", async () => {
+      const file = freshFile();
+      const storage = new SqliteStorage({ filename: file });
+      const other = new SqliteStorage({ filename: file });
+      try {
+        let start = performance.now();
+        const idle = storage.waitForEnqueue(30);
+        await storage.enqueue("job", 0);
+        await idle;
+        assert.ok(performance.now() - start < 5_000, "an enqueue ends the consumer's sleep");
+
+        start = performance.now();
+        const stored = storage.waitForData("result", 30);
+        await storage.putData("result", "42");
+        assert.equal(await stored, true);
+        assert.ok(performance.now() - start < 5_000, "a write ends a blocked get()'s wait");
+
+        // Another connection is not told: it polls the row and still sees the value.
+        const polled = other.waitForData("later", 30);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        await storage.putData("later", "1");
+        assert.equal(await polled, true);
+        // A sleep nobody ends runs its course.
+        start = performance.now();
+        await other.waitForEnqueue(0.05);
+        assert.ok(performance.now() - start >= 40);
+      } finally {
+        await storage.close();
+        await other.close();
+      }
+    });
+
     it("returns NUL characters and a leading byte-order mark unchanged", async () => {
       const storage = new SqliteStorage({ filename: freshFile() });
       const odd = "\uFEFFa\u0000b\u0000";

@@ -162,7 +162,9 @@ export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Pro
 async function loop(huey: Huey, options: WorkerLoopOptions, renewal: LeaseRenewal): Promise<void> {
   let delay = options.initialDelay;
   const backOff = async () => {
-    await sleep(delay, options.stop);
+    const storage = huey.storage;
+    if (storage.waitForEnqueue) await storage.waitForEnqueue(delay, options.stop);
+    else await sleep(delay, options.stop);
     delay = Math.min(delay * options.backoff, options.maxDelay);
   };
   while (!options.stop.aborted) {

@@ -9,6 +9,7 @@ import type { StatementSync } from "node:sqlite";
 import { resolve } from "node:path";
 import { HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
+import { Wakeup } from "./wakeup.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
@@ -155,18 +156,6 @@ function sqlLimit(limit: number | undefined): number {
 }
 
 /** Resolve after `ms` milliseconds, or at once when `signal` aborts. */
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 function reason(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -209,6 +198,10 @@ export class SqliteStorage implements Storage {
   /** The file as shown in error messages: absolute, resolved when opened. */
   #where: string;
   #closed = false;
+  /** Woken by this instance's enqueues (see waitForEnqueue). */
+  readonly #queued = new Wakeup();
+  /** Woken by this instance's writes to the result store (see waitForData). */
+  readonly #stored = new Wakeup();
   readonly #takes = new Batcher<DequeueOptions, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<{ key: string; value: string; receipt: string }, boolean>(
     (r) => this.#finishBatch(r),
@@ -306,6 +299,7 @@ export class SqliteStorage implements Storage {
 
   async enqueue(data: string, priority: number): Promise<void> {
     this.#run("enqueue", (sql) => sql.enqueue.run(this.name, priority, data));
+    this.#queued.notify();
   }
 
   async enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void> {
@@ -313,6 +307,16 @@ export class SqliteStorage implements Storage {
     this.#transaction("enqueue", (sql) => {
       for (const item of items) sql.enqueue.run(this.name, item.priority, item.data);
     });
+    this.#queued.notify();
+  }
+
+  /**
+   * Sleep up to `seconds` (the consumer's polling delay), ending early when
+   * this instance enqueues: a consumer in the producer's process starts a
+   * task at once; other processes still see it at their next poll.
+   */
+  waitForEnqueue(seconds: number, signal?: AbortSignal): Promise<void> {
+    return this.#queued.wait(seconds * 1000, signal);
   }
 
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
@@ -359,7 +363,7 @@ export class SqliteStorage implements Storage {
   async #finishBatch(
     requests: { key: string; value: string; receipt: string }[],
   ): Promise<boolean[]> {
-    return this.#transaction(
+    const acknowledged = this.#transaction(
       "store a result and acknowledge its message",
       (sql) =>
         requests.map(({ key, value, receipt }) => {
@@ -367,6 +371,8 @@ export class SqliteStorage implements Storage {
           return acknowledge(sql, this.name, receipt);
         }),
     );
+    this.#stored.notify();
+    return acknowledged;
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
@@ -386,6 +392,7 @@ export class SqliteStorage implements Storage {
       const rows = sql.expired.all(this.name, now) as Row[];
       // Latest first, each to the very front: the batch ends up in its original order.
       for (const row of rows) sql.requeue.run(row.id as number);
+      if (rows.length > 0) queueMicrotask(() => this.#queued.notify());
       return rows.reverse().map((row) => text(row.data));
     });
   }
@@ -453,6 +460,7 @@ export class SqliteStorage implements Storage {
 
   async putData(key: string, value: string): Promise<void> {
     this.#run("store data", (sql) => sql.putData.run(this.name, key, value));
+    this.#stored.notify();
   }
 
   async peekData(key: string): Promise<string | undefined> {
@@ -479,7 +487,8 @@ export class SqliteStorage implements Storage {
    * so this polls the row (one index lookup): every millisecond at first,
    * backing off to every 50 ms, so a blocking `get()` sees a result about a
    * millisecond after it is stored instead of waiting out its whole step
-   * (Deno's timers fire no sooner than about 2 ms).
+   * (Deno's timers fire no sooner than about 2 ms). A write through this
+   * same instance ends the wait at once.
    */
   async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
     const deadline = performance.now() + timeout * 1000;
@@ -488,15 +497,17 @@ export class SqliteStorage implements Storage {
       if (await this.hasDataForKey(key)) return true;
       const left = deadline - performance.now();
       if (left <= 0 || signal?.aborted) return false;
-      await pause(Math.min(delay, left), signal);
+      await this.#stored.wait(Math.min(delay, left), signal);
       delay = Math.min(delay * 1.2, 50);
     }
   }
 
   async putIfEmpty(key: string, value: string): Promise<boolean> {
-    return this.#run("store data", (sql) => {
+    const stored = this.#run("store data", (sql) => {
       return Number(sql.putIfEmpty.run(this.name, key, value).changes) > 0;
     });
+    if (stored) this.#stored.notify();
+    return stored;
   }
 
   async deleteData(key: string): Promise<boolean> {
@@ -559,6 +570,8 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#queued.notify();
+    this.#stored.notify();
     try {
       this.#db.close();
     } catch (err) {

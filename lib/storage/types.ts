@@ -85,6 +85,12 @@ export interface Storage {
    * {@link recoverLeases} puts it back.
    */
   dequeue(options: DequeueOptions): Promise<Delivery | undefined>;
+  /**
+   * Non-blocking drivers: sleep up to `seconds` between polls, ending early
+   * when this same instance enqueues (a consumer in the producer's process
+   * starts at once). Optional; without it the consumer just sleeps.
+   */
+  waitForEnqueue?(seconds: number, signal?: AbortSignal): Promise<void>;
   /** Forget a dequeued message for good. False if the lease was already lost. */
   ack(receipt: string): Promise<boolean>;
   /**
@@ -146,7 +152,8 @@ export interface Storage {
   /**
    * Wait until a value is stored under `key` or `timeout` seconds pass;
    * true if a value is there. Drivers that can be told of writes (memory,
-   * Redis pub/sub) implement it so a blocked `get()` wakes at once.
+   * Redis pub/sub) implement it so a blocked `get()` wakes at once; SQLite
+   * polls, and wakes at once for writes made through the same instance.
    */
   waitForData?(key: string, timeout: number, signal?: AbortSignal): Promise<boolean>;
 
