@@ -807,7 +807,10 @@ function markdown(
       "worker pool: the main thread polls the last task's result, then the result count, every 2 ms). " +
       "The tasks are enqueued in bulk before the clock starts.",
     "- W3: one consumer worker; `await add(i, 2)` then `get({ blocking: true })`, which waits on the storage " +
-      "(Redis: pub/sub on the result key; memory: in-process wake-up; SQLite: short polling of the result row).",
+      "(Redis: pub/sub on the result key; memory: in-process wake-up; SQLite: an in-process wake-up when the same " +
+      "storage instance stores the result, else polling of the result row, 1 ms at first). The SQLite `worker` rows " +
+      "are the cross-connection case: each thread has its own connection, so the consumer polls the queue and the " +
+      "`get()` polls the result.",
     "- W5: `rss()` from `lib/runtime.ts` in the consumer's own process (8 workers), after `--settle` (1 s) idle, then after the same process " +
       "has enqueued the tasks in bulk and they have all completed, plus the same settle time. The `worker` pool's threads count in the process's RSS.",
     "- BullMQ: `Queue.add` / `addBulk`, a `Worker` (concurrency as given) whose processor returns 1, results kept (`returnvalue`); " +
@@ -818,7 +821,8 @@ function markdown(
       "LPUSH→BRPOP→LPUSH→BRPOP ping-pong between two connections (W3's floor). The ioredis rows are the same under BullMQ's client.",
     "- W4 runs the `async` pool only: 64 sleeping tasks are what it is for; the `worker` pool (one thread per worker) is for CPU-bound tasks.",
     "- Deno's timers fire no sooner than about 2 ms (`setTimeout(fn, 0)` and `setTimeout(fn, 1)` both take ~2.1 ms here; Node and Bun ~1.1 ms): " +
-      "it bounds every polling wait on Deno (the SQLite consumer's queue polling and a blocking `get()` on SQLite).",
+      "it bounds every polling wait on Deno (the SQLite consumer's queue polling and a blocking `get()` on SQLite " +
+      "across connections) and makes every 50 ms sleep of W4 late.",
     "",
   );
   return parts.join("\n");
