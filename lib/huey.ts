@@ -15,7 +15,7 @@ import {
   UnknownTaskError,
 } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
-import { EventHub } from "./events.ts";
+import { encodeEvent, EventHub } from "./events.ts";
 import type { EventStream, HueyEvent, SubscribeOptions } from "./events.ts";
 import { TaskLock } from "./lock.ts";
 import { createLogger } from "./logger.ts";
@@ -284,6 +284,7 @@ export class Huey implements ResultBackend {
   readonly #signals = new Signals();
   readonly #events = new EventHub();
   readonly #publishEvents: boolean;
+  #lastEventSend?: Promise<void>;
   readonly #locks = new Set<string>();
   readonly #preExecute = new Map<string, PreExecuteHook>();
   readonly #postExecute = new Map<string, PostExecuteHook>();
@@ -608,7 +609,8 @@ export class Huey implements ResultBackend {
       await this.#emit(SIGNAL_SCHEDULED, task);
     } else {
       await this.storage.enqueue(data, task.priority);
-      await this.#emit(SIGNAL_ENQUEUED, task);
+      const handlers = this.#emit(SIGNAL_ENQUEUED, task);
+      if (handlers) await handlers;
     }
   }
 
@@ -820,7 +822,8 @@ export class Huey implements ResultBackend {
     let stored: string | undefined;
     const start = performance.now();
     options.onStart?.({ id: task.id, name: task.name, timeout: task.timeout, started: this.now() });
-    await this.#emit(SIGNAL_EXECUTING, task);
+    const executing = this.#emit(SIGNAL_EXECUTING, task);
+    if (executing) await executing;
     this.logger.info(`Executing ${task}`);
     try {
       value = await this.#call(definition, task, hardStop);
@@ -886,7 +889,8 @@ export class Huey implements ResultBackend {
 
     const retrying = status !== "complete" && task.retries > 0;
     if (status === "complete") {
-      await this.#emit(SIGNAL_COMPLETE, task);
+      const complete = this.#emit(SIGNAL_COMPLETE, task);
+      if (complete) await complete;
       if (task.onComplete) {
         const next = task.onComplete;
         next.args = [...this.#piped(value), ...next.args];
@@ -1371,16 +1375,26 @@ export class Huey implements ResultBackend {
     if (!this.#publishEvents) return;
     const storage = this.storage;
     if (storage.publishEvent) {
-      // Fire and forget: an event must never slow down or fail a task.
-      storage.publishEvent(JSON.stringify(event)).catch((error) => {
-        this.logger.debug(`Cannot publish event: ${(error as Error).message}`);
-      });
+      // Fire and forget: an event must never slow down or fail a task. Events
+      // batched into one send share its promise: one handler per batch.
+      const sent = storage.publishEvent(encodeEvent(event));
+      if (sent !== this.#lastEventSend) {
+        this.#lastEventSend = sent;
+        sent.catch((error) => {
+          this.logger.debug(`Cannot publish event: ${(error as Error).message}`);
+        });
+      }
     } else if (this.#events.active) {
       this.#events.publish(event);
     }
   }
 
-  async #emit(name: SignalName, task: Task, error?: unknown): Promise<void> {
+  /**
+   * Publish the event and call the signal's handlers. Not async: without
+   * handlers (the common case) it returns nothing, and a caller on a hot
+   * path skips the await.
+   */
+  #emit(name: SignalName, task: Task, error?: unknown): Promise<void> | undefined {
     this.publishEvent({
       signal: name,
       id: task.id,
@@ -1388,8 +1402,8 @@ export class Huey implements ResultBackend {
       time: this.now(),
       error: error instanceof Error ? `${error.name}: ${error.message}` : undefined,
     });
-    if (!this.#signals.has(name)) return;
-    await this.#signals.send(name, task, error, (handlerError) => {
+    if (!this.#signals.has(name)) return undefined;
+    return this.#signals.send(name, task, error, (handlerError) => {
       this.logger.error(`Signal handler for ${name} failed`, handlerError);
     });
   }

@@ -440,3 +440,21 @@ describe("huey.events()", () => {
     assert.deepEqual(rest.filter((e) => e.id === later.id), [], "no events after the break");
   });
 });
+
+describe("event encoding", () => {
+  it("encodeEvent gives JSON.stringify's text, escapes included", async () => {
+    const { encodeEvent } = await import("../lib/events.ts");
+    const events: HueyEvent[] = [
+      { signal: "complete", id: "abc", name: "add", time: 1_700_000_000_123 },
+      { signal: "error", id: "x", name: 'we"ird\n\u2028', time: 0.5, error: "Error: \\ bad" },
+      { signal: "storage_error", id: "", name: "\ud800\u0001", time: 2, error: "" },
+    ];
+    for (const event of events) {
+      assert.equal(encodeEvent(event), JSON.stringify(event));
+      assert.deepEqual(JSON.parse(encodeEvent(event)), event);
+    }
+    const odd = { signal: "complete", id: "i", name: "n", time: -0 } as HueyEvent;
+    assert.equal(encodeEvent(odd), JSON.stringify(odd));
+    assert.equal(encodeEvent({ ...odd, time: NaN }), JSON.stringify({ ...odd, time: NaN }));
+  });
+});
