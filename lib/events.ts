@@ -29,6 +29,7 @@ export interface HueyEvent {
 }
 
 /** Characters `JSON.stringify` escapes in a string (quote, backslash, controls, surrogates). */
+// deno-lint-ignore no-control-regex -- control characters are exactly what JSON escapes
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /** `JSON.stringify(text)`, without the call for the usual plain text. */

@@ -927,7 +927,9 @@ export class Huey implements ResultBackend {
         );
       }, timeout * 1000)
       : undefined;
-    const context = this.#context(task, signal);
+    // The task gets a signal of its own (made when first read), so listeners
+    // it leaves behind do not pile up on the worker's hard-stop signal.
+    const context = this.#context(task, timer ? signal : () => AbortSignal.any([signal]));
     const args = definition.options.context ? [...task.args, context] : task.args;
     try {
       const running = Promise.resolve(
@@ -947,8 +949,19 @@ export class Huey implements ResultBackend {
     }
   }
 
-  #context(task: Task, signal: AbortSignal): TaskContext {
-    return { id: task.id, name: task.name, retries: task.retries, signal, task };
+  #context(task: Task, signal: AbortSignal | (() => AbortSignal)): TaskContext {
+    const { id, name, retries } = task;
+    if (typeof signal !== "function") return { id, name, retries, signal, task };
+    let own: AbortSignal | undefined;
+    return {
+      id,
+      name,
+      retries,
+      get signal() {
+        return own ??= signal();
+      },
+      task,
+    };
   }
 
   #piped(value: unknown): unknown[] {
@@ -1056,12 +1069,11 @@ export class Huey implements ResultBackend {
       throw new TypeError(`Cannot revoke: revokeUntil must be a valid Date: ${String(until)}`);
     }
     const revocation: Revocation = { until, once: options.revokeOnce ?? false };
-    // The marker stays once set (until the result store is flushed): clearing
-    // it safely would need to know no other process is revoking meanwhile.
-    await Promise.all([
-      this.storage.putData(key, this.serializer.encode(revocation)),
-      this.storage.putData(REVOCATIONS_MARKER, this.serializer.encode(true)),
-    ]);
+    // The marker first: a revocation must never be stored without it. It stays
+    // once set (until the result store is flushed): clearing it safely would
+    // need to know that no other process is revoking meanwhile.
+    await this.storage.putData(REVOCATIONS_MARKER, this.serializer.encode(true));
+    await this.storage.putData(key, this.serializer.encode(revocation));
   }
 
   /**
@@ -1377,12 +1389,17 @@ export class Huey implements ResultBackend {
     if (storage.publishEvent) {
       // Fire and forget: an event must never slow down or fail a task. Events
       // batched into one send share its promise: one handler per batch.
-      const sent = storage.publishEvent(encodeEvent(event));
-      if (sent !== this.#lastEventSend) {
-        this.#lastEventSend = sent;
-        sent.catch((error) => {
-          this.logger.debug(`Cannot publish event: ${(error as Error).message}`);
-        });
+      const failed = (error: unknown) => {
+        this.logger.debug(`Cannot publish event: ${(error as Error).message}`);
+      };
+      try {
+        const sent = storage.publishEvent(encodeEvent(event));
+        if (sent !== this.#lastEventSend) {
+          this.#lastEventSend = sent;
+          sent.catch(failed);
+        }
+      } catch (error) {
+        failed(error);
       }
     } else if (this.#events.active) {
       this.#events.publish(event);

@@ -329,6 +329,8 @@ function isPlainJson(value: unknown, depth: number): boolean {
       if (value === null) return true;
       if (depth > PLAIN_DEPTH) return false;
       const proto: unknown = Object.getPrototypeOf(value);
+      // toJSON would change what JSON.stringify writes; the full walk ignores it.
+      if (Object.hasOwn(value, "toJSON")) return false;
       if (proto === Array.prototype) {
         const array = value as unknown[];
         for (let i = 0; i < array.length; i++) {
@@ -761,8 +763,8 @@ export class Serializer {
     } catch (err) {
       throw decodeFailure("invalid JSON", text, err);
     }
-    // No tag anywhere (written as is or escaped): the parsed tree is the value.
-    if (!json.includes(TAG) && !json.includes("\\u0024")) return parsed;
+    // No tag anywhere, and no escape that could spell one: the parsed tree is the value.
+    if (!json.includes(TAG) && !json.includes("\\u")) return parsed;
     return fromTagged(parsed);
   }
 

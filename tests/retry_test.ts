@@ -255,4 +255,26 @@ describe("timeouts and interruption", () => {
     const recovered = await producer.storage.recoverLeases(Date.now() + 3600_000);
     assert.equal(producer.decodeTask(recovered[0]).id, r.id);
   });
+
+  it("each task gets a signal of its own that the hard stop aborts", async () => {
+    const seen: AbortSignal[] = [];
+    const { worker, tasks: peek } = producerAndWorker((h) =>
+      h.task("peek", (ctx: TaskContext) => {
+        seen.push(ctx.signal);
+        // A listener the task never removes stays on its own signal.
+        ctx.signal.addEventListener("abort", () => {});
+        return 1;
+      }, { context: true })
+    );
+    await peek();
+    await peek();
+    const stop = new AbortController();
+    await worker.executeNext({ signal: stop.signal });
+    await worker.executeNext({ signal: stop.signal });
+    assert.equal(seen.length, 2);
+    assert.notEqual(seen[0], stop.signal);
+    assert.notEqual(seen[0], seen[1]);
+    stop.abort(new Error("SIGTERM"));
+    assert.ok(seen.every((signal) => signal.aborted), "the hard stop reaches every task's signal");
+  });
 });

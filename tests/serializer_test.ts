@@ -566,3 +566,50 @@ describe("Serializer rejects malformed input", () => {
     assert.throws(() => plain.decode(42 as unknown as string), TypeError);
   });
 });
+
+describe("Serializer fast paths agree with the full walk", () => {
+  // encode skips the tagged copy for plain JSON values, and decode skips the
+  // untagging walk for text without a tag: both must give what the walk gives.
+  const fullEncode = (value: unknown) => JSON.stringify(toTagged(value));
+  const fullDecode = (text: string) => fromTagged(JSON.parse(text));
+
+  it("encodes like the full walk, for plain and not-quite-plain values", () => {
+    const sparse = [1, , 3]; // a hole is undefined, which is tagged
+    const withToJSON = { a: 1, toJSON: () => "x" };
+    const arrayWithToJSON = Object.assign([1, 2], { toJSON: () => "y" });
+    const hiddenToJSON = Object.defineProperty({ a: 1 }, "toJSON", { value: () => "z" });
+    const values: unknown[] = [
+      { a: 1, b: "two", c: [true, null, { d: 4.5 }] },
+      [1, 2, 3],
+      -0,
+      [-0, 0],
+      { n: NaN },
+      sparse,
+      { $t: "Date", v: "not a date" },
+      { ["__proto__"]: 1 },
+      Object.create(null),
+      { u: undefined },
+      hiddenToJSON,
+      "text",
+    ];
+    for (const value of values) assert.equal(plain.encode(value), fullEncode(value));
+    assert.throws(() => plain.encode(withToJSON), SerializationError);
+    assert.equal(plain.encode(arrayWithToJSON), fullEncode(arrayWithToJSON));
+    assert.deepEqual(roundTrip(sparse), [1, undefined, 3]);
+    assert.ok(Object.is(roundTrip(-0), -0));
+  });
+
+  it("decodes like the full walk, including escaped tag keys", () => {
+    const texts = [
+      '{"a":[1,2,{"b":null}]}',
+      '{"$t":"undefined"}',
+      '{"$\\u0074":"undefined"}',
+      '{"\\u0024t":"BigInt","v":"7"}',
+      '{"s":"\\u00e9"}',
+      '{"__proto__":{"x":1}}',
+    ];
+    for (const text of texts) assert.deepEqual(plain.decode(text), fullDecode(text));
+    assert.equal(plain.decode('{"$\\u0074":"undefined"}'), undefined);
+    assert.equal(plain.decode('{"\\u0024t":"BigInt","v":"7"}'), 7n);
+  });
+});

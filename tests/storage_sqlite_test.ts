@@ -170,6 +170,7 @@ describe("SqliteStorage", () => {
         await storage.close();
         await other.close();
       }
+      await assert.rejects(storage.waitForEnqueue(1), HueyError);
     });
 
     it("returns NUL characters and a leading byte-order mark unchanged", async () => {

@@ -946,7 +946,11 @@ export class RedisStorage implements Storage {
 
   /** Publish `event` on `huey.{name}.events` to every subscriber (pub/sub, at most once). */
   publishEvent(event: string): Promise<void> {
-    this.#open();
+    try {
+      this.#open();
+    } catch (error) {
+      return Promise.reject(error);
+    }
     // The events of the next EVENT_BATCH_MS go out as one PUBLISH: a busy
     // producer or consumer emits several per task, and each command costs
     // more on the client than the PUBLISH costs the server.

@@ -315,8 +315,9 @@ export class SqliteStorage implements Storage {
    * this instance enqueues: a consumer in the producer's process starts a
    * task at once; other processes still see it at their next poll.
    */
-  waitForEnqueue(seconds: number, signal?: AbortSignal): Promise<void> {
-    return this.#queued.wait(seconds * 1000, signal);
+  async waitForEnqueue(seconds: number, signal?: AbortSignal): Promise<void> {
+    this.#run("wait for messages", () => undefined);
+    await this.#queued.wait(seconds * 1000, signal);
   }
 
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
