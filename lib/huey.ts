@@ -40,7 +40,7 @@ import {
 import type { SignalHandler, SignalName } from "./signals.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Delivery, Storage } from "./storage/types.ts";
-import { Task } from "./task.ts";
+import { newTaskId, Task } from "./task.ts";
 import type {
   AnyTaskWrapper,
   RevokeOptions,
@@ -465,7 +465,7 @@ export class Huey implements ResultBackend {
     const eta = call.eta ??
       (call.delay !== undefined ? new Date(this.now() + call.delay * 1000) : undefined);
     return new Task({
-      id: call.id ?? crypto.randomUUID(),
+      id: call.id ?? newTaskId(),
       name: definition.name,
       args,
       eta,
@@ -644,7 +644,7 @@ export class Huey implements ResultBackend {
   rescheduleTask(original: Task, options: ScheduleOptions): Promise<Result<unknown>> {
     checkTaskOptions(`reschedule of ${original.name}`, options);
     const task = new Task({
-      id: options.id ?? crypto.randomUUID(),
+      id: options.id ?? newTaskId(),
       name: original.name,
       args: original.args,
       eta: options.eta ??

@@ -525,3 +525,18 @@ describe("periodic tasks", () => {
     );
   });
 });
+
+describe("task ids", () => {
+  it("are UUID version 7: unique, and ordered by creation time across milliseconds", async () => {
+    const { newTaskId } = await import("../lib/task.ts");
+    const huey = new MemoryHuey();
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const r = await add(1, 2);
+    assert.match(r.id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const ids = Array.from({ length: 1000 }, (_, i) => newTaskId(1_700_000_000_000 + i));
+    assert.equal(new Set(ids).size, ids.length);
+    assert.deepEqual([...ids].sort(), ids, "later milliseconds sort later");
+    assert.equal(newTaskId(0).slice(0, 13), "00000000-0000");
+    assert.equal(newTaskId(2 ** 48 - 1).slice(0, 13), "ffffffff-ffff");
+  });
+});
