@@ -11,80 +11,31 @@
  * floor-lpush and floor-pingpong (node-redis on Deno and Node, Bun's
  * RedisClient on Bun: the client our Redis storages use on that runtime).
  */
-import { parseArgs } from "node:util";
 import { Consumer, SIGNAL_COMPLETE } from "../mod.ts";
 import type { ConsumerOptions, Huey } from "../mod.ts";
 import { args as commandLine, env, exit, rss, runtimeName } from "../lib/runtime.ts";
+import {
+  benchArgs,
+  check,
+  counter,
+  latencyMetrics,
+  pause,
+  PAYLOAD,
+  report as reportLine,
+  roundTrips,
+} from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  args: commandLine(),
-  options: {
-    workload: { type: "string" },
-    pool: { type: "string", default: "async" },
-    n: { type: "string", default: "10000" },
-    concurrency: { type: "string", default: "1" },
-    warmup: { type: "string", default: "20" },
-    sleep: { type: "string", default: "50" },
-    settle: { type: "string", default: "1000" },
-    timeout: { type: "string", default: "300" },
-  },
+const size = benchArgs(commandLine(), {
+  pool: { type: "string", default: "async" },
 });
-
-const workload = opts.workload ?? "";
-const pool = opts.pool === "worker" ? "worker" : "async";
-const n = Number(opts.n);
-const concurrency = Number(opts.concurrency);
-const warmup = Number(opts.warmup);
-const sleepMs = Number(opts.sleep);
-const settleMs = Number(opts.settle);
-/** Longest a measurement may take, in ms: every wait below is bounded by it. */
-const deadline = performance.now() + Number(opts.timeout) * 1000;
+const { workload, n, warmup, concurrency, sleepMs, settleMs, deadline } = size;
+const pool = (size.values as Record<string, unknown>).pool === "worker" ? "worker" : "async";
 const storageKind = env("BENCH_STORAGE") ?? "memory";
 const redisUrl = env("BENCH_REDIS_URL") ?? "redis://127.0.0.1:6379";
 const pollMs = Number(env("BENCH_POLL_MS") ?? 2);
 const appModule = new URL("./app.ts", import.meta.url).href;
 
-/** The size of a no-op task message (`{"v":1,"id":"<uuid>","name":"noop",...}`). */
-const PAYLOAD = JSON.stringify({
-  v: 1,
-  id: crypto.randomUUID(),
-  name: "noop",
-  args: [],
-  retries: 0,
-  retryDelay: 0,
-  priority: 0,
-});
-
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function report(metrics: Record<string, unknown>): void {
-  console.log(
-    "BENCH_RESULT " +
-      JSON.stringify({ ok: true, runtime: runtimeName(), ...metrics }),
-  );
-}
-
-function percentile(sorted: number[], p: number): number {
-  const i = Math.min(
-    sorted.length - 1,
-    Math.max(0, Math.ceil((p / 100) * sorted.length) - 1),
-  );
-  return sorted[i];
-}
-
-function latencyMetrics(samples: number[]): Record<string, number> {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
-  };
-}
-
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(`Benchmark check failed: ${message}`);
-}
+const report = (metrics: Record<string, unknown>) => reportLine(runtimeName(), metrics);
 
 function consumerOptions(workers: number): ConsumerOptions {
   const polling = storageKind === "sqlite"
@@ -120,29 +71,14 @@ function completions(
   count: number,
 ): { done(lastId?: string): Promise<void> } {
   if (pool === "async") {
-    let seen = 0;
-    let finish!: () => void;
-    const all = new Promise<void>((resolve) => (finish = resolve));
-    const handler = () => {
-      if (++seen === count) finish();
-    };
+    const completed = counter(count, deadline, "tasks");
+    const handler = () => completed.tick();
     huey.signal(handler, SIGNAL_COMPLETE);
     return {
       done: async () => {
-        let timer: ReturnType<typeof setTimeout> | undefined;
-        const timeout = new Promise<never>((_, reject) => {
-          timer = setTimeout(
-            () =>
-              reject(
-                new Error(`only ${seen} of ${count} tasks completed in time`),
-              ),
-            Math.max(0, deadline - performance.now()),
-          );
-        });
         try {
-          await Promise.race([all, timeout]);
+          await completed.done();
         } finally {
-          clearTimeout(timer);
           huey.disconnectSignal(handler, SIGNAL_COMPLETE);
         }
       },
@@ -226,16 +162,10 @@ async function w3(): Promise<void> {
   await huey.flush();
   const consumer = newConsumer(huey, 1);
   await consumer.start();
-  const samples: number[] = [];
-  for (let i = 0; i < warmup + n; i++) {
-    const start = performance.now();
+  const samples = await roundTrips(size, async (i) => {
     const result = await add(i, 2);
-    const value = await result.get({ blocking: true, timeout: 10 });
-    const ms = performance.now() - start;
-    check(value === i + 2, `round trip ${i} returned ${value}`);
-    if (i >= warmup) samples.push(ms);
-    check(performance.now() < deadline, "W3 took too long");
-  }
+    return await result.get({ blocking: true, timeout: 10 });
+  });
   await consumer.stop();
   await huey.close();
   report(latencyMetrics(samples));

@@ -12,100 +12,28 @@
  * round trip `add(i, 2)` with a blocking wait for its result.
  */
 import process from "node:process";
-import { parseArgs } from "node:util";
+import {
+  benchArgs,
+  check,
+  counter as countTo,
+  latencyMetrics,
+  pause,
+  PAYLOAD,
+  report as reportLine,
+  roundTrips,
+} from "./harness.mjs";
 
-const { values: opts } = parseArgs({
-  options: {
-    system: { type: "string" },
-    workload: { type: "string" },
-    n: { type: "string", default: "10000" },
-    concurrency: { type: "string", default: "1" },
-    warmup: { type: "string", default: "20" },
-    sleep: { type: "string", default: "50" },
-    settle: { type: "string", default: "1000" },
-    timeout: { type: "string", default: "300" },
-  },
-});
-
-const system = opts.system ?? "";
-const workload = opts.workload ?? "";
-const n = Number(opts.n);
-const concurrency = Number(opts.concurrency);
-const warmup = Number(opts.warmup);
-const sleepMs = Number(opts.sleep);
-const settleMs = Number(opts.settle);
-const deadline = performance.now() + Number(opts.timeout) * 1000;
+const size = benchArgs(process.argv.slice(2), { system: { type: "string" } });
+const { workload, n, warmup, concurrency, sleepMs, settleMs, deadline } = size;
+const system = String(size.values.system ?? "");
 const url = new URL(process.env.BENCH_REDIS_URL ?? "redis://127.0.0.1:6379");
 const redis = { host: url.hostname, port: Number(url.port || 6379) };
 const QUEUE = "bench";
-const PAYLOAD = JSON.stringify({
-  v: 1,
-  id: crypto.randomUUID(),
-  name: "noop",
-  args: [],
-  retries: 0,
-  retryDelay: 0,
-  priority: 0,
-});
 
-const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function report(metrics) {
-  console.log(
-    "BENCH_RESULT " + JSON.stringify({ ok: true, runtime: "node", ...metrics }),
-  );
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`Benchmark check failed: ${message}`);
-}
-
-function percentile(sorted, p) {
-  const i = Math.min(
-    sorted.length - 1,
-    Math.max(0, Math.ceil((p / 100) * sorted.length) - 1),
-  );
-  return sorted[i];
-}
-
-function latencyMetrics(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    p50: percentile(sorted, 50),
-    p90: percentile(sorted, 90),
-    p99: percentile(sorted, 99),
-    mean: samples.reduce((a, b) => a + b, 0) / samples.length,
-  };
-}
-
-/** A promise that resolves when `count()` reaches `target`, bounded by the deadline. */
-function counter(target) {
-  let seen = 0;
-  let finish;
-  const all = new Promise((resolve) => (finish = resolve));
-  return {
-    tick() {
-      if (++seen === target) finish();
-    },
-    async done() {
-      let timer;
-      const timeout = new Promise((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new Error(`only ${seen} of ${target} jobs completed in time`),
-            ),
-          Math.max(0, deadline - performance.now()),
-        );
-      });
-      try {
-        await Promise.race([all, timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  };
-}
+/** @param {Record<string, unknown>} metrics */
+const report = (metrics) => reportLine("node", metrics);
+/** @param {number} target */
+const counter = (target) => countTo(target, deadline);
 
 // -- BullMQ ---------------------------------------------------------------------
 
@@ -188,16 +116,10 @@ async function bullmq() {
       await events.waitUntilReady();
       const w = worker(async (job) => job.data.a + job.data.b, 1, () => {});
       await w.waitUntilReady();
-      const samples = [];
-      for (let i = 0; i < warmup + n; i++) {
-        const start = performance.now();
+      const samples = await roundTrips(size, async (i) => {
         const job = await queue.add("add", { a: i, b: 2 });
-        const value = await job.waitUntilFinished(events, 10_000);
-        const ms = performance.now() - start;
-        check(value === i + 2, `round trip ${i} returned ${value}`);
-        if (i >= warmup) samples.push(ms);
-        check(performance.now() < deadline, "W3 took too long");
-      }
+        return await job.waitUntilFinished(events, 10_000);
+      });
       await close();
       return report(latencyMetrics(samples));
     }
@@ -286,21 +208,15 @@ async function beeQueue() {
     }
     case "w3": {
       queue.process(1, async (job) => job.data.a + job.data.b);
-      const samples = [];
-      for (let i = 0; i < warmup + n; i++) {
-        const start = performance.now();
+      const samples = await roundTrips(size, async (i) => {
         const job = queue.createJob({ a: i, b: 2 });
         const finished = new Promise((resolve, reject) => {
           job.on("succeeded", resolve);
           job.on("failed", reject);
         });
         await job.save();
-        const value = await finished;
-        const ms = performance.now() - start;
-        check(value === i + 2, `round trip ${i} returned ${value}`);
-        if (i >= warmup) samples.push(ms);
-        check(performance.now() < deadline, "W3 took too long");
-      }
+        return await finished;
+      });
       await close();
       return report(latencyMetrics(samples));
     }

@@ -93,6 +93,13 @@ const SIZE = quick
     settle: 1000,
     timeout: 300,
   };
+/** Our Redis consumer rows, the ones held to the W2 and W3 targets. */
+const REDIS_CONSUMERS = [
+  "redis/async",
+  "redis/worker",
+  "priority-redis/async",
+  "priority-redis/worker",
+];
 const W4_CONCURRENCY = 64;
 const W4_SLEEP_MS = 50;
 
@@ -613,14 +620,7 @@ function targets(results: CaseResult[]): Target[] {
       });
     } else add(`W1b ${label} ≥ 5× W1`, b, 5, ratioCell(b));
   }
-  for (
-    const system of [
-      "redis/async",
-      "redis/worker",
-      "priority-redis/async",
-      "priority-redis/worker",
-    ]
-  ) {
+  for (const system of REDIS_CONSUMERS) {
     const w2 = s("w2c8", system, "rate");
     const label = find(results, "w2c8", system)?.label ?? system;
     const bee = ratio(w2, s("w2c8", "bee", "rate"), true);
@@ -639,14 +639,7 @@ function targets(results: CaseResult[]): Target[] {
       );
     }
   }
-  for (
-    const system of [
-      "redis/async",
-      "redis/worker",
-      "priority-redis/async",
-      "priority-redis/worker",
-    ]
-  ) {
+  for (const system of REDIS_CONSUMERS) {
     const p50 = s("w3", system, "p50");
     const label = find(results, "w3", system)?.label ?? system;
     const bull = ratio(p50, s("w3", "bullmq", "p50"), false);
