@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { errorMessage } from "../_util.ts";
 import { ConfigurationError } from "../errors.ts";
 import { Huey } from "../huey.ts";
 import { cwd } from "../runtime.ts";
@@ -55,7 +56,7 @@ async function findHuey(spec: AppSpec): Promise<Huey> {
   try {
     mod = await import(spec.module);
   } catch (error) {
-    const reason = error instanceof Error ? error.message.split("\n")[0] : String(error);
+    const reason = errorMessage(error).split("\n")[0];
     throw new ConfigurationError(`Cannot import app module ${spec.module}: ${reason}`, {
       cause: error,
     });

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Huey } from "../huey.ts";
+import { within } from "../_util.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import { runWorkerLoop } from "./worker_loop.ts";
 
@@ -21,19 +22,6 @@ export interface WorkerPool {
   stop(graceful: boolean): Promise<void>;
   /** Replace workers that died or hang past their task's timeout; returns how many. */
   checkHealth(now: number): Promise<number>;
-}
-
-/** Wait for `promise`, but no longer than `seconds`; true if it settled in time. */
-export async function within(promise: Promise<unknown>, seconds: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((
-    resolve,
-  ) => (timer = setTimeout(() => resolve(false), seconds * 1000)));
-  try {
-    return await Promise.race([promise.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 interface AsyncWorker {

@@ -11,7 +11,7 @@ import type { Huey } from "../huey.ts";
 import { scriptCommand } from "../runtime.ts";
 import type { AppSpec } from "./app.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
-import { within } from "./pool.ts";
+import { within } from "../_util.ts";
 import type { WorkerPool } from "./pool.ts";
 
 const cli = new URL(

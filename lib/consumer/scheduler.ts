@@ -5,7 +5,8 @@
  * @module
  */
 import type { Huey } from "../huey.ts";
-import { reportStorageError, sleep } from "./worker_loop.ts";
+import { sleep } from "../_util.ts";
+import { reportStorageError } from "./worker_loop.ts";
 
 /** Options of {@link Scheduler}. */
 export interface SchedulerOptions {

@@ -9,7 +9,7 @@ import { startWorkerThread } from "../runtime.ts";
 import type { WorkerThread } from "../runtime.ts";
 import type { AppSpec } from "./app.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
-import { within } from "./pool.ts";
+import { within } from "../_util.ts";
 import type { WorkerPool } from "./pool.ts";
 
 /** What the main thread sends a worker thread. */

@@ -5,6 +5,7 @@
  * @module
  */
 import { parentPort, workerData } from "node:worker_threads";
+import { errorMessage } from "../_util.ts";
 import { loadApp } from "./app.ts";
 import { consumerLogger } from "./logging.ts";
 import type { FromWorker, ToWorker, WorkerThreadData } from "./thread_pool.ts";
@@ -55,7 +56,7 @@ try {
   await huey.runShutdownHooks();
   await huey.close();
 } catch (error) {
-  send({ type: "failed", message: error instanceof Error ? error.message : String(error) });
+  send({ type: "failed", message: errorMessage(error) });
 } finally {
   port.off("message", onMessage);
   send({ type: "done" });

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { describeError, sleep } from "../_util.ts";
 import type { Huey } from "../huey.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
 
@@ -31,25 +32,6 @@ export interface WorkerLoopOptions extends WorkerActivity {
   abort: AbortSignal;
   /** Seconds a blocking dequeue waits before checking `stop` again. @default 1 */
   blockingWait?: number;
-}
-
-/** Sleep `seconds`, or less if `signal` aborts. */
-export function sleep(seconds: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, seconds * 1000);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
-/** `name: message` of an error, for log lines and events. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /** Log a storage failure as `what: error` and emit it as a `storage_error` event. */

@@ -22,6 +22,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
+import { errorMessage, sleep } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
@@ -75,14 +76,6 @@ function dirName(name: string): string {
 
 function errorCode(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
-}
-
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** How many items an optional `limit` allows. */
@@ -172,7 +165,7 @@ export class FileStorage implements Storage {
       }
     } catch (err) {
       throw new HueyError(
-        `Cannot open FileStorage "${name}": ${reason(err)}: ${this.directory}`,
+        `Cannot open FileStorage "${name}": ${errorMessage(err)}: ${this.directory}`,
         { cause: err },
       );
     }
@@ -198,13 +191,13 @@ export class FileStorage implements Storage {
         try {
           return fn();
         } catch (err) {
-          throw this.#error(action, reason(err), err);
+          throw this.#error(action, errorMessage(err), err);
         } finally {
           this.#release(action, token);
         }
       }
       if (!this.#breakStaleLock(action)) {
-        await sleep(Math.random() * Math.min(2 ** attempt, MAX_LOCK_BACKOFF_MS));
+        await sleep(Math.random() * Math.min(2 ** attempt, MAX_LOCK_BACKOFF_MS) / 1000);
       }
     }
   }
@@ -227,7 +220,7 @@ export class FileStorage implements Storage {
         rmSync(this.#lockFile, { force: true });
       }
       if (errorCode(err) === "EEXIST") return undefined;
-      throw this.#error(action, reason(err), err);
+      throw this.#error(action, errorMessage(err), err);
     }
   }
 
@@ -244,7 +237,7 @@ export class FileStorage implements Storage {
       seen = { ino: stat.ino, mtimeMs: stat.mtimeMs, token: readFileSync(this.#lockFile, "utf8") };
     } catch (err) {
       if (errorCode(err) === "ENOENT") return true;
-      throw this.#error(action, reason(err), err);
+      throw this.#error(action, errorMessage(err), err);
     }
     if (Date.now() - seen.mtimeMs < STALE_LOCK_MS) return false;
     const aside = `${this.#lockFile}.${crypto.randomUUID()}.stale`;
@@ -252,7 +245,7 @@ export class FileStorage implements Storage {
       renameSync(this.#lockFile, aside);
     } catch (err) {
       if (errorCode(err) === "ENOENT") return true;
-      throw this.#error(action, reason(err), err);
+      throw this.#error(action, errorMessage(err), err);
     }
     try {
       const stat = statSync(aside);
@@ -273,7 +266,7 @@ export class FileStorage implements Storage {
     try {
       if (readFileSync(this.#lockFile, "utf8") === token) unlinkSync(this.#lockFile);
     } catch (err) {
-      if (errorCode(err) !== "ENOENT") throw this.#error(action, reason(err), err);
+      if (errorCode(err) !== "ENOENT") throw this.#error(action, errorMessage(err), err);
     }
   }
 

@@ -7,6 +7,7 @@
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
 import { resolve } from "node:path";
+import { errorMessage } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
 import { Wakeup } from "./wakeup.ts";
@@ -155,11 +156,6 @@ function sqlLimit(limit: number | undefined): number {
   return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
 }
 
-/** Resolve after `ms` milliseconds, or at once when `signal` aborts. */
-function reason(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /**
  * Storage in a SQLite database file, through `node:sqlite`.
  *
@@ -256,7 +252,7 @@ export class SqliteStorage implements Storage {
         db?.close();
       } catch { /* already failed; report the first error */ }
       // Deno's message already ends with the file name; say it once.
-      const why = reason(err).replace(`: ${filename}`, "");
+      const why = errorMessage(err).replace(`: ${filename}`, "");
       throw new HueyError(`Cannot open SqliteStorage "${name}": ${why}: ${this.#where}`, {
         cause: err,
       });
@@ -274,7 +270,7 @@ export class SqliteStorage implements Storage {
       return fn(this.#sql);
     } catch (err) {
       throw new HueyError(
-        `Cannot ${action}: ${reason(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
+        `Cannot ${action}: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
         { cause: err },
       );
     }
@@ -577,7 +573,7 @@ export class SqliteStorage implements Storage {
       this.#db.close();
     } catch (err) {
       throw new HueyError(
-        `Cannot close: ${reason(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
+        `Cannot close: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
         { cause: err },
       );
     }
