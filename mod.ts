@@ -17,15 +17,23 @@
 
 // Core
 export { Huey } from "./lib/huey.ts";
+export type { HueyOptions } from "./lib/huey.ts";
 export type {
   ExecuteOptions,
   ExecutionOutcome,
   ExecutionStatus,
-  HueyOptions,
+  Executor,
+  ExecutorHost,
+  ExecutorRooms,
+  PutTask,
+} from "./lib/executor.ts";
+export type {
+  Cancellation,
+  Hooks,
   LifecycleHook,
   PostExecuteHook,
   PreExecuteHook,
-} from "./lib/huey.ts";
+} from "./lib/hooks.ts";
 export {
   BlackHoleHuey,
   FileHuey,
@@ -46,17 +54,17 @@ export type {
 export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
-  AnyTaskWrapper,
   DropArgs,
   Last,
   PipedArgs,
   RevokeOptions,
   ScheduleOptions,
   TaskContext,
+  TaskFactory,
   TaskFields,
   TaskOptions,
-  TaskWrapper,
 } from "./lib/task.ts";
+export type { AnyTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
 export { Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { crontab } from "./lib/crontab.ts";

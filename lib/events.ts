@@ -4,7 +4,11 @@
  *
  * @module
  */
-import type { SignalName } from "./signals.ts";
+import { describeError } from "./_util.ts";
+import type { Logger } from "./logger.ts";
+import type { SignalName, Signals } from "./signals.ts";
+import type { Storage } from "./storage/types.ts";
+import type { Task } from "./task.ts";
 
 /**
  * Events the consumer emits besides task signals: `recovered` (a message
@@ -149,5 +153,122 @@ export class EventHub {
       },
     };
     return stream;
+  }
+}
+
+/** What an {@link EventFeed} needs from its Huey. */
+export interface EventFeedHost {
+  /** The storage in use: its pub/sub (Redis) carries events between processes. */
+  readonly storage: Storage;
+  /** Where failures to publish are logged. */
+  readonly logger: Logger;
+  /** The current time, ms since the epoch. */
+  now(): number;
+}
+
+/**
+ * A Huey's events: published through the storage's pub/sub where it has
+ * one (every process sees them), in this process otherwise; and the signals
+ * that fire with them.
+ *
+ * @example
+ * ```ts
+ * import { createLogger } from "./logger.ts";
+ * import { EventFeed } from "./events.ts";
+ * import { Signals } from "./signals.ts";
+ * import { MemoryStorage } from "./storage/memory.ts";
+ * const feed = new EventFeed({ storage: new MemoryStorage(), logger: createLogger(), now: Date.now }, new Signals());
+ * const controller = new AbortController();
+ * const stream = feed.subscribe({ signal: controller.signal });
+ * feed.publish({ signal: "started", id: "", name: "", time: Date.now() });
+ * console.log((await stream.next()).value?.signal); // "started"
+ * controller.abort();
+ * ```
+ */
+export class EventFeed {
+  readonly #host: EventFeedHost;
+  readonly #signals: Signals;
+  readonly #enabled: boolean;
+  readonly #local = new EventHub();
+  #lastSend?: Promise<void>;
+
+  /** `enabled: false` drops every event (the Huey's `events: false`); signals still fire. */
+  constructor(host: EventFeedHost, signals: Signals, enabled = true) {
+    this.#host = host;
+    this.#signals = signals;
+    this.#enabled = enabled;
+  }
+
+  /** Publish a consumer event (lease recovered, storage error, ...) to every subscriber. */
+  publish(event: HueyEvent): void {
+    if (!this.#enabled) return;
+    const storage = this.#host.storage;
+    if (!storage.publishEvent) {
+      if (this.#local.active) this.#local.publish(event);
+      return;
+    }
+    // Fire and forget: an event must never slow down or fail a task. Events
+    // batched into one send share its promise: one handler per batch.
+    const failed = (error: unknown) => {
+      this.#host.logger.debug(`Cannot publish event: ${(error as Error).message}`);
+    };
+    try {
+      const sent = storage.publishEvent(encodeEvent(event));
+      if (sent !== this.#lastSend) {
+        this.#lastSend = sent;
+        sent.catch(failed);
+      }
+    } catch (error) {
+      failed(error);
+    }
+  }
+
+  /**
+   * Publish the event and call the signal's handlers. Not async: without
+   * handlers (the common case) it returns nothing, and a caller on a hot
+   * path skips the await.
+   */
+  emit(name: SignalName, task: Task, error?: unknown): Promise<void> | undefined {
+    this.publish({
+      signal: name,
+      id: task.id,
+      name: task.name,
+      time: this.#host.now(),
+      error: error === undefined ? undefined : describeError(error),
+    });
+    if (!this.#signals.has(name)) return undefined;
+    return this.#signals.send(name, task, error, (handlerError) => {
+      this.#host.logger.error(`Signal handler for ${name} failed`, handlerError);
+    });
+  }
+
+  /**
+   * A feed of events: of every process on storages with pub/sub (from when
+   * `stream.ready` resolves), of this process on the others.
+   */
+  subscribe(options: SubscribeOptions = {}): EventStream {
+    const { storage, logger } = this.#host;
+    if (!storage.subscribeEvents) return this.#local.subscribe(options);
+    const hub = new EventHub();
+    const controller = new AbortController();
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, controller.signal])
+      : controller.signal;
+    const stream = hub.subscribe({ ...options, signal });
+    const ready = storage.subscribeEvents((data) => {
+      try {
+        hub.publish(JSON.parse(data) as HueyEvent);
+      } catch {
+        logger.warn(`Ignoring a malformed event: ${data.slice(0, 200)}`);
+      }
+    }, signal);
+    const close = stream.return!.bind(stream);
+    return Object.assign(stream, {
+      ready,
+      return: () => {
+        controller.abort();
+        return close();
+      },
+    });
   }
 }

@@ -87,3 +87,46 @@ export class TaskLock {
     return this.#storage().deleteData(this.key);
   }
 }
+
+/**
+ * The locks a Huey declared (`huey.lockTask()`), so `flushLocks()` can
+ * release them all (the consumer's `-f`).
+ *
+ * @example
+ * ```ts
+ * import { Locks } from "./lock.ts";
+ * import { MemoryStorage } from "./storage/memory.ts";
+ * const storage = new MemoryStorage();
+ * const locks = new Locks(() => storage);
+ * await locks.declare("reports").acquire();
+ * console.log(await locks.flush()); // ["reports"]
+ * ```
+ */
+export class Locks {
+  readonly #storage: () => Storage;
+  readonly #names = new Set<string>();
+
+  constructor(storage: () => Storage) {
+    this.#storage = storage;
+  }
+
+  /** The lock `name`, remembered for {@link flush}. */
+  declare(name: string): TaskLock {
+    this.#names.add(name);
+    return new TaskLock(this.#storage, name);
+  }
+
+  /** True while the lock `name` is held. */
+  isLocked(name: string): Promise<boolean> {
+    return this.#storage().hasDataForKey(TaskLock.keyFor(name));
+  }
+
+  /** Release every declared lock, plus `names`; returns the names that were held. */
+  async flush(...names: string[]): Promise<string[]> {
+    const flushed: string[] = [];
+    for (const name of new Set([...this.#names, ...names])) {
+      if (await this.#storage().deleteData(TaskLock.keyFor(name))) flushed.push(name);
+    }
+    return flushed;
+  }
+}

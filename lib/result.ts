@@ -26,15 +26,23 @@ export interface GetOptions {
 /** A stored result: a value or a failure. */
 export type StoredResult = { value: unknown } | { error: TaskErrorInfo };
 
-/** What a Result needs from its Huey: implemented by `Huey`. */
+/** What a Result needs from its Huey. */
 export interface ResultBackend {
+  /** Whether the Huey stores results at all. */
   readonly results: boolean;
-  readResult(id: string, preserve: boolean): Promise<StoredResult | undefined>;
-  waitForResult(id: string, timeout: number): Promise<boolean>;
-  revokeById(id: string, options?: RevokeOptions): Promise<void>;
-  restoreById(id: string): Promise<boolean>;
-  isRevoked(task: Task, date?: Date): Promise<boolean>;
-  rescheduleTask(task: Task, options: ScheduleOptions): Promise<Result<unknown>>;
+  /** Where results are read and waited for. */
+  readonly store: {
+    readResult(id: string, preserve: boolean): Promise<StoredResult | undefined>;
+    waitFor(id: string, timeout: number): Promise<boolean>;
+  };
+  /** Where the invocation is revoked and restored. */
+  readonly revocations: {
+    revokeById(id: string, options?: RevokeOptions): Promise<void>;
+    restoreById(id: string): Promise<boolean>;
+    isRevoked(task: Task, date?: Date): Promise<boolean>;
+  };
+  /** Enqueue a copy of `task` at the time `options` say. */
+  reschedule(task: Task, options: ScheduleOptions): Promise<Result<unknown>>;
 }
 
 /**
@@ -87,7 +95,7 @@ export class Result<T> {
   }
 
   #read(options: GetOptions): Promise<StoredResult | undefined> {
-    return this.#backend.readResult(this.id, options.preserve ?? false);
+    return this.#backend.store.readResult(this.id, options.preserve ?? false);
   }
 
   async #wait(options: GetOptions): Promise<StoredResult> {
@@ -103,7 +111,7 @@ export class Result<T> {
         throw new ResultTimeout(this.id, timeout ?? 0);
       }
       const step = Math.min(delay, left);
-      if (!(await this.#backend.waitForResult(this.id, step))) {
+      if (!(await this.#backend.store.waitFor(this.id, step))) {
         delay = Math.min(delay * (options.backoff ?? 1.15), options.maxDelay ?? 1.0);
       }
     }
@@ -116,17 +124,17 @@ export class Result<T> {
 
   /** Revoke this invocation (and only it). */
   revoke(options?: RevokeOptions): Promise<void> {
-    return this.#backend.revokeById(this.id, options);
+    return this.#backend.revocations.revokeById(this.id, options);
   }
 
   /** Undo {@link revoke}; true if it was revoked. */
   restore(): Promise<boolean> {
-    return this.#backend.restoreById(this.id);
+    return this.#backend.revocations.restoreById(this.id);
   }
 
   /** True if this invocation, or its task as a whole, is revoked. */
   isRevoked(date?: Date): Promise<boolean> {
-    return this.#backend.isRevoked(this.task, date);
+    return this.#backend.revocations.isRevoked(this.task, date);
   }
 
   /**
@@ -135,7 +143,7 @@ export class Result<T> {
    */
   async reschedule(options: ScheduleOptions = {}): Promise<Result<T>> {
     await this.revoke();
-    return (await this.#backend.rescheduleTask(this.task, options)) as Result<T>;
+    return (await this.#backend.reschedule(this.task, options)) as Result<T>;
   }
 
   /** `Result(task name: id)`. */

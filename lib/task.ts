@@ -4,9 +4,7 @@
  *
  * @module
  */
-import type { PeriodicSchedule } from "./crontab.ts";
 import type { TaskErrorInfo } from "./errors.ts";
-import type { Result, ResultGroup } from "./result.ts";
 
 /** Settings of a task, given when it is declared (and some per invocation). */
 export interface TaskOptions {
@@ -102,57 +100,29 @@ export type AcceptsPiped<A extends unknown[], P extends unknown[]> =
 export type Last<C extends unknown[]> = C extends [...unknown[], infer L] ? L : never;
 
 /**
- * The callable returned by `huey.task()`: call it to enqueue, or use its
- * methods to schedule, map, revoke or call the function locally.
- *
- * `A` is the function's argument list (without the context), `R` its
- * awaited return type.
+ * Anything that builds invocations with `s()`: a task wrapper (see
+ * `TaskWrapper`). Pipelines take one structurally, so this file needs
+ * nothing from the wrapper or result modules.
  */
-export interface TaskWrapper<A extends unknown[] = unknown[], R = unknown> {
-  /** Enqueue one invocation; resolves once it is stored (or, in immediate mode, has run). */
-  (...args: A): Promise<Result<R>>;
+export interface TaskFactory<A extends unknown[] = unknown[], R = unknown> {
   /** The task name. */
   readonly name: string;
-  /** The options given when the task was declared. */
-  readonly options: Readonly<TaskOptions>;
-  /** The periodic schedule, for tasks declared with `periodicTask`. */
-  readonly validateDatetime?: PeriodicSchedule;
-  /** Build an invocation without enqueuing it (for pipelines and `huey.enqueue`). */
+  /** Build an invocation without enqueuing it. */
   s(...args: A): Task<A, R>;
-  /** Enqueue an invocation to run later (`delay`/`eta`) or with per-call options. */
-  schedule(args: A, options?: ScheduleOptions): Promise<Result<R>>;
-  /** Enqueue one invocation per argument list, in one storage operation. */
-  map(argsList: Iterable<A>): Promise<ResultGroup<R[]>>;
-  /** Call the task function here and now, outside the queue. */
-  callLocal(...args: A): R | Promise<R>;
-  /** Revoke every invocation of this task (all instances). */
-  revoke(options?: RevokeOptions): Promise<void>;
-  /** Undo {@link revoke}; true if the task was revoked. */
-  restore(): Promise<boolean>;
-  /** True if every invocation is revoked at `date` (default now). */
-  isRevoked(date?: Date): Promise<boolean>;
 }
 
-/** A task wrapper of any signature (for APIs that only need its name). */
-// deno-lint-ignore no-explicit-any
-export type AnyTaskWrapper = TaskWrapper<any, any>;
+/** The members of {@link Task} that are not fields of the invocation. */
+type TaskMethod = "copy" | "then" | "error" | "pipeline" | "toString" | "__types";
 
-/** The fields of a task invocation as they travel in a message. */
-export interface TaskFields {
-  id: string;
-  name: string;
-  args: unknown[];
-  eta?: Date;
-  retries: number;
-  retryDelay: number;
-  priority: number;
-  expires?: number | Date;
-  expiresAt?: Date;
-  timeout?: number;
+/**
+ * The fields of a task invocation: what `new Task()` takes and what a
+ * message carries. Derived from the {@link Task} class, which declares them
+ * once (a method added to Task must be named in `TaskMethod`, or the wire
+ * form's field table stops compiling).
+ */
+export type TaskFields = Omit<Pick<Task, Exclude<keyof Task, TaskMethod>>, "periodic"> & {
   periodic?: boolean;
-  onComplete?: Task;
-  onError?: Task;
-}
+};
 
 /**
  * One invocation of a task: its id, arguments and settings, and the tasks
@@ -169,48 +139,42 @@ export interface TaskFields {
  */
 export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknown[] = [R]> {
   /** Id of this invocation (a UUID unless given). */
-  id: string;
+  declare id: string;
   /** Name of the task to run. */
-  readonly name: string;
+  declare readonly name: string;
   /** Arguments, in order. */
-  args: unknown[];
+  declare args: unknown[];
   /** When to run; unset means as soon as possible. */
-  eta?: Date;
+  declare eta?: Date;
   /** Retries left. */
-  retries: number;
+  declare retries: number;
   /** Seconds between retries. */
-  retryDelay: number;
+  declare retryDelay: number;
   /** Queue priority. */
-  priority: number;
+  declare priority: number;
   /** Expiry as declared: seconds after enqueueing, or a Date. */
-  expires?: number | Date;
+  declare expires?: number | Date;
   /** Expiry resolved to a time when the task was last put in the queue. */
-  expiresAt?: Date;
+  declare expiresAt?: Date;
   /** Seconds a run may take. */
-  timeout?: number;
+  declare timeout?: number;
   /** True for runs of periodic tasks: their return values are not stored. */
-  periodic: boolean;
+  declare periodic: boolean;
   /** Runs after this one succeeds, with the return value in front of its arguments. */
-  onComplete?: Task;
+  declare onComplete?: Task;
   /** Runs after this one fails for good, with the error in front of its arguments. */
-  onError?: Task;
+  declare onError?: Task;
 
   declare readonly __types?: { args: A; result: R; chain: C };
 
   constructor(fields: TaskFields) {
-    this.id = fields.id;
-    this.name = fields.name;
-    this.args = fields.args;
-    this.eta = fields.eta;
-    this.retries = fields.retries;
-    this.retryDelay = fields.retryDelay;
-    this.priority = fields.priority;
-    this.expires = fields.expires;
-    this.expiresAt = fields.expiresAt;
-    this.timeout = fields.timeout;
+    Object.assign(this, fields);
     this.periodic = fields.periodic ?? false;
-    this.onComplete = fields.onComplete;
-    this.onError = fields.onError;
+  }
+
+  /** A copy of this invocation with `changes` (the pipeline and error handlers are shared). */
+  copy(changes: Partial<TaskFields> = {}): Task<A, R, C> {
+    return new Task({ ...this, ...changes });
   }
 
   /**
@@ -219,12 +183,12 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
    * (the pipeline's first task).
    */
   then<A2 extends unknown[], R2>(
-    task: TaskWrapper<A2, R2> & AcceptsPiped<A2, PipedArgs<Last<C>>>,
+    task: TaskFactory<A2, R2> & AcceptsPiped<A2, PipedArgs<Last<C>>>,
     ...args: DropArgs<A2, PipedArgs<Last<C>>>
   ): Task<A, R, [...C, R2]>;
   /** Run an already built invocation after the last task of this pipeline. */
   then<R2>(task: Task<unknown[], R2>): Task<A, R, [...C, R2]>;
-  then(task: TaskWrapper | Task, ...args: unknown[]): Task<A, R, unknown[]> {
+  then(task: TaskFactory | Task, ...args: unknown[]): Task<A, R, unknown[]> {
     const next = task instanceof Task ? task : task.s(...args);
     let last: Task = this as Task;
     while (last.onComplete) last = last.onComplete;
@@ -237,12 +201,12 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
    * {@link TaskErrorInfo} in front of `args`. Chained error handlers run in turn.
    */
   error<A2 extends unknown[], R2>(
-    task: TaskWrapper<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
+    task: TaskFactory<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
     ...args: DropArgs<A2, [TaskErrorInfo]>
   ): this;
   /** Run an already built invocation if this task fails for good. */
   error(task: Task): this;
-  error(task: TaskWrapper | Task, ...args: unknown[]): this {
+  error(task: TaskFactory | Task, ...args: unknown[]): this {
     const next = task instanceof Task ? task : task.s(...args);
     let last: Task = this as Task;
     while (last.onError) last = last.onError;

@@ -36,7 +36,7 @@ function isHuey(value: unknown): value is Huey {
   if (value instanceof Huey) return true;
   // A Huey from another copy of this library (e.g. the npm build next to the sources).
   const candidate = value as Partial<Huey> | null;
-  return typeof candidate?.executeMessage === "function" && typeof candidate?.task === "function" &&
+  return typeof candidate?.executor === "object" && typeof candidate?.task === "function" &&
     typeof candidate?.readPeriodic === "function";
 }
 

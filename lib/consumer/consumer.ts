@@ -120,7 +120,7 @@ export class Consumer {
         options.periodic && !this.#setup.workerOnly ? "on" : "off"
       }, tasks: ${huey.taskNames().join(", ") || "none"}`,
     );
-    huey.publishEvent({ signal: "started", id: "", name: "", time: huey.now() });
+    huey.executor.events.publish({ signal: "started", id: "", name: "", time: huey.now() });
   }
 
   /**
@@ -142,7 +142,7 @@ export class Consumer {
     this.#schedulerStop?.abort();
     await this.#schedulerDone;
     await this.#pool?.stop(graceful);
-    huey.publishEvent({ signal: "stopped", id: "", name: "", time: huey.now() });
+    huey.executor.events.publish({ signal: "stopped", id: "", name: "", time: huey.now() });
     huey.logger.info("Consumer stopped");
     this.#stopped();
   }

@@ -53,19 +53,20 @@ export class Scheduler {
   /** One pass at time `now` (ms since the epoch). Storage errors are logged, not thrown. */
   async tick(now: number = this.#huey.now()): Promise<void> {
     const huey = this.#huey;
+    const { executor } = huey;
     try {
       for (const data of await huey.storage.recoverLeases(now)) {
         let label = "a message";
         try {
-          const task = huey.decodeTask(data);
+          const task = executor.codec.decode(data);
           label = String(task);
-          huey.publishEvent({ signal: "recovered", id: task.id, name: task.name, time: now });
+          executor.events.publish({ signal: "recovered", id: task.id, name: task.name, time: now });
         } catch {
-          huey.publishEvent({ signal: "recovered", id: "", name: "", time: now });
+          executor.events.publish({ signal: "recovered", id: "", name: "", time: now });
         }
         huey.logger.warn(`Lease of ${label} ran out (its consumer died?); it is back in the queue`);
       }
-      for (const task of await huey.readSchedule(now)) {
+      for (const task of await executor.readSchedule(now)) {
         huey.logger.debug(`Enqueued scheduled task ${task}`);
       }
       const minute = Math.floor(now / MINUTE) * MINUTE;
@@ -85,12 +86,12 @@ export class Scheduler {
    */
   async #enqueuePeriodic(minute: number, now: number): Promise<void> {
     const huey = this.#huey;
-    for (const task of huey.readPeriodic(new Date(minute), this.#utc)) {
+    for (const task of huey.executor.readPeriodic(new Date(minute), this.#utc)) {
       if (!(await huey.storage.putIfEmpty(periodicKey(task.name, minute), String(now)))) continue;
       await huey.storage.deleteData(periodicKey(task.name, minute - 2 * MINUTE));
       await huey.enqueue(task);
       huey.logger.info(`Enqueued periodic task ${task}`);
-      huey.publishEvent({ signal: "periodic", id: task.id, name: task.name, time: now });
+      huey.executor.events.publish({ signal: "periodic", id: task.id, name: task.name, time: now });
     }
   }
 

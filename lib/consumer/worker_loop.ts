@@ -1,5 +1,5 @@
 /**
- * One worker: take a message, run it through `huey.executeMessage`, keep its
+ * One worker: take a message, run it through the Huey's executor, keep its
  * lease alive while it runs, acknowledge it once its result is stored.
  * Every worker type runs this loop (in this thread, a Web Worker or a child
  * process).
@@ -37,7 +37,7 @@ export interface WorkerLoopOptions extends WorkerActivity {
 /** Log a storage failure as `what: error` and emit it as a `storage_error` event. */
 export function reportStorageError(huey: Huey, what: string, error: unknown): void {
   huey.logger.error(`${what}: ${describeError(error)}`);
-  huey.publishEvent({
+  huey.executor.events.publish({
     signal: "storage_error",
     id: "",
     name: "",
@@ -101,7 +101,7 @@ export async function processDelivery(
   const own = renewal ? undefined : new LeaseRenewal(huey);
   const done = (renewal ?? own!).add(storage, delivery.receipt);
   try {
-    const outcome = await huey.executeDelivery(delivery, {
+    const outcome = await huey.executor.executeDelivery(delivery, {
       signal: abort,
       onStart: activity.onTaskStart,
     });
@@ -153,7 +153,7 @@ async function loop(huey: Huey, options: WorkerLoopOptions, renewal: LeaseRenewa
     const storage = huey.storage;
     let delivery: Delivery | undefined;
     try {
-      delivery = await huey.dequeue({
+      delivery = await huey.executor.dequeue({
         wait: storage.blocking ? options.blockingWait ?? 1 : 0,
         signal: options.stop,
       });

@@ -1,0 +1,114 @@
+/**
+ * Where a task goes when it is called, scheduled, retried or piped to: the
+ * queue, the schedule (when its eta is in the future), or, in immediate
+ * mode, a run right now. One task at a time, or many in one storage
+ * operation.
+ *
+ * @module
+ */
+import type { EventFeed } from "./events.ts";
+import type { MessageCodec } from "./message.ts";
+import { checkTaskOptions } from "./registry.ts";
+import { SIGNAL_ENQUEUED, SIGNAL_SCHEDULED } from "./signals.ts";
+import type { Storage } from "./storage/types.ts";
+import { newTaskId } from "./task.ts";
+import type { ScheduleOptions, Task } from "./task.ts";
+
+/** What an {@link Enqueuer} needs from its Huey. */
+export interface EnqueuerHost {
+  /** The storage in use (it changes with immediate mode). */
+  readonly storage: Storage;
+  /** True in immediate mode: tasks run when they are put. */
+  readonly immediate: boolean;
+  /** The current time, ms since the epoch. */
+  now(): number;
+}
+
+/** Runs a task now (immediate mode): the executor's `execute`. */
+export type RunNow = (task: Task, now: number) => Promise<unknown>;
+
+/** `expires` (seconds from now, or a Date) as the time it falls on. */
+function expiryTime(expires: number | Date, now: number): Date {
+  return expires instanceof Date ? expires : new Date(now + expires * 1000);
+}
+
+/**
+ * Puts tasks where they go.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * const add = huey.task("add", (a: number, b: number) => a + b);
+ * await add.schedule([1, 2], { delay: 60 }); // an Enqueuer puts it in the schedule
+ * console.log((await huey.scheduled()).length); // 1
+ * ```
+ */
+export class Enqueuer {
+  readonly #host: EnqueuerHost;
+  readonly #codec: MessageCodec;
+  readonly #events: EventFeed;
+  readonly #runNow: RunNow;
+
+  constructor(host: EnqueuerHost, codec: MessageCodec, events: EventFeed, runNow: RunNow) {
+    this.#host = host;
+    this.#codec = codec;
+    this.#events = events;
+    this.#runNow = runNow;
+  }
+
+  /**
+   * Put `task` in the queue, or in the schedule when its eta is after
+   * `now`; in immediate mode, run it. A relative expiry starts counting now.
+   */
+  async put(task: Task, now: number = this.#host.now()): Promise<void> {
+    if (task.expires !== undefined) task.expiresAt = expiryTime(task.expires, now);
+    const data = this.#codec.encode(task);
+    const storage = this.#host.storage;
+    if (this.#host.immediate) {
+      await this.#events.emit(SIGNAL_ENQUEUED, task);
+      // The decoded copy runs, as a consumer's would: nothing the message
+      // cannot carry reaches the task.
+      await this.#runNow(this.#codec.decode(data), now);
+    } else if (task.eta && task.eta.getTime() > now) {
+      await storage.addToSchedule(data, task.eta.getTime());
+      await this.#events.emit(SIGNAL_SCHEDULED, task);
+    } else {
+      await storage.enqueue(data, task.priority);
+      const handlers = this.#events.emit(SIGNAL_ENQUEUED, task);
+      if (handlers) await handlers;
+    }
+  }
+
+  /** Put every task in the queue in one storage operation (in immediate mode, run each). */
+  async putMany(tasks: readonly Task[], now: number = this.#host.now()): Promise<void> {
+    if (this.#host.immediate) {
+      for (const task of tasks) await this.put(task, now);
+      return;
+    }
+    const items = tasks.map((task) => {
+      if (task.expires !== undefined) task.expiresAt = expiryTime(task.expires, now);
+      return { data: this.#codec.encode(task), priority: task.priority };
+    });
+    await this.#host.storage.enqueueMany(items);
+    for (const task of tasks) await this.#events.emit(SIGNAL_ENQUEUED, task);
+  }
+
+  /**
+   * A copy of `original` to run at the time `call` says, with a new id
+   * unless `call` gives one; its per-call options win over the original's.
+   */
+  rescheduled(original: Task, call: ScheduleOptions): Task {
+    checkTaskOptions(`reschedule of ${original.name}`, call);
+    const now = this.#host.now();
+    return original.copy({
+      id: call.id ?? newTaskId(),
+      eta: call.eta ?? (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined),
+      retries: call.retries ?? original.retries,
+      retryDelay: call.retryDelay ?? original.retryDelay,
+      priority: call.priority ?? original.priority,
+      expires: call.expires ?? original.expires,
+      expiresAt: undefined,
+    });
+  }
+}

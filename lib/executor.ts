@@ -1,0 +1,489 @@
+/**
+ * The executor: the one place that orders a task's run. Immediate mode,
+ * `huey.executeNext()` and every consumer worker type go through it:
+ *
+ * schedule it if early → skip it if expired or revoked → pre-execute hooks
+ * → run under its timeout → store the result (and acknowledge the message)
+ * → post-execute hooks → next task of the pipeline, or error handler →
+ * retry.
+ *
+ * @module
+ */
+import { describeError } from "./_util.ts";
+import { runInTaskContext, taskContext } from "./context.ts";
+import {
+  CancelExecution,
+  RetryTask,
+  SerializationError,
+  TaskLockedError,
+  UnknownTaskError,
+} from "./errors.ts";
+import type { TaskErrorInfo } from "./errors.ts";
+import type { EventFeed } from "./events.ts";
+import type { Hooks } from "./hooks.ts";
+import type { Logger } from "./logger.ts";
+import type { MessageCodec } from "./message.ts";
+import type { Registry, TaskDefinition } from "./registry.ts";
+import type { StoredResult } from "./result.ts";
+import { REVOCATIONS_MARKER } from "./revocation.ts";
+import type { Revocations } from "./revocation.ts";
+import {
+  SIGNAL_CANCELED,
+  SIGNAL_COMPLETE,
+  SIGNAL_ERROR,
+  SIGNAL_EXECUTING,
+  SIGNAL_EXPIRED,
+  SIGNAL_INTERRUPTED,
+  SIGNAL_LOCKED,
+  SIGNAL_RETRYING,
+  SIGNAL_REVOKED,
+  SIGNAL_SCHEDULED,
+} from "./signals.ts";
+import type { Delivery, Storage } from "./storage/types.ts";
+import type { Task } from "./task.ts";
+import { runUnderDeadline } from "./timeout.ts";
+
+/** How one execution ended. */
+export type ExecutionStatus =
+  | "complete"
+  | "error"
+  | "scheduled"
+  | "expired"
+  | "revoked"
+  | "canceled"
+  | "locked"
+  | "interrupted"
+  | "invalid";
+
+/** What an execution did with a task (see `Huey.executeNext`). */
+export interface ExecutionOutcome {
+  /** How the execution ended. */
+  status: ExecutionStatus;
+  /** The task, when the message could be decoded. */
+  task?: Task;
+  /** The return value, for `complete`. */
+  value?: unknown;
+  /** The error, for `error`, `locked`, `canceled`, `interrupted` and `invalid`. */
+  error?: unknown;
+  /** True when the task was put back for another attempt. */
+  retrying?: boolean;
+  /** Seconds the task function ran. */
+  duration?: number;
+  /**
+   * Set when the execution acknowledged the message itself (with its
+   * result): what `ack` returned. Unset: the caller still has to acknowledge.
+   */
+  acknowledged?: boolean;
+}
+
+/** Options of an execution (`Huey.executeNext`, the consumer's workers). */
+export interface ExecuteOptions {
+  /** The time of execution, ms since the epoch. @default the Huey's clock */
+  now?: number;
+  /** Aborts the task as a hard shutdown (the run ends as `interrupted`). */
+  signal?: AbortSignal;
+  /** Told when the task function is about to be called (health checks use it). */
+  onStart?: (task: { id: string; name: string; timeout?: number; started: number }) => void;
+}
+
+/** What the executor knows of a delivered message, beyond {@link ExecuteOptions}. */
+interface RunOptions extends ExecuteOptions {
+  /**
+   * The receipt of the message being executed. When the result is all that
+   * is left to store, it is stored and the message acknowledged in one
+   * storage operation (see `ExecutionOutcome.acknowledged`).
+   */
+  receipt?: string;
+  /** The storage said, when the message was taken, that nothing is revoked. */
+  nothingRevoked?: boolean;
+}
+
+/** What the {@link Executor} needs from its Huey. */
+export interface ExecutorHost {
+  /** The storage in use (it changes with immediate mode). */
+  readonly storage: Storage;
+  /** Where execution is logged (the consumer replaces it). */
+  readonly logger: Logger;
+  /** Store return values. */
+  readonly results: boolean;
+  /** Store `undefined` return values too. */
+  readonly storeNone: boolean;
+  /** Seconds a dequeued message stays leased. */
+  readonly leaseTimeout: number;
+  /** The module the consumer loaded the app from, for `UnknownTaskError`. */
+  readonly appModule?: string;
+  /** The current time, ms since the epoch. */
+  now(): number;
+}
+
+/** Puts a task where it goes: the queue, the schedule, or (immediate mode) a run now. */
+export type PutTask = (task: Task, now?: number) => Promise<void>;
+
+/** The rooms an {@link Executor} works with. */
+export interface ExecutorRooms {
+  /** The declared tasks. */
+  readonly registry: Registry;
+  /** Message strings to tasks and back. */
+  readonly codec: MessageCodec;
+  /** Revocation checks. */
+  readonly revocations: Revocations;
+  /** Pre/post-execute and lifecycle hooks. */
+  readonly hooks: Hooks;
+  /** Signals and events. */
+  readonly events: EventFeed;
+}
+
+function errorInfo(task: Task, error: unknown): TaskErrorInfo {
+  const err = error instanceof Error ? error : undefined;
+  return {
+    name: err?.name ?? "Error",
+    message: err ? err.message : String(error),
+    stack: err?.stack,
+    taskId: task.id,
+    taskName: task.name,
+    retries: task.retries,
+  };
+}
+
+/** What a parent's return value adds in front of the next task's arguments. */
+function piped(value: unknown): unknown[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+/**
+ * Runs a Huey's tasks. The consumer holds it (`huey.executor`): it takes
+ * messages, executes them, moves due scheduled tasks to the queue and
+ * lists due periodic tasks; tests drive it through `huey.executeNext()`,
+ * `huey.readSchedule()` and `huey.readPeriodic()`.
+ *
+ * @example Take one message and run it
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * const add = huey.task("add", (a: number, b: number) => a + b);
+ * await add(1, 2);
+ * const delivery = await huey.executor.dequeue();
+ * if (delivery) console.log((await huey.executor.executeDelivery(delivery)).status); // "complete"
+ * ```
+ */
+export class Executor {
+  /** The declared tasks. */
+  readonly registry: Registry;
+  /** Message strings to tasks and back. */
+  readonly codec: MessageCodec;
+  /** Pre/post-execute and lifecycle hooks (the consumer runs the lifecycle ones). */
+  readonly hooks: Hooks;
+  /** Signals and events (the consumer publishes its own events here). */
+  readonly events: EventFeed;
+  readonly #revocations: Revocations;
+  readonly #host: ExecutorHost;
+  readonly #put: PutTask;
+
+  /** `put` is the Huey's: it decides where retries and a pipeline's next tasks go. */
+  constructor(host: ExecutorHost, rooms: ExecutorRooms, put: PutTask) {
+    this.#host = host;
+    this.#put = put;
+    this.registry = rooms.registry;
+    this.codec = rooms.codec;
+    this.#revocations = rooms.revocations;
+    this.hooks = rooms.hooks;
+    this.events = rooms.events;
+  }
+
+  /** The storage in use. */
+  get storage(): Storage {
+    return this.#host.storage;
+  }
+
+  /** Where execution is logged. */
+  get logger(): Logger {
+    return this.#host.logger;
+  }
+
+  /** Seconds a dequeued message stays leased. */
+  get leaseTimeout(): number {
+    return this.#host.leaseTimeout;
+  }
+
+  /** The current time, ms since the epoch, from the Huey's clock. */
+  now(): number {
+    return this.#host.now();
+  }
+
+  /**
+   * Take the next message from the queue under a lease of `leaseTimeout`
+   * seconds, or `undefined` when it is empty (after waiting up to `wait`
+   * seconds on blocking storages). The same storage operation reads whether
+   * anything is revoked, for {@link executeDelivery}.
+   */
+  dequeue(
+    options: { now?: number; wait?: number; signal?: AbortSignal } = {},
+  ): Promise<Delivery | undefined> {
+    return this.storage.dequeue({
+      now: options.now ?? this.now(),
+      leaseSeconds: this.leaseTimeout,
+      wait: options.wait,
+      signal: options.signal,
+      peekKey: REVOCATIONS_MARKER,
+    });
+  }
+
+  /**
+   * Execute a message taken with {@link dequeue}: its result is stored and
+   * the message acknowledged in one storage operation where the storage
+   * can (see `ExecutionOutcome.acknowledged`; otherwise the caller acks).
+   */
+  executeDelivery(delivery: Delivery, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
+    return this.executeMessage(delivery.data, {
+      ...options,
+      receipt: delivery.receipt,
+      nothingRevoked: delivery.peeked === null,
+    });
+  }
+
+  /**
+   * Decode a message and execute it. A message that cannot be decoded, or
+   * names a task this process has not declared, goes to the error store and
+   * ends as `invalid`.
+   */
+  async executeMessage(data: string, options: RunOptions = {}): Promise<ExecutionOutcome> {
+    let task: Task;
+    try {
+      task = this.codec.decode(data);
+      if (!this.registry.get(task.name)) throw this.#unknown(task.name);
+    } catch (error) {
+      const reason = describeError(error);
+      this.logger.error(`Message set aside in the error store: ${reason}`);
+      await this.storage.putError(data, reason, options.now ?? this.now());
+      return { status: "invalid", error };
+    }
+    return await this.execute(task, options);
+  }
+
+  /**
+   * Take the next message from the queue and execute it, then acknowledge
+   * it; `undefined` when the queue is empty.
+   */
+  async executeNext(options: ExecuteOptions = {}): Promise<ExecutionOutcome | undefined> {
+    const now = options.now ?? this.now();
+    const delivery = await this.dequeue({ now });
+    if (!delivery) return undefined;
+    const outcome = await this.executeDelivery(delivery, { ...options, now });
+    if (outcome.status !== "interrupted" && outcome.acknowledged === undefined) {
+      await this.storage.ack(delivery.receipt);
+    }
+    return outcome;
+  }
+
+  /**
+   * Move every scheduled task due at `now` into the queue (re-resolving
+   * relative expiry times); returns them. Undecodable ones go to the error store.
+   */
+  async readSchedule(now: number = this.now()): Promise<Task[]> {
+    const due: Task[] = [];
+    for (const data of await this.storage.readSchedule(now)) {
+      let task: Task;
+      try {
+        task = this.codec.decode(data);
+      } catch (error) {
+        await this.storage.putError(data, describeError(error), now);
+        continue;
+      }
+      await this.#put(task, now);
+      due.push(task);
+    }
+    return due;
+  }
+
+  /** The periodic tasks whose schedule matches `date` (to the minute), as new invocations. */
+  readPeriodic(date: Date, utc: boolean): Task[] {
+    const now = this.now();
+    return this.registry.due(date, utc).map((definition) =>
+      this.registry.newTask(definition, [], {}, now)
+    );
+  }
+
+  /**
+   * Execute one task: schedule it if it is early, skip it if expired or
+   * revoked, otherwise run it. This is the only place tasks run.
+   */
+  async execute(task: Task, options: RunOptions = {}): Promise<ExecutionOutcome> {
+    const now = options.now ?? this.now();
+    const { events, logger } = this;
+    if (task.eta && task.eta.getTime() > now) {
+      await this.storage.addToSchedule(this.codec.encode(task), task.eta.getTime());
+      await events.emit(SIGNAL_SCHEDULED, task);
+      return { status: "scheduled", task };
+    }
+    if (task.expiresAt && task.expiresAt.getTime() < now) {
+      logger.info(`${task} expired, not run`);
+      await events.emit(SIGNAL_EXPIRED, task);
+      return { status: "expired", task };
+    }
+    if (!options.nothingRevoked && await this.#revocations.consume(task, now)) {
+      logger.info(`${task} revoked, not run`);
+      await events.emit(SIGNAL_REVOKED, task);
+      return { status: "revoked", task };
+    }
+    const definition = this.registry.get(task.name);
+    if (!definition) {
+      const error = this.#unknown(task.name);
+      await this.storage.putError(this.codec.encode(task), describeError(error), this.now());
+      return { status: "invalid", task, error };
+    }
+    const cancellation = await this.hooks.runPreExecute(task);
+    if (cancellation) {
+      logger.info(`${task} canceled by pre-execute hook ${cancellation.hook}`);
+      await events.emit(SIGNAL_CANCELED, task);
+      return { status: "canceled", task, error: cancellation.error };
+    }
+    return await this.#run(definition, task, options);
+  }
+
+  async #run(
+    definition: TaskDefinition,
+    task: Task,
+    options: RunOptions,
+  ): Promise<ExecutionOutcome> {
+    const hardStop = options.signal;
+    const { events, logger } = this;
+    const keep = this.#host.results && !task.periodic;
+    let status: ExecutionStatus = "complete";
+    let value: unknown;
+    let error: unknown;
+    let retryEta: Date | undefined;
+    let stored: string | undefined;
+    const start = performance.now();
+    options.onStart?.({ id: task.id, name: task.name, timeout: task.timeout, started: this.now() });
+    const executing = events.emit(SIGNAL_EXECUTING, task);
+    if (executing) await executing;
+    logger.info(`Executing ${task}`);
+    try {
+      value = await this.#call(definition, task, hardStop);
+      if (keep && (value !== undefined || this.#host.storeNone)) {
+        stored = this.#encodeResult(task, { value });
+      }
+    } catch (err) {
+      error = err;
+      if (hardStop?.aborted && err === hardStop.reason) {
+        logger.warn(`${task} interrupted by shutdown, not finished`);
+        await events.emit(SIGNAL_INTERRUPTED, task);
+        return { status: "interrupted", task, error, duration: (performance.now() - start) / 1000 };
+      }
+      ({ status, retryEta } = await this.#classify(task, err));
+      if (keep) stored = this.#encodeResult(task, { error: errorInfo(task, err) });
+    }
+    const duration = (performance.now() - start) / 1000;
+    if (status === "complete") logger.info(`${task} executed in ${duration.toFixed(3)}s`);
+    const acknowledged = await this.#store(task, stored, status, options.receipt);
+    await this.hooks.runPostExecute(task, value, error);
+
+    const retrying = status !== "complete" && task.retries > 0;
+    if (status === "complete") {
+      const complete = events.emit(SIGNAL_COMPLETE, task);
+      if (complete) await complete;
+      if (task.onComplete) {
+        const next = task.onComplete;
+        next.args = [...piped(value), ...next.args];
+        await this.#put(next);
+      }
+    } else if (!retrying && task.onError) {
+      const next = task.onError;
+      next.args = [errorInfo(task, error), ...next.args];
+      await this.#put(next);
+    }
+    if (retrying) await this.#retry(task, retryEta);
+    return { status, task, value, error, retrying, duration, acknowledged };
+  }
+
+  /** Call the task function with its context, under its timeout and the hard-stop signal. */
+  #call(definition: TaskDefinition, task: Task, hardStop?: AbortSignal): Promise<unknown> {
+    const fn = definition.fn as (...args: unknown[]) => unknown;
+    const withContext = definition.options.context === true;
+    return runUnderDeadline((signal) => {
+      const context = taskContext(task, signal);
+      const args = withContext ? [...task.args, context] : task.args;
+      return runInTaskContext(context, () => fn(...args));
+    }, { timeout: task.timeout, hardStop, label: `Task ${task.name} (${task.id})` });
+  }
+
+  /**
+   * What a failed run's error means: a held lock, a retry request, a
+   * cancellation or a plain error; logs it, fires its signal, and adjusts
+   * the retries left.
+   */
+  async #classify(
+    task: Task,
+    err: unknown,
+  ): Promise<{ status: ExecutionStatus; retryEta?: Date }> {
+    const { events, logger } = this;
+    if (err instanceof TaskLockedError) {
+      logger.warn(`${task} not run: lock ${err.lockName} is held`);
+      await events.emit(SIGNAL_LOCKED, task, err);
+      return { status: "locked" };
+    }
+    if (err instanceof RetryTask) {
+      task.retries += 1;
+      logger.info(`${task} raised RetryTask, retrying`);
+      const retryEta = err.eta ??
+        (err.delay !== undefined ? new Date(this.now() + err.delay * 1000) : undefined);
+      return { status: "error", retryEta };
+    }
+    if (err instanceof CancelExecution) {
+      const retry = err.retry || (err.retry === undefined && task.retries > 0);
+      task.retries = retry ? Math.max(task.retries, 1) : 0;
+      logger.warn(`${task} canceled${task.retries ? " (will be retried)" : ""}`);
+      await events.emit(SIGNAL_CANCELED, task, err);
+      return { status: "canceled" };
+    }
+    logger.error(`Unhandled error in ${task}`, err);
+    await events.emit(SIGNAL_ERROR, task, err);
+    return { status: "error" };
+  }
+
+  /**
+   * Store the run's result, if any. When the result is all that must
+   * outlive the message, store it and acknowledge the message together (one
+   * storage operation); returns what that acknowledgement said.
+   */
+  async #store(
+    task: Task,
+    stored: string | undefined,
+    status: ExecutionStatus,
+    receipt: string | undefined,
+  ): Promise<boolean | undefined> {
+    if (stored === undefined) return undefined;
+    const storage = this.storage;
+    if (receipt && storage.putDataAndAck && status === "complete" && !task.onComplete) {
+      return await storage.putDataAndAck(task.id, stored, receipt);
+    }
+    await storage.putData(task.id, stored);
+    return undefined;
+  }
+
+  async #retry(task: Task, eta?: Date): Promise<void> {
+    task.retries -= 1;
+    const now = this.now();
+    task.eta = eta ?? (task.retryDelay ? new Date(now + task.retryDelay * 1000) : undefined);
+    this.logger.info(`Retrying ${task}, ${task.retries} retries left`);
+    await this.events.emit(SIGNAL_RETRYING, task);
+    await this.#put(task, now);
+  }
+
+  #encodeResult(task: Task, result: StoredResult): string {
+    try {
+      return this.codec.serializer.encode(result);
+    } catch (err) {
+      throw new SerializationError(
+        `Cannot store result of task ${task.name} (${task.id}): ${(err as Error).message}`,
+        { taskName: task.name, path: (err as SerializationError).path },
+        { cause: err },
+      );
+    }
+  }
+
+  #unknown(name: string): UnknownTaskError {
+    return new UnknownTaskError(name, this.registry.names(), this.#host.appModule);
+  }
+}

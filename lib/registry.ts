@@ -1,0 +1,161 @@
+/**
+ * The task registry: which tasks a Huey declares (name -> function,
+ * options, periodic schedule), the checks on their options, and the making
+ * of new invocations from a declaration.
+ *
+ * @module
+ */
+import type { PeriodicSchedule } from "./crontab.ts";
+import { ConfigurationError } from "./errors.ts";
+import { newTaskId, Task } from "./task.ts";
+import type { ScheduleOptions, TaskOptions } from "./task.ts";
+
+/** A declared task: its function and settings. */
+export interface TaskDefinition {
+  /** The task name, unique in its Huey. */
+  readonly name: string;
+  /** The task function. */
+  readonly fn: (...args: never[]) => unknown;
+  /** The options it was declared with. */
+  readonly options: TaskOptions;
+  /** For periodic tasks: when they run. */
+  readonly schedule?: PeriodicSchedule;
+}
+
+/**
+ * Throw a `RangeError` unless `value` is unset or a number of seconds
+ * (`>= 0`, or `> 0` without `allowZero`); `what` names it in the message.
+ *
+ * @example
+ * ```ts
+ * import { checkSeconds } from "./registry.ts";
+ * checkSeconds(30, "leaseTimeout", false);
+ * ```
+ */
+export function checkSeconds(value: unknown, what: string, allowZero = true): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && !value)) {
+    throw new RangeError(
+      `Cannot use ${what}: expected ${allowZero ? "a number >= 0" : "a number > 0"} of seconds: ${
+        String(value)
+      }`,
+    );
+  }
+}
+
+/**
+ * Check task options (at declaration) or per-call options (at `schedule()`);
+ * `where` names them in the `RangeError`/`TypeError` message.
+ *
+ * @example
+ * ```ts
+ * import { checkTaskOptions } from "./registry.ts";
+ * checkTaskOptions("task add", { retries: 2, retryDelay: 10 });
+ * ```
+ */
+export function checkTaskOptions(where: string, options: TaskOptions & ScheduleOptions): void {
+  const { retries, priority, expires, eta } = options;
+  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+    throw new RangeError(`Cannot use ${where} retries: expected an integer >= 0: ${retries}`);
+  }
+  if (priority !== undefined && !Number.isFinite(priority)) {
+    throw new RangeError(`Cannot use ${where} priority: expected a finite number: ${priority}`);
+  }
+  checkSeconds(options.retryDelay, `${where} retryDelay`);
+  checkSeconds(options.delay, `${where} delay`);
+  checkSeconds(options.timeout, `${where} timeout`, false);
+  if (expires !== undefined && !(expires instanceof Date)) {
+    checkSeconds(expires, `${where} expires`);
+  }
+  for (const [key, date] of [["eta", eta], ["expires", expires]] as const) {
+    if (date instanceof Date && Number.isNaN(date.getTime())) {
+      throw new RangeError(`Cannot use ${where} ${key}: the Date is invalid`);
+    }
+  }
+  if (eta !== undefined && !(eta instanceof Date)) {
+    throw new TypeError(`Cannot use ${where} eta: expected a Date: ${String(eta)}`);
+  }
+}
+
+/**
+ * The tasks one Huey declares.
+ *
+ * @example
+ * ```ts
+ * import { Registry } from "./registry.ts";
+ * const registry = new Registry();
+ * const add = registry.declare({ name: "add", fn: (a: number, b: number) => a + b, options: {} });
+ * console.log(registry.newTask(add, [1, 2], {}, Date.now()).args); // [1, 2]
+ * ```
+ */
+export class Registry {
+  readonly #tasks = new Map<string, TaskDefinition>();
+
+  /**
+   * Add a declaration after checking it; throws `ConfigurationError` naming
+   * the task for a bad name, function or option, or a name already taken.
+   */
+  declare(definition: TaskDefinition): TaskDefinition {
+    const { name, fn, options } = definition;
+    if (typeof name !== "string" || name === "") {
+      throw new ConfigurationError(`Cannot declare task: name must be a non-empty string: ${name}`);
+    }
+    if (typeof fn !== "function") {
+      throw new ConfigurationError(`Cannot declare task ${name}: not a function: ${String(fn)}`);
+    }
+    if ("schedule" in definition && typeof definition.schedule !== "function") {
+      throw new ConfigurationError(
+        `Cannot declare periodic task ${name}: schedule must be a function such as crontab(): ${
+          String(definition.schedule)
+        }`,
+      );
+    }
+    if (this.#tasks.has(name)) {
+      throw new ConfigurationError(`Cannot declare task ${name}: a task with that name exists`);
+    }
+    try {
+      checkTaskOptions(`task ${name}`, options);
+    } catch (err) {
+      throw new ConfigurationError((err as Error).message, { cause: err });
+    }
+    this.#tasks.set(name, definition);
+    return definition;
+  }
+
+  /** The declaration of `name`, or undefined. */
+  get(name: string): TaskDefinition | undefined {
+    return this.#tasks.get(name);
+  }
+
+  /** The names of every declared task, in declaration order. */
+  names(): string[] {
+    return [...this.#tasks.keys()];
+  }
+
+  /** The periodic tasks whose schedule matches `date` (to the minute). */
+  due(date: Date, utc: boolean): TaskDefinition[] {
+    return [...this.#tasks.values()].filter((definition) => definition.schedule?.(date, utc));
+  }
+
+  /**
+   * A new invocation of `definition` with `args`; per-call options win over
+   * the declared ones, and a `delay` counts from `now` (ms since the epoch).
+   */
+  newTask(definition: TaskDefinition, args: unknown[], call: ScheduleOptions, now: number): Task {
+    const { options } = definition;
+    const eta = call.eta ??
+      (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined);
+    return new Task({
+      id: call.id ?? newTaskId(),
+      name: definition.name,
+      args,
+      eta,
+      retries: call.retries ?? options.retries ?? 0,
+      retryDelay: call.retryDelay ?? options.retryDelay ?? 0,
+      priority: call.priority ?? options.priority ?? 0,
+      expires: call.expires ?? options.expires,
+      timeout: options.timeout,
+      periodic: definition.schedule !== undefined,
+    });
+  }
+}
