@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { fromTagged, Serializer, toTagged } from "../lib/serializer.ts";
-import type { JsonValue } from "../lib/serializer.ts";
+import { Serializer } from "../lib/serializer.ts";
+import { fromTagged, toTagged } from "../lib/tagged.ts";
+import type { JsonValue } from "../lib/tagged.ts";
 import { SerializationError } from "../lib/errors.ts";
 
 const plain = new Serializer();

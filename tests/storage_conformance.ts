@@ -16,6 +16,19 @@ export interface ConformanceOptions {
   /** Build a fresh, empty storage. Called once per test. */
   create: () => Storage | Promise<Storage>;
   /**
+   * Build a new instance (with its own connection) named `name`, in the same
+   * place as the ones `create` builds: the same file, directory or server.
+   * Enables the test that two names never see each other's data.
+   */
+  open?: (name: string) => Storage | Promise<Storage>;
+  /**
+   * True when an instance from `open(name)` sees everything an earlier,
+   * closed one of the same name wrote: a file, a directory, a server outlive
+   * one connection, a MemoryStorage does not. Enables the reopen test.
+   * @default false
+   */
+  persistent?: boolean;
+  /**
    * How another process builds the same storage: `new (await
    * import(module))[exportName](options)`. Given for drivers that several
    * processes can share; enables the multi-process tests.
@@ -425,6 +438,87 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         await assert.rejects(() => own.dequeue({ now: T0, leaseSeconds: 1 }), HueyError);
         await assert.rejects(() => own.putData("k", "v"), HueyError);
         await assert.rejects(() => own.readSchedule(T0), HueyError);
+      });
+    });
+
+    // Only drivers that can build a second instance in the same place get these.
+    // Persistence is declared rather than probed, so a persistent driver that
+    // loses data fails here instead of quietly skipping the test.
+    describe("reopen and names", () => {
+      const open = options.open;
+      if (!open) return;
+      async function openEmpty(storageName: string): Promise<Storage> {
+        const fresh = await open!(storageName);
+        opened.push(fresh);
+        await fresh.flushAll();
+        return fresh;
+      }
+
+      if (options.persistent) {
+        it("keeps queue, leases, schedule, results and errors across close and reopen", async () => {
+          const first = await openEmpty("reopen");
+          await first.enqueue("kept", 20);
+          await first.enqueue("lost", 15);
+          const kept = await first.dequeue({ now: T0, leaseSeconds: 10 });
+          const lost = await first.dequeue({ now: T0, leaseSeconds: 10 });
+          assert.equal(kept?.data, "kept");
+          assert.equal(lost?.data, "lost");
+          await first.enqueue("low", 0);
+          await first.enqueue("high", 9);
+          await first.addToSchedule("later", T0 + 60_000);
+          await first.putData("k", "v");
+          await first.putError("bad", "why", T0);
+          await first.close();
+
+          const second = await open("reopen");
+          opened.push(second);
+          const waiting = second.priority ? ["high", "low"] : ["low", "high"];
+          assert.deepEqual(await second.enqueuedItems(), waiting);
+          assert.equal(await second.leasedSize(), 2);
+          assert.equal(await second.ack(kept!.receipt), true, "a receipt outlives its instance");
+          assert.deepEqual(await second.recoverLeases(T0 + 10_000 - 1), []);
+          assert.deepEqual(await second.recoverLeases(T0 + 10_000), ["lost"]);
+          await second.enqueue("low2", 0);
+          assert.deepEqual(await second.enqueuedItems(), ["lost", ...waiting, "low2"]);
+          assert.equal(await second.ack(lost!.receipt), false);
+          assert.deepEqual(await second.scheduledItems(), ["later"]);
+          assert.equal(await second.peekData("k"), "v");
+          assert.deepEqual(await second.errorItems(), [{ data: "bad", reason: "why", time: T0 }]);
+          await second.flushAll();
+        });
+      }
+
+      it("keeps storages with different names in one place apart", async () => {
+        const a = await openEmpty("isolated-a");
+        const b = await openEmpty("isolated-b");
+        await a.enqueue("for-a", 0);
+        await b.enqueue("for-b", 0);
+        await a.addToSchedule("sched-a", T0);
+        await a.putData("k", "from-a");
+        await a.putError("err-a", "why", T0);
+        assert.deepEqual(await b.enqueuedItems(), ["for-b"]);
+        assert.equal(await b.queueSize(), 1);
+        assert.equal(await b.scheduleSize(), 0);
+        assert.deepEqual(await b.readSchedule(T0 + 1000), []);
+        assert.equal(await b.hasDataForKey("k"), false);
+        assert.equal(await b.peekData("k"), undefined);
+        assert.equal(await b.putIfEmpty("k", "from-b"), true);
+        assert.deepEqual(await b.errorItems(), []);
+
+        const delivery = await b.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.equal(delivery?.data, "for-b");
+        assert.equal(await b.dequeue({ now: T0, leaseSeconds: 1 }), undefined);
+        assert.equal(await a.ack(delivery!.receipt), false, "a receipt is only good for its name");
+        assert.deepEqual(await a.recoverLeases(T0 + 5000), []);
+        assert.deepEqual(await b.recoverLeases(T0 + 5000), ["for-b"]);
+
+        await b.flushAll();
+        assert.deepEqual(await a.enqueuedItems(), ["for-a"]);
+        assert.equal(await a.scheduleSize(), 1);
+        assert.deepEqual(await a.readSchedule(T0), ["sched-a"]);
+        assert.equal(await a.peekData("k"), "from-a");
+        assert.deepEqual(await a.errorItems(), [{ data: "err-a", reason: "why", time: T0 }]);
+        await a.flushAll();
       });
     });
 

@@ -20,6 +20,8 @@ describe("FileStorage", () => {
 
   storageConformance("FileStorage", {
     create: () => new FileStorage({ name: "conformance", path: conformanceDir }),
+    open: (name) => new FileStorage({ name, path: conformanceDir }),
+    persistent: true,
     processes: {
       module: "../lib/storage/file.ts",
       exportName: "FileStorage",
@@ -31,54 +33,6 @@ describe("FileStorage", () => {
     let n = 0;
     /** A fresh, not yet existing directory under the test root. */
     const freshDir = () => join(root, `specific-${n++}`, "nested");
-
-    it("keeps queue, leases, schedule, results and errors for a new instance", async () => {
-      const path = freshDir();
-      const first = new FileStorage({ name: "app", path });
-      await first.enqueue("low", 0);
-      await first.enqueue("high", 9);
-      await first.enqueue("leased", 20);
-      const lost = await first.dequeue({ now: T0, leaseSeconds: 10 });
-      assert.equal(lost?.data, "leased");
-      await first.addToSchedule("later", T0 + 60_000);
-      await first.putData("k", "v");
-      await first.putError("bad", "why", T0);
-      await first.close();
-
-      const second = new FileStorage({ name: "app", path });
-      try {
-        assert.deepEqual(await second.enqueuedItems(), ["high", "low"]);
-        assert.equal(await second.leasedSize(), 1);
-        assert.deepEqual(await second.recoverLeases(T0 + 10_000), ["leased"]);
-        await second.enqueue("low2", 0);
-        assert.deepEqual(await second.enqueuedItems(), ["leased", "high", "low", "low2"]);
-        assert.equal(await second.ack(lost!.receipt), false);
-        assert.deepEqual(await second.scheduledItems(), ["later"]);
-        assert.equal(await second.peekData("k"), "v");
-        assert.deepEqual(await second.errorItems(), [{ data: "bad", reason: "why", time: T0 }]);
-      } finally {
-        await second.close();
-      }
-    });
-
-    it("keeps storages with different names in one directory apart", async () => {
-      const path = freshDir();
-      const a = new FileStorage({ name: "a", path });
-      const b = new FileStorage({ name: "b", path });
-      try {
-        await a.enqueue("for-a", 0);
-        await b.enqueue("for-b", 0);
-        await a.putData("k", "from-a");
-        assert.deepEqual(await b.enqueuedItems(), ["for-b"]);
-        assert.equal(await b.peekData("k"), undefined);
-        await b.flushAll();
-        assert.deepEqual(await a.enqueuedItems(), ["for-a"]);
-        assert.equal(await a.peekData("k"), "from-a");
-      } finally {
-        await a.close();
-        await b.close();
-      }
-    });
 
     it("stores any key and value, however long or odd", async () => {
       const storage = new FileStorage({ path: freshDir() });

@@ -1,7 +1,7 @@
 /**
  * The Redis storages: the conformance suite for each of the four classes on
  * a redis-server this run starts (see redis_server.ts), then what is
- * specific to Redis: key layout, isolation, expiry, pub/sub wake-ups,
+ * specific to Redis: key layout, expiry, pub/sub wake-ups,
  * blocking pops, user clients, connection errors and reconnection.
  */
 import { after, before, describe, it } from "node:test";
@@ -71,6 +71,10 @@ function registerRedisTests(server: RedisServer): void {
       const name = `conformance-${RUN}-${className}`;
       storageConformance(className, {
         create: () => new CLASSES[className]({ url, name }),
+        // Each open() is a new instance with its own connection to the same server;
+        // the suffix keeps its names apart from those of the other suites.
+        open: (suffix) => new CLASSES[className]({ url, name: `${name}-${suffix}` }),
+        persistent: true,
         processes: {
           module: "../lib/storage/redis.ts",
           exportName: className,
@@ -88,16 +92,21 @@ function registerRedisTests(server: RedisServer): void {
       for (const className of ["RedisStorage", "PriorityRedisStorage"] as const) {
         const name = `conformance-${RUN}-client-${className}`;
         let client: ReturnType<typeof createClient> | undefined;
+        /** The one client every instance of this suite shares, connected on first use. */
+        const connected = async () => {
+          if (!client) {
+            client = createClient({ url });
+            client.on("error", () => {});
+            await client.connect();
+            clients.push(client);
+          }
+          return client;
+        };
         storageConformance(`${className} on a node-redis client`, {
-          create: async () => {
-            if (!client) {
-              client = createClient({ url });
-              client.on("error", () => {});
-              await client.connect();
-              clients.push(client);
-            }
-            return new CLASSES[className]({ client, name });
-          },
+          create: async () => new CLASSES[className]({ client: await connected(), name }),
+          open: async (suffix) =>
+            new CLASSES[className]({ client: await connected(), name: `${name}-${suffix}` }),
+          persistent: true,
         });
       }
     });
@@ -111,18 +120,26 @@ function registerRedisTests(server: RedisServer): void {
         });
         const name = `conformance-${RUN}-bun-client`;
         let client: RedisClientLike | undefined;
+        /** The one client every instance of this suite shares, connected on first use. */
+        const connected = async () => {
+          if (!client) {
+            const bun = "bun"; // a variable: Deno and Node never resolve it
+            const { RedisClient } = await import(bun);
+            const created = new RedisClient(url);
+            await created.connect();
+            clients.push(created);
+            client = created;
+          }
+          return client;
+        };
         storageConformance("PriorityRedisExpireStorage on a Bun RedisClient", {
-          create: async () => {
-            if (!client) {
-              const bun = "bun"; // a variable: Deno and Node never resolve it
-              const { RedisClient } = await import(bun);
-              const created = new RedisClient(url);
-              await created.connect();
-              clients.push(created);
-              client = created;
-            }
-            return new PriorityRedisExpireStorage({ client, name });
-          },
+          create: async () => new PriorityRedisExpireStorage({ client: await connected(), name }),
+          open: async (suffix) =>
+            new PriorityRedisExpireStorage({
+              client: await connected(),
+              name: `${name}-${suffix}`,
+            }),
+          persistent: true,
         });
       });
     }
@@ -153,25 +170,6 @@ function registerRedisTests(server: RedisServer): void {
           await storage.flushAll();
           assert.deepEqual(await raw.send(["KEYS", `*${name}*`]), []);
         }
-      });
-
-      it("keeps two names on one server apart", async () => {
-        const a = make("PriorityRedisStorage", { name: `iso-${RUN}-a` });
-        const b = make("PriorityRedisStorage", { name: `iso-${RUN}-b` });
-        await a.enqueue("for a", 0);
-        await a.addToSchedule("later", T0);
-        await a.putData("k", "a's");
-        await a.putError("e", "why", T0);
-        assert.equal(await b.queueSize(), 0);
-        assert.equal(await b.dequeue({ now: T0, leaseSeconds: 30 }), undefined);
-        assert.deepEqual(await b.readSchedule(T0 + 1000), []);
-        assert.equal(await b.peekData("k"), undefined);
-        assert.deepEqual(await b.errorItems(), []);
-        await b.flushAll();
-        assert.equal(await a.queueSize(), 1);
-        assert.equal(await a.scheduleSize(), 1);
-        assert.equal(await a.peekData("k"), "a's");
-        await a.flushAll();
       });
 
       it("rejects bad options: names that would break the hash tag, cluster clients", () => {

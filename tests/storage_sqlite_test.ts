@@ -21,6 +21,8 @@ describe("SqliteStorage", () => {
 
   storageConformance("SqliteStorage", {
     create: () => new SqliteStorage({ name: "conformance", filename }),
+    open: (name) => new SqliteStorage({ name, filename }),
+    persistent: true,
     processes: {
       module: "../lib/storage/sqlite.ts",
       exportName: "SqliteStorage",
@@ -44,65 +46,6 @@ describe("SqliteStorage", () => {
       } finally {
         db.close();
         await storage.close();
-      }
-    });
-
-    it("keeps queue, leases, schedule, results and errors across close and reopen", async () => {
-      const file = freshFile();
-      const first = new SqliteStorage({ name: "app", filename: file });
-      await first.enqueue("low", 0);
-      await first.enqueue("high", 9);
-      await first.enqueue("leased", 20);
-      const lost = await first.dequeue({ now: T0, leaseSeconds: 10 });
-      assert.equal(lost?.data, "leased");
-      await first.addToSchedule("later", T0 + 60_000);
-      await first.putData("k", "v");
-      await first.putError("bad", "why", T0);
-      await first.close();
-
-      const second = new SqliteStorage({ name: "app", filename: file });
-      try {
-        assert.deepEqual(await second.enqueuedItems(), ["high", "low"]);
-        assert.equal(await second.leasedSize(), 1);
-        assert.equal(await second.ack(lost!.receipt), true);
-        assert.deepEqual(await second.scheduledItems(), ["later"]);
-        assert.equal(await second.peekData("k"), "v");
-        assert.deepEqual(await second.errorItems(), [{ data: "bad", reason: "why", time: T0 }]);
-      } finally {
-        await second.close();
-      }
-    });
-
-    it("keeps storages with different names on one file apart", async () => {
-      const file = freshFile();
-      const a = new SqliteStorage({ name: "a", filename: file });
-      const b = new SqliteStorage({ name: "b", filename: file });
-      try {
-        await a.enqueue("for-a", 0);
-        await b.enqueue("for-b", 0);
-        await a.addToSchedule("sched-a", T0);
-        await a.putData("k", "from-a");
-        await a.putError("err-a", "why", T0);
-        assert.deepEqual(await b.enqueuedItems(), ["for-b"]);
-        assert.equal(await b.scheduleSize(), 0);
-        assert.equal(await b.peekData("k"), undefined);
-        assert.equal(await b.putIfEmpty("k", "from-b"), true);
-        assert.deepEqual(await b.errorItems(), []);
-
-        const delivery = await b.dequeue({ now: T0, leaseSeconds: 1 });
-        assert.equal(delivery?.data, "for-b");
-        assert.equal(await a.ack(delivery!.receipt), false, "a receipt is only good for its name");
-        assert.deepEqual(await a.recoverLeases(T0 + 5000), []);
-        assert.deepEqual(await b.recoverLeases(T0 + 5000), ["for-b"]);
-
-        await b.flushAll();
-        assert.deepEqual(await a.enqueuedItems(), ["for-a"]);
-        assert.deepEqual(await a.readSchedule(T0), ["sched-a"]);
-        assert.equal(await a.peekData("k"), "from-a");
-        assert.equal((await a.errorItems()).length, 1);
-      } finally {
-        await a.close();
-        await b.close();
       }
     });
 
