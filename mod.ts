@@ -72,8 +72,10 @@ export type { Crontab, CrontabOptions, PeriodicSchedule } from "./lib/crontab.ts
 export { TaskLock } from "./lib/lock.ts";
 export type { HeldLock } from "./lib/lock.ts";
 export { currentTask } from "./lib/context.ts";
-export { fromTagged, Serializer, toTagged } from "./lib/serializer.ts";
-export type { JsonValue, SerializerOptions } from "./lib/serializer.ts";
+export { Serializer } from "./lib/serializer.ts";
+export type { SerializerOptions } from "./lib/serializer.ts";
+export { fromTagged, toTagged } from "./lib/tagged.ts";
+export type { JsonValue } from "./lib/tagged.ts";
 export { createLogger } from "./lib/logger.ts";
 export type { Logger, LoggerOptions, LogLevel } from "./lib/logger.ts";
 

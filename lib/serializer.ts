@@ -49,11 +49,6 @@ import {
 } from "./tagged.ts";
 import type { JsonValue } from "./tagged.ts";
 
-// The value functions are part of the serializer's public face: mod.ts
-// exports them from here, next to the Serializer built on them.
-export { fromTagged, toTagged };
-export type { JsonValue };
-
 /**
  * Options of {@link Serializer}.
  *
