@@ -17,7 +17,7 @@
 
 // Core
 export { Huey } from "./lib/huey.ts";
-export type { HueyOptions } from "./lib/huey.ts";
+export type { AnyFunction, HueyOptions, WithoutContext } from "./lib/huey.ts";
 export type {
   ExecuteOptions,
   ExecutionOutcome,
@@ -65,6 +65,9 @@ export type {
   TaskOptions,
 } from "./lib/task.ts";
 export type { AnyTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
+export type { Registry, TaskDefinition } from "./lib/registry.ts";
+export type { MessageCodec } from "./lib/message.ts";
+export type { RevocationHost, Revocations } from "./lib/revocation.ts";
 export { Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { crontab } from "./lib/crontab.ts";
@@ -95,7 +98,14 @@ export {
   SIGNALS,
 } from "./lib/signals.ts";
 export type { SignalHandler, SignalName } from "./lib/signals.ts";
-export type { ConsumerEventName, EventStream, HueyEvent, SubscribeOptions } from "./lib/events.ts";
+export type {
+  ConsumerEventName,
+  EventFeed,
+  EventFeedHost,
+  EventStream,
+  HueyEvent,
+  SubscribeOptions,
+} from "./lib/events.ts";
 
 // Storage
 export { MemoryStorage } from "./lib/storage/memory.ts";

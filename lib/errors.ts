@@ -22,6 +22,7 @@
  * ```
  */
 export class HueyError extends Error {
+  /** An error with `message`; `options.cause` keeps what caused it. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "HueyError";
@@ -75,6 +76,7 @@ export class TaskError extends HueyError {
   /** Retries the task had left when the error was stored. */
   readonly retries: number;
 
+  /** The failure a task stored, as `info` describes it. */
   constructor(info: TaskErrorInfo) {
     super(`Task ${info.taskName} (${info.taskId}) failed: ${info.name}: ${info.message}`);
     this.name = "TaskError";
@@ -128,6 +130,7 @@ export class RetryTask extends HueyError {
   /** Absolute time of the retry, if given. */
   readonly eta?: Date;
 
+  /** Ask to be retried after `options.delay` seconds or at `options.eta`. */
   constructor(options: RetryTaskOptions = {}, message = "task asked to be retried") {
     super(message);
     this.name = "RetryTask";
@@ -161,6 +164,7 @@ export class CancelExecution extends HueyError {
   /** The retry policy override, see {@link CancelExecutionOptions.retry}. */
   readonly retry?: boolean;
 
+  /** Cancel the run; `options.retry` says whether it is retried. */
   constructor(options: CancelExecutionOptions = {}, message = "task execution canceled") {
     super(message);
     this.name = "CancelExecution";
@@ -187,6 +191,7 @@ export class TaskLockedError extends HueyError {
   /** Name of the lock that could not be taken. */
   readonly lockName: string;
 
+  /** The lock `lockName` is held by someone else. */
   constructor(lockName: string) {
     super(`Cannot acquire lock: already held: ${lockName}`);
     this.name = "TaskLockedError";
@@ -217,6 +222,7 @@ export class ResultTimeout extends HueyError {
   /** The timeout that ran out, in seconds. */
   readonly timeout: number;
 
+  /** No result for task `taskId` within `timeout` seconds. */
   constructor(taskId: string, timeout: number) {
     super(`Cannot get result of task ${taskId}: not ready after ${timeout}s`);
     this.name = "ResultTimeout";
@@ -244,6 +250,7 @@ export class UnknownTaskError extends HueyError {
   /** Where the tasks were loaded from, when known (the consumer's app module). */
   readonly module?: string;
 
+  /** `taskName` is not among `registered`, the tasks `module` declares. */
   constructor(taskName: string, registered: readonly string[], module?: string) {
     const where = module ? ` (tasks loaded from ${module})` : "";
     const known = registered.length ? registered.join(", ") : "none";
@@ -270,6 +277,7 @@ export class UnknownTaskError extends HueyError {
  * ```
  */
 export class ConfigurationError extends HueyError {
+  /** A bad option or setting, explained in `message`. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ConfigurationError";
@@ -310,6 +318,7 @@ export class SerializationError extends HueyError {
   /** Path to the offending value inside the argument. */
   readonly path?: string;
 
+  /** A value that cannot be (de)serialized; `details` says which task, argument and path. */
   constructor(message: string, details: SerializationErrorDetails = {}, options?: ErrorOptions) {
     super(message, options);
     this.name = "SerializationError";

@@ -235,7 +235,7 @@ export class Executor {
    * can (see `ExecutionOutcome.acknowledged`; otherwise the caller acks).
    */
   executeDelivery(delivery: Delivery, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
-    return this.executeMessage(delivery.data, {
+    return this.#executeMessage(delivery.data, {
       ...options,
       receipt: delivery.receipt,
       nothingRevoked: delivery.peeked === null,
@@ -247,7 +247,11 @@ export class Executor {
    * names a task this process has not declared, goes to the error store and
    * ends as `invalid`.
    */
-  async executeMessage(data: string, options: RunOptions = {}): Promise<ExecutionOutcome> {
+  executeMessage(data: string, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
+    return this.#executeMessage(data, options);
+  }
+
+  async #executeMessage(data: string, options: RunOptions): Promise<ExecutionOutcome> {
     let task: Task;
     try {
       task = this.codec.decode(data);
@@ -258,7 +262,7 @@ export class Executor {
       await this.storage.putError(data, reason, options.now ?? this.now());
       return { status: "invalid", error };
     }
-    return await this.execute(task, options);
+    return await this.#execute(task, options);
   }
 
   /**
@@ -308,7 +312,11 @@ export class Executor {
    * Execute one task: schedule it if it is early, skip it if expired or
    * revoked, otherwise run it. This is the only place tasks run.
    */
-  async execute(task: Task, options: RunOptions = {}): Promise<ExecutionOutcome> {
+  execute(task: Task, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
+    return this.#execute(task, options);
+  }
+
+  async #execute(task: Task, options: RunOptions): Promise<ExecutionOutcome> {
     const now = options.now ?? this.now();
     const { events, logger } = this;
     if (task.eta && task.eta.getTime() > now) {

@@ -69,6 +69,7 @@ function split<T extends object>(options: T, keys: readonly string[]) {
  * ```
  */
 export class MemoryHuey extends Huey {
+  /** A Huey on its own MemoryStorage named `options.name`. */
   constructor(options: FlavorOptions = {}) {
     super({ ...options, storage: new MemoryStorage({ name: options.name ?? "huey" }) });
   }
@@ -86,6 +87,7 @@ export class MemoryHuey extends Huey {
  * ```
  */
 export class SqliteHuey extends Huey {
+  /** A Huey on its own SqliteStorage named `options.name`. */
   constructor(options: SqliteHueyOptions = {}) {
     const { storage, huey } = split(options, ["filename", "busyTimeout"]);
     super({
@@ -105,6 +107,7 @@ export class SqliteHuey extends Huey {
  * ```
  */
 export class FileHuey extends Huey {
+  /** A Huey on its own FileStorage named `options.name`. */
   constructor(options: FileHueyOptions) {
     const { storage, huey } = split(options, ["path"]);
     super({
@@ -125,6 +128,7 @@ export class FileHuey extends Huey {
  * ```
  */
 export class BlackHoleHuey extends Huey {
+  /** A Huey on its own BlackHoleStorage named `options.name`. */
   constructor(options: FlavorOptions = {}) {
     super({ ...options, storage: new BlackHoleStorage({ name: options.name ?? "huey" }) });
   }
@@ -141,6 +145,7 @@ export class BlackHoleHuey extends Huey {
  * ```
  */
 export class RedisHuey extends Huey {
+  /** A Huey on its own RedisStorage named `options.name`. */
   constructor(options: RedisHueyOptions = {}) {
     const { storage, huey } = split(options, REDIS_KEYS);
     super({ ...huey, storage: new RedisStorage({ ...storage, name: options.name ?? "huey" }) });
@@ -157,6 +162,7 @@ export class RedisHuey extends Huey {
  * ```
  */
 export class PriorityRedisHuey extends Huey {
+  /** A Huey on its own PriorityRedisStorage named `options.name`. */
   constructor(options: RedisHueyOptions = {}) {
     const { storage, huey } = split(options, REDIS_KEYS);
     super({
@@ -177,6 +183,7 @@ export class PriorityRedisHuey extends Huey {
  * ```
  */
 export class RedisExpireHuey extends Huey {
+  /** A Huey on its own RedisExpireStorage named `options.name`. */
   constructor(options: RedisExpireHueyOptions = {}) {
     const { storage, huey } = split(options, REDIS_KEYS);
     super({
@@ -196,6 +203,7 @@ export class RedisExpireHuey extends Huey {
  * ```
  */
 export class PriorityRedisExpireHuey extends Huey {
+  /** A Huey on its own PriorityRedisExpireStorage named `options.name`. */
   constructor(options: RedisExpireHueyOptions = {}) {
     const { storage, huey } = split(options, REDIS_KEYS);
     super({

@@ -70,10 +70,12 @@ export interface HueyOptions {
   events?: boolean;
 }
 
+/** Any function that can be a task. */
 // deno-lint-ignore no-explicit-any
-type AnyFunction = (...args: any[]) => unknown;
+export type AnyFunction = (...args: any[]) => unknown;
 /** A task function's parameters without the trailing context. */
-type WithoutContext<P extends unknown[]> = P extends [...infer A, TaskContext] ? A : never;
+export type WithoutContext<P extends unknown[]> = P extends [...infer A, TaskContext] ? A
+  : never;
 
 /**
  * A task queue: declare tasks on it, call them to enqueue, and run a
@@ -128,6 +130,7 @@ export class Huey {
   readonly #enqueuer: Enqueuer;
   readonly #backend: ResultBackend;
 
+  /** A Huey with `options`; without `storage` it keeps everything in memory. */
   constructor(options: HueyOptions = {}) {
     this.name = options.name ?? "huey";
     this.results = options.results ?? true;
@@ -210,6 +213,7 @@ export class Huey {
     fn: F,
     options?: TaskOptions & { context?: false },
   ): TaskWrapper<Parameters<F>, Awaited<ReturnType<F>>>;
+  /** Declare a task whose function takes a {@link TaskContext} as its last argument. */
   task<F extends AnyFunction>(
     name: string,
     fn: F,
@@ -236,6 +240,7 @@ export class Huey {
     fn: () => R,
     options?: TaskOptions & { context?: false },
   ): TaskWrapper<[], Awaited<R>>;
+  /** Declare a periodic task whose function takes a {@link TaskContext}. */
   periodicTask<R>(
     name: string,
     schedule: PeriodicSchedule,
@@ -300,6 +305,7 @@ export class Huey {
    * `ResultGroup` for a pipeline (one result per task of the chain).
    */
   enqueue<A extends unknown[], R>(task: Task<A, R, [R]>): Promise<Result<R>>;
+  /** Enqueue a pipeline: one result per task of the chain. */
   enqueue<A extends unknown[], R, C extends unknown[]>(
     task: Task<A, R, C>,
   ): Promise<ResultGroup<C>>;

@@ -38,6 +38,7 @@ export class TaskLock {
   readonly key: string;
   readonly #storage: () => Storage;
 
+  /** The lock `name` on the storage `storage()` returns (read at each use). */
   constructor(storage: () => Storage, name: string) {
     this.#storage = storage;
     this.name = name;
@@ -106,6 +107,7 @@ export class Locks {
   readonly #storage: () => Storage;
   readonly #names = new Set<string>();
 
+  /** Locks on the storage `storage()` returns (read at each use). */
   constructor(storage: () => Storage) {
     this.#storage = storage;
   }

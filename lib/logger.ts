@@ -12,9 +12,13 @@ const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 4
 
 /** What huey logs through. Any object with these four methods will do (e.g. `console`). */
 export interface Logger {
+  /** Detail for debugging (`-v`). */
   debug(message: string, ...details: unknown[]): void;
+  /** What the consumer is doing. */
   info(message: string, ...details: unknown[]): void;
+  /** Something went wrong and was handled. */
   warn(message: string, ...details: unknown[]): void;
+  /** Something failed. */
   error(message: string, ...details: unknown[]): void;
 }
 

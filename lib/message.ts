@@ -99,6 +99,7 @@ export class MessageCodec {
   /** The serializer of messages (and of results, by the executor). */
   readonly serializer: Serializer;
 
+  /** A codec writing messages through `serializer`. */
   constructor(serializer: Serializer) {
     this.serializer = serializer;
   }

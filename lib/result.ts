@@ -63,6 +63,7 @@ export class Result<T> {
   readonly #backend: ResultBackend;
   #settled?: StoredResult;
 
+  /** A handle on the result of `task`, read through `backend` (Huey makes these). */
   constructor(backend: ResultBackend, task: Task) {
     this.#backend = backend;
     this.task = task;
@@ -170,6 +171,7 @@ export class ResultGroup<T extends unknown[]> implements Iterable<Result<T[numbe
   /** The individual results, in order. */
   readonly results: readonly Result<T[number]>[];
 
+  /** The group of `results`, in the order given. */
   constructor(results: readonly Result<unknown>[]) {
     this.results = results as Result<T[number]>[];
   }
@@ -184,6 +186,7 @@ export class ResultGroup<T extends unknown[]> implements Iterable<Result<T[numbe
     return this.results.at(index);
   }
 
+  /** The results, in order. */
   [Symbol.iterator](): Iterator<Result<T[number]>> {
     return this.results[Symbol.iterator]();
   }

@@ -56,6 +56,7 @@ export interface RevocationHost {
 export class Revocations {
   readonly #host: RevocationHost;
 
+  /** Revocations kept in `host`'s storage. */
   constructor(host: RevocationHost) {
     this.#host = host;
   }

@@ -113,6 +113,8 @@ export class Serializer {
   readonly #key: string | Uint8Array | undefined;
 
   /**
+   * A serializer with `options` (plain JSON frames by default).
+   *
    * @throws {RangeError} if `compression` is a negative or non-finite number.
    * @throws {TypeError} if `signingKey` is empty or not a string or Uint8Array.
    */

@@ -111,18 +111,21 @@ export interface TaskFactory<A extends unknown[] = unknown[], R = unknown> {
   s(...args: A): Task<A, R>;
 }
 
-/** The members of {@link Task} that are not fields of the invocation. */
-type TaskMethod = "copy" | "then" | "error" | "pipeline" | "toString" | "__types";
-
 /**
  * The fields of a task invocation: what `new Task()` takes and what a
  * message carries. Derived from the {@link Task} class, which declares them
- * once (a method added to Task must be named in `TaskMethod`, or the wire
- * form's field table stops compiling).
+ * once (a method added to Task must be named in the exclusion below, or the
+ * wire form's field table stops compiling).
  */
-export type TaskFields = Omit<Pick<Task, Exclude<keyof Task, TaskMethod>>, "periodic"> & {
-  periodic?: boolean;
-};
+export type TaskFields =
+  & Omit<
+    Pick<
+      Task,
+      Exclude<keyof Task, "copy" | "then" | "error" | "pipeline" | "toString" | "__types">
+    >,
+    "periodic"
+  >
+  & { periodic?: boolean };
 
 /**
  * One invocation of a task: its id, arguments and settings, and the tasks
@@ -165,8 +168,10 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   /** Runs after this one fails for good, with the error in front of its arguments. */
   declare onError?: Task;
 
+  /** Carries the type parameters for inference; never set at run time. */
   declare readonly __types?: { args: A; result: R; chain: C };
 
+  /** An invocation with `fields` (`periodic` defaults to false). */
   constructor(fields: TaskFields) {
     Object.assign(this, fields);
     this.periodic = fields.periodic ?? false;

@@ -44,6 +44,7 @@ export class BlackHoleStorage implements Storage {
 
   #closed = false;
 
+  /** A storage that keeps nothing. */
   constructor(options: BlackHoleStorageOptions = {}) {
     this.name = options.name ?? "huey";
   }

@@ -108,6 +108,7 @@ export class MemoryStorage implements Storage {
   #closeWaiters = new Set<() => void>();
   #closed = false;
 
+  /** A new, empty storage. */
   constructor(options: MemoryStorageOptions = {}) {
     this.name = options.name ?? "huey";
   }
