@@ -53,8 +53,9 @@ function startConsumer(args: string[]): Running {
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
+  // "close", not "exit": the output is complete only once the pipes close.
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on("exit", (code, signal) => resolve({ code, signal }))
+    child.on("close", (code, signal) => resolve({ code, signal }))
   );
   return { child, output: () => output, exited };
 }
@@ -72,6 +73,15 @@ async function until(check: () => boolean, ms: number, explain?: () => string): 
     if (Date.now() > deadline) throw new Error(`timed out; output:\n${explain?.() ?? ""}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * Wait until the consumer has printed a line matching `pattern`. Its log
+ * reaches us through a pipe, which can lag behind what the same process
+ * wrote to the storage: never read the output once and assert on it.
+ */
+function printed(running: Running, pattern: RegExp, ms = 10_000): Promise<void> {
+  return until(() => pattern.test(running.output()), ms, running.output);
 }
 
 /**
@@ -207,7 +217,7 @@ describe("consumer process", { timeout: 120_000 }, () => {
       assert.equal(await r.get({ blocking: true, timeout: 20 }), "finished");
       const ran = lines().filter((l) => !l.startsWith("tick")).map((l) => l.split(" ")[0]);
       assert.deepEqual(ran, ["start", "start", "end"]);
-      assert.match(second.output(), /Lease of slow: .* ran out/);
+      await printed(second, /Lease of slow: .* ran out/);
       await new Promise((r) => setTimeout(r, 2500));
       assert.equal(lines().filter((l) => l.startsWith("end")).length, 1, "not run a third time");
     } finally {
@@ -264,10 +274,7 @@ describe("consumer process", { timeout: 120_000 }, () => {
       await until(() => lines().includes("hang"), 10_000, running.output);
       const r = await app.add(2, 2);
       assert.equal(await r.get({ blocking: true, timeout: 30 }), 4);
-      assert.match(
-        running.output(),
-        /Worker 0 is stuck in hang: .* past its 1s timeout; replacing it/,
-      );
+      await printed(running, /Worker 0 is stuck in hang: .* past its 1s timeout; replacing it/);
     } finally {
       await stop(running, "SIGTERM");
       await app.huey.close();
@@ -372,7 +379,7 @@ describe("cli.ts", { timeout: 60_000 }, () => {
       assert.equal(await r.get({ blocking: true, timeout: 10 }), 2);
       const [kept] = await app.huey.storage.errorItems();
       assert.match(kept.reason, /UnknownTaskError.*not_in_consumer.*_app\.ts/);
-      assert.match(running.output(), /not_in_consumer/);
+      await printed(running, /not_in_consumer/);
     } finally {
       await stop(running);
       await app.huey.close();
