@@ -16,8 +16,8 @@ import {
   RedisStorage,
 } from "../lib/storage/redis.ts";
 import type { RedisExpireStorageOptions } from "../lib/storage/redis.ts";
-import { connectRedis } from "../lib/storage/redis_client.ts";
-import type { RedisClientLike, RedisConnection } from "../lib/storage/redis_client.ts";
+import { connectRedis } from "../lib/storage/redis/connection.ts";
+import type { RedisClientLike, RedisConnection } from "../lib/storage/redis/connection.ts";
 import { storageConformance } from "./storage_conformance.ts";
 import { describeWithRedis, redisServerInstalled, startRedisServer } from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";

@@ -30,8 +30,13 @@
  */
 import { ConfigurationError, HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
-import { connectRedis, defineScript, wrapRedisClient } from "./redis_client.ts";
-import type { RedisClientLike, RedisConnection, RedisReply, RedisScript } from "./redis_client.ts";
+import { connectRedis, defineScript, wrapRedisClient } from "./redis/connection.ts";
+import type {
+  RedisClientLike,
+  RedisConnection,
+  RedisReply,
+  RedisScript,
+} from "./redis/connection.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /**
