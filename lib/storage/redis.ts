@@ -30,13 +30,29 @@
  */
 import { ConfigurationError, HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
-import { connectRedis, defineScript, wrapRedisClient } from "./redis/connection.ts";
+import { connectRedis, wrapRedisClient } from "./redis/connection.ts";
 import type {
   RedisClientLike,
   RedisConnection,
   RedisReply,
   RedisScript,
 } from "./redis/connection.ts";
+import { RedisKeys } from "./redis/keys.ts";
+import {
+  ACK,
+  ADD_TO_SCHEDULE,
+  ALL_FIELDS,
+  DEQUEUE_LIST,
+  DEQUEUE_PRIORITY,
+  ENQUEUE_PRIORITY,
+  EXTEND_LEASE,
+  POP_FIELD,
+  PUT_AND_ACK,
+  READ_SCHEDULE,
+  RECOVER_LIST,
+  RECOVER_PRIORITY,
+  SEQ_WIDTH,
+} from "./redis/scripts.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /**
@@ -129,182 +145,8 @@ const EVENT_BATCH_MS = 10;
 /** Starts and separates the events of a batched event message (ASCII record separator). */
 const EVENT_SEPARATOR = "\u001e";
 
-/** Width of the zero-padded sequence number that prefixes sorted-set members. */
-const SEQ_WIDTH = 16;
 /** Messages per command in enqueueMany. */
 const BATCH = 5000;
-
-// -- Lua scripts ---------------------------------------------------------------
-// Every key a script touches is passed in KEYS (Redis Cluster requires it), and
-// every key shares the {name} hash tag.
-
-/** KEYS: queue, seq, wake. ARGV: score, message, score, message, ... */
-const ENQUEUE_PRIORITY = defineScript(`
-local n = #ARGV / 2
-local last = redis.call('INCRBY', KEYS[2], n)
-for i = 1, n do
-  redis.call('ZADD', KEYS[1], ARGV[2 * i - 1], string.format('%016d', last - n + i) .. ARGV[2 * i])
-end
-if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
-return n`);
-
-/**
- * The tail of both dequeue scripts: `out` holds the taken messages; put the
- * peek key's value (false, a nil reply, when empty or not asked for) in
- * front. ARGV[1]: '' (no peek), 'h' (field ARGV[2] of the hash KEYS[peek])
- * or 'k' (the string key KEYS[peek]).
- */
-const PEEK_AFTER_TAKE = (peek: number) => `
-local peeked = false
-if ARGV[1] == 'h' then peeked = redis.call('HGET', KEYS[${peek}], ARGV[2])
-elseif ARGV[1] == 'k' then peeked = redis.call('GET', KEYS[${peek}]) end
-table.insert(out, 1, peeked)
-return out`;
-
-/**
- * Take up to n messages, each under its own lease.
- * KEYS: queue, leases, leased, peek.
- * ARGV: peek mode, peek field, n receipts, then n lease ends.
- * Returns {} when the queue is empty, else {peeked, message, ...}.
- */
-const DEQUEUE_LIST = defineScript(`
-local n = (#ARGV - 2) / 2
-local items = redis.call('RPOP', KEYS[1], n)
-if not items then return {} end
-local fields, scores = {}, {}
-for i = 1, #items do
-  fields[2 * i - 1] = ARGV[2 + i]
-  fields[2 * i] = items[i]
-  scores[2 * i - 1] = ARGV[2 + n + i]
-  scores[2 * i] = ARGV[2 + i]
-end
-redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('ZADD', KEYS[3], unpack(scores))
-local out = items
-${PEEK_AFTER_TAKE(4)}`);
-
-/** As DEQUEUE_LIST, with the wake list. KEYS: queue, leases, leased, wake, peek. */
-const DEQUEUE_PRIORITY = defineScript(`
-local n = (#ARGV - 2) / 2
-local popped = redis.call('ZPOPMIN', KEYS[1], n)
-if #popped == 0 then
-  redis.call('DEL', KEYS[4])
-  return {}
-end
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
-local fields, scores, out = {}, {}, {}
-for i = 1, #popped / 2 do
-  local member, score = popped[2 * i - 1], popped[2 * i]
-  fields[2 * i - 1] = ARGV[2 + i]
-  fields[2 * i] = score .. '|' .. member
-  scores[2 * i - 1] = ARGV[2 + n + i]
-  scores[2 * i] = ARGV[2 + i]
-  out[i] = string.sub(member, ${SEQ_WIDTH + 1})
-end
-redis.call('HSET', KEYS[2], unpack(fields))
-redis.call('ZADD', KEYS[3], unpack(scores))
-${PEEK_AFTER_TAKE(5)}`);
-
-/** KEYS: leases, leased. ARGV: receipt. */
-const ACK = defineScript(`
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('ZREM', KEYS[2], ARGV[1])
-return 1`);
-
-/**
- * Store results and acknowledge their messages. KEYS: leases, leased, then
- * one target per result (the results hash, or the result's own key).
- * ARGV: expiry in ms ('' for the hash layout), then field, value, receipt
- * and data channel per result. Returns 1 or 0 (lease already lost) each.
- */
-const PUT_AND_ACK = defineScript(`
-local out = {}
-for i = 1, #KEYS - 2 do
-  local at = 4 * i - 2
-  if ARGV[1] == '' then
-    redis.call('HSET', KEYS[2 + i], ARGV[at], ARGV[at + 1])
-  else
-    redis.call('SET', KEYS[2 + i], ARGV[at + 1], 'PX', ARGV[1])
-  end
-  redis.call('PUBLISH', ARGV[at + 3], '1')
-  if redis.call('HDEL', KEYS[1], ARGV[at + 2]) == 1 then
-    redis.call('ZREM', KEYS[2], ARGV[at + 2])
-    out[i] = 1
-  else
-    out[i] = 0
-  end
-end
-return out`);
-
-/** KEYS: leases, leased. ARGV: receipt, new lease end. */
-const EXTEND_LEASE = defineScript(`
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
-return 1`);
-
-/**
- * KEYS: queue, leases, leased. ARGV: now. Pushed back to the dequeue end in
- * reverse so the lease that ended first is taken first.
- */
-const RECOVER_LIST = defineScript(`
-local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
-local reversed = {}
-for i = #receipts, 1, -1 do
-  local data = redis.call('HGET', KEYS[2], receipts[i])
-  if data then
-    redis.call('HDEL', KEYS[2], receipts[i])
-    redis.call('RPUSH', KEYS[1], data)
-    reversed[#reversed + 1] = data
-  end
-end
-if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1]) end
-local out = {}
-for i = #reversed, 1, -1 do out[#out + 1] = reversed[i] end
-return out`);
-
-/**
- * KEYS: queue, leases, leased, wake. ARGV: now. A message goes back with its
- * original score and sequence: ahead of everything enqueued after it.
- */
-const RECOVER_PRIORITY = defineScript(`
-local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
-local out = {}
-for i = 1, #receipts do
-  local v = redis.call('HGET', KEYS[2], receipts[i])
-  if v then
-    redis.call('HDEL', KEYS[2], receipts[i])
-    local sep = string.find(v, '|', 1, true)
-    local member = string.sub(v, sep + 1)
-    redis.call('ZADD', KEYS[1], string.sub(v, 1, sep - 1), member)
-    out[#out + 1] = string.sub(member, ${SEQ_WIDTH + 1})
-  end
-end
-if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1]) end
-if #out > 0 and redis.call('EXISTS', KEYS[4]) == 0 then redis.call('RPUSH', KEYS[4], '1') end
-return out`);
-
-/** KEYS: schedule, seq. ARGV: eta, message. */
-const ADD_TO_SCHEDULE = defineScript(`
-local seq = redis.call('INCR', KEYS[2])
-redis.call('ZADD', KEYS[1], ARGV[1], string.format('%016d', seq) .. ARGV[2])
-return seq`);
-
-/** KEYS: schedule. ARGV: now. */
-const READ_SCHEDULE = defineScript(`
-local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-if #items == 0 then return items end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
-for i = 1, #items do items[i] = string.sub(items[i], ${SEQ_WIDTH + 1}) end
-return items`);
-
-/** KEYS: results. ARGV: key. */
-const POP_FIELD = defineScript(`
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return v`);
-
-/** KEYS: results. As a flat array whatever the client's protocol. */
-const ALL_FIELDS = defineScript(`return redis.call('HGETALL', KEYS[1])`);
 
 // -- helpers -------------------------------------------------------------------
 
@@ -334,57 +176,6 @@ function linkSignals(a: AbortSignal, b?: AbortSignal): { signal: AbortSignal; di
   };
 }
 
-/** Key and channel names of one Huey name. */
-class Keys {
-  readonly prefix: string;
-  readonly queue: string;
-  readonly wake: string;
-  readonly leases: string;
-  readonly leased: string;
-  readonly seq: string;
-  readonly schedule: string;
-  readonly results: string;
-  readonly errors: string;
-  readonly events: string;
-  readonly resultPrefix: string;
-
-  constructor(name: string) {
-    const prefix = this.prefix = `huey.{${name}}.`;
-    this.queue = prefix + "queue";
-    this.wake = prefix + "wake";
-    this.leases = prefix + "leases";
-    this.leased = prefix + "leased";
-    this.seq = prefix + "seq";
-    this.schedule = prefix + "schedule";
-    this.results = prefix + "results";
-    this.errors = prefix + "errors";
-    this.events = prefix + "events";
-    this.resultPrefix = prefix + "r.";
-  }
-
-  result(key: string): string {
-    return this.resultPrefix + key;
-  }
-
-  dataChannel(key: string): string {
-    return this.prefix + "data." + key;
-  }
-
-  /** Every fixed key (not the per-result keys of the expire variants). */
-  all(): string[] {
-    return [
-      this.queue,
-      this.wake,
-      this.leases,
-      this.leased,
-      this.seq,
-      this.schedule,
-      this.results,
-      this.errors,
-    ];
-  }
-}
-
 // -- the storage ---------------------------------------------------------------
 
 /**
@@ -412,7 +203,7 @@ export class RedisStorage implements Storage {
   readonly blocking: boolean;
   readonly priority: boolean;
 
-  readonly #keys: Keys;
+  readonly #keys: RedisKeys;
   readonly #className: string;
   readonly #expireMs?: number;
   readonly #readTimeout: number;
@@ -463,7 +254,7 @@ export class RedisStorage implements Storage {
     this.#readTimeout = readTimeout;
     this.#options = options;
     this.#owner = `storage "${name}"`;
-    this.#keys = new Keys(name);
+    this.#keys = new RedisKeys(name);
     if (options.client) {
       this.#live = wrapRedisClient(options.client, this.#owner);
       this.#main = Promise.resolve(this.#live);
