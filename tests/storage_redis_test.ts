@@ -14,8 +14,8 @@ import {
   PriorityRedisStorage,
   RedisExpireStorage,
   RedisStorage,
-} from "../lib/storage/redis.ts";
-import type { RedisExpireStorageOptions } from "../lib/storage/redis.ts";
+} from "../lib/storage/redis/storage.ts";
+import type { RedisExpireStorageOptions } from "../lib/storage/redis/storage.ts";
 import { connectRedis } from "../lib/storage/redis/connection.ts";
 import type { RedisClientLike, RedisConnection } from "../lib/storage/redis/connection.ts";
 import { storageConformance } from "./storage_conformance.ts";
@@ -72,7 +72,7 @@ function registerRedisTests(server: RedisServer): void {
       storageConformance(className, {
         create: () => new CLASSES[className]({ url, name }),
         processes: {
-          module: "../lib/storage/redis.ts",
+          module: "../lib/storage/redis/storage.ts",
           exportName: className,
           options: { url, name },
         },

@@ -61,7 +61,7 @@ export class RedisKeys {
   /** What every per-result key starts with (of the layouts with one key per result). */
   readonly resultPrefix: string;
 
-  /** @param name The Huey name; without `{` or `}` (the caller checks). */
+  /** The names for the Huey name `name`, which has no `{` or `}` (the storage checks). */
   constructor(name: string) {
     const prefix = this.prefix = `huey.{${name}}.`;
     this.queue = prefix + "queue";
