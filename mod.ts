@@ -120,8 +120,11 @@ export {
   PriorityRedisStorage,
   RedisExpireStorage,
   RedisStorage,
-} from "./lib/storage/redis.ts";
-export type { RedisExpireStorageOptions, RedisStorageOptions } from "./lib/storage/redis.ts";
+} from "./lib/storage/redis/storage.ts";
+export type {
+  RedisExpireStorageOptions,
+  RedisStorageOptions,
+} from "./lib/storage/redis/storage.ts";
 export type { BlackHoleStorageOptions } from "./lib/storage/blackhole.ts";
 export type { Delivery, DequeueOptions, ErrorItem, Storage } from "./lib/storage/types.ts";
 

@@ -212,7 +212,7 @@ async function rawClient(): Promise<RawClient> {
     };
   }
   const { createClient } = await import("@redis/client");
-  // The options our storages connect with (lib/storage/redis_client.ts).
+  // The options our storages connect with (lib/storage/redis/node_redis.ts).
   const client = await createClient({
     url: redisUrl,
     disableOfflineQueue: true,

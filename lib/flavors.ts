@@ -14,8 +14,8 @@ import {
   PriorityRedisStorage,
   RedisExpireStorage,
   RedisStorage,
-} from "./storage/redis.ts";
-import type { RedisExpireStorageOptions, RedisStorageOptions } from "./storage/redis.ts";
+} from "./storage/redis/storage.ts";
+import type { RedisExpireStorageOptions, RedisStorageOptions } from "./storage/redis/storage.ts";
 import { SqliteStorage } from "./storage/sqlite.ts";
 import type { SqliteStorageOptions } from "./storage/sqlite.ts";
 

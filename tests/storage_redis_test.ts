@@ -14,10 +14,10 @@ import {
   PriorityRedisStorage,
   RedisExpireStorage,
   RedisStorage,
-} from "../lib/storage/redis.ts";
-import type { RedisExpireStorageOptions } from "../lib/storage/redis.ts";
-import { connectRedis } from "../lib/storage/redis_client.ts";
-import type { RedisClientLike, RedisConnection } from "../lib/storage/redis_client.ts";
+} from "../lib/storage/redis/storage.ts";
+import type { RedisExpireStorageOptions } from "../lib/storage/redis/storage.ts";
+import { connectRedis } from "../lib/storage/redis/connection.ts";
+import type { RedisClientLike, RedisConnection } from "../lib/storage/redis/connection.ts";
 import { storageConformance } from "./storage_conformance.ts";
 import { describeWithRedis, redisServerInstalled, startRedisServer } from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";
@@ -76,7 +76,7 @@ function registerRedisTests(server: RedisServer): void {
         open: (suffix) => new CLASSES[className]({ url, name: `${name}-${suffix}` }),
         persistent: true,
         processes: {
-          module: "../lib/storage/redis.ts",
+          module: "../lib/storage/redis/storage.ts",
           exportName: className,
           options: { url, name },
         },

@@ -1,8 +1,10 @@
 /**
  * The few Redis operations the Redis storages use, behind one small
- * interface ({@link RedisConnection}), with two implementations: npm
- * `@redis/client` (node-redis's core, on every runtime) and Bun's built-in
- * client (`RedisClient` from `"bun"`).
+ * interface ({@link RedisConnection}), whatever the client library
+ * underneath: node-redis (node_redis.ts, on every runtime) or Bun's built-in
+ * client (bun_redis.ts). Here: options and URL parsing, error wrapping,
+ * reply normalization, scripts (`EVALSHA` with the `NOSCRIPT` fallback),
+ * blocking calls that a signal ends, shared subscriptions.
  *
  * Every error a connection throws is a {@link HueyError} that names the
  * address and the owner (e.g. `storage "app"`):
@@ -19,9 +21,13 @@
  *
  * @module
  */
-import { HueyError } from "../errors.ts";
-import { redisClientKind, unrefTimer } from "../runtime.ts";
-import type { RedisClientKind } from "../runtime.ts";
+import { HueyError } from "../../errors.ts";
+import { redisClientKind } from "../../runtime.ts";
+import type { RedisClientKind } from "../../runtime.ts";
+import { messageOf } from "./adapter.ts";
+import type { AdoptedClient, RawClient, RedisTarget } from "./adapter.ts";
+import { adoptBunRedis, connectBunRedis } from "./bun_redis.ts";
+import { adoptNodeRedis, connectNodeRedis } from "./node_redis.ts";
 
 /**
  * A reply as the storages see it: strings, integers, nil and arrays of those
@@ -29,7 +35,7 @@ import type { RedisClientKind } from "../runtime.ts";
  *
  * @example Read a list reply
  * ```ts
- * import type { RedisReply } from "./redis_client.ts";
+ * import type { RedisReply } from "./connection.ts";
  * const reply: RedisReply = ["a", "b"];
  * const items = Array.isArray(reply) ? reply.map(String) : [];
  * ```
@@ -43,7 +49,7 @@ export type { RedisClientKind };
  *
  * @example Connect to database 2 of a local server
  * ```ts
- * import type { RedisConnectionOptions } from "./redis_client.ts";
+ * import type { RedisConnectionOptions } from "./connection.ts";
  * const options: RedisConnectionOptions = { url: "redis://127.0.0.1:6379/2", owner: 'storage "app"' };
  * ```
  */
@@ -78,7 +84,7 @@ export interface RedisConnectionOptions {
  *
  * @example A script object
  * ```ts
- * import { defineScript } from "./redis_client.ts";
+ * import { defineScript } from "./connection.ts";
  * const incr = defineScript("return redis.call('INCR', KEYS[1])");
  * console.log(incr.source.length > 0);
  * ```
@@ -95,7 +101,7 @@ export interface RedisScript {
  *
  * @example Define a script once, run it many times
  * ```ts
- * import { defineScript } from "./redis_client.ts";
+ * import { defineScript } from "./connection.ts";
  * const pop = defineScript("return redis.call('RPOP', KEYS[1])");
  * ```
  */
@@ -109,7 +115,7 @@ export function defineScript(source: string): RedisScript {
  *
  * @example Wait for a blocking command
  * ```ts
- * import type { BlockingCall } from "./redis_client.ts";
+ * import type { BlockingCall } from "./connection.ts";
  * async function wait(call: BlockingCall) {
  *   const reply = await call.reply;
  *   await call.settled; // the connection can take the next command
@@ -129,7 +135,7 @@ export interface BlockingCall {
  *
  * @example Send commands
  * ```ts
- * import { connectRedis } from "./redis_client.ts";
+ * import { connectRedis } from "./connection.ts";
  * const redis = await connectRedis({ url: "redis://127.0.0.1:6379", owner: "example" });
  * await redis.send(["SET", "greeting", "hello"]);
  * console.log(await redis.send(["GET", "greeting"])); // "hello"
@@ -171,28 +177,34 @@ export interface RedisConnection {
  * A client the application created and connected itself: a node-redis
  * client (npm `redis` or `@redis/client`) or Bun's `RedisClient`.
  *
- * @example A node-redis client
+ * @example Tell the two kinds apart
  * ```ts
- * import type { RedisClientLike } from "./redis_client.ts";
- * import { createClient } from "@redis/client";
- * const client: RedisClientLike = await createClient({ url: "redis://127.0.0.1:6379" }).connect();
+ * import type { RedisClientLike } from "./connection.ts";
+ * function library(client: RedisClientLike): string {
+ *   return "sendCommand" in client ? "node-redis" : "bun";
+ * }
  * ```
  */
 export type RedisClientLike =
   | { sendCommand(args: string[]): Promise<unknown>; duplicate(): unknown }
   | { send(command: string, args: string[]): Promise<unknown>; duplicate(): unknown };
 
-// -- targets -----------------------------------------------------------------
-
-interface Target {
-  url: string;
-  address: string;
-  connectTimeoutMs: number;
-  maxReconnectDelayMs: number;
-  owner: string;
+/**
+ * The strings of an array reply; `[]` for any other reply.
+ *
+ * @example Members of a list
+ * ```ts
+ * import { replyStrings } from "./connection.ts";
+ * console.log(replyStrings(["a", 1])); // ["a", "1"]
+ * console.log(replyStrings(null)); // []
+ * ```
+ */
+export function replyStrings(reply: RedisReply): string[] {
+  return Array.isArray(reply) ? reply.map((item) => String(item)) : [];
 }
 
-function target(options: RedisConnectionOptions): Target {
+/** The target of `options`, checked. */
+function target(options: RedisConnectionOptions): RedisTarget {
   const owner = options.owner ?? "huey";
   let url: URL;
   try {
@@ -230,19 +242,6 @@ function target(options: RedisConnectionOptions): Target {
   };
 }
 
-// -- the shared wrapper --------------------------------------------------------
-
-/** What each client library must provide; errors are thrown raw. */
-interface RawClient {
-  send(args: readonly string[]): Promise<unknown>;
-  subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
-  unsubscribe(channel: string): Promise<void>;
-  duplicate(): Promise<RawClient>;
-  close(force: boolean): Promise<void>;
-  /** True for "the server could not be reached", false for an error reply. */
-  isConnectionError(error: unknown): boolean;
-}
-
 /** Turn RESP3 maps, booleans and doubles into the plain {@link RedisReply} shapes. */
 function normalize(reply: unknown): RedisReply {
   if (reply === undefined || reply === null) return null;
@@ -256,18 +255,6 @@ function normalize(reply: unknown): RedisReply {
     return Object.entries(reply).flatMap(([k, v]) => [k, normalize(v)]);
   }
   return String(reply);
-}
-
-function messageOf(error: unknown): string {
-  if (error instanceof Error) {
-    const inner = (error as { originalError?: unknown }).originalError ?? error.cause;
-    const own = error.message || error.name;
-    if (inner instanceof Error && inner.message && !own.includes(inner.message)) {
-      return `${own}: ${inner.message}`;
-    }
-    return own;
-  }
-  return String(error);
 }
 
 async function sha1(source: string): Promise<string> {
@@ -429,277 +416,6 @@ class Connection implements RedisConnection {
   }
 }
 
-// -- node-redis ----------------------------------------------------------------
-
-/** The part of a node-redis client used here. */
-interface NodeRedisClient {
-  sendCommand(args: readonly string[]): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
-  unsubscribe(channel: string): Promise<void>;
-  duplicate(overrides?: { disableOfflineQueue?: boolean }): NodeRedisClient;
-  connect(): Promise<unknown>;
-  close(): Promise<void>;
-  destroy(): void;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-  readonly isOpen: boolean;
-}
-
-type NodeRedisModule = typeof import("@redis/client");
-
-function isNodeRedisReplyError(mod: NodeRedisModule | undefined, error: unknown): boolean {
-  if (mod && error instanceof mod.ErrorReply) return true;
-  // A reply error from a client library instance other than ours.
-  return error instanceof Error &&
-    /^(SimpleError|BlobError|ErrorReply)$/.test(error.constructor.name);
-}
-
-function nodeRedisRaw(
-  client: NodeRedisClient,
-  mod: NodeRedisModule | undefined,
-  reconnect: () => Promise<RawClient>,
-  owned: boolean,
-): RawClient {
-  return {
-    send: (args) => client.sendCommand(args),
-    subscribe: (channel, onMessage) => client.subscribe(channel, (message) => onMessage(message)),
-    unsubscribe: (channel) => client.unsubscribe(channel),
-    duplicate: reconnect,
-    close: async (force) => {
-      if (!owned) return;
-      if (force || !client.isOpen) client.destroy();
-      else await client.close();
-    },
-    isConnectionError: (error) => !isNodeRedisReplyError(mod, error),
-  };
-}
-
-async function connectNodeRedis(t: Target): Promise<RawClient> {
-  let mod: NodeRedisModule;
-  try {
-    mod = await import("@redis/client");
-  } catch (cause) {
-    throw new HueyError(
-      `Cannot connect to Redis for ${t.owner}: cannot load the npm package @redis/client: ${
-        messageOf(cause)
-      }`,
-      { cause },
-    );
-  }
-  let ready = false;
-  const client = mod.createClient({
-    url: t.url,
-    // Offline commands fail at once instead of waiting for a reconnection.
-    disableOfflineQueue: true,
-    // No per-command timer (node-redis 5+ arms a 5 s AbortSignal.timeout for
-    // every command by default): it costs 25-55% of the commands per second at
-    // concurrency 8 (scripts/bench.ts), and a timed-out dequeue would drop a
-    // reply the server did act on. A lost connection still fails every
-    // pending command at once; ioredis (BullMQ's client) has no default
-    // command timeout either.
-    commandOptions: { timeout: 0 },
-    socket: {
-      connectTimeout: t.connectTimeoutMs,
-      // The first connection fails fast; an established one is restored
-      // forever, backing off up to maxReconnectDelay.
-      reconnectStrategy: (retries: number, cause: Error) =>
-        ready ? Math.min(50 * 2 ** Math.min(retries, 10), t.maxReconnectDelayMs) : cause,
-    },
-  }) as unknown as NodeRedisClient;
-  // An 'error' event without a listener would crash the process; the error
-  // also reaches the caller of the failing command.
-  client.on("error", () => {});
-  client.on("ready", () => {
-    ready = true;
-  });
-  try {
-    await client.connect();
-  } catch (error) {
-    try {
-      client.destroy();
-    } catch {
-      // already closed by the failed attempt
-    }
-    throw error;
-  }
-  return nodeRedisRaw(client, mod, () => connectNodeRedis(t), true);
-}
-
-function wrapNodeRedis(client: NodeRedisClient, owned: boolean): RawClient {
-  const duplicate = async (): Promise<RawClient> => {
-    // Our own connections never queue commands while offline, whatever the
-    // application chose for its client: a blocking pop must not wait for a
-    // reconnection.
-    const copy = client.duplicate({ disableOfflineQueue: true });
-    copy.on("error", () => {});
-    await copy.connect();
-    return wrapNodeRedis(copy, true);
-  };
-  return nodeRedisRaw(client, undefined, duplicate, owned);
-}
-
-// -- Bun -----------------------------------------------------------------------
-
-/** The part of Bun's `RedisClient` used here. */
-interface BunRedisClient {
-  send(command: string, args: string[]): Promise<unknown>;
-  subscribe(
-    channel: string,
-    listener: (message: string, channel: string) => void,
-  ): Promise<unknown>;
-  unsubscribe(channel: string): Promise<unknown>;
-  duplicate(): Promise<BunRedisClient>;
-  connect(): Promise<void>;
-  close(): void;
-  readonly connected: boolean;
-  onclose: ((error: Error) => void) | null;
-}
-
-/** A variable, so Deno and Node never try to resolve Bun's module. */
-const BUN_MODULE = "bun";
-
-function isBunConnectionError(error: unknown): boolean {
-  const code = (error as { code?: unknown })?.code;
-  return code !== "ERR_REDIS_SERVER_ERROR";
-}
-
-/**
- * Bun's client with `autoReconnect` off (with it on, a first connection to
- * a dead server never settles): a lost connection is replaced on the next
- * command, at once when it carries subscriptions.
- */
-class BunRaw implements RawClient {
-  readonly #open: () => Promise<BunRedisClient>;
-  /** False while the client is the application's own; a replacement is ours. */
-  #owned: boolean;
-  readonly #maxDelayMs: number;
-  #client: BunRedisClient;
-  #reconnecting?: Promise<BunRedisClient>;
-  #closed = false;
-  #retry?: ReturnType<typeof setTimeout>;
-  #retries = 0;
-  readonly #channels = new Map<string, (message: string) => void>();
-
-  constructor(
-    client: BunRedisClient,
-    open: () => Promise<BunRedisClient>,
-    owned: boolean,
-    maxDelayMs: number,
-  ) {
-    this.#client = client;
-    this.#open = open;
-    this.#owned = owned;
-    this.#maxDelayMs = maxDelayMs;
-    if (owned) this.#watch(client);
-  }
-
-  /** Renew subscriptions as soon as `client` (one of ours) drops. */
-  #watch(client: BunRedisClient): void {
-    client.onclose = () => {
-      if (this.#closed || client !== this.#client || this.#channels.size === 0) return;
-      this.#scheduleResubscribe();
-    };
-  }
-
-  #scheduleResubscribe(): void {
-    if (this.#retry !== undefined || this.#closed) return;
-    const delay = Math.min(50 * 2 ** Math.min(this.#retries++, 10), this.#maxDelayMs);
-    this.#retry = setTimeout(() => {
-      this.#retry = undefined;
-      this.#current().then(() => {
-        this.#retries = 0;
-      }, () => this.#scheduleResubscribe());
-    }, delay);
-    unrefTimer(this.#retry);
-  }
-
-  /** The live client, replacing a lost one (and renewing its subscriptions). */
-  #current(): Promise<BunRedisClient> {
-    if (this.#client.connected) return Promise.resolve(this.#client);
-    if (!this.#reconnecting) {
-      const attempt = (async () => {
-        const client = await this.#open();
-        if (this.#closed) {
-          client.close();
-          throw new Error("Connection closed");
-        }
-        const old = this.#client;
-        if (this.#owned) old.close();
-        this.#client = client;
-        this.#owned = true;
-        this.#watch(client);
-        for (const [channel, listener] of this.#channels) {
-          await client.subscribe(channel, (message) => listener(message));
-        }
-        return client;
-      })();
-      this.#reconnecting = attempt;
-      attempt.then(() => {
-        this.#reconnecting = undefined;
-      }, () => {
-        this.#reconnecting = undefined;
-      });
-    }
-    return this.#reconnecting;
-  }
-
-  send(args: readonly string[]): Promise<unknown> {
-    const [command, ...rest] = args;
-    if (this.#client.connected) return this.#client.send(command, rest);
-    return this.#current().then((client) => client.send(command, rest));
-  }
-
-  async subscribe(channel: string, onMessage: (message: string) => void): Promise<void> {
-    this.#channels.set(channel, onMessage);
-    try {
-      const client = await this.#current();
-      await client.subscribe(channel, (message) => onMessage(message));
-    } catch (error) {
-      this.#channels.delete(channel);
-      throw error;
-    }
-  }
-
-  async unsubscribe(channel: string): Promise<void> {
-    this.#channels.delete(channel);
-    if (this.#client.connected) await this.#client.unsubscribe(channel);
-  }
-
-  async duplicate(): Promise<RawClient> {
-    const client = await this.#open();
-    return new BunRaw(client, this.#open, true, this.#maxDelayMs);
-  }
-
-  async close(_force: boolean): Promise<void> {
-    this.#closed = true;
-    clearTimeout(this.#retry);
-    this.#channels.clear();
-    if (this.#owned) this.#client.close();
-  }
-
-  isConnectionError(error: unknown): boolean {
-    return isBunConnectionError(error);
-  }
-}
-
-async function openBun(t: Target): Promise<BunRedisClient> {
-  const { RedisClient } = await import(BUN_MODULE);
-  const client: BunRedisClient = new RedisClient(t.url, {
-    connectionTimeout: t.connectTimeoutMs,
-    autoReconnect: false,
-    enableOfflineQueue: false,
-    enableAutoPipelining: true,
-  });
-  try {
-    await client.connect();
-  } catch (error) {
-    client.close();
-    throw error;
-  }
-  return client;
-}
-
-// -- entry points ----------------------------------------------------------------
-
 /**
  * Open a connection with the client library chosen by `kind` (by default
  * {@link redisClientKind}). Fails fast with a HueyError naming the address
@@ -707,7 +423,7 @@ async function openBun(t: Target): Promise<BunRedisClient> {
  *
  * @example Connect for a storage
  * ```ts
- * import { connectRedis } from "./redis_client.ts";
+ * import { connectRedis } from "./connection.ts";
  * const redis = await connectRedis({ port: 6379, owner: 'storage "app"' });
  * await redis.close();
  * ```
@@ -718,9 +434,7 @@ export async function connectRedis(
 ): Promise<RedisConnection> {
   const t = target(options);
   try {
-    const raw = kind === "bun"
-      ? new BunRaw(await openBun(t), () => openBun(t), true, t.maxReconnectDelayMs)
-      : await connectNodeRedis(t);
+    const raw = kind === "bun" ? await connectBunRedis(t) : await connectNodeRedis(t);
     return new Connection(kind, raw, t.address, t.owner);
   } catch (error) {
     if (error instanceof HueyError) throw error;
@@ -737,12 +451,13 @@ export async function connectRedis(
  *
  * @example Wrap an application's client
  * ```ts
- * import { createClient } from "@redis/client";
- * import { wrapRedisClient } from "./redis_client.ts";
- * const client = await createClient().connect();
- * const redis = wrapRedisClient(client, "example");
- * await redis.close(); // client stays open
- * client.destroy();
+ * import { wrapRedisClient } from "./connection.ts";
+ * import type { RedisClientLike } from "./connection.ts";
+ * async function useClient(client: RedisClientLike) {
+ *   const redis = wrapRedisClient(client, "example");
+ *   console.log(await redis.send(["PING"])); // "PONG"
+ *   await redis.close(); // client stays open
+ * }
  * ```
  */
 export function wrapRedisClient(client: RedisClientLike, owner = "huey"): RedisConnection {
@@ -754,40 +469,19 @@ export function wrapRedisClient(client: RedisClientLike, owner = "huey"): RedisC
         client.constructor?.name,
     );
   }
+  let kind: RedisClientKind;
+  let adopted: AdoptedClient;
   if ("sendCommand" in client && typeof client.sendCommand === "function") {
-    const nodeClient = client as unknown as NodeRedisClient & {
-      options?: { url?: string; socket?: { host?: string; port?: number; path?: string } };
-    };
-    const socket = nodeClient.options?.socket;
-    let address = socket?.path ??
-      (socket?.host || socket?.port
-        ? `${socket.host ?? "localhost"}:${socket.port ?? 6379}`
-        : undefined);
-    if (!address && nodeClient.options?.url) {
-      try {
-        const url = new URL(nodeClient.options.url);
-        address = `${url.hostname}:${url.port || "6379"}`;
-      } catch {
-        // keep the generic address
-      }
-    }
-    return new Connection(
-      "node-redis",
-      wrapNodeRedis(nodeClient, false),
-      address ?? "localhost:6379",
-      owner,
+    kind = "node-redis";
+    adopted = adoptNodeRedis(client);
+  } else if ("send" in client && typeof client.send === "function") {
+    kind = "bun";
+    adopted = adoptBunRedis(client);
+  } else {
+    throw new TypeError(
+      "Cannot use Redis client: expected a node-redis client or Bun's RedisClient: " +
+        typeof client,
     );
   }
-  if ("send" in client && typeof client.send === "function") {
-    const bunClient = client as unknown as BunRedisClient;
-    return new Connection(
-      "bun",
-      new BunRaw(bunClient, () => bunClient.duplicate(), false, 1000),
-      "the application's client",
-      owner,
-    );
-  }
-  throw new TypeError(
-    "Cannot use Redis client: expected a node-redis client or Bun's RedisClient: " + typeof client,
-  );
+  return new Connection(kind, adopted.raw, adopted.address, owner);
 }

@@ -1,0 +1,173 @@
+/**
+ * The node-redis adapter (npm `@redis/client`, node-redis's core): the
+ * client the Redis storages use on Deno and Node. This is the only file that
+ * names the `@redis/client` module.
+ *
+ * @module
+ */
+import { HueyError } from "../../errors.ts";
+import { messageOf, reconnectDelay } from "./adapter.ts";
+import type { AdoptedClient, RawClient, RedisTarget } from "./adapter.ts";
+
+/** The part of a node-redis client used here. */
+interface NodeRedisClient {
+  sendCommand(args: readonly string[]): Promise<unknown>;
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  duplicate(overrides?: { disableOfflineQueue?: boolean }): NodeRedisClient;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  readonly isOpen: boolean;
+}
+
+type NodeRedisModule = typeof import("@redis/client");
+
+function isNodeRedisReplyError(mod: NodeRedisModule | undefined, error: unknown): boolean {
+  if (mod && error instanceof mod.ErrorReply) return true;
+  // A reply error from a client library instance other than ours.
+  return error instanceof Error &&
+    /^(SimpleError|BlobError|ErrorReply)$/.test(error.constructor.name);
+}
+
+function nodeRedisRaw(
+  client: NodeRedisClient,
+  mod: NodeRedisModule | undefined,
+  reconnect: () => Promise<RawClient>,
+  owned: boolean,
+): RawClient {
+  return {
+    send: (args) => client.sendCommand(args),
+    subscribe: (channel, onMessage) => client.subscribe(channel, (message) => onMessage(message)),
+    unsubscribe: (channel) => client.unsubscribe(channel),
+    duplicate: reconnect,
+    close: async (force) => {
+      if (!owned) return;
+      if (force || !client.isOpen) client.destroy();
+      else await client.close();
+    },
+    isConnectionError: (error) => !isNodeRedisReplyError(mod, error),
+  };
+}
+
+/**
+ * Connect a node-redis client of our own to `target`. Rejects with the
+ * library's error when the server cannot be reached (the first attempt does
+ * not retry), with a HueyError when `@redis/client` cannot be loaded.
+ *
+ * @example Connect and send a command
+ * ```ts
+ * import { connectNodeRedis } from "./node_redis.ts";
+ * const raw = await connectNodeRedis({
+ *   url: "redis://127.0.0.1:6379",
+ *   address: "127.0.0.1:6379",
+ *   connectTimeoutMs: 5000,
+ *   maxReconnectDelayMs: 1000,
+ *   owner: "example",
+ * });
+ * console.log(await raw.send(["PING"])); // "PONG"
+ * await raw.close(false);
+ * ```
+ */
+export async function connectNodeRedis(target: RedisTarget): Promise<RawClient> {
+  let mod: NodeRedisModule;
+  try {
+    mod = await import("@redis/client");
+  } catch (cause) {
+    throw new HueyError(
+      `Cannot connect to Redis for ${target.owner}: cannot load the npm package @redis/client: ${
+        messageOf(cause)
+      }`,
+      { cause },
+    );
+  }
+  let ready = false;
+  const client = mod.createClient({
+    url: target.url,
+    // Offline commands fail at once instead of waiting for a reconnection.
+    disableOfflineQueue: true,
+    // No per-command timer (node-redis 5+ arms a 5 s AbortSignal.timeout for
+    // every command by default): it costs 25-55% of the commands per second at
+    // concurrency 8 (scripts/bench.ts), and a timed-out dequeue would drop a
+    // reply the server did act on. A lost connection still fails every
+    // pending command at once; ioredis (BullMQ's client) has no default
+    // command timeout either.
+    commandOptions: { timeout: 0 },
+    socket: {
+      connectTimeout: target.connectTimeoutMs,
+      // The first connection fails fast; an established one is restored
+      // forever, backing off up to maxReconnectDelay.
+      reconnectStrategy: (retries: number, cause: Error) =>
+        ready ? reconnectDelay(retries, target.maxReconnectDelayMs) : cause,
+    },
+  }) as unknown as NodeRedisClient;
+  // An 'error' event without a listener would crash the process; the error
+  // also reaches the caller of the failing command.
+  client.on("error", () => {});
+  client.on("ready", () => {
+    ready = true;
+  });
+  try {
+    await client.connect();
+  } catch (error) {
+    try {
+      client.destroy();
+    } catch {
+      // already closed by the failed attempt
+    }
+    throw error;
+  }
+  return nodeRedisRaw(client, mod, () => connectNodeRedis(target), true);
+}
+
+function wrapNodeRedis(client: NodeRedisClient, owned: boolean): RawClient {
+  const duplicate = async (): Promise<RawClient> => {
+    // Our own connections never queue commands while offline, whatever the
+    // application chose for its client: a blocking pop must not wait for a
+    // reconnection.
+    const copy = client.duplicate({ disableOfflineQueue: true });
+    copy.on("error", () => {});
+    await copy.connect();
+    return wrapNodeRedis(copy, true);
+  };
+  return nodeRedisRaw(client, undefined, duplicate, owned);
+}
+
+/** The address a node-redis client was created for, if its options tell. */
+function addressOf(client: {
+  options?: { url?: string; socket?: { host?: string; port?: number; path?: string } };
+}): string | undefined {
+  const socket = client.options?.socket;
+  const address = socket?.path ??
+    (socket?.host || socket?.port
+      ? `${socket.host ?? "localhost"}:${socket.port ?? 6379}`
+      : undefined);
+  if (address || !client.options?.url) return address;
+  try {
+    const url = new URL(client.options.url);
+    return `${url.hostname}:${url.port || "6379"}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Use a node-redis client the application connected: its `close()` leaves
+ * the client open; the connections it duplicates are ours and are closed.
+ *
+ * @example Adopt an application's client
+ * ```ts
+ * import { createClient } from "@redis/client";
+ * import { adoptNodeRedis } from "./node_redis.ts";
+ * const client = await createClient().connect();
+ * const { raw, address } = adoptNodeRedis(client);
+ * console.log(address); // "localhost:6379"
+ * await raw.close(false); // client stays open
+ * client.destroy();
+ * ```
+ */
+export function adoptNodeRedis(client: object): AdoptedClient {
+  const nodeClient = client as NodeRedisClient;
+  return { raw: wrapNodeRedis(nodeClient, false), address: addressOf(client) ?? "localhost:6379" };
+}

@@ -1,0 +1,372 @@
+/**
+ * Every Lua script of the Redis storages. Each does in one atomic step what
+ * would otherwise take several commands that other consumers could
+ * interleave with.
+ *
+ * Every key a script touches is passed in KEYS (Redis Cluster requires it),
+ * and every key shares the `{name}` hash tag (keys.ts). Sorted-set members
+ * of the priority queue and the schedule start with a zero-padded sequence
+ * number of {@link SEQ_WIDTH} digits (from the `seq` key), so that equal
+ * scores keep the order they came in.
+ *
+ * @module
+ */
+import { defineScript } from "./connection.ts";
+import type { RedisScript } from "./connection.ts";
+
+/**
+ * Width of the zero-padded sequence number that prefixes sorted-set members.
+ *
+ * @example Strip the prefix from a member
+ * ```ts
+ * import { SEQ_WIDTH } from "./scripts.ts";
+ * console.log("0000000000000001message".slice(SEQ_WIDTH)); // "message"
+ * ```
+ */
+export const SEQ_WIDTH = 16;
+
+/**
+ * Add messages to the priority queue, each after those of its score that
+ * came before it, and fill the wake list.
+ *
+ * - KEYS: queue (sorted set), seq, wake.
+ * - ARGV: score, message, score, message, ...
+ * - Reply: the number of messages added.
+ *
+ * @example Enqueue two messages of priority 0
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { ENQUEUE_PRIORITY } from "./scripts.ts";
+ * const keys = ["queue", "seq", "wake"].map((k) => `huey.{app}.${k}`);
+ * const push = (redis: RedisConnection) => redis.run(ENQUEUE_PRIORITY, keys, ["-0", "a", "-0", "b"]);
+ * ```
+ */
+export const ENQUEUE_PRIORITY: RedisScript = defineScript(`
+local n = #ARGV / 2
+local last = redis.call('INCRBY', KEYS[2], n)
+for i = 1, n do
+  redis.call('ZADD', KEYS[1], ARGV[2 * i - 1], string.format('%0${SEQ_WIDTH}d', last - n + i) .. ARGV[2 * i])
+end
+if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
+return n`);
+
+/**
+ * The tail of both dequeue scripts: `out` holds the taken messages; put the
+ * peek key's value (false, a nil reply, when empty or not asked for) in
+ * front. ARGV[1]: '' (no peek), 'h' (field ARGV[2] of the hash KEYS[peek])
+ * or 'k' (the string key KEYS[peek]).
+ */
+const PEEK_AFTER_TAKE = (peek: number) => `
+local peeked = false
+if ARGV[1] == 'h' then peeked = redis.call('HGET', KEYS[${peek}], ARGV[2])
+elseif ARGV[1] == 'k' then peeked = redis.call('GET', KEYS[${peek}]) end
+table.insert(out, 1, peeked)
+return out`;
+
+/**
+ * Take up to n messages from the list queue, each under its own lease, and
+ * read the peek key.
+ *
+ * - KEYS: queue (list), leases, leased, peek (the results hash or one result's key).
+ * - ARGV: peek mode ('', 'h' or 'k'), peek field, n receipts, then n lease ends (ms).
+ * - Reply: `{}` when the queue is empty, else `{peeked, message, ...}`, a
+ *   message per receipt in order (fewer when the queue ran dry).
+ *
+ * @example Take one message, without peeking
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { DEQUEUE_LIST } from "./scripts.ts";
+ * const keys = ["queue", "leases", "leased", "results"].map((k) => `huey.{app}.${k}`);
+ * const until = String(Date.now() + 30_000);
+ * const take = (redis: RedisConnection) => redis.run(DEQUEUE_LIST, keys, ["", "", "r1", until]);
+ * ```
+ */
+export const DEQUEUE_LIST: RedisScript = defineScript(`
+local n = (#ARGV - 2) / 2
+local items = redis.call('RPOP', KEYS[1], n)
+if not items then return {} end
+local fields, scores = {}, {}
+for i = 1, #items do
+  fields[2 * i - 1] = ARGV[2 + i]
+  fields[2 * i] = items[i]
+  scores[2 * i - 1] = ARGV[2 + n + i]
+  scores[2 * i] = ARGV[2 + i]
+end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('ZADD', KEYS[3], unpack(scores))
+local out = items
+${PEEK_AFTER_TAKE(4)}`);
+
+/**
+ * As {@link DEQUEUE_LIST}, from the priority queue: highest priority first.
+ * A lease keeps the member's score and sequence (`score|member`), so that a
+ * recovered message goes back where it was. Empties the wake list with the
+ * queue.
+ *
+ * - KEYS: queue (sorted set), leases, leased, wake, peek.
+ * - ARGV: as {@link DEQUEUE_LIST}.
+ * - Reply: as {@link DEQUEUE_LIST}.
+ *
+ * @example Take two messages and read a field of the results hash
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { DEQUEUE_PRIORITY } from "./scripts.ts";
+ * const keys = ["queue", "leases", "leased", "wake", "results"].map((k) => `huey.{app}.${k}`);
+ * async function take(redis: RedisConnection, until: string) {
+ *   const args = ["h", "marker", "r1", "r2", until, until];
+ *   const [peeked, ...messages] = (await redis.run(DEQUEUE_PRIORITY, keys, args)) as string[];
+ *   return { peeked, messages };
+ * }
+ * ```
+ */
+export const DEQUEUE_PRIORITY: RedisScript = defineScript(`
+local n = (#ARGV - 2) / 2
+local popped = redis.call('ZPOPMIN', KEYS[1], n)
+if #popped == 0 then
+  redis.call('DEL', KEYS[4])
+  return {}
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
+local fields, scores, out = {}, {}, {}
+for i = 1, #popped / 2 do
+  local member, score = popped[2 * i - 1], popped[2 * i]
+  fields[2 * i - 1] = ARGV[2 + i]
+  fields[2 * i] = score .. '|' .. member
+  scores[2 * i - 1] = ARGV[2 + n + i]
+  scores[2 * i] = ARGV[2 + i]
+  out[i] = string.sub(member, ${SEQ_WIDTH + 1})
+end
+redis.call('HSET', KEYS[2], unpack(fields))
+redis.call('ZADD', KEYS[3], unpack(scores))
+${PEEK_AFTER_TAKE(5)}`);
+
+/**
+ * Acknowledge a message: forget its lease.
+ *
+ * - KEYS: leases, leased.
+ * - ARGV: receipt.
+ * - Reply: 1, or 0 when the lease was already gone (ran out and recovered).
+ *
+ * @example Acknowledge a receipt
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { ACK } from "./scripts.ts";
+ * const ack = (redis: RedisConnection, receipt: string) =>
+ *   redis.run(ACK, ["huey.{app}.leases", "huey.{app}.leased"], [receipt]);
+ * ```
+ */
+export const ACK: RedisScript = defineScript(`
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1`);
+
+/**
+ * Store results, announce each on its data channel, and acknowledge their
+ * messages: a consumer's whole "finish" in one step.
+ *
+ * - KEYS: leases, leased, then one target per result (the results hash, or
+ *   the result's own key).
+ * - ARGV: expiry in ms ('' for the hash layout: HSET; else SET PX), then
+ *   field, value, receipt and data channel per result.
+ * - Reply: per result, 1, or 0 when the lease was already lost (the result
+ *   is stored either way).
+ *
+ * @example Store one result in the hash and acknowledge its message
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { PUT_AND_ACK } from "./scripts.ts";
+ * const keys = ["leases", "leased", "results"].map((k) => `huey.{app}.${k}`);
+ * const args = ["", "id-1", "42", "r1", "huey.{app}.data.id-1"];
+ * const finish = (redis: RedisConnection) => redis.run(PUT_AND_ACK, keys, args);
+ * ```
+ */
+export const PUT_AND_ACK: RedisScript = defineScript(`
+local out = {}
+for i = 1, #KEYS - 2 do
+  local at = 4 * i - 2
+  if ARGV[1] == '' then
+    redis.call('HSET', KEYS[2 + i], ARGV[at], ARGV[at + 1])
+  else
+    redis.call('SET', KEYS[2 + i], ARGV[at + 1], 'PX', ARGV[1])
+  end
+  redis.call('PUBLISH', ARGV[at + 3], '1')
+  if redis.call('HDEL', KEYS[1], ARGV[at + 2]) == 1 then
+    redis.call('ZREM', KEYS[2], ARGV[at + 2])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out`);
+
+/**
+ * Move a lease's end, if the lease still exists.
+ *
+ * - KEYS: leases, leased.
+ * - ARGV: receipt, new lease end (ms).
+ * - Reply: 1, or 0 when the lease was already gone.
+ *
+ * @example Extend a lease by 30 s
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { EXTEND_LEASE } from "./scripts.ts";
+ * const extend = (redis: RedisConnection, receipt: string) => {
+ *   const until = String(Date.now() + 30_000);
+ *   return redis.run(EXTEND_LEASE, ["huey.{app}.leases", "huey.{app}.leased"], [receipt, until]);
+ * };
+ * ```
+ */
+export const EXTEND_LEASE: RedisScript = defineScript(`
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1`);
+
+/**
+ * Put the messages whose lease ended by `now` back on the list queue, at the
+ * dequeue end and in reverse, so the lease that ended first is taken first.
+ *
+ * - KEYS: queue (list), leases, leased.
+ * - ARGV: now (ms).
+ * - Reply: the recovered messages, the lease that ended first first.
+ *
+ * @example Recover what ran out
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { RECOVER_LIST } from "./scripts.ts";
+ * const keys = ["queue", "leases", "leased"].map((k) => `huey.{app}.${k}`);
+ * const recover = (redis: RedisConnection) => redis.run(RECOVER_LIST, keys, [String(Date.now())]);
+ * ```
+ */
+export const RECOVER_LIST: RedisScript = defineScript(`
+local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+local reversed = {}
+for i = #receipts, 1, -1 do
+  local data = redis.call('HGET', KEYS[2], receipts[i])
+  if data then
+    redis.call('HDEL', KEYS[2], receipts[i])
+    redis.call('RPUSH', KEYS[1], data)
+    reversed[#reversed + 1] = data
+  end
+end
+if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1]) end
+local out = {}
+for i = #reversed, 1, -1 do out[#out + 1] = reversed[i] end
+return out`);
+
+/**
+ * Put the messages whose lease ended by `now` back on the priority queue
+ * with their original score and sequence (ahead of everything enqueued
+ * after them), and fill the wake list.
+ *
+ * - KEYS: queue (sorted set), leases, leased, wake.
+ * - ARGV: now (ms).
+ * - Reply: the recovered messages, the lease that ended first first.
+ *
+ * @example Recover what ran out, then count the queue
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { RECOVER_PRIORITY } from "./scripts.ts";
+ * async function recover(redis: RedisConnection): Promise<number> {
+ *   const keys = ["queue", "leases", "leased", "wake"].map((k) => `huey.{app}.${k}`);
+ *   await redis.run(RECOVER_PRIORITY, keys, [String(Date.now())]);
+ *   return Number(await redis.send(["ZCARD", keys[0]]));
+ * }
+ * ```
+ */
+export const RECOVER_PRIORITY: RedisScript = defineScript(`
+local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+local out = {}
+for i = 1, #receipts do
+  local v = redis.call('HGET', KEYS[2], receipts[i])
+  if v then
+    redis.call('HDEL', KEYS[2], receipts[i])
+    local sep = string.find(v, '|', 1, true)
+    local member = string.sub(v, sep + 1)
+    redis.call('ZADD', KEYS[1], string.sub(v, 1, sep - 1), member)
+    out[#out + 1] = string.sub(member, ${SEQ_WIDTH + 1})
+  end
+end
+if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1]) end
+if #out > 0 and redis.call('EXISTS', KEYS[4]) == 0 then redis.call('RPUSH', KEYS[4], '1') end
+return out`);
+
+/**
+ * Schedule a message, after those of the same eta that came before it.
+ *
+ * - KEYS: schedule, seq.
+ * - ARGV: eta (ms), message.
+ * - Reply: the message's sequence number.
+ *
+ * @example Run a message in a minute
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { ADD_TO_SCHEDULE } from "./scripts.ts";
+ * const eta = String(Date.now() + 60_000);
+ * const later = (redis: RedisConnection) =>
+ *   redis.run(ADD_TO_SCHEDULE, ["huey.{app}.schedule", "huey.{app}.seq"], [eta, "message"]);
+ * ```
+ */
+export const ADD_TO_SCHEDULE: RedisScript = defineScript(`
+local seq = redis.call('INCR', KEYS[2])
+redis.call('ZADD', KEYS[1], ARGV[1], string.format('%0${SEQ_WIDTH}d', seq) .. ARGV[2])
+return seq`);
+
+/**
+ * Take every scheduled message that is due.
+ *
+ * - KEYS: schedule.
+ * - ARGV: now (ms).
+ * - Reply: the due messages by eta, then in the order they were scheduled.
+ *
+ * @example Take what is due
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { READ_SCHEDULE } from "./scripts.ts";
+ * const due = (redis: RedisConnection) =>
+ *   redis.run(READ_SCHEDULE, ["huey.{app}.schedule"], [String(Date.now())]);
+ * ```
+ */
+export const READ_SCHEDULE: RedisScript = defineScript(`
+local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+if #items == 0 then return items end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+for i = 1, #items do items[i] = string.sub(items[i], ${SEQ_WIDTH + 1}) end
+return items`);
+
+/**
+ * Read and delete one field of the results hash (HGETDEL needs Redis 8).
+ *
+ * - KEYS: results.
+ * - ARGV: field.
+ * - Reply: the value, or nil.
+ *
+ * @example Read a result once
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { POP_FIELD } from "./scripts.ts";
+ * const pop = (redis: RedisConnection, id: string) =>
+ *   redis.run(POP_FIELD, ["huey.{app}.results"], [id]);
+ * ```
+ */
+export const POP_FIELD: RedisScript = defineScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return v`);
+
+/**
+ * Every field and value of the results hash. A script because a script's
+ * reply is a flat array whatever the client's protocol (RESP3 sends HGETALL
+ * as a map).
+ *
+ * - KEYS: results.
+ * - ARGV: none.
+ * - Reply: `{field, value, field, value, ...}`.
+ *
+ * @example Read the whole hash
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { ALL_FIELDS } from "./scripts.ts";
+ * const all = (redis: RedisConnection) => redis.run(ALL_FIELDS, ["huey.{app}.results"], []);
+ * ```
+ */
+export const ALL_FIELDS: RedisScript = defineScript(`return redis.call('HGETALL', KEYS[1])`);
