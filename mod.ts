@@ -125,6 +125,7 @@ export type {
   RedisExpireStorageOptions,
   RedisStorageOptions,
 } from "./lib/storage/redis/storage.ts";
+export type { RedisClientLike } from "./lib/storage/redis/connection.ts";
 export type { BlackHoleStorageOptions } from "./lib/storage/blackhole.ts";
 export type { Delivery, DequeueOptions, ErrorItem, Storage } from "./lib/storage/types.ts";
 
