@@ -31,7 +31,6 @@ import type { QueueLayout, RedisCommands, ResultLayout, ResultLayoutOptions } fr
 import { RedisLink } from "./link.ts";
 import { ACK, ADD_TO_SCHEDULE, EXTEND_LEASE, PUT_AND_ACK, READ_SCHEDULE } from "./scripts.ts";
 
-
 /**
  * Options of {@link RedisStorage} and {@link PriorityRedisStorage}.
  *
