@@ -11,20 +11,22 @@ import type { Huey } from "../huey.ts";
 import { scriptCommand } from "../runtime.ts";
 import type { AppSpec } from "./app.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
-import { within } from "../_util.ts";
-import type { WorkerPool } from "./pool.ts";
+import { BasePool } from "./pool.ts";
+import type { PoolWorker, WorkerFault } from "./pool.ts";
 
 const cli = new URL(
   import.meta.url.endsWith(".ts") ? "../../cli.ts" : "../../cli.js",
   import.meta.url,
 );
 
-interface ProcessWorker {
-  index: number;
+/** Seconds an aborted child has to end (and close its storage) before SIGKILL. */
+const KILL_GRACE = 10;
+
+interface ProcessWorker extends PoolWorker {
   child: ChildProcess;
-  done: Promise<void>;
   dead: boolean;
-  stopping: boolean;
+  /** It was sent SIGINT (a graceful stop). */
+  interrupted: boolean;
 }
 
 /** The command-line flags that make a child consumer behave like this one's worker. */
@@ -52,23 +54,35 @@ function childArgs(app: AppSpec, options: ResolvedConsumerOptions): string[] {
   return args;
 }
 
-/** Runs each worker as a child process; a child that exits is replaced at the next health check. */
-export class ProcessPool implements WorkerPool {
-  readonly #huey: Huey;
+/**
+ * Runs each worker as a child process; a child that exits is replaced at
+ * the next health check.
+ *
+ * @example
+ * ```ts
+ * import { SqliteHuey } from "../../mod.ts";
+ * import { parseAppSpec } from "./app.ts";
+ * import { resolveConsumerOptions } from "./options.ts";
+ * import { ProcessPool } from "./process_pool.ts";
+ * // app.ts exports the Huey; each child imports it again.
+ * const huey = new SqliteHuey({ filename: "app.db" });
+ * const options = resolveConsumerOptions({ workers: 2, workerType: "process" });
+ * const pool = new ProcessPool(huey, parseAppSpec("app.ts"), options);
+ * ```
+ */
+export class ProcessPool extends BasePool<ProcessWorker> {
   readonly #app: AppSpec;
-  readonly #options: ResolvedConsumerOptions;
-  #workers: ProcessWorker[] = [];
 
+  /** A pool of `options.workers` child processes, each importing `app` (whose Huey is `huey`). */
   constructor(huey: Huey, app: AppSpec, options: ResolvedConsumerOptions) {
-    this.#huey = huey;
+    super(huey, options);
     this.#app = app;
-    this.#options = options;
   }
 
-  #spawn(index: number): ProcessWorker {
+  protected spawn(index: number): ProcessWorker {
     const { command, args } = scriptCommand(
       fileURLToPath(cli),
-      childArgs(this.#app, this.#options),
+      childArgs(this.#app, this.options),
     );
     const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
     const worker: ProcessWorker = {
@@ -76,17 +90,18 @@ export class ProcessPool implements WorkerPool {
       child,
       dead: false,
       stopping: false,
+      interrupted: false,
       done: new Promise<void>((resolve) => {
         child.on("exit", (code, signal) => {
           worker.dead = true;
           if (!worker.stopping) {
-            this.#huey.logger.error(`Worker process ${index} exited (${signal ?? code})`);
+            this.huey.logger.error(`Worker process ${index} exited (${signal ?? code})`);
           }
           resolve();
         });
         child.on("error", (error) => {
           worker.dead = true;
-          this.#huey.logger.error(`Cannot start worker process ${index}`, error);
+          this.huey.logger.error(`Cannot start worker process ${index}`, error);
           resolve();
         });
       }),
@@ -94,32 +109,27 @@ export class ProcessPool implements WorkerPool {
     return worker;
   }
 
-  start(): Promise<void> {
-    this.#workers = Array.from({ length: this.#options.workers }, (_, i) => this.#spawn(i));
-    return Promise.resolve();
+  protected requestStop(worker: ProcessWorker): void {
+    if (!worker.dead) worker.child.kill("SIGINT");
+    worker.interrupted = true;
   }
 
-  async stop(graceful: boolean): Promise<void> {
-    for (const worker of this.#workers) {
-      worker.stopping = true;
-      if (!worker.dead) worker.child.kill(graceful ? "SIGINT" : "SIGTERM");
-    }
-    const all = Promise.all(this.#workers.map((w) => w.done));
-    if (!(await within(all, graceful ? this.#options.shutdownTimeout + 5 : 10))) {
-      for (const worker of this.#workers) if (!worker.dead) worker.child.kill("SIGKILL");
-    }
-    await all;
-    this.#workers = [];
+  protected requestAbort(worker: ProcessWorker): void {
+    // A child's consumer takes a second SIGINT as the hard stop of a graceful
+    // stop under way; it would ignore SIGTERM then (the stop is under way).
+    if (!worker.dead) worker.child.kill(worker.interrupted ? "SIGINT" : "SIGTERM");
   }
 
-  checkHealth(): Promise<number> {
-    let replaced = 0;
-    this.#workers = this.#workers.map((worker) => {
-      if (!worker.dead || worker.stopping) return worker;
-      replaced++;
-      this.#huey.logger.warn(`Replacing worker process ${worker.index}`);
-      return this.#spawn(worker.index);
-    });
-    return Promise.resolve(replaced);
+  protected override killGrace(): number {
+    return KILL_GRACE;
+  }
+
+  protected override kill(worker: ProcessWorker): void {
+    if (!worker.dead) worker.child.kill("SIGKILL");
+  }
+
+  protected diagnose(worker: ProcessWorker): WorkerFault | undefined {
+    if (!worker.dead || worker.stopping) return undefined;
+    return { message: `Replacing worker process ${worker.index}`, hung: false };
   }
 }
