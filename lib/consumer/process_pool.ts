@@ -1,6 +1,7 @@
 /**
- * `process` workers: one child process per worker, each a single-worker
- * consumer of the same app without a scheduler (`--worker-only`).
+ * `process` workers: one child process per worker, each running
+ * `process_entry.ts`: a single-worker consumer of the same app without a
+ * scheduler.
  *
  * @module
  */
@@ -8,14 +9,16 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Huey } from "../huey.ts";
-import { scriptCommand } from "../runtime.ts";
+import { scriptCommand, signalProcess } from "../runtime.ts";
+import type { ChildSignal } from "../runtime.ts";
 import type { AppSpec } from "./app.ts";
+import { resolveConsumerOptions } from "./options.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 import { BasePool } from "./pool.ts";
-import type { PoolWorker, WorkerFault } from "./pool.ts";
+import type { PoolWorker, WorkerConfig, WorkerFault } from "./pool.ts";
 
-const cli = new URL(
-  import.meta.url.endsWith(".ts") ? "../../cli.ts" : "../../cli.js",
+const entry = new URL(
+  import.meta.url.endsWith(".ts") ? "./process_entry.ts" : "./process_entry.js",
   import.meta.url,
 );
 
@@ -29,29 +32,25 @@ interface ProcessWorker extends PoolWorker {
   interrupted: boolean;
 }
 
-/** The command-line flags that make a child consumer behave like this one's worker. */
-function childArgs(app: AppSpec, options: ResolvedConsumerOptions): string[] {
-  const args = [
-    app.exportName ? `${app.module}:${app.exportName}` : app.module,
-    "--worker-only",
-    "-w",
-    "1",
-    "-k",
-    "async",
-    "-d",
-    String(options.initialDelay),
-    "-m",
-    String(options.maxDelay),
-    "-b",
-    String(options.backoff),
-    "--shutdown-timeout",
-    String(options.shutdownTimeout),
-  ];
-  if (options.logLevel === "debug") args.push("-v");
-  if (options.logLevel === "error") args.push("-q");
-  if (options.simpleLog) args.push("-S");
-  if (options.logfile) args.push("-l", options.logfile);
-  return args;
+/**
+ * The options of a child's consumer: one async worker that polls, logs and
+ * stops like this consumer's workers. The rest stays with this consumer:
+ * it schedules and flushes the locks (a child flushing them would release
+ * the locks of tasks running in its siblings); the child checks its own
+ * worker's health at the default interval.
+ */
+function childOptions(options: ResolvedConsumerOptions): ResolvedConsumerOptions {
+  return resolveConsumerOptions({
+    workers: 1,
+    workerType: "async",
+    initialDelay: options.initialDelay,
+    maxDelay: options.maxDelay,
+    backoff: options.backoff,
+    shutdownTimeout: options.shutdownTimeout,
+    logLevel: options.logLevel,
+    simpleLog: options.simpleLog,
+    logfile: options.logfile,
+  });
 }
 
 /**
@@ -72,18 +71,20 @@ function childArgs(app: AppSpec, options: ResolvedConsumerOptions): string[] {
  */
 export class ProcessPool extends BasePool<ProcessWorker> {
   readonly #app: AppSpec;
+  readonly #childOptions: ResolvedConsumerOptions;
 
   /** A pool of `options.workers` child processes, each importing `app` (whose Huey is `huey`). */
   constructor(huey: Huey, app: AppSpec, options: ResolvedConsumerOptions) {
     super(huey, options);
     this.#app = app;
+    this.#childOptions = childOptions(options);
   }
 
   protected spawn(index: number): ProcessWorker {
-    const { command, args } = scriptCommand(
-      fileURLToPath(cli),
-      childArgs(this.#app, this.options),
-    );
+    const config: WorkerConfig = { app: this.#app, index, options: this.#childOptions };
+    // The config travels as the child's one argument: no file to clean up,
+    // and unlike the environment it is not inherited by what a task spawns.
+    const { command, args } = scriptCommand(fileURLToPath(entry), [JSON.stringify(config)]);
     const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
     const worker: ProcessWorker = {
       index,
@@ -110,14 +111,18 @@ export class ProcessPool extends BasePool<ProcessWorker> {
   }
 
   protected requestStop(worker: ProcessWorker): void {
-    if (!worker.dead) worker.child.kill("SIGINT");
+    this.#signal(worker, "SIGINT");
     worker.interrupted = true;
   }
 
   protected requestAbort(worker: ProcessWorker): void {
     // A child's consumer takes a second SIGINT as the hard stop of a graceful
     // stop under way; it would ignore SIGTERM then (the stop is under way).
-    if (!worker.dead) worker.child.kill(worker.interrupted ? "SIGINT" : "SIGTERM");
+    this.#signal(worker, worker.interrupted ? "SIGINT" : "SIGTERM");
+  }
+
+  #signal(worker: ProcessWorker, signal: ChildSignal): void {
+    if (!worker.dead && worker.child.pid !== undefined) signalProcess(worker.child.pid, signal);
   }
 
   protected override killGrace(): number {
@@ -125,7 +130,7 @@ export class ProcessPool extends BasePool<ProcessWorker> {
   }
 
   protected override kill(worker: ProcessWorker): void {
-    if (!worker.dead) worker.child.kill("SIGKILL");
+    this.#signal(worker, "SIGKILL");
   }
 
   protected diagnose(worker: ProcessWorker): WorkerFault | undefined {
