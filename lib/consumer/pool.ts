@@ -52,10 +52,12 @@ export interface WorkerFault {
  * by how one worker is spawned, asked to stop (gracefully or hard), killed,
  * and diagnosed.
  *
- * `stop(true)` asks every worker to stop, waits up to `shutdownTimeout`
- * seconds, then asks them to abort; `stop(false)` asks them to abort at
- * once. Either way, a pool whose workers can be killed kills those still
- * running {@link BasePool.killGrace} seconds after the abort.
+ * `stop(true)` asks every worker to stop and waits up to `shutdownTimeout`
+ * seconds, then asks those still running to abort. `stop(false)` asks them
+ * to abort at once and waits {@link BasePool.killGrace} seconds instead: a
+ * hard stop is a graceful one whose tasks are aborted from the start. A
+ * pool whose workers can be killed then kills those still running
+ * `killGrace` seconds later; the others are waited for.
  *
  * @example A pool of workers that only wait to be stopped
  * ```ts
@@ -115,8 +117,9 @@ export abstract class BasePool<W extends PoolWorker> implements WorkerPool {
   protected abstract diagnose(worker: W, now: number): WorkerFault | undefined;
 
   /**
-   * Seconds an aborted worker has to end before {@link kill}. `undefined`
-   * (the default) for workers that cannot be killed: stop() waits for them.
+   * Seconds stop() gives aborted workers to end before {@link kill} (twice
+   * that for a hard stop, see {@link BasePool}). `undefined` (the default)
+   * for workers that cannot be killed: stop() waits for them.
    */
   protected killGrace(): number | undefined {
     return undefined;
@@ -148,15 +151,18 @@ export abstract class BasePool<W extends PoolWorker> implements WorkerPool {
     }
     const all = Promise.all(workers.map((w) => w.done));
     const { shutdownTimeout } = this.options;
-    if (graceful && !(await within(all, shutdownTimeout))) {
-      this.huey.logger.warn(
-        `Running tasks did not finish within ${shutdownTimeout}s; aborting them`,
-      );
-      for (const worker of workers) this.requestAbort(worker, new Error("shutdown timeout"));
-    }
     const grace = this.killGrace();
-    if (grace !== undefined && !(await within(all, grace))) {
-      await Promise.all(workers.map((w) => this.kill(w)));
+    const wait = graceful ? shutdownTimeout : grace;
+    if (wait !== undefined && !(await within(all, wait))) {
+      if (graceful) {
+        this.huey.logger.warn(
+          `Running tasks did not finish within ${shutdownTimeout}s; aborting them`,
+        );
+        for (const worker of workers) this.requestAbort(worker, new Error("shutdown timeout"));
+      }
+      if (grace !== undefined && !(await within(all, grace))) {
+        await Promise.all(workers.map((w) => this.kill(w)));
+      }
     }
     await all;
     this.#workers = [];

@@ -23,7 +23,7 @@ const entry = new URL(
 );
 
 /** Seconds an aborted child has to end (and close its storage) before SIGKILL. */
-const KILL_GRACE = 10;
+const KILL_GRACE = 5;
 
 interface ProcessWorker extends PoolWorker {
   child: ChildProcess;
