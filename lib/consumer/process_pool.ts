@@ -116,8 +116,8 @@ export class ProcessPool extends BasePool<ProcessWorker> {
   }
 
   protected requestAbort(worker: ProcessWorker): void {
-    // A child's consumer takes a second SIGINT as the hard stop of a graceful
-    // stop under way; it would ignore SIGTERM then (the stop is under way).
+    // A child stopping gracefully ignores SIGTERM (Consumer.run: a stop is
+    // already under way) but takes a second SIGINT as the hard stop.
     this.#signal(worker, worker.interrupted ? "SIGINT" : "SIGTERM");
   }
 
