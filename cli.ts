@@ -88,7 +88,6 @@ async function main(argv: string[]): Promise<void> {
         quiet: { type: "boolean", short: "q" },
         simple: { type: "boolean", short: "S" },
         "shutdown-timeout": { type: "string" },
-        "worker-only": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -145,9 +144,8 @@ async function main(argv: string[]): Promise<void> {
     level: resolved.logLevel,
     logfile: resolved.logfile,
     simple: resolved.simpleLog,
-    source: values["worker-only"] ? "worker" : undefined,
   });
-  const consumer = new Consumer(huey, resolved, { app, workerOnly: values["worker-only"] });
+  const consumer = new Consumer(huey, resolved, { app });
   await consumer.run();
 }
 

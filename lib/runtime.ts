@@ -56,6 +56,25 @@ export function onSignal(signal: OsSignal, handler: () => void): () => void {
   return () => g.process.off(signal, handler);
 }
 
+/** Signals the process pool sends its children. */
+export type ChildSignal = "SIGINT" | "SIGTERM" | "SIGKILL";
+
+/**
+ * Send `signal` to the process `pid`; false if it is gone (it exited). The
+ * process pool signals its children by pid because Deno's
+ * `node:child_process` sends nothing after a child's first `kill()`, and a
+ * child may need SIGINT twice (graceful, then hard) or SIGKILL after it.
+ */
+export function signalProcess(pid: number, signal: ChildSignal): boolean {
+  try {
+    if (runtimeName() === "deno") g.Deno.kill(pid, signal);
+    else g.process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** End the process with `code`. */
 export function exit(code: number): never {
   if (runtimeName() === "deno") g.Deno.exit(code);

@@ -209,7 +209,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
 
   // Package sources: the exported modules and all of lib/ (worker_entry.ts
-  // is loaded by URL, not imported).
+  // and process_entry.ts are loaded by URL, not imported).
   const sources = [...entries.map((e) => e.slice(2)), ...tsFiles("lib")];
   const external = new Set<string>();
   try {

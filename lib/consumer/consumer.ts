@@ -11,7 +11,7 @@ import { MemoryStorage } from "../storage/memory.ts";
 import type { AppSpec } from "./app.ts";
 import { resolveConsumerOptions } from "./options.ts";
 import type { ConsumerOptions, ResolvedConsumerOptions } from "./options.ts";
-import { AsyncPool } from "./pool.ts";
+import { AsyncPool } from "./async_pool.ts";
 import type { WorkerPool } from "./pool.ts";
 import { ProcessPool } from "./process_pool.ts";
 import { Scheduler } from "./scheduler.ts";

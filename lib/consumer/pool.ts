@@ -1,14 +1,19 @@
 /**
- * Worker pools: how the consumer's workers run. Every pool runs the same
- * worker loop; they differ in where (this event loop, Web Workers, child
- * processes).
+ * Worker pools: how the consumer's workers run, and the skeleton the three
+ * kinds share. Every pool runs the same worker loop; they differ in where
+ * (this event loop, worker threads, child processes), and so in how one
+ * worker is started, asked to stop, killed, and found dead or hung.
+ * {@link BasePool} writes the rest once: start N workers, stop them with
+ * escalation, replace the dead and the hung.
  *
  * @module
  */
 import type { Huey } from "../huey.ts";
 import { within } from "../_util.ts";
+import { loadApp } from "./app.ts";
+import type { AppSpec } from "./app.ts";
+import { consumerLogger } from "./logging.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
-import { runWorkerLoop } from "./worker_loop.ts";
 
 /** A set of workers the consumer starts, stops and checks. */
 export interface WorkerPool {
@@ -24,81 +29,202 @@ export interface WorkerPool {
   checkHealth(now: number): Promise<number>;
 }
 
-interface AsyncWorker {
-  stop: AbortController;
-  abort: AbortController;
+/** One worker as {@link BasePool} tracks it; each pool adds its handle (thread, child...). */
+export interface PoolWorker {
+  /** Its position in the pool; its replacement takes the same. */
+  readonly index: number;
+  /** Settles once the worker has ended. */
   done: Promise<void>;
-  crashed: boolean;
+  /** The pool asked it to end: its end is expected, not a death to report. */
+  stopping: boolean;
+}
+
+/** Why a worker must be replaced, as {@link BasePool.diagnose} finds it. */
+export interface WorkerFault {
+  /** The log line (a warning for a dead worker, an error for a hung one). */
+  message: string;
+  /** It is alive but stuck: it is killed before it is replaced. */
+  hung: boolean;
 }
 
 /**
- * `async` workers: loops on this event loop, so `-w 64` overlaps 64 tasks
- * that await IO. CPU-bound tasks block each other here; use `worker`.
+ * The start / stop / health skeleton of a {@link WorkerPool}, parameterised
+ * by how one worker is spawned, asked to stop (gracefully or hard), killed,
+ * and diagnosed.
+ *
+ * `stop(true)` asks every worker to stop and waits up to `shutdownTimeout`
+ * seconds, then asks those still running to abort. `stop(false)` asks them
+ * to abort at once and waits {@link BasePool.killGrace} seconds instead: a
+ * hard stop is a graceful one whose tasks are aborted from the start. A
+ * pool whose workers can be killed then kills those still running
+ * `killGrace` seconds later; the others are waited for.
+ *
+ * @example A pool of workers that only wait to be stopped
+ * ```ts
+ * import { MemoryHuey } from "../../mod.ts";
+ * import { BasePool } from "./pool.ts";
+ * import type { PoolWorker, WorkerFault } from "./pool.ts";
+ * import { resolveConsumerOptions } from "./options.ts";
+ *
+ * interface Idle extends PoolWorker {
+ *   end: () => void;
+ * }
+ *
+ * class IdlePool extends BasePool<Idle> {
+ *   protected spawn(index: number): Idle {
+ *     const worker: Idle = { index, stopping: false, end: () => {}, done: Promise.resolve() };
+ *     worker.done = new Promise((resolve) => (worker.end = resolve));
+ *     return worker;
+ *   }
+ *   protected requestStop(worker: Idle): void {
+ *     worker.end();
+ *   }
+ *   protected requestAbort(worker: Idle): void {
+ *     worker.end();
+ *   }
+ *   protected diagnose(): WorkerFault | undefined {
+ *     return undefined;
+ *   }
+ * }
+ *
+ * const pool = new IdlePool(new MemoryHuey(), resolveConsumerOptions({ workers: 2 }));
+ * await pool.start();
+ * await pool.stop(true);
+ * ```
  */
-export class AsyncPool implements WorkerPool {
-  readonly #huey: Huey;
-  readonly #options: ResolvedConsumerOptions;
-  #workers: AsyncWorker[] = [];
+export abstract class BasePool<W extends PoolWorker> implements WorkerPool {
+  /** The Huey whose tasks the workers run (its logger gets the pool's lines). */
+  protected readonly huey: Huey;
+  /** The consumer's options (`workers`, `shutdownTimeout`, the worker loop's). */
+  protected readonly options: ResolvedConsumerOptions;
+  #workers: W[] = [];
+  #stopping = false;
+  #checking?: Promise<number>;
 
+  /** A pool of `options.workers` workers for `huey`; none runs before {@link start}. */
   constructor(huey: Huey, options: ResolvedConsumerOptions) {
-    this.#huey = huey;
-    this.#options = options;
+    this.huey = huey;
+    this.options = options;
   }
 
-  #spawn(index: number): AsyncWorker {
-    const worker: AsyncWorker = {
-      stop: new AbortController(),
-      abort: new AbortController(),
-      done: Promise.resolve(),
-      crashed: false,
-    };
-    worker.done = (async () => {
-      await this.#huey.runStartupHooks();
-      try {
-        await runWorkerLoop(this.#huey, {
-          ...this.#options,
-          stop: worker.stop.signal,
-          abort: worker.abort.signal,
-        });
-      } catch (error) {
-        worker.crashed = true;
-        this.#huey.logger.error(`Worker ${index} died`, error);
-      } finally {
-        await this.#huey.runShutdownHooks();
-      }
-    })();
-    return worker;
+  /** Start worker `index`; resolves once it runs (rejects if it cannot start). */
+  protected abstract spawn(index: number): W | Promise<W>;
+  /** Ask a worker to stop after its running task. */
+  protected abstract requestStop(worker: W): void;
+  /** Ask a worker to abort its running task and stop (`reason` is the task signal's). */
+  protected abstract requestAbort(worker: W, reason: Error): void;
+  /** Why `worker` must be replaced at time `now` (ms), or `undefined` if it is fine. */
+  protected abstract diagnose(worker: W, now: number): WorkerFault | undefined;
+
+  /**
+   * Seconds stop() gives aborted workers to end before {@link kill} (twice
+   * that for a hard stop, see {@link BasePool}). `undefined` (the default)
+   * for workers that cannot be killed: stop() waits for them.
+   */
+  protected killGrace(): number | undefined {
+    return undefined;
   }
 
-  start(): Promise<void> {
-    this.#workers = Array.from({ length: this.#options.workers }, (_, i) => this.#spawn(i));
-    return Promise.resolve();
+  /** End a worker at once; only called when {@link killGrace} is set. */
+  protected kill(_worker: W): Promise<void> | void {}
+
+  /** Start every worker (in parallel). */
+  async start(): Promise<void> {
+    this.#stopping = false;
+    this.#workers = await Promise.all(
+      Array.from({ length: this.options.workers }, (_, i) => this.spawn(i)),
+    );
   }
 
+  /** Stop every worker, escalating from stop to abort to kill (see {@link BasePool}). */
   async stop(graceful: boolean): Promise<void> {
-    for (const worker of this.#workers) {
-      worker.stop.abort();
-      if (!graceful) worker.abort.abort(new Error("consumer stopped (SIGTERM)"));
+    this.#stopping = true;
+    // A replacement being spawned by a health check joins the pool first, so
+    // that it is stopped with the others instead of outliving the pool. Its
+    // failure was reported to the health check's caller.
+    await this.#checking?.catch(() => 0);
+    const workers = this.#workers;
+    for (const worker of workers) {
+      worker.stopping = true;
+      if (graceful) this.requestStop(worker);
+      else this.requestAbort(worker, new Error("consumer stopped (SIGTERM)"));
     }
-    const all = Promise.all(this.#workers.map((w) => w.done));
-    if (graceful && !(await within(all, this.#options.shutdownTimeout))) {
-      this.#huey.logger.warn(
-        `Running tasks did not finish within ${this.#options.shutdownTimeout}s; aborting them`,
-      );
-      for (const worker of this.#workers) worker.abort.abort(new Error("shutdown timeout"));
+    const all = Promise.all(workers.map((w) => w.done));
+    const { shutdownTimeout } = this.options;
+    const grace = this.killGrace();
+    const wait = graceful ? shutdownTimeout : grace;
+    if (wait !== undefined && !(await within(all, wait))) {
+      if (graceful) {
+        this.huey.logger.warn(
+          `Running tasks did not finish within ${shutdownTimeout}s; aborting them`,
+        );
+        for (const worker of workers) this.requestAbort(worker, new Error("shutdown timeout"));
+      }
+      if (grace !== undefined && !(await within(all, grace))) {
+        await Promise.all(workers.map((w) => this.kill(w)));
+      }
     }
     await all;
     this.#workers = [];
   }
 
-  checkHealth(): Promise<number> {
-    let replaced = 0;
-    this.#workers = this.#workers.map((worker, i) => {
-      if (!worker.crashed) return worker;
-      replaced++;
-      this.#huey.logger.warn(`Replacing worker ${i}`);
-      return this.#spawn(i);
-    });
-    return Promise.resolve(replaced);
+  /**
+   * Replace the workers {@link diagnose} finds dead or hung (a hung one is
+   * killed first). A check asked for while one runs gets that one's answer:
+   * two would both replace the same dead worker.
+   */
+  checkHealth(now: number): Promise<number> {
+    if (this.#stopping) return Promise.resolve(0);
+    this.#checking ??= this.#check(now).finally(() => (this.#checking = undefined));
+    return this.#checking;
   }
+
+  async #check(now: number): Promise<number> {
+    let replaced = 0;
+    for (const [i, worker] of this.#workers.entries()) {
+      if (this.#stopping) break;
+      const fault = this.diagnose(worker, now);
+      if (!fault) continue;
+      if (fault.hung) {
+        this.huey.logger.error(fault.message);
+        worker.stopping = true;
+        await this.kill(worker);
+      } else {
+        this.huey.logger.warn(fault.message);
+      }
+      try {
+        this.#workers[i] = await this.spawn(worker.index);
+        replaced++;
+      } catch (error) {
+        this.huey.logger.error(`Cannot replace worker ${worker.index}`, error);
+      }
+    }
+    return replaced;
+  }
+}
+
+/** What a worker in a thread or a child process is given: the app to import, its index, the options. */
+export interface WorkerConfig {
+  /** The app module the worker imports (it declares the tasks). */
+  app: AppSpec;
+  /** The worker's position in its pool (named in its log lines). */
+  index: number;
+  /** The options of the worker's loop (or of the child's consumer). */
+  options: ResolvedConsumerOptions;
+}
+
+/**
+ * Import the app of a worker thread or child process and give its Huey the
+ * consumer's logger, the one its options ask for, with lines prefixed by
+ * `source` (e.g. `worker 2`).
+ */
+export async function loadWorkerApp(config: WorkerConfig, source: string): Promise<Huey> {
+  const huey = await loadApp(config.app);
+  huey.logger = consumerLogger({
+    level: config.options.logLevel,
+    logfile: config.options.logfile,
+    simple: config.options.simpleLog,
+    source,
+  });
+  return huey;
 }

@@ -1,6 +1,7 @@
 /**
- * `process` workers: one child process per worker, each a single-worker
- * consumer of the same app without a scheduler (`--worker-only`).
+ * `process` workers: one child process per worker, each running
+ * `process_entry.ts`: a single-worker consumer of the same app without a
+ * scheduler.
  *
  * @module
  */
@@ -8,85 +9,100 @@ import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { Huey } from "../huey.ts";
-import { scriptCommand } from "../runtime.ts";
+import { scriptCommand, signalProcess } from "../runtime.ts";
+import type { ChildSignal } from "../runtime.ts";
 import type { AppSpec } from "./app.ts";
+import { resolveConsumerOptions } from "./options.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
-import { within } from "../_util.ts";
-import type { WorkerPool } from "./pool.ts";
+import { BasePool } from "./pool.ts";
+import type { PoolWorker, WorkerConfig, WorkerFault } from "./pool.ts";
 
-const cli = new URL(
-  import.meta.url.endsWith(".ts") ? "../../cli.ts" : "../../cli.js",
+const entry = new URL(
+  import.meta.url.endsWith(".ts") ? "./process_entry.ts" : "./process_entry.js",
   import.meta.url,
 );
 
-interface ProcessWorker {
-  index: number;
+/** Seconds an aborted child has to end (and close its storage) before SIGKILL. */
+const KILL_GRACE = 5;
+
+interface ProcessWorker extends PoolWorker {
   child: ChildProcess;
-  done: Promise<void>;
   dead: boolean;
-  stopping: boolean;
+  /** It was sent SIGINT (a graceful stop). */
+  interrupted: boolean;
 }
 
-/** The command-line flags that make a child consumer behave like this one's worker. */
-function childArgs(app: AppSpec, options: ResolvedConsumerOptions): string[] {
-  const args = [
-    app.exportName ? `${app.module}:${app.exportName}` : app.module,
-    "--worker-only",
-    "-w",
-    "1",
-    "-k",
-    "async",
-    "-d",
-    String(options.initialDelay),
-    "-m",
-    String(options.maxDelay),
-    "-b",
-    String(options.backoff),
-    "--shutdown-timeout",
-    String(options.shutdownTimeout),
-  ];
-  if (options.logLevel === "debug") args.push("-v");
-  if (options.logLevel === "error") args.push("-q");
-  if (options.simpleLog) args.push("-S");
-  if (options.logfile) args.push("-l", options.logfile);
-  return args;
+/**
+ * The options of a child's consumer: one async worker that polls, logs and
+ * stops like this consumer's workers. The rest stays with this consumer:
+ * it schedules and flushes the locks (a child flushing them would release
+ * the locks of tasks running in its siblings); the child checks its own
+ * worker's health at the default interval.
+ */
+function childOptions(options: ResolvedConsumerOptions): ResolvedConsumerOptions {
+  return resolveConsumerOptions({
+    workers: 1,
+    workerType: "async",
+    initialDelay: options.initialDelay,
+    maxDelay: options.maxDelay,
+    backoff: options.backoff,
+    shutdownTimeout: options.shutdownTimeout,
+    logLevel: options.logLevel,
+    simpleLog: options.simpleLog,
+    logfile: options.logfile,
+  });
 }
 
-/** Runs each worker as a child process; a child that exits is replaced at the next health check. */
-export class ProcessPool implements WorkerPool {
-  readonly #huey: Huey;
+/**
+ * Runs each worker as a child process; a child that exits is replaced at
+ * the next health check.
+ *
+ * @example
+ * ```ts
+ * import { SqliteHuey } from "../../mod.ts";
+ * import { parseAppSpec } from "./app.ts";
+ * import { resolveConsumerOptions } from "./options.ts";
+ * import { ProcessPool } from "./process_pool.ts";
+ * // app.ts exports the Huey; each child imports it again.
+ * const huey = new SqliteHuey({ filename: "app.db" });
+ * const options = resolveConsumerOptions({ workers: 2, workerType: "process" });
+ * const pool = new ProcessPool(huey, parseAppSpec("app.ts"), options);
+ * ```
+ */
+export class ProcessPool extends BasePool<ProcessWorker> {
   readonly #app: AppSpec;
-  readonly #options: ResolvedConsumerOptions;
-  #workers: ProcessWorker[] = [];
+  readonly #childOptions: ResolvedConsumerOptions;
 
+  /** A pool of `options.workers` child processes, each importing `app` (whose Huey is `huey`). */
   constructor(huey: Huey, app: AppSpec, options: ResolvedConsumerOptions) {
-    this.#huey = huey;
+    super(huey, options);
     this.#app = app;
-    this.#options = options;
+    this.#childOptions = childOptions(options);
   }
 
-  #spawn(index: number): ProcessWorker {
-    const { command, args } = scriptCommand(
-      fileURLToPath(cli),
-      childArgs(this.#app, this.#options),
-    );
+  protected spawn(index: number): ProcessWorker {
+    const config: WorkerConfig = { app: this.#app, index, options: this.#childOptions };
+    // The config travels as the child's one argument: no file to clean up,
+    // and unlike the environment it is not inherited by what a task spawns.
+    const { command, args } = scriptCommand(fileURLToPath(entry), [JSON.stringify(config)]);
     const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
     const worker: ProcessWorker = {
       index,
       child,
       dead: false,
       stopping: false,
+      interrupted: false,
       done: new Promise<void>((resolve) => {
         child.on("exit", (code, signal) => {
           worker.dead = true;
           if (!worker.stopping) {
-            this.#huey.logger.error(`Worker process ${index} exited (${signal ?? code})`);
+            this.huey.logger.error(`Worker process ${index} exited (${signal ?? code})`);
           }
           resolve();
         });
         child.on("error", (error) => {
           worker.dead = true;
-          this.#huey.logger.error(`Cannot start worker process ${index}`, error);
+          this.huey.logger.error(`Cannot start worker process ${index}`, error);
           resolve();
         });
       }),
@@ -94,32 +110,31 @@ export class ProcessPool implements WorkerPool {
     return worker;
   }
 
-  start(): Promise<void> {
-    this.#workers = Array.from({ length: this.#options.workers }, (_, i) => this.#spawn(i));
-    return Promise.resolve();
+  protected requestStop(worker: ProcessWorker): void {
+    this.#signal(worker, "SIGINT");
+    worker.interrupted = true;
   }
 
-  async stop(graceful: boolean): Promise<void> {
-    for (const worker of this.#workers) {
-      worker.stopping = true;
-      if (!worker.dead) worker.child.kill(graceful ? "SIGINT" : "SIGTERM");
-    }
-    const all = Promise.all(this.#workers.map((w) => w.done));
-    if (!(await within(all, graceful ? this.#options.shutdownTimeout + 5 : 10))) {
-      for (const worker of this.#workers) if (!worker.dead) worker.child.kill("SIGKILL");
-    }
-    await all;
-    this.#workers = [];
+  protected requestAbort(worker: ProcessWorker): void {
+    // A child stopping gracefully ignores SIGTERM (Consumer.run: a stop is
+    // already under way) but takes a second SIGINT as the hard stop.
+    this.#signal(worker, worker.interrupted ? "SIGINT" : "SIGTERM");
   }
 
-  checkHealth(): Promise<number> {
-    let replaced = 0;
-    this.#workers = this.#workers.map((worker) => {
-      if (!worker.dead || worker.stopping) return worker;
-      replaced++;
-      this.#huey.logger.warn(`Replacing worker process ${worker.index}`);
-      return this.#spawn(worker.index);
-    });
-    return Promise.resolve(replaced);
+  #signal(worker: ProcessWorker, signal: ChildSignal): void {
+    if (!worker.dead && worker.child.pid !== undefined) signalProcess(worker.child.pid, signal);
+  }
+
+  protected override killGrace(): number {
+    return KILL_GRACE;
+  }
+
+  protected override kill(worker: ProcessWorker): void {
+    this.#signal(worker, "SIGKILL");
+  }
+
+  protected diagnose(worker: ProcessWorker): WorkerFault | undefined {
+    if (!worker.dead || worker.stopping) return undefined;
+    return { message: `Replacing worker process ${worker.index}`, hung: false };
   }
 }

@@ -9,8 +9,8 @@ import { startWorkerThread } from "../runtime.ts";
 import type { WorkerThread } from "../runtime.ts";
 import type { AppSpec } from "./app.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
-import { within } from "../_util.ts";
-import type { WorkerPool } from "./pool.ts";
+import { BasePool } from "./pool.ts";
+import type { PoolWorker, WorkerConfig, WorkerFault } from "./pool.ts";
 
 /** What the main thread sends a worker thread. */
 export type ToWorker = { type: "stop" } | { type: "abort" };
@@ -22,24 +22,17 @@ export type FromWorker =
   | { type: "done" }
   | { type: "failed"; message: string };
 
-/** The `workerData` of a worker thread. */
-export interface WorkerThreadData {
-  app: AppSpec;
-  index: number;
-  options: ResolvedConsumerOptions;
-}
-
-interface ThreadWorker {
-  index: number;
+interface ThreadWorker extends PoolWorker {
   thread: WorkerThread;
-  done: Promise<void>;
+  /** The task it runs, if that task has a timeout (the others are not reported). */
   running?: { id: string; name: string; timeout?: number; started: number };
   dead: boolean;
-  stopping: boolean;
 }
 
 /** Seconds past a task's timeout before its worker counts as hung. */
 const HANG_GRACE = 5;
+/** Seconds an aborted thread has to end before it is terminated. */
+const KILL_GRACE = 5;
 
 const entry = new URL(
   import.meta.url.endsWith(".ts") ? "./worker_entry.ts" : "./worker_entry.js",
@@ -50,21 +43,30 @@ const entry = new URL(
  * Runs each worker in a worker thread. A worker that dies, or is stuck in a
  * task past its `timeout`, is replaced at the next health check; its message
  * goes back to the queue when its lease runs out.
+ *
+ * @example
+ * ```ts
+ * import { SqliteHuey } from "../../mod.ts";
+ * import { parseAppSpec } from "./app.ts";
+ * import { resolveConsumerOptions } from "./options.ts";
+ * import { ThreadPool } from "./thread_pool.ts";
+ * // app.ts exports the Huey; each thread imports it again.
+ * const huey = new SqliteHuey({ filename: "app.db" });
+ * const options = resolveConsumerOptions({ workers: 2, workerType: "worker" });
+ * const pool = new ThreadPool(huey, parseAppSpec("app.ts"), options);
+ * ```
  */
-export class ThreadPool implements WorkerPool {
-  readonly #huey: Huey;
+export class ThreadPool extends BasePool<ThreadWorker> {
   readonly #app: AppSpec;
-  readonly #options: ResolvedConsumerOptions;
-  #workers: ThreadWorker[] = [];
 
+  /** A pool of `options.workers` threads, each importing `app` (whose Huey is `huey`). */
   constructor(huey: Huey, app: AppSpec, options: ResolvedConsumerOptions) {
-    this.#huey = huey;
+    super(huey, options);
     this.#app = app;
-    this.#options = options;
   }
 
-  async #spawn(index: number): Promise<ThreadWorker> {
-    const data: WorkerThreadData = { app: this.#app, index, options: this.#options };
+  protected async spawn(index: number): Promise<ThreadWorker> {
+    const data: WorkerConfig = { app: this.#app, index, options: this.options };
     const thread = await startWorkerThread(entry, data);
     let ready!: () => void;
     let failed!: (error: Error) => void;
@@ -81,7 +83,7 @@ export class ThreadPool implements WorkerPool {
         thread.onExit((code, error) => {
           worker.dead = true;
           if (!worker.stopping) {
-            this.#huey.logger.error(`Worker ${index} exited with code ${code}`, error ?? "");
+            this.huey.logger.error(`Worker ${index} exited with code ${code}`, error ?? "");
             failed(new Error(`worker ${index} exited with code ${code}`));
           }
           resolve();
@@ -103,57 +105,36 @@ export class ThreadPool implements WorkerPool {
     return worker;
   }
 
-  async start(): Promise<void> {
-    this.#workers = await Promise.all(
-      Array.from({ length: this.#options.workers }, (_, i) => this.#spawn(i)),
-    );
+  protected requestStop(worker: ThreadWorker): void {
+    worker.thread.postMessage({ type: "stop" } satisfies ToWorker);
   }
 
-  async stop(graceful: boolean): Promise<void> {
-    for (const worker of this.#workers) {
-      worker.stopping = true;
-      worker.thread.postMessage({ type: graceful ? "stop" : "abort" } satisfies ToWorker);
-    }
-    const all = Promise.all(this.#workers.map((w) => w.done));
-    const limit = graceful ? this.#options.shutdownTimeout : 5;
-    if (!(await within(all, limit))) {
-      if (graceful) {
-        this.#huey.logger.warn(`Running tasks did not finish within ${limit}s; aborting them`);
-        for (const w of this.#workers) w.thread.postMessage({ type: "abort" } satisfies ToWorker);
-      }
-      if (!(await within(all, 5))) {
-        for (const w of this.#workers) await w.thread.terminate();
-      }
-    }
-    await all;
-    this.#workers = [];
+  protected requestAbort(worker: ThreadWorker): void {
+    worker.thread.postMessage({ type: "abort" } satisfies ToWorker);
   }
 
-  async checkHealth(now: number): Promise<number> {
-    let replaced = 0;
-    for (const [i, worker] of this.#workers.entries()) {
-      const running = worker.running;
-      const hung = running?.timeout !== undefined &&
-        now - running.started > (running.timeout + HANG_GRACE) * 1000;
-      if (!worker.dead && !hung) continue;
-      if (hung) {
-        this.#huey.logger.error(
-          `Worker ${worker.index} is stuck in ${running!.name}: ${running!.id} past its ${
-            running!.timeout
-          }s timeout; replacing it (the task runs again when its lease ends)`,
-        );
-        worker.stopping = true;
-        await worker.thread.terminate();
-      } else {
-        this.#huey.logger.warn(`Replacing worker ${worker.index}, which died`);
-      }
-      try {
-        this.#workers[i] = await this.#spawn(worker.index);
-        replaced++;
-      } catch (error) {
-        this.#huey.logger.error(`Cannot replace worker ${worker.index}`, error);
-      }
+  protected override killGrace(): number {
+    return KILL_GRACE;
+  }
+
+  protected override kill(worker: ThreadWorker): Promise<void> {
+    return worker.thread.terminate();
+  }
+
+  protected diagnose(worker: ThreadWorker, now: number): WorkerFault | undefined {
+    const running = worker.running;
+    if (
+      running?.timeout !== undefined &&
+      now - running.started > (running.timeout + HANG_GRACE) * 1000
+    ) {
+      return {
+        hung: true,
+        message:
+          `Worker ${worker.index} is stuck in ${running.name}: ${running.id} past its ${running.timeout}s timeout; replacing it (the task runs again when its lease ends)`,
+      };
     }
-    return replaced;
+    return worker.dead
+      ? { message: `Replacing worker ${worker.index}, which died`, hung: false }
+      : undefined;
   }
 }

@@ -6,12 +6,12 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { errorMessage } from "../_util.ts";
-import { loadApp } from "./app.ts";
-import { consumerLogger } from "./logging.ts";
-import type { FromWorker, ToWorker, WorkerThreadData } from "./thread_pool.ts";
+import { loadWorkerApp } from "./pool.ts";
+import type { WorkerConfig } from "./pool.ts";
+import type { FromWorker, ToWorker } from "./thread_pool.ts";
 import { runWorkerLoop } from "./worker_loop.ts";
 
-const data = workerData as WorkerThreadData;
+const data = workerData as WorkerConfig;
 const port = parentPort!;
 const send = (message: FromWorker) => port.postMessage(message);
 const stop = new AbortController();
@@ -26,13 +26,7 @@ const onMessage = (message: ToWorker) => {
 port.on("message", onMessage);
 
 try {
-  const huey = await loadApp(data.app);
-  huey.logger = consumerLogger({
-    level: data.options.logLevel,
-    logfile: data.options.logfile,
-    simple: data.options.simpleLog,
-    source: `worker ${data.index}`,
-  });
+  const huey = await loadWorkerApp(data, `worker ${data.index}`);
   await huey.runStartupHooks();
   send({ type: "ready" });
   await runWorkerLoop(huey, {
