@@ -132,7 +132,11 @@ export type { Delivery, DequeueOptions, ErrorItem, Storage } from "./lib/storage
 // Consumer
 export { Consumer } from "./lib/consumer/consumer.ts";
 export type { ConsumerSetup } from "./lib/consumer/consumer.ts";
-export type { ConsumerOptions, WorkerType } from "./lib/consumer/options.ts";
+export type {
+  ConsumerOptions,
+  ResolvedConsumerOptions,
+  WorkerType,
+} from "./lib/consumer/options.ts";
 export type { AppSpec } from "./lib/consumer/app.ts";
 
 // Errors

@@ -64,6 +64,11 @@ export class Consumer {
   /** Resolves once the consumer has stopped. */
   readonly stopped: Promise<void>;
 
+  /**
+   * A consumer of `huey`'s tasks with `options` (the CLI flags' defaults
+   * for what is unset); `setup.app` is needed by the `worker` and `process`
+   * worker types.
+   */
   constructor(huey: Huey, options: ConsumerOptions = {}, setup: ConsumerSetup = {}) {
     this.huey = huey;
     this.options = resolveConsumerOptions(options);
