@@ -110,6 +110,8 @@ export interface ExecutorHost {
   readonly storeNone: boolean;
   /** Seconds a dequeued message stays leased. */
   readonly leaseTimeout: number;
+  /** Deliveries a message may have before it is set aside in the error store. */
+  readonly maxDeliveries: number;
   /** The module the consumer loaded the app from, for `UnknownTaskError`. */
   readonly appModule?: string;
   /** The current time, ms since the epoch. */
@@ -233,9 +235,24 @@ export class Executor {
    * Execute a message taken with {@link dequeue}: its result is stored and
    * the message acknowledged in one storage operation where the storage
    * can (see `ExecutionOutcome.acknowledged`; otherwise the caller acks).
+   * A message delivered more than `maxDeliveries` times is not run: it goes
+   * to the error store with the reason and ends as `invalid`.
    */
-  executeDelivery(delivery: Delivery, options: ExecuteOptions = {}): Promise<ExecutionOutcome> {
-    return this.#executeMessage(delivery.data, {
+  async executeDelivery(
+    delivery: Delivery,
+    options: ExecuteOptions = {},
+  ): Promise<ExecutionOutcome> {
+    const { maxDeliveries } = this.#host;
+    if (delivery.deliveries > maxDeliveries) {
+      const error = new Error(
+        `delivered ${delivery.deliveries} times without finishing (maxDeliveries ${maxDeliveries}): ` +
+          "each time its consumer died, hung past its lease, or could not store the outcome",
+      );
+      error.name = "DeliveryLimitExceeded";
+      await this.#setAside(delivery.data, error, options.now ?? this.now());
+      return { status: "invalid", error };
+    }
+    return await this.#executeMessage(delivery.data, {
       ...options,
       receipt: delivery.receipt,
       nothingRevoked: delivery.peeked === null,
@@ -257,9 +274,7 @@ export class Executor {
       task = this.codec.decode(data);
       if (!this.registry.get(task.name)) throw this.#unknown(task.name);
     } catch (error) {
-      const reason = describeError(error);
-      this.logger.error(`Message set aside in the error store: ${reason}`);
-      await this.storage.putError(data, reason, options.now ?? this.now());
+      await this.#setAside(data, error, options.now ?? this.now());
       return { status: "invalid", error };
     }
     return await this.#execute(task, options);
@@ -489,6 +504,13 @@ export class Executor {
         { cause: err },
       );
     }
+  }
+
+  /** Keep a message that will not run in the error store, with why. */
+  async #setAside(data: string, error: unknown, now: number): Promise<void> {
+    const reason = describeError(error);
+    this.logger.error(`Message set aside in the error store: ${reason}`);
+    await this.storage.putError(data, reason, now);
   }
 
   #unknown(name: string): UnknownTaskError {

@@ -53,6 +53,16 @@ export class Hooks {
     this.#logger = logger;
   }
 
+  /** Register `hook` under `name` in the registry `kind` (replacing one of that name); returns it. */
+  add<K extends "preExecute" | "postExecute" | "startup" | "shutdown", F>(
+    kind: K,
+    name: string,
+    hook: F & (Hooks[K] extends Map<string, infer H> ? H : never),
+  ): F {
+    (this[kind] as Map<string, unknown>).set(name, hook);
+    return hook;
+  }
+
   /** Run the pre-execute hooks; the first `CancelExecution` stops them and is returned. */
   async runPreExecute(task: Task): Promise<Cancellation | undefined> {
     for (const [hook, run] of this.preExecute) {

@@ -19,7 +19,7 @@ import type { TaskLock } from "./lock.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import { MessageCodec } from "./message.ts";
-import { checkSeconds, checkTaskOptions, Registry } from "./registry.ts";
+import { checkCount, checkSeconds, checkTaskOptions, Registry } from "./registry.ts";
 import type { TaskDefinition } from "./registry.ts";
 import { Result, ResultGroup } from "./result.ts";
 import type { GetOptions, ResultBackend } from "./result.ts";
@@ -59,6 +59,13 @@ export interface HueyOptions {
   signingKey?: string | Uint8Array;
   /** Seconds a dequeued message stays invisible before another consumer may take it. @default 30 */
   leaseTimeout?: number;
+  /**
+   * Deliveries a message may have before it is set aside in the error store
+   * instead of run again: each time its lease runs out (its consumer died,
+   * hung, or could not store the outcome) it comes back one more time.
+   * @default 5
+   */
+  maxDeliveries?: number;
   /** Where huey logs. @default warnings and errors to stderr */
   logger?: Logger;
   /** The time, in ms since the epoch; tests pass a fake. @default Date.now */
@@ -101,6 +108,8 @@ export class Huey {
   readonly utc: boolean;
   /** Seconds a dequeued message stays leased. */
   readonly leaseTimeout: number;
+  /** Deliveries a message may have before it is set aside. */
+  readonly maxDeliveries: number;
   /** The serializer of messages and results. */
   readonly serializer: Serializer;
   /** Where huey logs. */
@@ -138,6 +147,7 @@ export class Huey {
     this.utc = options.utc ?? true;
     checkSeconds(options.leaseTimeout, "leaseTimeout", false);
     this.leaseTimeout = options.leaseTimeout ?? 30;
+    this.maxDeliveries = checkCount(options.maxDeliveries ?? 5, "maxDeliveries", 1);
     this.serializer = options.serializer ??
       new Serializer({ compression: options.compression, signingKey: options.signingKey });
     this.logger = options.logger ?? createLogger({ level: "warn" });
@@ -484,8 +494,7 @@ export class Huey {
   }
   /** Register a pre-execute hook named after the function; returns it. */
   preExecute<F extends PreExecuteHook>(hook: F, name = hook.name || "pre-execute"): F {
-    this.#hooks.preExecute.set(name, hook);
-    return hook;
+    return this.#hooks.add("preExecute", name, hook);
   }
 
   /** Register a post-execute hook under `name`. */
@@ -498,8 +507,7 @@ export class Huey {
   }
   /** Register a post-execute hook named after the function; returns it. */
   postExecute<F extends PostExecuteHook>(hook: F, name = hook.name || "post-execute"): F {
-    this.#hooks.postExecute.set(name, hook);
-    return hook;
+    return this.#hooks.add("postExecute", name, hook);
   }
 
   /** Register a startup hook (run once per worker when the consumer starts). */
@@ -512,8 +520,7 @@ export class Huey {
   }
   /** Register a startup hook named after the function; returns it. */
   onStartup<F extends LifecycleHook>(hook: F, name = hook.name || "startup"): F {
-    this.#hooks.startup.set(name, hook);
-    return hook;
+    return this.#hooks.add("startup", name, hook);
   }
 
   /** Register a shutdown hook (run once per worker when the consumer stops). */
@@ -526,8 +533,7 @@ export class Huey {
   }
   /** Register a shutdown hook named after the function; returns it. */
   onShutdown<F extends LifecycleHook>(hook: F, name = hook.name || "shutdown"): F {
-    this.#hooks.shutdown.set(name, hook);
-    return hook;
+    return this.#hooks.add("shutdown", name, hook);
   }
 
   /** Run the startup hooks in order; a failing hook is logged and the rest still run. */

@@ -44,6 +44,22 @@ export function checkSeconds(value: unknown, what: string, allowZero = true): vo
 }
 
 /**
+ * `value` if it is an integer `>= min`; else a `RangeError` naming `what`.
+ *
+ * @example
+ * ```ts
+ * import { checkCount } from "./registry.ts";
+ * console.log(checkCount(5, "maxDeliveries", 1)); // 5
+ * ```
+ */
+export function checkCount(value: number, what: string, min: number): number {
+  if (!Number.isInteger(value) || value < min) {
+    throw new RangeError(`Cannot use ${what}: expected an integer >= ${min}: ${value}`);
+  }
+  return value;
+}
+
+/**
  * Check task options (at declaration) or per-call options (at `schedule()`);
  * `where` names them in the `RangeError`/`TypeError` message.
  *

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { sleep } from "../lib/_util.ts";
 import { runtimeName, scriptCommand } from "../lib/runtime.ts";
 
 const cliPath = fileURLToPath(new URL("../cli.ts", import.meta.url));
@@ -25,7 +26,7 @@ let counter = 0;
  * A fresh app: its own database, log file and app module (which the
  * consumer imports by path, and this process imports too, as a producer).
  */
-async function freshApp(config: { lease?: number; offset?: number } = {}) {
+async function freshApp(config: { lease?: number; offset?: number; maxDeliveries?: number } = {}) {
   const id = `${Date.now()}-${counter++}`;
   const db = join(dir, `${id}.db`);
   const log = join(dir, `${id}.log`);
@@ -368,6 +369,35 @@ describe("cli.ts", { timeout: 60_000 }, () => {
       assert.equal(output.split("\n").length, 1, `one line: ${output}`);
       assert.match(output, message);
     }
+  });
+
+  it("sets a message that kills every consumer aside after maxDeliveries, and runs the rest", async () => {
+    const { url, app, lines } = await freshApp({ lease: 1, maxDeliveries: 2 });
+    await app.crash();
+    const r = await app.add(2, 3);
+    const setAside = async () => (await app.huey.storage.errorItems()).length > 0;
+    const exits: (number | null)[] = [];
+    // A supervisor: start a consumer again each time the poison message kills it.
+    while (!(await setAside()) && exits.length < 6) {
+      const running = startConsumer([url, ...fast]);
+      let exited: number | null | undefined;
+      running.exited.then((exit) => (exited = exit.code));
+      while (exited === undefined && !(await setAside())) await sleep(0.05);
+      if (exited === undefined) {
+        assert.equal(await r.get({ blocking: true, timeout: 15 }), 5, "the rest runs");
+        await stop(running);
+      } else {
+        exits.push(exited);
+      }
+    }
+    assert.deepEqual(exits, [3, 3], "killed two consumers, then set aside");
+    assert.equal(lines().filter((line) => line === "crash").length, 2);
+    const [kept] = await app.huey.storage.errorItems();
+    assert.match(kept.reason, /delivered 3 times without finishing \(maxDeliveries 2\)/);
+    assert.equal(app.huey.decodeTask(kept.data).name, "crash");
+    assert.equal(await app.huey.storage.leasedSize(), 0);
+    assert.equal(await app.huey.storage.queueSize(), 0);
+    await app.huey.close();
   });
 
   it("reports a message for a task the app does not declare, naming the module, and keeps running", async () => {

@@ -278,3 +278,51 @@ describe("timeouts and interruption", () => {
     assert.ok(seen.every((signal) => signal.aborted), "the hard stop reaches every task's signal");
   });
 });
+
+describe("delivery limit", () => {
+  it("sets a message aside once its lease has run out maxDeliveries times, and acknowledges it", async () => {
+    const clock = fakeClock();
+    let runs = 0;
+    const { producer, worker, tasks: stuck } = producerAndWorker(
+      (h) => h.task("stuck", () => ++runs),
+      { clock, leaseTimeout: 10, maxDeliveries: 3 },
+    );
+    const r = await stuck();
+    // Three consumers take it and die before finishing.
+    for (let i = 1; i <= 3; i++) {
+      const delivery = await worker.executor.dequeue();
+      assert.equal(delivery?.deliveries, i);
+      clock.advance(11);
+      assert.equal((await producer.storage.recoverLeases(clock.now)).length, 1);
+    }
+    const outcome = await worker.executeNext();
+    assert.equal(outcome?.status, "invalid");
+    assert.equal(runs, 0, "never run a fourth time");
+    const [kept] = await producer.storage.errorItems();
+    assert.match(kept.reason, /^DeliveryLimitExceeded: delivered 4 times without finishing/);
+    assert.equal(producer.decodeTask(kept.data).id, r.id);
+    assert.equal(await producer.storage.leasedSize(), 0, "acknowledged");
+    assert.equal(await producer.storage.queueSize(), 0);
+  });
+
+  it("runs a message normally up to maxDeliveries", async () => {
+    const clock = fakeClock();
+    const { producer, worker, tasks: add } = producerAndWorker(
+      (h) => h.task("add", (a: number, b: number) => a + b),
+      { clock, leaseTimeout: 10, maxDeliveries: 2 },
+    );
+    const r = await add(1, 2);
+    await worker.executor.dequeue();
+    clock.advance(11);
+    await producer.storage.recoverLeases(clock.now);
+    assert.equal((await worker.executeNext())?.status, "complete");
+    assert.equal(await r.get(), 3);
+  });
+
+  it("rejects a maxDeliveries that is not an integer >= 1", () => {
+    assert.throws(
+      () => new MemoryHuey({ maxDeliveries: 0 }),
+      /maxDeliveries: expected an integer >= 1: 0/,
+    );
+  });
+});

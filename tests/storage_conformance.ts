@@ -176,6 +176,34 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.deepEqual(await drain(storage), ["first", "second"]);
       });
 
+      it("counts deliveries: one more each time a lease runs out, afresh once acknowledged", async () => {
+        await storage.enqueue("poison", 0);
+        await storage.enqueue("other", 0);
+        const counts: number[] = [];
+        let now = T0;
+        for (let i = 0; i < 3; i++) {
+          const delivery = await storage.dequeue({ now, leaseSeconds: 1 });
+          assert.equal(delivery?.data, "poison");
+          counts.push(delivery!.deliveries);
+          now += 2000;
+          assert.deepEqual(await storage.recoverLeases(now), ["poison"]);
+        }
+        assert.deepEqual(counts, [1, 2, 3]);
+        const fourth = await storage.dequeue({ now, leaseSeconds: 1 });
+        assert.equal(fourth?.deliveries, 4);
+        assert.equal(await storage.ack(fourth!.receipt), true);
+        const other = await storage.dequeue({ now, leaseSeconds: 1 });
+        assert.deepEqual([other?.data, other?.deliveries], ["other", 1]);
+        if (storage.putDataAndAck) {
+          assert.equal(await storage.putDataAndAck("k", "v", other!.receipt), true);
+        } else {
+          assert.equal(await storage.ack(other!.receipt), true);
+        }
+        // The same message enqueued again starts from one.
+        await storage.enqueue("poison", 0);
+        assert.equal((await storage.dequeue({ now, leaseSeconds: 1 }))?.deliveries, 1);
+      });
+
       it("keeps the priority of a recovered message", async () => {
         await storage.enqueue("urgent", 5);
         const lost = await storage.dequeue({ now: T0, leaseSeconds: 1 });

@@ -89,8 +89,9 @@ function cap(limit: number | undefined): number | undefined {
  * huey's FileHuey; prefer `SqliteStorage` for real workloads.
  *
  * Layout:
- * - `queue/<priority>-<seq>`: waiting messages; sorting the names gives the
- *   dequeue order (higher priority first, then FIFO).
+ * - `queue/<priority>-<seq>[~<deliveries>]`: waiting messages; sorting the
+ *   names gives the dequeue order (higher priority first, then FIFO); a
+ *   recovered message carries how often it was handed out.
  * - `leased/<receipt>_<lease end>_<queue name>`: dequeued messages, moved
  *   here by `dequeue` and back to `queue/` by `recoverLeases`.
  * - `schedule/<eta>-<seq>`, `errors/<seq>`: in time, then insertion order.
@@ -373,16 +374,15 @@ export class FileStorage implements Storage {
       if (first === undefined) return undefined;
       const receipt = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
-      const leased = join(this.#leased, `${receipt}_${ascKey(until)}_${first}`);
+      const [position, before] = first.split("~");
+      const deliveries = Number(before ?? 0) + 1;
+      const leased = join(this.#leased, `${receipt}_${ascKey(until)}_${position}~${deliveries}`);
       renameSync(join(this.#queue, first), leased);
-      const data = readFileSync(leased, "utf8");
-      if (options.peekKey === undefined) return { data, receipt };
+      const delivery: Delivery = { data: readFileSync(leased, "utf8"), receipt, deliveries };
+      if (options.peekKey === undefined) return delivery;
       const content = this.#readOptional(this.#resultFile(options.peekKey));
-      return {
-        data,
-        receipt,
-        peeked: content === undefined ? null : this.#parseResult(content)[1],
-      };
+      delivery.peeked = content === undefined ? null : this.#parseResult(content)[1];
+      return delivery;
     });
   }
 
@@ -420,7 +420,11 @@ export class FileStorage implements Storage {
         const from = join(this.#leased, name);
         recovered.push(readFileSync(from, "utf8"));
         const priority = parts[2].slice(0, 16);
-        renameSync(from, join(this.#queue, `${priority}-${ascKey(-this.#nextSeq())}`));
+        const deliveries = parts[2].split("~")[1];
+        renameSync(
+          from,
+          join(this.#queue, `${priority}-${ascKey(-this.#nextSeq())}~${deliveries}`),
+        );
       }
       return recovered.reverse();
     });

@@ -11,6 +11,8 @@ interface QueuedMessage {
   priority: number;
   /** Tie-breaker: FIFO within a priority; recovered messages get negative numbers. */
   seq: number;
+  /** Times handed out so far. */
+  deliveries: number;
 }
 
 interface Lease {
@@ -118,7 +120,7 @@ export class MemoryStorage implements Storage {
   }
 
   #push(data: string, priority: number): void {
-    this.#queue.push({ data, priority, seq: this.#seq++ });
+    this.#queue.push({ data, priority, seq: this.#seq++, deliveries: 0 });
     for (const wake of this.#queueWaiters) wake();
   }
 
@@ -142,9 +144,11 @@ export class MemoryStorage implements Storage {
     }
     if (message === undefined) return undefined;
     const receipt = crypto.randomUUID();
+    const deliveries = ++message.deliveries;
     this.#leases.set(receipt, { message, until: options.now + options.leaseSeconds * 1000 });
-    if (options.peekKey === undefined) return { data: message.data, receipt };
-    return { data: message.data, receipt, peeked: this.#data.get(options.peekKey) ?? null };
+    const delivery: Delivery = { data: message.data, receipt, deliveries };
+    if (options.peekKey !== undefined) delivery.peeked = this.#data.get(options.peekKey) ?? null;
+    return delivery;
   }
 
   async ack(receipt: string): Promise<boolean> {

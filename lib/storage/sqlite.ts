@@ -43,7 +43,8 @@ CREATE TABLE IF NOT EXISTS huey_queue (
   priority REAL NOT NULL,
   data TEXT NOT NULL,
   receipt TEXT,
-  lease_until REAL
+  lease_until REAL,
+  deliveries INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS huey_queue_waiting
   ON huey_queue (name, priority DESC, id) WHERE receipt IS NULL;
@@ -83,10 +84,10 @@ const SQL = {
   commit: "COMMIT",
   rollback: "ROLLBACK",
   enqueue: "INSERT INTO huey_queue (name, priority, data) VALUES (?, ?, ?)",
-  dequeue: `UPDATE huey_queue SET receipt = ?, lease_until = ?
+  dequeue: `UPDATE huey_queue SET receipt = ?, lease_until = ?, deliveries = deliveries + 1
     WHERE id = (SELECT id FROM huey_queue WHERE name = ? AND receipt IS NULL
                 ORDER BY priority DESC, id LIMIT 1)
-    RETURNING id, CAST(data AS BLOB) AS data`,
+    RETURNING id, deliveries, CAST(data AS BLOB) AS data`,
   ack: "DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?",
   extendLease: "UPDATE huey_queue SET lease_until = ? WHERE id = ? AND name = ? AND receipt = ?",
   anyExpired: `SELECT 1 AS found FROM huey_queue
@@ -126,6 +127,18 @@ const SQL = {
 } as const;
 
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
+
+/**
+ * Bring a database made by an earlier version up to this schema (inside the
+ * schema transaction). Each step checks for what it adds, so running it
+ * again is a no-op.
+ */
+function migrate(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(huey_queue)").all() as { name: string }[];
+  if (!columns.some((column) => column.name === "deliveries")) {
+    db.exec("ALTER TABLE huey_queue ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0");
+  }
+}
 type Row = Record<string, unknown>;
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -238,6 +251,7 @@ export class SqliteStorage implements Storage {
       db.exec("BEGIN IMMEDIATE");
       try {
         db.exec(SCHEMA);
+        migrate(db);
         db.exec("COMMIT");
       } catch (err) {
         if (db.isTransaction) db.exec("ROLLBACK");
@@ -330,16 +344,21 @@ export class SqliteStorage implements Storage {
       const until = options.now + options.leaseSeconds * 1000;
       const row = sql.dequeue.get(token, until, this.name) as Row | undefined;
       if (!row) return undefined;
-      const receipt = `${row.id}.${token}`;
+      const delivery: Delivery = {
+        data: text(row.data),
+        receipt: `${row.id}.${token}`,
+        deliveries: row.deliveries as number,
+      };
       const peekKey = options.peekKey;
-      if (peekKey === undefined) return { data: text(row.data), receipt };
+      if (peekKey === undefined) return delivery;
       let peeked = peeks.get(peekKey);
       if (peeked === undefined) {
         const found = sql.peekData.get(this.name, peekKey) as Row | undefined;
         peeked = found ? text(found.value) : null;
         peeks.set(peekKey, peeked);
       }
-      return { data: text(row.data), receipt, peeked };
+      delivery.peeked = peeked;
+      return delivery;
     };
     if (requests.length === 1) return [this.#run("dequeue", (sql) => take(sql, requests[0]))];
     return this.#transaction("dequeue", (sql) => requests.map((options) => take(sql, options)));

@@ -18,6 +18,13 @@ export interface Delivery {
    */
   receipt: string;
   /**
+   * How many times this message has been handed out, this delivery
+   * included: 1 the first time, one more each time its lease ran out and
+   * {@link Storage.recoverLeases} put it back. Kept with the message, so a
+   * message that keeps killing (or hanging) its consumer is seen coming back.
+   */
+  deliveries: number;
+  /**
    * With {@link DequeueOptions.peekKey}: that key's value in the result
    * store, read after the message was taken, or `null` when the key is
    * empty. Unset when no key was asked for.
@@ -104,7 +111,8 @@ export interface Storage {
   extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean>;
   /**
    * Put every message whose lease ended at or before `now` back at the front
-   * of the queue, exactly once; returns the recovered messages (empty when none).
+   * of the queue, exactly once, keeping its delivery count; returns the
+   * recovered messages (empty when none).
    */
   recoverLeases(now: number): Promise<string[]>;
   /** Messages waiting in the queue (not counting leased ones). */

@@ -13,6 +13,7 @@
  * | `huey.{app}.wake` | list of at most one element (priority only) | non-empty while the queue is: what blocking consumers wait on |
  * | `huey.{app}.leases` | hash receipt -> message | messages handed out and not yet acknowledged |
  * | `huey.{app}.leased` | sorted set receipt -> lease end (ms) | when each lease runs out |
+ * | `huey.{app}.recoveries` | hash SHA-1 of a lease record -> count | how often a message's lease ran out (absent while none did) |
  * | `huey.{app}.seq` | integer | the sequence that orders equal priorities and equal etas |
  * | `huey.{app}.schedule` | sorted set eta (ms) -> seq + message | scheduled messages |
  * | `huey.{app}.results` | hash (`RedisStorage`, `PriorityRedisStorage`) | results, revocations, locks, user data |
@@ -48,6 +49,8 @@ export class RedisKeys {
   readonly leases: string;
   /** receipt -> lease end (ms). */
   readonly leased: string;
+  /** SHA-1 of a lease record -> how often that message's lease ran out. */
+  readonly recoveries: string;
   /** The sequence that orders equal priorities and equal etas. */
   readonly seq: string;
   /** Scheduled messages by eta. */
@@ -68,6 +71,7 @@ export class RedisKeys {
     this.wake = prefix + "wake";
     this.leases = prefix + "leases";
     this.leased = prefix + "leased";
+    this.recoveries = prefix + "recoveries";
     this.seq = prefix + "seq";
     this.schedule = prefix + "schedule";
     this.results = prefix + "results";
@@ -93,6 +97,7 @@ export class RedisKeys {
       this.wake,
       this.leases,
       this.leased,
+      this.recoveries,
       this.seq,
       this.schedule,
       this.results,

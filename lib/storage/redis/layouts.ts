@@ -162,14 +162,16 @@ export class ListQueue extends KeyedLayout implements QueueLayout {
   /** {@link DEQUEUE_LIST}. */
   take(peek: string, args: readonly string[]): Promise<RedisReply> {
     const k = this.keys;
-    return this.redis.run(DEQUEUE_LIST, [k.queue, k.leases, k.leased, peek], args);
+    return this.redis.run(DEQUEUE_LIST, [k.queue, k.leases, k.leased, k.recoveries, peek], args);
   }
 
   /** {@link RECOVER_LIST}. */
   async recover(now: number): Promise<string[]> {
     const k = this.keys;
     return replyStrings(
-      await this.redis.run(RECOVER_LIST, [k.queue, k.leases, k.leased], [String(now)]),
+      await this.redis.run(RECOVER_LIST, [k.queue, k.leases, k.leased, k.recoveries], [
+        String(now),
+      ]),
     );
   }
 
@@ -237,13 +239,14 @@ export class PriorityQueue extends KeyedLayout implements QueueLayout {
   /** {@link DEQUEUE_PRIORITY}. */
   take(peek: string, args: readonly string[]): Promise<RedisReply> {
     const k = this.keys;
-    return this.redis.run(DEQUEUE_PRIORITY, [k.queue, k.leases, k.leased, k.wake, peek], args);
+    const keys = [k.queue, k.leases, k.leased, k.wake, k.recoveries, peek];
+    return this.redis.run(DEQUEUE_PRIORITY, keys, args);
   }
 
   /** {@link RECOVER_PRIORITY}. */
   async recover(now: number): Promise<string[]> {
     const k = this.keys;
-    const keys = [k.queue, k.leases, k.leased, k.wake];
+    const keys = [k.queue, k.leases, k.leased, k.wake, k.recoveries];
     return replyStrings(await this.redis.run(RECOVER_PRIORITY, keys, [String(now)]));
   }
 

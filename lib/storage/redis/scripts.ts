@@ -51,6 +51,34 @@ if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
 return n`);
 
 /**
+ * Delivery counts. A message whose lease ran out is counted in the
+ * recoveries hash under the SHA-1 of its lease record (the record a
+ * redelivery builds again byte for byte); the count goes when the message
+ * is acknowledged. While no lease has run out the hash does not exist, and
+ * each script pays one EXISTS for it.
+ *
+ * `deliveries(record)`: this delivery's number (1 + the recoveries).
+ */
+const DELIVERIES = (recoveries: number) => `
+local counted = redis.call('EXISTS', KEYS[${recoveries}]) == 1
+local function deliveries(record)
+  if not counted then return 1 end
+  return (tonumber(redis.call('HGET', KEYS[${recoveries}], redis.sha1hex(record))) or 0) + 1
+end`;
+
+/**
+ * `forget(receipt)`: drop the recovery count of the message leased under
+ * `receipt` (call it before the lease is deleted).
+ */
+const FORGET_DELIVERIES = (leases: number, recoveries: number) => `
+local counted = redis.call('EXISTS', KEYS[${recoveries}]) == 1
+local function forget(receipt)
+  if not counted then return end
+  local record = redis.call('HGET', KEYS[${leases}], receipt)
+  if record then redis.call('HDEL', KEYS[${recoveries}], redis.sha1hex(record)) end
+end`;
+
+/**
  * The tail of both dequeue scripts: `out` holds the taken messages; put the
  * peek key's value (false, a nil reply, when empty or not asked for) in
  * front. ARGV[1]: '' (no peek), 'h' (field ARGV[2] of the hash KEYS[peek])
@@ -67,16 +95,18 @@ return out`;
  * Take up to n messages from the list queue, each under its own lease, and
  * read the peek key.
  *
- * - KEYS: queue (list), leases, leased, peek (the results hash or one result's key).
+ * - KEYS: queue (list), leases, leased, recoveries, peek (the results hash
+ *   or one result's key).
  * - ARGV: peek mode ('', 'h' or 'k'), peek field, n receipts, then n lease ends (ms).
- * - Reply: `{}` when the queue is empty, else `{peeked, message, ...}`, a
- *   message per receipt in order (fewer when the queue ran dry).
+ * - Reply: `{}` when the queue is empty, else `{peeked, message..., deliveries...}`:
+ *   k messages, one per receipt in order (k < n when the queue ran dry),
+ *   then each one's delivery number.
  *
  * @example Take one message, without peeking
  * ```ts
  * import type { RedisConnection } from "./connection.ts";
  * import { DEQUEUE_LIST } from "./scripts.ts";
- * const keys = ["queue", "leases", "leased", "results"].map((k) => `huey.{app}.${k}`);
+ * const keys = ["queue", "leases", "leased", "recoveries", "results"].map((k) => `huey.{app}.${k}`);
  * const until = String(Date.now() + 30_000);
  * const take = (redis: RedisConnection) => redis.run(DEQUEUE_LIST, keys, ["", "", "r1", until]);
  * ```
@@ -85,17 +115,19 @@ export const DEQUEUE_LIST: RedisScript = defineScript(`
 local n = (#ARGV - 2) / 2
 local items = redis.call('RPOP', KEYS[1], n)
 if not items then return {} end
-local fields, scores = {}, {}
+${DELIVERIES(4)}
+local fields, scores, out = {}, {}, {}
 for i = 1, #items do
   fields[2 * i - 1] = ARGV[2 + i]
   fields[2 * i] = items[i]
   scores[2 * i - 1] = ARGV[2 + n + i]
   scores[2 * i] = ARGV[2 + i]
+  out[i] = items[i]
+  out[#items + i] = deliveries(items[i])
 end
 redis.call('HSET', KEYS[2], unpack(fields))
 redis.call('ZADD', KEYS[3], unpack(scores))
-local out = items
-${PEEK_AFTER_TAKE(4)}`);
+${PEEK_AFTER_TAKE(5)}`);
 
 /**
  * As {@link DEQUEUE_LIST}, from the priority queue: highest priority first.
@@ -103,7 +135,7 @@ ${PEEK_AFTER_TAKE(4)}`);
  * recovered message goes back where it was. Empties the wake list with the
  * queue.
  *
- * - KEYS: queue (sorted set), leases, leased, wake, peek.
+ * - KEYS: queue (sorted set), leases, leased, wake, recoveries, peek.
  * - ARGV: as {@link DEQUEUE_LIST}.
  * - Reply: as {@link DEQUEUE_LIST}.
  *
@@ -111,11 +143,12 @@ ${PEEK_AFTER_TAKE(4)}`);
  * ```ts
  * import type { RedisConnection } from "./connection.ts";
  * import { DEQUEUE_PRIORITY } from "./scripts.ts";
- * const keys = ["queue", "leases", "leased", "wake", "results"].map((k) => `huey.{app}.${k}`);
+ * const names = ["queue", "leases", "leased", "wake", "recoveries", "results"];
+ * const keys = names.map((k) => `huey.{app}.${k}`);
  * async function take(redis: RedisConnection, until: string) {
  *   const args = ["h", "marker", "r1", "r2", until, until];
- *   const [peeked, ...messages] = (await redis.run(DEQUEUE_PRIORITY, keys, args)) as string[];
- *   return { peeked, messages };
+ *   const [peeked, ...rest] = (await redis.run(DEQUEUE_PRIORITY, keys, args)) as string[];
+ *   return { peeked, messages: rest.slice(0, rest.length / 2) };
  * }
  * ```
  */
@@ -127,23 +160,27 @@ if #popped == 0 then
   return {}
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
+${DELIVERIES(5)}
 local fields, scores, out = {}, {}, {}
-for i = 1, #popped / 2 do
+local k = #popped / 2
+for i = 1, k do
   local member, score = popped[2 * i - 1], popped[2 * i]
+  local record = score .. '|' .. member
   fields[2 * i - 1] = ARGV[2 + i]
-  fields[2 * i] = score .. '|' .. member
+  fields[2 * i] = record
   scores[2 * i - 1] = ARGV[2 + n + i]
   scores[2 * i] = ARGV[2 + i]
   out[i] = string.sub(member, ${SEQ_WIDTH + 1})
+  out[k + i] = deliveries(record)
 end
 redis.call('HSET', KEYS[2], unpack(fields))
 redis.call('ZADD', KEYS[3], unpack(scores))
-${PEEK_AFTER_TAKE(5)}`);
+${PEEK_AFTER_TAKE(6)}`);
 
 /**
  * Acknowledge a message: forget its lease.
  *
- * - KEYS: leases, leased.
+ * - KEYS: leases, leased, recoveries.
  * - ARGV: receipt.
  * - Reply: 1, or 0 when the lease was already gone (ran out and recovered).
  *
@@ -152,10 +189,12 @@ ${PEEK_AFTER_TAKE(5)}`);
  * import type { RedisConnection } from "./connection.ts";
  * import { ACK } from "./scripts.ts";
  * const ack = (redis: RedisConnection, receipt: string) =>
- *   redis.run(ACK, ["huey.{app}.leases", "huey.{app}.leased"], [receipt]);
+ *   redis.run(ACK, ["leases", "leased", "recoveries"].map((k) => `huey.{app}.${k}`), [receipt]);
  * ```
  */
 export const ACK: RedisScript = defineScript(`
+${FORGET_DELIVERIES(1, 3)}
+forget(ARGV[1])
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('ZREM', KEYS[2], ARGV[1])
 return 1`);
@@ -164,8 +203,8 @@ return 1`);
  * Store results, announce each on its data channel, and acknowledge their
  * messages: a consumer's whole "finish" in one step.
  *
- * - KEYS: leases, leased, then one target per result (the results hash, or
- *   the result's own key).
+ * - KEYS: leases, leased, recoveries, then one target per result (the
+ *   results hash, or the result's own key).
  * - ARGV: expiry in ms ('' for the hash layout: HSET; else SET PX), then
  *   field, value, receipt and data channel per result.
  * - Reply: per result, 1, or 0 when the lease was already lost (the result
@@ -175,21 +214,23 @@ return 1`);
  * ```ts
  * import type { RedisConnection } from "./connection.ts";
  * import { PUT_AND_ACK } from "./scripts.ts";
- * const keys = ["leases", "leased", "results"].map((k) => `huey.{app}.${k}`);
+ * const keys = ["leases", "leased", "recoveries", "results"].map((k) => `huey.{app}.${k}`);
  * const args = ["", "id-1", "42", "r1", "huey.{app}.data.id-1"];
  * const finish = (redis: RedisConnection) => redis.run(PUT_AND_ACK, keys, args);
  * ```
  */
 export const PUT_AND_ACK: RedisScript = defineScript(`
+${FORGET_DELIVERIES(1, 3)}
 local out = {}
-for i = 1, #KEYS - 2 do
+for i = 1, #KEYS - 3 do
   local at = 4 * i - 2
   if ARGV[1] == '' then
-    redis.call('HSET', KEYS[2 + i], ARGV[at], ARGV[at + 1])
+    redis.call('HSET', KEYS[3 + i], ARGV[at], ARGV[at + 1])
   else
-    redis.call('SET', KEYS[2 + i], ARGV[at + 1], 'PX', ARGV[1])
+    redis.call('SET', KEYS[3 + i], ARGV[at + 1], 'PX', ARGV[1])
   end
   redis.call('PUBLISH', ARGV[at + 3], '1')
+  forget(ARGV[at + 2])
   if redis.call('HDEL', KEYS[1], ARGV[at + 2]) == 1 then
     redis.call('ZREM', KEYS[2], ARGV[at + 2])
     out[i] = 1
@@ -225,7 +266,7 @@ return 1`);
  * Put the messages whose lease ended by `now` back on the list queue, at the
  * dequeue end and in reverse, so the lease that ended first is taken first.
  *
- * - KEYS: queue (list), leases, leased.
+ * - KEYS: queue (list), leases, leased, recoveries.
  * - ARGV: now (ms).
  * - Reply: the recovered messages, the lease that ended first first.
  *
@@ -233,7 +274,7 @@ return 1`);
  * ```ts
  * import type { RedisConnection } from "./connection.ts";
  * import { RECOVER_LIST } from "./scripts.ts";
- * const keys = ["queue", "leases", "leased"].map((k) => `huey.{app}.${k}`);
+ * const keys = ["queue", "leases", "leased", "recoveries"].map((k) => `huey.{app}.${k}`);
  * const recover = (redis: RedisConnection) => redis.run(RECOVER_LIST, keys, [String(Date.now())]);
  * ```
  */
@@ -244,6 +285,7 @@ for i = #receipts, 1, -1 do
   local data = redis.call('HGET', KEYS[2], receipts[i])
   if data then
     redis.call('HDEL', KEYS[2], receipts[i])
+    redis.call('HINCRBY', KEYS[4], redis.sha1hex(data), 1)
     redis.call('RPUSH', KEYS[1], data)
     reversed[#reversed + 1] = data
   end
@@ -258,7 +300,7 @@ return out`);
  * with their original score and sequence (ahead of everything enqueued
  * after them), and fill the wake list.
  *
- * - KEYS: queue (sorted set), leases, leased, wake.
+ * - KEYS: queue (sorted set), leases, leased, wake, recoveries.
  * - ARGV: now (ms).
  * - Reply: the recovered messages, the lease that ended first first.
  *
@@ -267,7 +309,7 @@ return out`);
  * import type { RedisConnection } from "./connection.ts";
  * import { RECOVER_PRIORITY } from "./scripts.ts";
  * async function recover(redis: RedisConnection): Promise<number> {
- *   const keys = ["queue", "leases", "leased", "wake"].map((k) => `huey.{app}.${k}`);
+ *   const keys = ["queue", "leases", "leased", "wake", "recoveries"].map((k) => `huey.{app}.${k}`);
  *   await redis.run(RECOVER_PRIORITY, keys, [String(Date.now())]);
  *   return Number(await redis.send(["ZCARD", keys[0]]));
  * }
@@ -280,6 +322,7 @@ for i = 1, #receipts do
   local v = redis.call('HGET', KEYS[2], receipts[i])
   if v then
     redis.call('HDEL', KEYS[2], receipts[i])
+    redis.call('HINCRBY', KEYS[5], redis.sha1hex(v), 1)
     local sep = string.find(v, '|', 1, true)
     local member = string.sub(v, sep + 1)
     redis.call('ZADD', KEYS[1], string.sub(v, 1, sep - 1), member)

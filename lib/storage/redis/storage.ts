@@ -253,10 +253,16 @@ export class RedisStorage implements Storage {
       const reply = await this.#queue.take(peek, [mode, field, ...receipts, ...untils]);
       if (!Array.isArray(reply) || reply.length === 0) return;
       const peeked = reply[0] === null || reply[0] === undefined ? null : String(reply[0]);
-      for (let j = 1; j < reply.length; j++) {
-        const delivery: Delivery = { data: String(reply[j]), receipt: receipts[j - 1] };
+      // {peeked, k messages, their k delivery numbers}
+      const taken = (reply.length - 1) / 2;
+      for (let j = 0; j < taken; j++) {
+        const delivery: Delivery = {
+          data: String(reply[1 + j]),
+          receipt: receipts[j],
+          deliveries: Number(reply[1 + taken + j]),
+        };
         if (peekKey !== undefined) delivery.peeked = peeked;
-        out[indexes[j - 1]] = delivery;
+        out[indexes[j]] = delivery;
       }
     }));
     return out;
@@ -308,7 +314,7 @@ export class RedisStorage implements Storage {
 
   async ack(receipt: string): Promise<boolean> {
     const k = this.#keys;
-    return (await this.#link.run(ACK, [k.leases, k.leased], [receipt])) === 1;
+    return (await this.#link.run(ACK, [k.leases, k.leased, k.recoveries], [receipt])) === 1;
   }
 
   /** Store the result and acknowledge, batched with concurrent calls into one script. */
@@ -320,7 +326,7 @@ export class RedisStorage implements Storage {
   async #finishBatch(requests: FinishRequest[]): Promise<boolean[]> {
     const k = this.#keys;
     const results = this.#results;
-    const keys = [k.leases, k.leased];
+    const keys = [k.leases, k.leased, k.recoveries];
     const args = [results.finishExpiry];
     for (const { key, value, receipt } of requests) {
       keys.push(results.finishTarget(key));
@@ -356,7 +362,7 @@ export class RedisStorage implements Storage {
 
   async flushQueue(): Promise<void> {
     const k = this.#keys;
-    await this.#link.send(["DEL", k.queue, k.wake, k.leases, k.leased]);
+    await this.#link.send(["DEL", k.queue, k.wake, k.leases, k.leased, k.recoveries]);
   }
 
   // -- schedule --------------------------------------------------------------------
