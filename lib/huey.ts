@@ -57,6 +57,12 @@ export interface HueyOptions {
   compression?: boolean | number;
   /** Sign every message with HMAC-SHA256 and reject unsigned ones. Ignored with `serializer`. */
   signingKey?: string | Uint8Array;
+  /**
+   * The largest message or result, in UTF-8 bytes of its JSON: a larger one
+   * fails at enqueue, and a consumer sets one aside. Ignored with `serializer`.
+   * @default 4194304 (4 MiB)
+   */
+  maxMessageSize?: number;
   /** Seconds a dequeued message stays invisible before another consumer may take it. @default 30 */
   leaseTimeout?: number;
   /**
@@ -148,8 +154,7 @@ export class Huey {
     checkSeconds(options.leaseTimeout, "leaseTimeout", false);
     this.leaseTimeout = options.leaseTimeout ?? 30;
     this.maxDeliveries = checkCount(options.maxDeliveries ?? 5, "maxDeliveries", 1);
-    this.serializer = options.serializer ??
-      new Serializer({ compression: options.compression, signingKey: options.signingKey });
+    this.serializer = options.serializer ?? new Serializer(options);
     this.logger = options.logger ?? createLogger({ level: "warn" });
     this.#clock = options.clock ?? Date.now;
     this.#storage = options.storage ?? new MemoryStorage({ name: this.name });

@@ -112,7 +112,13 @@ export class MessageCodec {
     try {
       return this.serializer.encode(toMessage(task));
     } catch (err) {
-      if (!(err instanceof SerializationError) || !err.path) throw err;
+      if (!(err instanceof SerializationError)) throw err;
+      if (!err.path) {
+        // About the whole message (its size): name the task.
+        throw new SerializationError(`Cannot enqueue task ${task.name}: ${err.message}`, {
+          taskName: task.name,
+        }, { cause: err });
+      }
       throw locateCulprit(task, err);
     }
   }
