@@ -50,6 +50,21 @@ export async function within(promise: Promise<unknown>, seconds: number): Promis
 }
 
 /**
+ * `text` cut to `max` characters, with how much was left out: names and
+ * other text from a message are shown this way, so a hostile 16 MB task
+ * name gives a short log line.
+ *
+ * @example
+ * ```ts
+ * import { truncate } from "./_util.ts";
+ * console.log(truncate("x".repeat(250))); // 200 x's, then "… (50 more)"
+ * ```
+ */
+export function truncate(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more)` : text;
+}
+
+/**
  * `name: message` of an error (or the value as text), for log lines,
  * events and the error store.
  *

@@ -5,6 +5,7 @@
  * @module
  */
 import type { TaskErrorInfo } from "./errors.ts";
+import { preview } from "./tagged.ts";
 
 /** Settings of a task, given when it is declared (and some per invocation). */
 export interface TaskOptions {
@@ -251,4 +252,108 @@ export function newTaskId(now: number = Date.now()): string {
   // time in its first 48 bits and the version 7 in place of the 4.
   const time = Math.floor(now).toString(16).padStart(12, "0");
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${crypto.randomUUID().slice(15)}`;
+}
+
+/**
+ * The bounds of a task's settings, checked where a task is declared, where
+ * one is enqueued, and where a message is decoded (so a message written by
+ * anything else is held to them too).
+ *
+ * @example
+ * ```ts
+ * import { TASK_LIMITS } from "./task.ts";
+ * console.log(TASK_LIMITS.retries); // 1000000
+ * ```
+ */
+export const TASK_LIMITS = {
+  /** Most retries a task may have left. */
+  retries: 1_000_000,
+  /** Largest priority either way: any storage orders these exactly. */
+  priority: 1e15,
+  /**
+   * Longest `delay`, `retryDelay` or relative `expires`, in seconds (about
+   * 317 years): a time computed from one is always a valid Date.
+   */
+  seconds: 1e10,
+  /**
+   * Longest `timeout`, in seconds: what a timer can wait (2^31 - 1 ms); a
+   * timer asked to wait longer fires at once.
+   */
+  timeout: 2_147_483,
+  /** Longest task id. */
+  idLength: 200,
+  /** Most tasks nested in a pipeline (`then` / `error` chains). */
+  pipelineDepth: 1000,
+} as const;
+
+/**
+ * A task id: 1 to 200 characters from `A-Z a-z 0-9 . _ ~ : @ + = -`. Keys
+ * huey keeps for itself in the result store start with `%` (keys.ts), which
+ * no id can, so no id can reach a lock, a revocation or a periodic marker.
+ */
+const TASK_ID = /^[A-Za-z0-9._~:@+=-]{1,200}$/;
+
+/** Why a value is not a valid setting: what was expected, or undefined when it is valid. */
+export type Expectation = (value: unknown) => string | undefined;
+
+const within = (what: string, ok: (n: number) => boolean): Expectation => (value) =>
+  typeof value === "number" && ok(value) ? undefined : what;
+const SECONDS = `a number of seconds from 0 to ${TASK_LIMITS.seconds}`;
+const seconds = within(SECONDS, (n) => n >= 0 && n <= TASK_LIMITS.seconds);
+const date: Expectation = (value) =>
+  value instanceof Date && !Number.isNaN(value.getTime()) ? undefined : "a valid Date";
+
+/**
+ * What each checked task setting must be, as the words that follow
+ * "expected" in an error message.
+ *
+ * @example
+ * ```ts
+ * import { TASK_RULES } from "./task.ts";
+ * console.log(TASK_RULES.retries(1e308)); // "an integer from 0 to 1000000"
+ * console.log(TASK_RULES.retries(3)); // undefined
+ * ```
+ */
+export const TASK_RULES = {
+  id: (value: unknown) =>
+    typeof value === "string" && TASK_ID.test(value)
+      ? undefined
+      : `a task id (1 to ${TASK_LIMITS.idLength} characters from A-Z a-z 0-9 . _ ~ : @ + = -)`,
+  retries: within(
+    `an integer from 0 to ${TASK_LIMITS.retries}`,
+    (n) => Number.isInteger(n) && n >= 0 && n <= TASK_LIMITS.retries,
+  ),
+  priority: within(
+    `a number from ${-TASK_LIMITS.priority} to ${TASK_LIMITS.priority}`,
+    (n) => Math.abs(n) <= TASK_LIMITS.priority,
+  ),
+  seconds,
+  timeout: within(
+    `a number of seconds above 0, at most ${TASK_LIMITS.timeout}`,
+    (n) => n > 0 && n <= TASK_LIMITS.timeout,
+  ),
+  date,
+  /** Seconds after it is queued, or an absolute time. */
+  expires: (value: unknown) =>
+    (value instanceof Date ? date(value) : seconds(value)) && `${SECONDS} or a valid Date`,
+} satisfies Record<string, Expectation>;
+
+/**
+ * A value as an error message shows it: numbers and Dates as they print
+ * (`1e+308`, `Invalid Date`), anything else as short JSON (60 characters at
+ * most), so a hostile value cannot make the message long.
+ *
+ * @example
+ * ```ts
+ * import { shown } from "./task.ts";
+ * console.log(shown(1e308), shown(new Date(NaN)), shown("x".repeat(100)).length); // 1e+308 Invalid Date 60
+ * ```
+ */
+export function shown(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  }
+  if (value === undefined) return "undefined";
+  return preview(value);
 }
