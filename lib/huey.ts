@@ -349,7 +349,8 @@ export class Huey {
   }
 
   /**
-   * The result of task `id`, as `Result.get` reads it.
+   * The result of task `id`, as `Result.get` reads it. Rejects with a
+   * TypeError for a string that cannot be a task id.
    *
    * @example
    * ```ts
@@ -360,16 +361,8 @@ export class Huey {
    * console.log(await huey.result(id)); // 3
    * ```
    */
-  result<T = unknown>(id: string, options?: GetOptions): Promise<T | undefined> {
-    const task = new Task({
-      id,
-      name: "(by id)",
-      args: [],
-      retries: 0,
-      retryDelay: 0,
-      priority: 0,
-    });
-    return new Result<T>(this.#backend, task).get(options);
+  async result<T = unknown>(id: string, options?: GetOptions): Promise<T | undefined> {
+    return await Result.byId<T>(this.#backend, id).get(options);
   }
 
   /**
@@ -399,7 +392,7 @@ export class Huey {
 
   /** Remove a key from the result store; true if it existed. */
   delete(key: string): Promise<boolean> {
-    return this.storage.deleteData(key);
+    return this.#store.delete(key);
   }
 
   /** Revoke the invocation `id`: it will be skipped when its turn comes. */

@@ -5,7 +5,8 @@
  */
 import { ConfigurationError, ResultTimeout, TaskError } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
-import type { RevokeOptions, ScheduleOptions, Task } from "./task.ts";
+import { checkTaskId, Task } from "./task.ts";
+import type { RevokeOptions, ScheduleOptions } from "./task.ts";
 
 /** Options of {@link Result.get}. */
 export interface GetOptions {
@@ -67,6 +68,16 @@ export class Result<T> {
   constructor(backend: ResultBackend, task: Task) {
     this.#backend = backend;
     this.task = task;
+  }
+
+  /**
+   * The result of the task `id` when only its id is known (`huey.result(id)`).
+   * Throws a TypeError for a string that cannot be a task id.
+   */
+  static byId<T>(backend: ResultBackend, id: string): Result<T> {
+    checkTaskId(id, "result of task");
+    const fields = { id, name: "(by id)", args: [], retries: 0, retryDelay: 0, priority: 0 };
+    return new Result<T>(backend, new Task(fields));
   }
 
   /** Id of the task invocation. */

@@ -289,9 +289,26 @@ export const TASK_LIMITS = {
 /**
  * A task id: 1 to 200 characters from `A-Z a-z 0-9 . _ ~ : @ + = -`. Keys
  * huey keeps for itself in the result store start with `%` (keys.ts), which
- * no id can, so no id can reach a lock, a revocation or a periodic marker.
+ * no id can, so no id can reach a lock, a revocation or a periodic marker;
+ * and none holds a space, a slash or a control character, so ids read well
+ * in logs and file names.
  */
 const TASK_ID = /^[A-Za-z0-9._~:@+=-]{1,200}$/;
+
+/**
+ * Throw a `TypeError` unless `id` is a valid task id (see
+ * {@link TASK_RULES}); `where` names what it is for.
+ *
+ * @example
+ * ```ts
+ * import { checkTaskId } from "./task.ts";
+ * checkTaskId("signup-42", "result of task");
+ * ```
+ */
+export function checkTaskId(id: unknown, where: string): void {
+  const expected = TASK_RULES.id(id);
+  if (expected) throw new TypeError(`Cannot use ${where} id: expected ${expected}: ${shown(id)}`);
+}
 
 /** Why a value is not a valid setting: what was expected, or undefined when it is valid. */
 export type Expectation = (value: unknown) => string | undefined;

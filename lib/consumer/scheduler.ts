@@ -6,6 +6,7 @@
  */
 import type { Huey } from "../huey.ts";
 import { sleep } from "../_util.ts";
+import { OWN_KEYS } from "../keys.ts";
 import { reportStorageError } from "./worker_loop.ts";
 
 /** Options of {@link Scheduler}. */
@@ -21,7 +22,7 @@ export interface SchedulerOptions {
 const MINUTE = 60_000;
 
 /** The result-store key that makes one consumer the one to enqueue `name` for `minute`. */
-const periodicKey = (name: string, minute: number) => `periodic:${name}:${minute}`;
+const periodicKey = OWN_KEYS.periodic;
 
 /**
  * Drives a Huey's time-based work. `tick(now)` does one pass and is what
