@@ -145,6 +145,11 @@ export class Registry {
     return [...this.#tasks.keys()];
   }
 
+  /** The names of the periodic tasks, in declaration order. */
+  periodicNames(): string[] {
+    return [...this.#tasks.values()].filter((d) => d.schedule !== undefined).map((d) => d.name);
+  }
+
   /** The periodic tasks whose schedule matches `date` (to the minute). */
   due(date: Date, utc: boolean): TaskDefinition[] {
     return [...this.#tasks.values()].filter((definition) => definition.schedule?.(date, utc));
