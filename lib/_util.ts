@@ -64,9 +64,13 @@ export function truncate(text: string, max = 200): string {
   return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more)` : text;
 }
 
+/** The longest error description {@link describeError} gives: a few KB. */
+const MAX_DESCRIPTION = 4096;
+
 /**
  * `name: message` of an error (or the value as text), for log lines,
- * events and the error store.
+ * events and the error store's reasons; cut to 4096 characters (see
+ * {@link truncate}), since a message can put anything in an error.
  *
  * @example
  * ```ts
@@ -75,7 +79,8 @@ export function truncate(text: string, max = 200): string {
  * ```
  */
 export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return truncate(text, MAX_DESCRIPTION);
 }
 
 /**

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { truncate } from "./_util.ts";
+
 /**
  * Base class of every error huey throws.
  *
@@ -243,7 +245,7 @@ export class ResultTimeout extends HueyError {
  * ```
  */
 export class UnknownTaskError extends HueyError {
-  /** The task name found in the message. */
+  /** The task name found in the message, whole (the message shows 200 characters of it). */
   readonly taskName: string;
   /** The names this process knows. */
   readonly registered: readonly string[];
@@ -253,8 +255,14 @@ export class UnknownTaskError extends HueyError {
   /** `taskName` is not among `registered`, the tasks `module` declares. */
   constructor(taskName: string, registered: readonly string[], module?: string) {
     const where = module ? ` (tasks loaded from ${module})` : "";
-    const known = registered.length ? registered.join(", ") : "none";
-    super(`Cannot run task ${JSON.stringify(taskName)}: not registered${where}; known: ${known}`);
+    const known = registered.length ? truncate(registered.join(", "), 1000) : "none";
+    // The name comes from a message, so anyone who can enqueue chooses its
+    // length: the message shows 200 characters of it, the field all of it.
+    super(
+      `Cannot run task ${
+        JSON.stringify(truncate(taskName))
+      }: not registered${where}; known: ${known}`,
+    );
     this.name = "UnknownTaskError";
     this.taskName = taskName;
     this.registered = registered;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { truncate } from "./_util.ts";
 import type { TaskErrorInfo } from "./errors.ts";
 import { preview } from "./tagged.ts";
 
@@ -227,9 +228,12 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
     return tasks;
   }
 
-  /** `name: id`, plus ` @eta` when scheduled, as huey prints tasks. */
+  /**
+   * `name: id`, plus ` @eta` when scheduled, as huey prints tasks (in every
+   * log line about a task); a name longer than 200 characters is cut.
+   */
   toString(): string {
-    return `${this.name}: ${this.id}${this.eta ? ` @${this.eta.toISOString()}` : ""}`;
+    return `${truncate(this.name)}: ${this.id}${this.eta ? ` @${this.eta.toISOString()}` : ""}`;
   }
 }
 
