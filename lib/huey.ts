@@ -55,7 +55,12 @@ export interface HueyOptions {
   serializer?: Serializer;
   /** gzip payloads above this many bytes (`true`: always). Ignored with `serializer`. @default false */
   compression?: boolean | number;
-  /** Sign every message with HMAC-SHA256 and reject unsigned ones. Ignored with `serializer`. */
+  /**
+   * Sign every message with HMAC-SHA256 and reject unsigned ones. Ignored
+   * with `serializer`. A signature stops forged and altered messages, not
+   * replays of captured ones (see the Serializer's "Replay"): make tasks
+   * idempotent by task id.
+   */
   signingKey?: string | Uint8Array;
   /**
    * The largest message or result, in UTF-8 bytes of its JSON: a larger one

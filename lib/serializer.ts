@@ -93,7 +93,8 @@ export interface SerializerOptions {
   /**
    * HMAC-SHA256 key. When set, every payload is signed and `decode` rejects
    * payloads whose signature is missing or does not match. When unset,
-   * `decode` rejects signed payloads.
+   * `decode` rejects signed payloads. A signed message that is captured and
+   * put back verifies again: see "Replay" in the module docs.
    *
    * @default undefined (no signing)
    */
