@@ -107,7 +107,7 @@ describe("consumer process and an oversized message", { timeout: 120_000 }, () =
     const { url, app } = await freshApp(dir);
     const bomb = gzipBomb(1024);
     await app.huey.storage.enqueue(bomb, 0);
-    const running = await consumer([url, ...fast]);
+    const running = await consumer([url, "-n", ...fast]); // -n: no periodic "tick" in the queue
     try {
       const r = await app.add(2, 3);
       assert.equal(await r.get({ blocking: true, timeout: 20 }), 5, running.output());

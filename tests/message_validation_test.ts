@@ -211,7 +211,7 @@ describe("consumer process and messages with bad fields", { timeout: 120_000 }, 
     const badRetries = message({ id: "bad-retries", name: "flaky", args: [], retries: 1e308 });
     await app.huey.storage.enqueue(badEta, 0);
     await app.huey.storage.enqueue(badRetries, 0);
-    const running = await consumer([url, ...fast]);
+    const running = await consumer([url, "-n", ...fast]); // -n: no periodic "tick" in the queue
     try {
       const r = await app.add(2, 3);
       assert.equal(await r.get({ blocking: true, timeout: 20 }), 5, running.output());

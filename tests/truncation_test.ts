@@ -63,7 +63,7 @@ describe("consumer process and a 1 MB task name", { timeout: 120_000 }, () => {
 
   it("logs a short line, stores a short reason, keeps the message whole and carries on", async () => {
     const { url, app } = await freshApp(dir);
-    const running = await consumer([url, ...fast]);
+    const running = await consumer([url, "-n", ...fast]); // -n: no periodic "tick" in the queue
     try {
       const name = "n".repeat(MB);
       await app.huey.enqueue(app.huey.task(name, () => 1).s());
