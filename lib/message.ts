@@ -4,8 +4,11 @@
  * {@link Task}, the pipeline's next tasks nested as messages of their own.
  *
  * The fields are declared once, on the `Task` class; {@link FIELD_RULES}
- * must name every one of them (the compiler checks), with how it is checked
- * when a message is decoded.
+ * must name every one of them (the compiler checks), with what it must be:
+ * checked when a message is decoded (a message written by anything else is
+ * held to it) and when one is written (so a producer hears of a bad field,
+ * not a consumer). Nested pipelines are checked the same way, at most
+ * `TASK_LIMITS.pipelineDepth` deep.
  *
  * @module
  */
@@ -61,31 +64,27 @@ function fieldProblem(field: keyof TaskFields, value: unknown): string | undefin
   return expected === undefined ? undefined : `${field} must be ${expected}: ${shown(value)}`;
 }
 
-/** Where in the message a problem is, for its error: nothing at the top. */
-const at = (path: string) => path === "$" ? "" : `at ${path}: `;
+/** Where in the message a problem is, for its error: nothing at the top; a deep path cut short. */
+const at = (path: string) => path === "$" ? "" : `at ${truncate(path, 100)}: `;
 
-/** The plain object form of `task` (nested for its pipeline), before serialization. */
+/**
+ * The plain object form of `task` (nested for its pipeline), before
+ * serialization; throws a SerializationError naming the task for a field
+ * that a consumer would reject, so the producer hears of it instead.
+ */
 function toMessage(task: Task, path = "$", depth = 0): Record<string, unknown> {
+  const refuse = (why: string) =>
+    new SerializationError(`Cannot enqueue task ${truncate(task.name)}: ${why}`, {
+      taskName: task.name,
+    });
   if (depth >= TASK_LIMITS.pipelineDepth) {
-    throw new SerializationError(
-      `Cannot enqueue task ${
-        truncate(task.name)
-      }: pipeline nested deeper than ${TASK_LIMITS.pipelineDepth} tasks`,
-      { taskName: task.name },
-    );
+    throw refuse(`pipeline nested deeper than ${TASK_LIMITS.pipelineDepth} tasks`);
   }
   const message: Record<string, unknown> = { v: VERSION };
   for (const field of FIELDS) {
     const value = task[field];
     const problem = fieldProblem(field, value);
-    if (problem) {
-      throw new SerializationError(
-        `Cannot enqueue task ${truncate(task.name)}: ${at(path)}${problem}`,
-        {
-          taskName: task.name,
-        },
-      );
-    }
+    if (problem) throw refuse(`${at(path)}${problem}`);
     // Unset fields and a false `periodic` are left out: shorter messages.
     if (value === undefined || value === false) continue;
     message[field] = NESTED.has(field)
@@ -102,7 +101,10 @@ function fromMessage(value: unknown, path: string, depth: number): Task {
     throw bad(`not an object: ${shown(value)}`);
   }
   if (depth >= TASK_LIMITS.pipelineDepth) {
-    throw bad(`pipeline nested deeper than ${TASK_LIMITS.pipelineDepth} tasks`);
+    throw new SerializationError(
+      `Cannot decode task message: pipeline nested deeper than ${TASK_LIMITS.pipelineDepth} tasks`,
+      { path },
+    );
   }
   const message = value as Record<string, unknown>;
   if (message.v !== VERSION) throw bad(`unknown message version: ${shown(message.v)}`);

@@ -115,7 +115,10 @@ describe("task message fields", () => {
       nested = { ...JSON.parse(message({ id: `t${i}` })), onComplete: nested };
     }
     const error = decodeError(huey, serializer.encode(nested));
-    assert.match(error.message, /pipeline nested deeper than 1000 tasks/);
+    assert.equal(
+      error.message,
+      "Cannot decode task message: pipeline nested deeper than 1000 tasks",
+    );
 
     const add = huey.task("add", (a: number, b: number) => a + b);
     const long = add.s(1, 2);
@@ -124,7 +127,7 @@ describe("task message fields", () => {
       () => huey.enqueue(long),
       (error: Error) =>
         error instanceof SerializationError &&
-        /^Cannot enqueue task add: pipeline nested deeper than 1000 tasks/.test(error.message),
+        error.message === "Cannot enqueue task add: pipeline nested deeper than 1000 tasks",
     );
   });
 
