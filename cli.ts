@@ -50,7 +50,12 @@ Logging:
   -h, --help                   this help
 
 Signals: SIGINT stops after running tasks finish, SIGTERM aborts them and
-stops now, SIGHUP restarts the workers gracefully.`;
+stops now, SIGHUP restarts the workers gracefully.
+
+Under systemd, Docker or another process manager, stop it with SIGINT
+(KillSignal=SIGINT, STOPSIGNAL SIGINT) and signal the consumer itself: run
+node_modules/.bin/huey (npx does not pass SIGINT on) or exec it from a shell
+wrapper. README "Under a process manager" has a unit and a Dockerfile.`;
 
 function fail(message: string): never {
   console.error(`huey: ${message} (run with -h for usage)`);

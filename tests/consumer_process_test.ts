@@ -351,6 +351,8 @@ describe("cli.ts", { timeout: 60_000 }, () => {
     ) {
       assert.ok(output.includes(`  ${flag}, --`), `documents ${flag}`);
     }
+    assert.match(output, /KillSignal=SIGINT/, "says how to run it under a process manager");
+    assert.match(output, /node_modules\/\.bin\/huey \(npx does not pass SIGINT on\)/);
   });
 
   it("rejects a bad flag, a bad value, a missing module and a module without a Huey in one line", async () => {
