@@ -71,7 +71,14 @@ export type { RevocationHost, Revocations } from "./lib/revocation.ts";
 export { Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { crontab } from "./lib/crontab.ts";
-export type { Crontab, CrontabOptions, PeriodicSchedule } from "./lib/crontab.ts";
+export type {
+  Crontab,
+  CrontabFactory,
+  CrontabField,
+  CrontabOptions,
+  CrontabStringOptions,
+  PeriodicSchedule,
+} from "./lib/crontab.ts";
 export { TaskLock } from "./lib/lock.ts";
 export type { HeldLock } from "./lib/lock.ts";
 export { currentTask } from "./lib/context.ts";
