@@ -74,6 +74,18 @@ function typeOnly(): void {
   // @ts-expect-error error handlers take the error info, not a number
   add.s(1, 2).error(add, 1);
 
+  // A Task is not a promise: awaiting it or returning it from an async
+  // function does not compile (and throws a TypeError naming the fix).
+  async function awaitsATask() {
+    // @ts-expect-error a Task has a then() that is huey's pipeline, not a promise's
+    await add.s(1, 2);
+  }
+  // @ts-expect-error an async function cannot return a Task
+  async function returnsATask() {
+    return add.s(1, 2);
+  }
+  void [awaitsATask, returnsATask];
+
   // Single tasks resolve to a Result, pipelines to a ResultGroup.
   expectType<
     Equal<ReturnType<typeof huey.enqueue<[number, number], number>>, Promise<Result<number>>>
