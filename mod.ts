@@ -17,7 +17,7 @@
 
 // Core
 export { Huey } from "./lib/huey.ts";
-export type { AnyFunction, HueyOptions, WithoutContext } from "./lib/huey.ts";
+export type { AnyFunction, ContextLast, HueyOptions, WithoutContext } from "./lib/huey.ts";
 export type {
   ExecuteOptions,
   ExecutionOutcome,

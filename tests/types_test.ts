@@ -47,6 +47,12 @@ function typeOnly(): void {
   add.map([[1, 2], [3]]);
   // @ts-expect-error s() checks arguments too
   add.s(1, "x");
+  // A parameter with a default keeps the default's type (the README's fib).
+  expectType<Equal<Parameters<typeof fib>, [a: number, b?: number]>>(true);
+  // @ts-expect-error b is a number
+  fib(1, "x");
+  // @ts-expect-error context: true needs the TaskContext as the last parameter
+  huey.task("noCtx", (n: number) => n, { context: true });
 
   // Pipelines: the parent's result is prepended to the child's arguments.
   const pipe = add.s(1, 2).then(add, 3).then(toStr);
