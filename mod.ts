@@ -51,6 +51,8 @@ export type {
   RedisHueyOptions,
   SqliteHueyOptions,
 } from "./lib/flavors.ts";
+export { MiniHuey } from "./lib/mini.ts";
+export type { MiniHueyOptions } from "./lib/mini.ts";
 export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
