@@ -182,6 +182,7 @@ export class Huey {
     }, (task, now) => this.#enqueuer.put(task, now));
     this.#backend = {
       results: this.results,
+      storeNone: this.storeNone,
       store: this.#store,
       revocations: this.#revocations,
       reschedule: (task, call) =>

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryHuey, ResultGroup, TaskError } from "../mod.ts";
+import { MemoryHuey, ResultGroup, ResultTimeout, TaskError } from "../mod.ts";
 import type { TaskErrorInfo } from "../mod.ts";
 import { drain, producerAndWorker, silent } from "./helpers.ts";
 
@@ -57,6 +57,38 @@ describe("pipelines", () => {
     await assert.rejects(returning, TypeError);
     assert.equal(task.onComplete, undefined, "nothing was chained onto it");
     assert.throws(() => task.then(42 as never), /expected a task wrapper or a Task, got number/);
+  });
+
+  it("ResultGroup.asCompleted() yields results in completion order, not group order", async () => {
+    const { producer, worker, tasks: echo } = producerAndWorker((h) =>
+      h.task("echo", (value: string) => value)
+    );
+    const group = await echo.map([["a"], ["b"], ["c"]]);
+    const order: string[] = [];
+    const reading = (async () => {
+      for await (const result of group.asCompleted({ timeout: 10 })) {
+        order.push((await result.get()) as string);
+      }
+    })();
+    // Run them last first: take all three, then finish c, b, a.
+    const taken = [];
+    for (let i = 0; i < 3; i++) taken.push((await worker.executor.dequeue())!);
+    for (const delivery of taken.reverse()) {
+      await worker.executor.executeDelivery(delivery);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await reading;
+    assert.deepEqual(order, ["c", "b", "a"]);
+    assert.equal(await producer.storage.resultStoreSize(), 0, "each value read once");
+  });
+
+  it("asCompleted() gives up with ResultTimeout after its timeout", async () => {
+    const huey = new MemoryHuey();
+    const echo = huey.task("echo", (value: string) => value);
+    const group = await echo.map([["a"]]);
+    await assert.rejects(async () => {
+      for await (const _ of group.asCompleted({ timeout: 0.05 })) { /* nothing completes */ }
+    }, ResultTimeout);
   });
 
   it("can be iterated result by result", async () => {
