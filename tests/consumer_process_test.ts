@@ -343,6 +343,7 @@ describe("cli.ts", { timeout: 60_000 }, () => {
         "-u",
         "-o",
         "-f",
+        "-L",
         "-l",
         "-v",
         "-q",
@@ -400,6 +401,22 @@ describe("cli.ts", { timeout: 60_000 }, () => {
     assert.equal(await app.huey.storage.leasedSize(), 0);
     assert.equal(await app.huey.storage.queueSize(), 0);
     await app.huey.close();
+  });
+
+  it("-L releases the named locks at start-up, as -f does the declared ones", async () => {
+    const { url, app } = await freshApp();
+    await app.huey.lockTask("nightly-import").acquire();
+    await app.huey.lockTask("kept").acquire();
+    assert.equal(await app.huey.isLocked("nightly-import"), true);
+    const running = await consumer([url, "-L", "nightly-import,not-held", ...fast]);
+    try {
+      await printed(running, /Flushed locks: nightly-import$/m);
+      assert.equal(await app.huey.isLocked("nightly-import"), false);
+      assert.equal(await app.huey.isLocked("kept"), true, "only the named ones");
+    } finally {
+      await stop(running);
+      await app.huey.close();
+    }
   });
 
   it("reports a message for a task the app does not declare, naming the module, and keeps running", async () => {
