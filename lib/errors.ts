@@ -224,9 +224,14 @@ export class ResultTimeout extends HueyError {
   /** The timeout that ran out, in seconds. */
   readonly timeout: number;
 
-  /** No result for task `taskId` within `timeout` seconds. */
-  constructor(taskId: string, timeout: number) {
-    super(`Cannot get result of task ${taskId}: not ready after ${timeout}s`);
+  /**
+   * No result for task `taskId` within `timeout` seconds; `why` says more
+   * (e.g. that a task returning undefined stores nothing without storeNone).
+   */
+  constructor(taskId: string, timeout: number, why?: string) {
+    super(
+      `Cannot get result of task ${taskId}: not ready after ${timeout}s${why ? `: ${why}` : ""}`,
+    );
     this.name = "ResultTimeout";
     this.taskId = taskId;
     this.timeout = timeout;

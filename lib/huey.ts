@@ -30,8 +30,7 @@ import { Signals } from "./signals.ts";
 import type { SignalHandler, SignalName } from "./signals.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/types.ts";
-import { Task } from "./task.ts";
-import type { RevokeOptions, TaskContext, TaskOptions } from "./task.ts";
+import type { RevokeOptions, Task, TaskContext, TaskOptions } from "./task.ts";
 import { createWrapper } from "./wrapper.ts";
 import type { AnyTaskWrapper, TaskWrapper } from "./wrapper.ts";
 
@@ -88,12 +87,23 @@ export interface HueyOptions {
   events?: boolean;
 }
 
-/** Any function that can be a task. */
-// deno-lint-ignore no-explicit-any
-export type AnyFunction = (...args: any[]) => unknown;
+/**
+ * Any function that can be a task. `never` parameters, not `any`: a
+ * function passed in is not contextually typed by the constraint, so an
+ * unannotated parameter with a default (`b = 1`) keeps the default's type.
+ */
+export type AnyFunction = (...args: never) => unknown;
 /** A task function's parameters without the trailing context. */
 export type WithoutContext<P extends unknown[]> = P extends [...infer A, TaskContext] ? A
   : never;
+/**
+ * `unknown` for a function that takes a {@link TaskContext} last; otherwise
+ * a type the function does not have, so `context: true` on one that does
+ * not fails where the task is declared, saying why.
+ */
+export type ContextLast<F extends AnyFunction> = Parameters<F> extends [...unknown[], TaskContext]
+  ? unknown
+  : { "context: true needs a task function whose last parameter is the TaskContext": never };
 
 /**
  * A task queue: declare tasks on it, call them to enqueue, and run a
@@ -181,6 +191,7 @@ export class Huey {
     }, (task, now) => this.#enqueuer.put(task, now));
     this.#backend = {
       results: this.results,
+      storeNone: this.storeNone,
       store: this.#store,
       revocations: this.#revocations,
       reschedule: (task, call) =>
@@ -236,7 +247,7 @@ export class Huey {
   /** Declare a task whose function takes a {@link TaskContext} as its last argument. */
   task<F extends AnyFunction>(
     name: string,
-    fn: F,
+    fn: F & ContextLast<F>,
     options: TaskOptions & { context: true },
   ): TaskWrapper<WithoutContext<Parameters<F>>, Awaited<ReturnType<F>>>;
   task(name: string, fn: AnyFunction, options: TaskOptions = {}): unknown {

@@ -150,9 +150,20 @@ export class Registry {
     return [...this.#tasks.values()].filter((d) => d.schedule !== undefined).map((d) => d.name);
   }
 
-  /** The periodic tasks whose schedule matches `date` (to the minute). */
-  due(date: Date, utc: boolean): TaskDefinition[] {
-    return [...this.#tasks.values()].filter((definition) => definition.schedule?.(date, utc));
+  /**
+   * The periodic tasks whose schedule matches `date` (to the minute). A
+   * schedule that throws is left out and reported to `onError`, so one bad
+   * schedule does not stop the others.
+   */
+  due(date: Date, utc: boolean, onError: (task: string, error: unknown) => void): TaskDefinition[] {
+    return [...this.#tasks.values()].filter((definition) => {
+      try {
+        return definition.schedule?.(date, utc) ?? false;
+      } catch (error) {
+        onError(definition.name, error);
+        return false;
+      }
+    });
   }
 
   /**

@@ -193,13 +193,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
     task: TaskFactory<A2, R2> & AcceptsPiped<A2, PipedArgs<Last<C>>>,
     ...args: DropArgs<A2, PipedArgs<Last<C>>>
   ): Task<A, R, [...C, R2]>;
-  /** Run an already built invocation after the last task of this pipeline. */
-  then<R2>(task: Task<unknown[], R2>): Task<A, R, [...C, R2]>;
+  /**
+   * Run an already built invocation after the last task of this pipeline;
+   * `args` are added after its own (huey's `extend_data`), the previous
+   * return value goes in front.
+   */
+  then<R2>(task: Task<unknown[], R2>, ...args: unknown[]): Task<A, R, [...C, R2]>;
   then(task: TaskFactory | Task, ...args: unknown[]): Task<A, R, unknown[]> {
-    const next = task instanceof Task ? task : task.s(...args);
     let last: Task = this as Task;
     while (last.onComplete) last = last.onComplete;
-    last.onComplete = next;
+    last.onComplete = nextTask(this.name, "then", task, args);
     return this as Task<A, R, unknown[]>;
   }
 
@@ -211,13 +214,12 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
     task: TaskFactory<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
     ...args: DropArgs<A2, [TaskErrorInfo]>
   ): this;
-  /** Run an already built invocation if this task fails for good. */
-  error(task: Task): this;
+  /** Run an already built invocation (with `args` added after its own) if this task fails for good. */
+  error(task: Task, ...args: unknown[]): this;
   error(task: TaskFactory | Task, ...args: unknown[]): this {
-    const next = task instanceof Task ? task : task.s(...args);
     let last: Task = this as Task;
     while (last.onError) last = last.onError;
-    last.onError = next;
+    last.onError = nextTask(this.name, "error", task, args);
     return this;
   }
 
@@ -235,6 +237,26 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   toString(): string {
     return `${truncate(this.name)}: ${this.id}${this.eta ? ` @${this.eta.toISOString()}` : ""}`;
   }
+}
+
+/**
+ * The invocation `then()` or `error()` adds: the wrapper's `s(...args)`, or
+ * the given Task with `args` after its own. Anything else is refused, which
+ * is also what makes `await task` fail clearly: the promise machinery calls
+ * `then(resolve, reject)`, and a Task is not a promise.
+ */
+function nextTask(parent: string, method: string, task: unknown, args: unknown[]): Task {
+  if (task instanceof Task) {
+    if (args.length) task.args = [...task.args, ...args];
+    return task;
+  }
+  if (typeof (task as TaskFactory | undefined)?.s === "function") {
+    return (task as TaskFactory).s(...args);
+  }
+  throw new TypeError(
+    `Cannot ${method} task ${parent}: expected a task wrapper or a Task, got ${typeof task}; ` +
+      "a Task is not a promise: enqueue it with huey.enqueue(task) instead of awaiting or returning it",
+  );
 }
 
 /**

@@ -261,6 +261,7 @@ describe("cli.ts", { timeout: 60_000 }, () => {
         "-u",
         "-o",
         "-f",
+        "-L",
         "-l",
         "-v",
         "-q",
@@ -269,6 +270,8 @@ describe("cli.ts", { timeout: 60_000 }, () => {
     ) {
       assert.ok(output.includes(`  ${flag}, --`), `documents ${flag}`);
     }
+    assert.match(output, /KillSignal=SIGINT/, "says how to run it under a process manager");
+    assert.match(output, /node_modules\/\.bin\/huey \(npx does not pass SIGINT on\)/);
   });
 
   it("rejects a bad flag, a bad value, a missing module and a module without a Huey in one line", async () => {
@@ -316,6 +319,22 @@ describe("cli.ts", { timeout: 60_000 }, () => {
     assert.equal(await app.huey.storage.leasedSize(), 0);
     assert.equal(await app.huey.storage.queueSize(), 0);
     await app.huey.close();
+  });
+
+  it("-L releases the named locks at start-up, as -f does the declared ones", async () => {
+    const { url, app } = await freshApp();
+    await app.huey.lockTask("nightly-import").acquire();
+    await app.huey.lockTask("kept").acquire();
+    assert.equal(await app.huey.isLocked("nightly-import"), true);
+    const running = await consumer([url, "-L", "nightly-import,not-held", ...fast]);
+    try {
+      await printed(running, /Flushed locks: nightly-import$/m);
+      assert.equal(await app.huey.isLocked("nightly-import"), false);
+      assert.equal(await app.huey.isLocked("kept"), true, "only the named ones");
+    } finally {
+      await stop(running);
+      await app.huey.close();
+    }
   });
 
   it("reports a message for a task the app does not declare, naming the module, and keeps running", async () => {
