@@ -157,8 +157,12 @@ export class MemoryStorage implements Storage {
   }
 
   async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    this.#open();
+    // Fenced: a finisher whose lease was lost stores nothing. (putData's
+    // body runs before its first await: nothing interleaves with the check.)
+    if (!this.#leases.delete(receipt)) return false;
     await this.putData(key, value);
-    return await this.ack(receipt);
+    return true;
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {

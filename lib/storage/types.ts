@@ -102,9 +102,14 @@ export interface Storage {
   ack(receipt: string): Promise<boolean>;
   /**
    * `putData(key, value)` then `ack(receipt)` as one atomic operation (one
-   * round trip): how a consumer finishes a task whose result is all that is
-   * left to store. Optional; without it the consumer calls the two in turn.
-   * Returns what `ack` would.
+   * round trip), fenced by the lease: how a consumer finishes a task whose
+   * result is all that is left to store. Only while `receipt` still holds
+   * its lease is the value stored and the message acknowledged (true). Once
+   * the lease was lost (it ran out and {@link recoverLeases} put the message
+   * back, or it was acknowledged already) it stores nothing and returns
+   * false, so a late finisher cannot overwrite the result of the run that
+   * took the message again. Optional; without it the consumer calls the
+   * two in turn (unfenced).
    */
   putDataAndAck?(key: string, value: string, receipt: string): Promise<boolean>;
   /** Push a lease's end to `now + leaseSeconds`. False if the lease was already lost. */

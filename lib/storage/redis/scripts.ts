@@ -201,14 +201,17 @@ return 1`);
 
 /**
  * Store results, announce each on its data channel, and acknowledge their
- * messages: a consumer's whole "finish" in one step.
+ * messages: a consumer's whole "finish" in one step. Fenced: each result is
+ * stored only while its receipt still holds the lease. A finisher whose
+ * lease ran out (the message was put back and may have run again) stores
+ * nothing, so it cannot overwrite the result of the run that replaced it.
  *
  * - KEYS: leases, leased, recoveries, then one target per result (the
  *   results hash, or the result's own key).
  * - ARGV: expiry in ms ('' for the hash layout: HSET; else SET PX), then
  *   field, value, receipt and data channel per result.
- * - Reply: per result, 1, or 0 when the lease was already lost (the result
- *   is stored either way).
+ * - Reply: per result, 1 (stored and acknowledged), or 0 when the lease was
+ *   already lost (nothing stored).
  *
  * @example Store one result in the hash and acknowledge its message
  * ```ts
@@ -224,15 +227,17 @@ ${FORGET_DELIVERIES(1, 3)}
 local out = {}
 for i = 1, #KEYS - 3 do
   local at = 4 * i - 2
-  if ARGV[1] == '' then
-    redis.call('HSET', KEYS[3 + i], ARGV[at], ARGV[at + 1])
-  else
-    redis.call('SET', KEYS[3 + i], ARGV[at + 1], 'PX', ARGV[1])
-  end
-  redis.call('PUBLISH', ARGV[at + 3], '1')
-  forget(ARGV[at + 2])
-  if redis.call('HDEL', KEYS[1], ARGV[at + 2]) == 1 then
-    redis.call('ZREM', KEYS[2], ARGV[at + 2])
+  local receipt = ARGV[at + 2]
+  if redis.call('HEXISTS', KEYS[1], receipt) == 1 then
+    if ARGV[1] == '' then
+      redis.call('HSET', KEYS[3 + i], ARGV[at], ARGV[at + 1])
+    else
+      redis.call('SET', KEYS[3 + i], ARGV[at + 1], 'PX', ARGV[1])
+    end
+    redis.call('PUBLISH', ARGV[at + 3], '1')
+    forget(receipt)
+    redis.call('HDEL', KEYS[1], receipt)
+    redis.call('ZREM', KEYS[2], receipt)
     out[i] = 1
   else
     out[i] = 0
