@@ -2,7 +2,7 @@
  * Real consumer processes (`cli.ts`) on a SQLite file, real OS signals,
  * producers in this process.
  */
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
@@ -12,6 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { sleep } from "../lib/_util.ts";
 import { runtimeName, scriptCommand } from "../lib/runtime.ts";
+import type { AppConfig } from "./fixtures/consumer_app.ts";
+import { describeWithRedis } from "./redis_server.ts";
 
 const cliPath = fileURLToPath(new URL("../cli.ts", import.meta.url));
 const appPath = fileURLToPath(new URL("./fixtures/consumer_app.ts", import.meta.url));
@@ -26,7 +28,7 @@ let counter = 0;
  * A fresh app: its own database, log file and app module (which the
  * consumer imports by path, and this process imports too, as a producer).
  */
-async function freshApp(config: { lease?: number; offset?: number; maxDeliveries?: number } = {}) {
+async function freshApp(config: Omit<AppConfig, "db" | "log"> = {}) {
   const id = `${Date.now()}-${counter++}`;
   const db = join(dir, `${id}.db`);
   const log = join(dir, `${id}.log`);
@@ -68,9 +70,13 @@ async function consumer(args: string[]): Promise<Running> {
   return running;
 }
 
-async function until(check: () => boolean, ms: number, explain?: () => string): Promise<void> {
+async function until(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  explain?: () => string,
+): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out; output:\n${explain?.() ?? ""}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -415,4 +421,109 @@ describe("cli.ts", { timeout: 60_000 }, () => {
       await app.huey.close();
     }
   });
+});
+
+/**
+ * Two consumers on one storage, one worker each, with a 1 s lease and a
+ * scheduler that recovers leases every second.
+ */
+async function twoConsumers(config: Omit<AppConfig, "db" | "log">) {
+  const app = await freshApp({ lease: 1, ...config });
+  const args = [app.url, "-w", "1", "-s", "1", "-n", ...fast];
+  const a = await consumer(args);
+  const b = await consumer(args);
+  const output = () => `${a.output()}\n${b.output()}`;
+  /** The lines `stall` wrote for task `id`: "first", "rerun". */
+  const runs = (id: string) =>
+    app.lines().filter((l) => l.startsWith(`stall ${id}`)).map((l) => l.split(" ")[2]);
+  /** Wait until nothing is queued or leased: every message taken so far has finished. */
+  const settled = () =>
+    until(
+      async () => {
+        const storage = app.app.huey.storage;
+        return (await storage.queueSize()) === 0 && (await storage.leasedSize()) === 0;
+      },
+      20_000,
+      output,
+    );
+  const close = async () => {
+    await stop(a);
+    await stop(b);
+    await app.app.huey.close();
+  };
+  return { ...app, output, runs, settled, close };
+}
+
+/** How long the first run of `stall` blocks its consumer: well past the 1 s lease. */
+const STALL_MS = 4000;
+
+/** The WARN line of a run that finished after its message had been delivered again. */
+const staleLine = (id: string) =>
+  new RegExp(`WARN stall: ${id} finished after its lease ran out.*stale run: receipt [0-9a-f-]+`);
+
+/**
+ * A run that outlives its lease (its event loop blocked, so the lease could
+ * not be renewed): the other consumer reruns the message; the late first
+ * run must not overwrite the rerun's result, nor enqueue its follow-ups
+ * (retry, next task) a second time.
+ */
+function lateFinisherTests(storage: string, config: () => Omit<AppConfig, "db" | "log">) {
+  describe(`a late finisher on ${storage} (two consumer processes)`, { timeout: 120_000 }, () => {
+    let t: Awaited<ReturnType<typeof twoConsumers>>;
+    before(async () => (t = await twoConsumers(config())));
+    after(() => t?.close());
+
+    /** Wait for the first run's WARN, then for everything it may have enqueued to finish. */
+    async function lateFinish(id: string) {
+      await until(() => staleLine(id).test(t.output()), 20_000, t.output);
+      await t.settled();
+    }
+
+    if (storage === "Redis") {
+      it("does not replace the rerun's result with its own", async () => {
+        const r = await t.app.stall(STALL_MS, false);
+        assert.equal(await r.get({ blocking: true, timeout: 20, preserve: true }), "rerun");
+        await lateFinish(r.id);
+        r.reset();
+        assert.equal(await r.get({ preserve: true }), "rerun");
+        assert.deepEqual(t.runs(r.id), ["first", "rerun"]);
+      });
+
+      it("does not replace the rerun's result with its error", async () => {
+        const r = await t.app.stall(STALL_MS, true);
+        assert.equal(await r.get({ blocking: true, timeout: 20, preserve: true }), "rerun");
+        await lateFinish(r.id);
+        r.reset();
+        assert.equal(await r.get({ preserve: true }), "rerun");
+        assert.deepEqual(t.runs(r.id), ["first", "rerun"]);
+      });
+    }
+
+    it("does not enqueue the next task of its pipeline a second time", async () => {
+      const group = await t.app.huey.enqueue(t.app.stall.s(STALL_MS, false).then(t.app.record));
+      const [stall] = group.results;
+      assert.deepEqual(await group.get({ blocking: true, timeout: 20, preserve: true }), [
+        "rerun",
+        "rerun",
+      ]);
+      await lateFinish(stall.id);
+      assert.deepEqual(t.runs(stall.id), ["first", "rerun"]);
+      assert.deepEqual(t.lines().filter((l) => l.startsWith("record")), ["record rerun"]);
+    });
+
+    it("does not retry the task a second time", async () => {
+      const r = await t.app.stall.schedule([STALL_MS, true], { retries: 1 });
+      assert.equal(await r.get({ blocking: true, timeout: 20, preserve: true }), "rerun");
+      await lateFinish(r.id);
+      r.reset();
+      assert.equal(await r.get({ preserve: true }), "rerun");
+      assert.deepEqual(t.runs(r.id), ["first", "rerun"]);
+    });
+  });
+}
+
+lateFinisherTests("SQLite", () => ({}));
+await describeWithRedis("a late finisher on Redis (two consumer processes)", (server) => {
+  after(() => server.stop());
+  lateFinisherTests("Redis", () => ({ redis: server.url, name: `late-${Date.now()}` }));
 });

@@ -255,6 +255,34 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.queueSize(), 0);
       });
 
+      it("currentLease names the receipt and delivery a message is held under, where supported", async () => {
+        if (!storage.currentLease) return;
+        for (const m of ["other", "held", "waiting"]) await storage.enqueue(m, 0);
+        const other = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        const held = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.deepEqual([other?.data, held?.data], ["other", "held"]);
+        assert.deepEqual(await storage.currentLease("held"), {
+          receipt: held!.receipt,
+          deliveries: 1,
+        });
+        assert.equal(await storage.currentLease("waiting"), undefined);
+        assert.equal(await storage.currentLease("nothing"), undefined);
+        // Put back and taken again: the new receipt, the second delivery.
+        assert.deepEqual((await storage.recoverLeases(T0 + 5000)).sort(), ["held", "other"]);
+        let again = await storage.dequeue({ now: T0 + 5000, leaseSeconds: 1 });
+        if (again?.data === "other") {
+          assert.equal(await storage.ack(again.receipt), true);
+          again = await storage.dequeue({ now: T0 + 5000, leaseSeconds: 1 });
+        }
+        assert.equal(again?.data, "held");
+        assert.deepEqual(await storage.currentLease("held"), {
+          receipt: again!.receipt,
+          deliveries: 2,
+        });
+        assert.equal(await storage.ack(again!.receipt), true);
+        assert.equal(await storage.currentLease("held"), undefined);
+      });
+
       it("dequeue reads peekKey after the take, in the same operation", async () => {
         await storage.enqueueMany([
           { data: "a", priority: 0 },

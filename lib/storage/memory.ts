@@ -165,6 +165,14 @@ export class MemoryStorage implements Storage {
     return true;
   }
 
+  async currentLease(data: string): Promise<{ receipt: string; deliveries: number } | undefined> {
+    this.#open();
+    for (const [receipt, lease] of this.#leases) {
+      if (lease.message.data === data) return { receipt, deliveries: lease.message.deliveries };
+    }
+    return undefined;
+  }
+
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
     this.#open();
     const lease = this.#leases.get(receipt);

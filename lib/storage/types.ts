@@ -112,6 +112,12 @@ export interface Storage {
    * two in turn (unfenced).
    */
   putDataAndAck?(key: string, value: string, receipt: string): Promise<boolean>;
+  /**
+   * The lease `data` is held under now, if a consumer holds it: its receipt
+   * and delivery number. For logs only (which run replaced a stale one), so
+   * it may be slow (Redis scans the leases). Optional.
+   */
+  currentLease?(data: string): Promise<{ receipt: string; deliveries: number } | undefined>;
   /** Push a lease's end to `now + leaseSeconds`. False if the lease was already lost. */
   extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean>;
   /**

@@ -246,6 +246,39 @@ end
 return out`);
 
 /**
+ * Find the lease a message is held under now (for logs: which run replaced
+ * a stale one). Scans the leases: only for the rare stale finisher.
+ *
+ * - KEYS: leases, recoveries.
+ * - ARGV: message, '1' when lease records are the priority queue's
+ *   (`score|member`), else ''.
+ * - Reply: `{receipt, delivery number}`, or nil when no lease holds it.
+ *
+ * @example Who holds a message
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { CURRENT_LEASE } from "./scripts.ts";
+ * const keys = ["leases", "recoveries"].map((k) => `huey.{app}.${k}`);
+ * const holder = (redis: RedisConnection, message: string) =>
+ *   redis.run(CURRENT_LEASE, keys, [message, ""]);
+ * ```
+ */
+export const CURRENT_LEASE: RedisScript = defineScript(`
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local record = all[i + 1]
+  local data = record
+  if ARGV[2] == '1' then
+    data = string.sub(record, string.find(record, '|', 1, true) + 1 + ${SEQ_WIDTH})
+  end
+  if data == ARGV[1] then
+    local recovered = tonumber(redis.call('HGET', KEYS[2], redis.sha1hex(record))) or 0
+    return {all[i], recovered + 1}
+  end
+end
+return false`);
+
+/**
  * Move a lease's end, if the lease still exists.
  *
  * - KEYS: leases, leased.

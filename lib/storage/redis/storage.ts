@@ -29,7 +29,14 @@ import {
 } from "./layouts.ts";
 import type { QueueLayout, RedisCommands, ResultLayout, ResultLayoutOptions } from "./layouts.ts";
 import { RedisLink } from "./link.ts";
-import { ACK, ADD_TO_SCHEDULE, EXTEND_LEASE, PUT_AND_ACK, READ_SCHEDULE } from "./scripts.ts";
+import {
+  ACK,
+  ADD_TO_SCHEDULE,
+  CURRENT_LEASE,
+  EXTEND_LEASE,
+  PUT_AND_ACK,
+  READ_SCHEDULE,
+} from "./scripts.ts";
 
 /**
  * Options of {@link RedisStorage} and {@link PriorityRedisStorage}.
@@ -334,6 +341,14 @@ export class RedisStorage implements Storage {
     }
     const reply = await this.#link.run(PUT_AND_ACK, keys, args);
     return requests.map((_, i) => Array.isArray(reply) && reply[i] === 1);
+  }
+
+  async currentLease(data: string): Promise<{ receipt: string; deliveries: number } | undefined> {
+    const k = this.#keys;
+    const layout = this.priority ? "1" : "";
+    const reply = await this.#link.run(CURRENT_LEASE, [k.leases, k.recoveries], [data, layout]);
+    if (!Array.isArray(reply) || reply.length < 2) return undefined;
+    return { receipt: String(reply[0]), deliveries: Number(reply[1]) };
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
