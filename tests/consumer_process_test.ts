@@ -28,15 +28,15 @@ let counter = 0;
  * A fresh app: its own database, log file and app module (which the
  * consumer imports by path, and this process imports too, as a producer).
  */
-async function freshApp(config: Omit<AppConfig, "db" | "log"> = {}) {
+async function freshApp(config: Omit<AppConfig, "db"> = {}) {
   const id = `${Date.now()}-${counter++}`;
   const db = join(dir, `${id}.db`);
-  const log = join(dir, `${id}.log`);
+  const log = config.log ?? join(dir, `${id}.log`);
   const url = join(dir, `${id}_app.ts`);
   writeFileSync(
     url,
     `import { makeApp } from ${JSON.stringify(pathToFileURL(appPath).href)};\n` +
-      `export const app = makeApp(${JSON.stringify({ db, log, ...config })});\n` +
+      `export const app = makeApp(${JSON.stringify({ db, ...config, log })});\n` +
       `export const huey = app.huey;\n`,
   );
   const app: App = (await import(pathToFileURL(url).href)).app;
@@ -526,4 +526,41 @@ lateFinisherTests("SQLite", () => ({}));
 await describeWithRedis("a late finisher on Redis (two consumer processes)", (server) => {
   after(() => server.stop());
   lateFinisherTests("Redis", () => ({ redis: server.url, name: `late-${Date.now()}` }));
+});
+
+await describeWithRedis("consumers whose clocks disagree, on Redis", (server) => {
+  describe("consumers whose clocks disagree, on Redis", { timeout: 120_000 }, () => {
+    after(() => server.stop());
+
+    it("recover no lease early and run nothing twice when one clock is 2 minutes ahead", async () => {
+      const name = `clocks-${Date.now()}`;
+      const right = await freshApp({ redis: server.url, name });
+      const ahead = await freshApp({ redis: server.url, name, log: right.log, offset: 120_000 });
+      const args = (url: string) => [url, "-w", "4", "-s", "1", "-n", ...fast];
+      const a = await consumer(args(right.url));
+      const b = await consumer(args(ahead.url));
+      const output = () => `${a.output()}\n${b.output()}`;
+      try {
+        // Eight 2 s tasks on eight workers: each consumer holds four leases
+        // (30 s) while the other's scheduler looks for expired ones every second.
+        const group = await right.app.slow.map(Array.from({ length: 8 }, () => [2000] as [number]));
+        assert.deepEqual(
+          await group.get({ blocking: true, timeout: 30 }),
+          Array(8).fill("finished"),
+        );
+        const starts = right.lines().filter((l) => l.startsWith("start"));
+        assert.equal(starts.length, 8, `started: ${starts.join(", ")}`);
+        assert.equal(new Set(starts).size, 8);
+        assert.doesNotMatch(output(), /Lease of .* ran out/);
+        // Both consumers ran some: the leases of each met the other's clock.
+        assert.match(a.output(), /Executing slow/);
+        assert.match(b.output(), /Executing slow/);
+      } finally {
+        await stop(a);
+        await stop(b);
+        await right.app.huey.close();
+        await ahead.app.huey.close();
+      }
+    });
+  });
 });

@@ -16,7 +16,7 @@ import {
   RedisStorage,
 } from "../lib/storage/redis/storage.ts";
 import type { RedisExpireStorageOptions } from "../lib/storage/redis/storage.ts";
-import { connectRedis } from "../lib/storage/redis/connection.ts";
+import { connectRedis, replyStrings } from "../lib/storage/redis/connection.ts";
 import type { RedisClientLike, RedisConnection } from "../lib/storage/redis/connection.ts";
 import { storageConformance } from "./storage_conformance.ts";
 import { describeWithRedis, redisServerInstalled, startRedisServer } from "./redis_server.ts";
@@ -75,6 +75,7 @@ function registerRedisTests(server: RedisServer): void {
         // the suffix keeps its names apart from those of the other suites.
         open: (suffix) => new CLASSES[className]({ url, name: `${name}-${suffix}` }),
         persistent: true,
+        leaseClock: "storage",
         processes: {
           module: "../lib/storage/redis/storage.ts",
           exportName: className,
@@ -107,6 +108,7 @@ function registerRedisTests(server: RedisServer): void {
           open: async (suffix) =>
             new CLASSES[className]({ client: await connected(), name: `${name}-${suffix}` }),
           persistent: true,
+          leaseClock: "storage",
         });
       }
     });
@@ -140,6 +142,7 @@ function registerRedisTests(server: RedisServer): void {
               name: `${name}-${suffix}`,
             }),
           persistent: true,
+          leaseClock: "storage",
         });
       });
     }
@@ -247,12 +250,47 @@ function registerRedisTests(server: RedisServer): void {
         });
       }
 
+      it("measures leases on the server's clock, whatever now each caller passes", async () => {
+        const hour = 3600_000;
+        for (const className of ["RedisStorage", "PriorityRedisStorage"] as const) {
+          const name = `clock-${RUN}-${className}`;
+          const storage = make(className, { name });
+          await storage.flushAll();
+          await storage.enqueueMany([{ data: "a", priority: 0 }, { data: "b", priority: 0 }]);
+          // Consumers whose clocks are an hour behind and an hour ahead.
+          const behind = await storage.dequeue({ now: Date.now() - hour, leaseSeconds: 30 });
+          const ahead = await storage.dequeue({ now: Date.now() + hour, leaseSeconds: 30 });
+          assert.equal(await storage.extendLease(behind!.receipt, Date.now() - hour, 30), true);
+          // Both leases end 30 s after the server's time, where the clock behind
+          // would have put one in the past and the clock ahead one far ahead...
+          const [seconds] = replyStrings(await raw.send(["TIME"]));
+          for (const delivery of [behind, ahead]) {
+            const end = Number(
+              await raw.send(["ZSCORE", `huey.{${name}}.leased`, delivery!.receipt]),
+            );
+            const left = end - Number(seconds) * 1000;
+            assert.ok(
+              left > 25_000 && left <= 31_000,
+              `lease ends ${left} ms after the server's time`,
+            );
+          }
+          // ...so a scheduler an hour (or two) ahead recovers neither.
+          assert.deepEqual(await storage.recoverLeases(Date.now() + 2 * hour), []);
+          // A lease that ends now on the server's clock is recovered by one an hour behind.
+          assert.equal(await storage.extendLease(ahead!.receipt, Date.now() + hour, 0), true);
+          assert.deepEqual(await storage.recoverLeases(Date.now() - hour), [ahead!.data]);
+          await storage.flushAll();
+        }
+      });
+
       it("wakes a blocked dequeue when recoverLeases puts a message back", async () => {
         for (const className of ["RedisStorage", "PriorityRedisStorage"] as const) {
           const storage = make(className, { name: `recover-wake-${RUN}-${className}` });
           await storage.flushAll();
           await storage.enqueue("lost", 0);
-          assert.ok(await storage.dequeue({ now: T0, leaseSeconds: 1 }));
+          const lost = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+          // Leases are on the server's clock: end this one now.
+          assert.equal(await storage.extendLease(lost!.receipt, T0, 0), true);
           const waiting = storage.dequeue({ now: T0, leaseSeconds: 30, wait: 5 });
           await sleep(50);
           const recoveredAt = performance.now();

@@ -3,7 +3,12 @@
  * strings (the serializer's output); it never parses them.
  *
  * Times are milliseconds since the epoch and are passed in by the caller, so
- * tests drive the schedule and leases with a fake clock.
+ * tests drive the schedule and leases with a fake clock. A driver whose
+ * data lives on a server with a clock of its own (Redis) measures leases on
+ * that clock instead: its `dequeue`, `extendLease` and `recoverLeases`
+ * ignore `now` (only the lease's duration counts), so consumers whose
+ * clocks disagree still agree on when a lease ends. The schedule always
+ * uses the caller's times.
  *
  * @module
  */
@@ -44,7 +49,10 @@ export interface ErrorItem {
 
 /** Options of {@link Storage.dequeue}. */
 export interface DequeueOptions {
-  /** Current time in ms since the epoch (the lease starts now). */
+  /**
+   * Current time in ms since the epoch: the lease starts now (on drivers
+   * that measure leases on the caller's clock; Redis uses its server's).
+   */
   now: number;
   /** How long the message stays invisible to other consumers, in seconds. */
   leaseSeconds: number;
@@ -118,12 +126,16 @@ export interface Storage {
    * it may be slow (Redis scans the leases). Optional.
    */
   currentLease?(data: string): Promise<{ receipt: string; deliveries: number } | undefined>;
-  /** Push a lease's end to `now + leaseSeconds`. False if the lease was already lost. */
+  /**
+   * Push a lease's end to `now + leaseSeconds` (Redis: the server's time
+   * plus `leaseSeconds`); `leaseSeconds` 0 ends it now, so the next
+   * recovery puts the message back. False if the lease was already lost.
+   */
   extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean>;
   /**
-   * Put every message whose lease ended at or before `now` back at the front
-   * of the queue, exactly once, keeping its delivery count; returns the
-   * recovered messages (empty when none).
+   * Put every message whose lease ended at or before `now` (Redis: the
+   * server's time) back at the front of the queue, exactly once, keeping its
+   * delivery count; returns the recovered messages (empty when none).
    */
   recoverLeases(now: number): Promise<string[]>;
   /** Messages waiting in the queue (not counting leased ones). */

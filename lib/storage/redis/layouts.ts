@@ -75,8 +75,8 @@ export interface QueueLayout {
    * (see {@link DEQUEUE_LIST} for `args` and the reply).
    */
   take(peek: string, args: readonly string[]): Promise<RedisReply>;
-  /** Put the messages whose lease ended by `now` back; returns them. */
-  recover(now: number): Promise<string[]>;
+  /** Put the messages whose lease ended by the server's time back; returns them. */
+  recover(): Promise<string[]>;
   /** How many messages wait. */
   size(): Promise<number>;
   /** The first `limit` (all when undefined; else more than 0) in the order they will be taken. */
@@ -166,13 +166,10 @@ export class ListQueue extends KeyedLayout implements QueueLayout {
   }
 
   /** {@link RECOVER_LIST}. */
-  async recover(now: number): Promise<string[]> {
+  async recover(): Promise<string[]> {
     const k = this.keys;
-    return replyStrings(
-      await this.redis.run(RECOVER_LIST, [k.queue, k.leases, k.leased, k.recoveries], [
-        String(now),
-      ]),
-    );
+    const keys = [k.queue, k.leases, k.leased, k.recoveries];
+    return replyStrings(await this.redis.run(RECOVER_LIST, keys, []));
   }
 
   /** `LLEN`. */
@@ -244,10 +241,10 @@ export class PriorityQueue extends KeyedLayout implements QueueLayout {
   }
 
   /** {@link RECOVER_PRIORITY}. */
-  async recover(now: number): Promise<string[]> {
+  async recover(): Promise<string[]> {
     const k = this.keys;
     const keys = [k.queue, k.leases, k.leased, k.wake, k.recoveries];
-    return replyStrings(await this.redis.run(RECOVER_PRIORITY, keys, [String(now)]));
+    return replyStrings(await this.redis.run(RECOVER_PRIORITY, keys, []));
   }
 
   /** `ZCARD`. */

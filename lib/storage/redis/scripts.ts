@@ -4,7 +4,14 @@
  * interleave with.
  *
  * Every key a script touches is passed in KEYS (Redis Cluster requires it),
- * and every key shares the `{name}` hash tag (keys.ts). Sorted-set members
+ * and every key shares the `{name}` hash tag (keys.ts).
+ *
+ * Leases are measured on the server's clock (`TIME`), never on a
+ * consumer's: a lease ends at the server's time of the take (or extension)
+ * plus its duration, and recovery puts back what ended by the server's time
+ * of the recovery. Consumers whose clocks disagree then still agree on
+ * when a lease ends. (Scripts may call `TIME` before writing since Redis
+ * 5, which replicates a script's effects rather than the script.) Sorted-set members
  * of the priority queue and the schedule start with a zero-padded sequence
  * number of {@link SEQ_WIDTH} digits (from the `seq` key), so that equal
  * scores keep the order they came in.
@@ -49,6 +56,13 @@ for i = 1, n do
 end
 if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('RPUSH', KEYS[3], '1') end
 return n`);
+
+/**
+ * `now`: the server's time in ms (`TIME` gives seconds and microseconds).
+ */
+const SERVER_NOW = `
+local time = redis.call('TIME')
+local now = time[1] * 1000 + math.floor(time[2] / 1000)`;
 
 /**
  * Delivery counts. A message whose lease ran out is counted in the
@@ -97,7 +111,8 @@ return out`;
  *
  * - KEYS: queue (list), leases, leased, recoveries, peek (the results hash
  *   or one result's key).
- * - ARGV: peek mode ('', 'h' or 'k'), peek field, n receipts, then n lease ends (ms).
+ * - ARGV: peek mode ('', 'h' or 'k'), peek field, n receipts, then n lease
+ *   durations (ms, from the server's time).
  * - Reply: `{}` when the queue is empty, else `{peeked, message..., deliveries...}`:
  *   k messages, one per receipt in order (k < n when the queue ran dry),
  *   then each one's delivery number.
@@ -107,20 +122,20 @@ return out`;
  * import type { RedisConnection } from "./connection.ts";
  * import { DEQUEUE_LIST } from "./scripts.ts";
  * const keys = ["queue", "leases", "leased", "recoveries", "results"].map((k) => `huey.{app}.${k}`);
- * const until = String(Date.now() + 30_000);
- * const take = (redis: RedisConnection) => redis.run(DEQUEUE_LIST, keys, ["", "", "r1", until]);
+ * const take = (redis: RedisConnection) => redis.run(DEQUEUE_LIST, keys, ["", "", "r1", "30000"]);
  * ```
  */
 export const DEQUEUE_LIST: RedisScript = defineScript(`
 local n = (#ARGV - 2) / 2
 local items = redis.call('RPOP', KEYS[1], n)
 if not items then return {} end
+${SERVER_NOW}
 ${DELIVERIES(4)}
 local fields, scores, out = {}, {}, {}
 for i = 1, #items do
   fields[2 * i - 1] = ARGV[2 + i]
   fields[2 * i] = items[i]
-  scores[2 * i - 1] = ARGV[2 + n + i]
+  scores[2 * i - 1] = now + tonumber(ARGV[2 + n + i])
   scores[2 * i] = ARGV[2 + i]
   out[i] = items[i]
   out[#items + i] = deliveries(items[i])
@@ -145,8 +160,8 @@ ${PEEK_AFTER_TAKE(5)}`);
  * import { DEQUEUE_PRIORITY } from "./scripts.ts";
  * const names = ["queue", "leases", "leased", "wake", "recoveries", "results"];
  * const keys = names.map((k) => `huey.{app}.${k}`);
- * async function take(redis: RedisConnection, until: string) {
- *   const args = ["h", "marker", "r1", "r2", until, until];
+ * async function take(redis: RedisConnection, leaseMs: string) {
+ *   const args = ["h", "marker", "r1", "r2", leaseMs, leaseMs];
  *   const [peeked, ...rest] = (await redis.run(DEQUEUE_PRIORITY, keys, args)) as string[];
  *   return { peeked, messages: rest.slice(0, rest.length / 2) };
  * }
@@ -160,6 +175,7 @@ if #popped == 0 then
   return {}
 end
 if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('DEL', KEYS[4]) end
+${SERVER_NOW}
 ${DELIVERIES(5)}
 local fields, scores, out = {}, {}, {}
 local k = #popped / 2
@@ -168,7 +184,7 @@ for i = 1, k do
   local record = score .. '|' .. member
   fields[2 * i - 1] = ARGV[2 + i]
   fields[2 * i] = record
-  scores[2 * i - 1] = ARGV[2 + n + i]
+  scores[2 * i - 1] = now + tonumber(ARGV[2 + n + i])
   scores[2 * i] = ARGV[2 + i]
   out[i] = string.sub(member, ${SEQ_WIDTH + 1})
   out[k + i] = deliveries(record)
@@ -279,33 +295,35 @@ end
 return false`);
 
 /**
- * Move a lease's end, if the lease still exists.
+ * Move a lease's end to the server's time plus a duration, if the lease
+ * still exists (a duration of 0 ends it now: the next recovery puts the
+ * message back).
  *
  * - KEYS: leases, leased.
- * - ARGV: receipt, new lease end (ms).
+ * - ARGV: receipt, duration (ms, from the server's time).
  * - Reply: 1, or 0 when the lease was already gone.
  *
  * @example Extend a lease by 30 s
  * ```ts
  * import type { RedisConnection } from "./connection.ts";
  * import { EXTEND_LEASE } from "./scripts.ts";
- * const extend = (redis: RedisConnection, receipt: string) => {
- *   const until = String(Date.now() + 30_000);
- *   return redis.run(EXTEND_LEASE, ["huey.{app}.leases", "huey.{app}.leased"], [receipt, until]);
- * };
+ * const extend = (redis: RedisConnection, receipt: string) =>
+ *   redis.run(EXTEND_LEASE, ["huey.{app}.leases", "huey.{app}.leased"], [receipt, "30000"]);
  * ```
  */
 export const EXTEND_LEASE: RedisScript = defineScript(`
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+${SERVER_NOW}
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 return 1`);
 
 /**
- * Put the messages whose lease ended by `now` back on the list queue, at the
- * dequeue end and in reverse, so the lease that ended first is taken first.
+ * Put the messages whose lease ended by the server's time back on the list
+ * queue, at the dequeue end and in reverse, so the lease that ended first is
+ * taken first.
  *
  * - KEYS: queue (list), leases, leased, recoveries.
- * - ARGV: now (ms).
+ * - ARGV: none.
  * - Reply: the recovered messages, the lease that ended first first.
  *
  * @example Recover what ran out
@@ -313,11 +331,12 @@ return 1`);
  * import type { RedisConnection } from "./connection.ts";
  * import { RECOVER_LIST } from "./scripts.ts";
  * const keys = ["queue", "leases", "leased", "recoveries"].map((k) => `huey.{app}.${k}`);
- * const recover = (redis: RedisConnection) => redis.run(RECOVER_LIST, keys, [String(Date.now())]);
+ * const recover = (redis: RedisConnection) => redis.run(RECOVER_LIST, keys, []);
  * ```
  */
 export const RECOVER_LIST: RedisScript = defineScript(`
-local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+${SERVER_NOW}
+local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 local reversed = {}
 for i = #receipts, 1, -1 do
   local data = redis.call('HGET', KEYS[2], receipts[i])
@@ -328,18 +347,18 @@ for i = #receipts, 1, -1 do
     reversed[#reversed + 1] = data
   end
 end
-if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1]) end
+if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
 local out = {}
 for i = #reversed, 1, -1 do out[#out + 1] = reversed[i] end
 return out`);
 
 /**
- * Put the messages whose lease ended by `now` back on the priority queue
- * with their original score and sequence (ahead of everything enqueued
- * after them), and fill the wake list.
+ * Put the messages whose lease ended by the server's time back on the
+ * priority queue with their original score and sequence (ahead of
+ * everything enqueued after them), and fill the wake list.
  *
  * - KEYS: queue (sorted set), leases, leased, wake, recoveries.
- * - ARGV: now (ms).
+ * - ARGV: none.
  * - Reply: the recovered messages, the lease that ended first first.
  *
  * @example Recover what ran out, then count the queue
@@ -348,13 +367,14 @@ return out`);
  * import { RECOVER_PRIORITY } from "./scripts.ts";
  * async function recover(redis: RedisConnection): Promise<number> {
  *   const keys = ["queue", "leases", "leased", "wake", "recoveries"].map((k) => `huey.{app}.${k}`);
- *   await redis.run(RECOVER_PRIORITY, keys, [String(Date.now())]);
+ *   await redis.run(RECOVER_PRIORITY, keys, []);
  *   return Number(await redis.send(["ZCARD", keys[0]]));
  * }
  * ```
  */
 export const RECOVER_PRIORITY: RedisScript = defineScript(`
-local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[1])
+${SERVER_NOW}
+local receipts = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now)
 local out = {}
 for i = 1, #receipts do
   local v = redis.call('HGET', KEYS[2], receipts[i])
@@ -367,7 +387,7 @@ for i = 1, #receipts do
     out[#out + 1] = string.sub(member, ${SEQ_WIDTH + 1})
   end
 end
-if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ARGV[1]) end
+if #receipts > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now) end
 if #out > 0 and redis.call('EXISTS', KEYS[4]) == 0 then redis.call('RPUSH', KEYS[4], '1') end
 return out`);
 

@@ -9,6 +9,12 @@
  * hash tag, so every multi-key operation is a Lua script that also runs on
  * Redis Cluster.
  *
+ * Leases are measured on the Redis server's clock (`TIME` inside the
+ * scripts), so consumers whose clocks disagree agree on when a lease ends:
+ * `dequeue`, `extendLease` and `recoverLeases` ignore the caller's `now`
+ * (only `leaseSeconds` counts). The schedule still uses the caller's times
+ * (an eta is the producer's, `readSchedule(now)` the consumer's).
+ *
  * Consumer events go out on `huey.{app}.events`: events published close
  * together share one message, each preceded by U+001E.
  *
@@ -116,7 +122,8 @@ interface Layout {
 
 /** One dequeue's share of a batched take. */
 interface TakeRequest {
-  until: number;
+  /** The lease's duration, from the server's time of the take. */
+  leaseMs: number;
   peekKey?: string;
 }
 
@@ -256,8 +263,8 @@ export class RedisStorage implements Storage {
         ? [this.#keys.results, "", ""]
         : this.#results.peekArgs(peekKey);
       const receipts = indexes.map(() => crypto.randomUUID());
-      const untils = indexes.map((i) => String(requests[i].until));
-      const reply = await this.#queue.take(peek, [mode, field, ...receipts, ...untils]);
+      const durations = indexes.map((i) => String(requests[i].leaseMs));
+      const reply = await this.#queue.take(peek, [mode, field, ...receipts, ...durations]);
       if (!Array.isArray(reply) || reply.length === 0) return;
       const peeked = reply[0] === null || reply[0] === undefined ? null : String(reply[0]);
       // {peeked, k messages, their k delivery numbers}
@@ -276,25 +283,21 @@ export class RedisStorage implements Storage {
   }
 
   /** Move the next message into a lease and read `peekKey`, batched with concurrent takes. */
-  #take(
-    now: number,
-    leaseSeconds: number,
-    peekKey: string | undefined,
-  ): Promise<Delivery | undefined> {
-    return this.#takes.add({ until: now + leaseSeconds * 1000, peekKey });
+  #take(leaseSeconds: number, peekKey: string | undefined): Promise<Delivery | undefined> {
+    return this.#takes.add({ leaseMs: leaseSeconds * 1000, peekKey });
   }
 
   /**
    * Take the next message under a lease. With `wait` on a blocking storage,
    * wait on the server (in steps of at most `readTimeout`) until a message
    * arrives, `wait` runs out or `signal` aborts, then take it with the same
-   * script as a non-blocking dequeue. The lease starts at `now` plus the time
-   * spent waiting.
+   * script as a non-blocking dequeue. The lease ends `leaseSeconds` after
+   * the server's time of the take; `now` is not used.
    */
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
     this.#link.assertOpen();
     const started = performance.now();
-    const delivery = await this.#take(options.now, options.leaseSeconds, options.peekKey);
+    const delivery = await this.#take(options.leaseSeconds, options.peekKey);
     const wait = options.wait ?? 0;
     if (delivery || !this.blocking || !(wait > 0)) return delivery;
     const deadline = started + wait * 1000;
@@ -307,8 +310,7 @@ export class RedisStorage implements Storage {
         const woken = await this.#link.waitForList(this.#queue.wakeKey, seconds, scope.signal);
         if (scope.signal.aborted) break;
         if (woken) {
-          const now = options.now + (performance.now() - started);
-          const taken = await this.#take(now, options.leaseSeconds, options.peekKey);
+          const taken = await this.#take(options.leaseSeconds, options.peekKey);
           if (taken) return taken;
         }
       }
@@ -351,14 +353,16 @@ export class RedisStorage implements Storage {
     return { receipt: String(reply[0]), deliveries: Number(reply[1]) };
   }
 
-  async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
+  /** Move the lease's end to `leaseSeconds` after the server's time; `now` is not used. */
+  async extendLease(receipt: string, _now: number, leaseSeconds: number): Promise<boolean> {
     const k = this.#keys;
-    const until = String(now + leaseSeconds * 1000);
-    return (await this.#link.run(EXTEND_LEASE, [k.leases, k.leased], [receipt, until])) === 1;
+    const duration = String(leaseSeconds * 1000);
+    return (await this.#link.run(EXTEND_LEASE, [k.leases, k.leased], [receipt, duration])) === 1;
   }
 
-  recoverLeases(now: number): Promise<string[]> {
-    return this.#queue.recover(now);
+  /** Put back what ran out by the server's time; `now` is not used. */
+  recoverLeases(_now: number): Promise<string[]> {
+    return this.#queue.recover();
   }
 
   queueSize(): Promise<number> {
