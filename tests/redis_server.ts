@@ -87,8 +87,17 @@ process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-/** Start redis-server on `port`; resolves once it answers, rejects if it exits first. */
-async function launch(port: number): Promise<ChildProcess> {
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** More configuration, as `redis-server` arguments: `["--maxmemory-policy", "noeviction"]`. */
+  args?: string[];
+}
+
+/**
+ * Start redis-server on `port` with `args` added; resolves once it answers,
+ * rejects if it exits first.
+ */
+async function launch(port: number, args: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn("redis-server", [
     "--port",
     String(port),
@@ -100,6 +109,7 @@ async function launch(port: number): Promise<ChildProcess> {
     "no",
     "--daemonize",
     "no",
+    ...args,
   ], { stdio: ["ignore", "ignore", "pipe"] });
   running.add(child);
   let exited = false;
@@ -127,16 +137,16 @@ async function terminate(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
- * Start a fresh redis-server of our own on a spare loopback port.
- * Needs `redis-server` on the PATH.
+ * Start a fresh redis-server of our own on a spare loopback port, with
+ * `options.args` added to its configuration. Needs `redis-server` on the PATH.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await sparePort();
     let child: ChildProcess | undefined;
     try {
-      child = await launch(port);
+      child = await launch(port, options.args);
     } catch (error) {
       lastError = error; // the port was taken in between: try another
       continue;
@@ -153,7 +163,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       },
       restart: async () => {
         await terminate(child);
-        child = await launch(port);
+        child = await launch(port, options.args);
       },
     };
   }

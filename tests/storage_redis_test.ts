@@ -301,6 +301,59 @@ function registerRedisTests(server: RedisServer): void {
       });
     });
 
+    describe("enqueueMany at maxmemory (noeviction)", () => {
+      if (!redisServerInstalled()) {
+        it("is not tested: redis-server is not on the PATH to start one with a memory limit", () => {});
+        return;
+      }
+      let own: RedisServer | undefined;
+      let admin: RedisConnection | undefined;
+      before(async () => {
+        own = await startRedisServer({ args: ["--maxmemory-policy", "noeviction"] });
+        admin = await connectRedis({ url: own.url, owner: "the tests" });
+      });
+      after(async () => {
+        await admin?.close();
+        await own?.stop();
+      });
+
+      /** Let the server use `headroom` bytes more than it uses now. */
+      async function limitMemory(headroom: number): Promise<void> {
+        await admin!.send(["CONFIG", "SET", "maxmemory", "0"]);
+        const info = String(await admin!.send(["INFO", "memory"]));
+        const used = Number(/used_memory:(\d+)/.exec(info)![1]);
+        await admin!.send(["CONFIG", "SET", "maxmemory", String(used + headroom)]);
+      }
+
+      for (const className of Object.keys(CLASSES) as ClassName[]) {
+        it(`${className}: a bulk enqueue that does not fit rejects and leaves nothing queued; one that fits is all there`, async () => {
+          const storage = new CLASSES[className]({
+            url: own!.url,
+            name: `oom-${RUN}-${className}`,
+          });
+          const messages = (n: number) =>
+            Array.from({ length: n }, (_, i) => ({
+              data: JSON.stringify({ i, pad: "x".repeat(200) }),
+              priority: 0,
+            }));
+          try {
+            await storage.flushAll();
+            await limitMemory(2 << 20);
+            // 15,000 messages of 220 bytes: more than the 2 MiB left.
+            await assert.rejects(() => storage.enqueueMany(messages(15_000)), /OOM/);
+            assert.equal(await storage.queueSize(), 0, "nothing of the rejected call is queued");
+            const fits = messages(1000);
+            await storage.enqueueMany(fits);
+            assert.deepEqual(await storage.enqueuedItems(), fits.map((item) => item.data));
+          } finally {
+            await admin!.send(["CONFIG", "SET", "maxmemory", "0"]);
+            await storage.flushAll();
+            await storage.close();
+          }
+        });
+      }
+    });
+
     describe("priority queue", () => {
       it("keeps FIFO within a priority for large, small and fractional priorities", async () => {
         const storage = make("PriorityRedisStorage", { name: `prio-${RUN}` });

@@ -91,7 +91,11 @@ export interface Storage {
 
   /** Add a message; higher priority is dequeued first, FIFO within a priority. */
   enqueue(data: string, priority: number): Promise<void>;
-  /** Add several messages in one operation (one round trip where possible). */
+  /**
+   * Add several messages in one operation (one round trip where possible).
+   * Atomic: when it rejects, none of them was added, so the call can be
+   * retried without duplicates.
+   */
   enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void>;
   /**
    * Take the next message under a lease, or `undefined` when the queue is

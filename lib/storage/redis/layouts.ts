@@ -26,6 +26,7 @@ import {
   RECOVER_LIST,
   RECOVER_PRIORITY,
   SEQ_WIDTH,
+  WAKE,
 } from "./scripts.ts";
 
 /**
@@ -68,7 +69,7 @@ export interface QueueLayout {
   readonly wakeKey: string;
   /** Add one message. */
   enqueue(data: string, priority: number): Promise<void>;
-  /** Add messages in one command. */
+  /** Add messages in one command: all of them, or none when the server rejects it. */
   enqueueBatch(items: readonly QueueItem[]): Promise<void>;
   /**
    * Run the dequeue script of this layout, with `peek` as the key to read
@@ -226,11 +227,26 @@ export class PriorityQueue extends KeyedLayout implements QueueLayout {
     ]);
   }
 
-  /** One {@link ENQUEUE_PRIORITY}. */
+  /**
+   * Reserve the messages' sequence numbers (`INCRBY`), then add them all
+   * in one `ZADD`, which the server runs whole or rejects whole, and fill
+   * the wake list ({@link WAKE}). Not {@link ENQUEUE_PRIORITY}: building the
+   * members in Lua holds the server four times as long (6.5 s per million
+   * messages, against 1.5 s), past the 5 s after which other clients get
+   * BUSY replies. A sequence number reserved by a rejected call is skipped.
+   */
   async enqueueBatch(items: readonly QueueItem[]): Promise<void> {
     const k = this.keys;
-    const args = items.flatMap((item) => [this.#score(item.priority), item.data]);
-    await this.redis.run(ENQUEUE_PRIORITY, [k.queue, k.seq, k.wake], args);
+    const scores = items.map((item) => this.#score(item.priority));
+    const last = Number(await this.redis.send(["INCRBY", k.seq, String(items.length)]));
+    const first = last - items.length + 1;
+    const args = ["ZADD", k.queue];
+    items.forEach((item, i) => {
+      args.push(scores[i], String(first + i).padStart(SEQ_WIDTH, "0") + item.data);
+    });
+    // One connection runs its commands in order: the wake-up follows the
+    // ZADD in the same round trip (after a rejected ZADD it wakes in vain).
+    await Promise.all([this.redis.send(args), this.redis.run(WAKE, [k.wake], [])]);
   }
 
   /** {@link DEQUEUE_PRIORITY}. */

@@ -65,6 +65,26 @@ local time = redis.call('TIME')
 local now = time[1] * 1000 + math.floor(time[2] / 1000)`;
 
 /**
+ * Fill the wake list of the priority queue, unless it is full: what
+ * follows a bulk `ZADD` (layouts.ts).
+ *
+ * - KEYS: wake.
+ * - ARGV: none.
+ * - Reply: 1 when it was filled, else 0.
+ *
+ * @example Wake blocked consumers
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { WAKE } from "./scripts.ts";
+ * const wake = (redis: RedisConnection) => redis.run(WAKE, ["huey.{app}.wake"], []);
+ * ```
+ */
+export const WAKE: RedisScript = defineScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('RPUSH', KEYS[1], '1')
+return 1`);
+
+/**
  * Delivery counts. A message whose lease ran out is counted in the
  * recoveries hash under the SHA-1 of its lease record (the record a
  * redelivery builds again byte for byte); the count goes when the message

@@ -140,9 +140,6 @@ const EVENT_BATCH_MS = 10;
 /** Starts and separates the events of a batched event message (ASCII record separator). */
 const EVENT_SEPARATOR = "\u001e";
 
-/** Messages per command in enqueueMany. */
-const BATCH = 5000;
-
 /**
  * Huey's Redis storage: the queue is a list (FIFO, priorities ignored, as in
  * huey; {@link ListQueue}), the schedule a sorted set, results a hash
@@ -241,11 +238,17 @@ export class RedisStorage implements Storage {
     return this.#queue.enqueue(data, priority);
   }
 
+  /**
+   * All or nothing: every message in one command (`LPUSH`, or one script
+   * with priorities), which the server runs whole or rejects whole (e.g.
+   * `OOM` at `maxmemory` with `noeviction`: it checks before the command's
+   * first write). So a rejected call can be retried without duplicates. A
+   * very large call holds the server for its duration (about 100 ms per
+   * million messages).
+   */
   async enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void> {
     this.#link.assertOpen();
-    for (let start = 0; start < items.length; start += BATCH) {
-      await this.#queue.enqueueBatch(items.slice(start, start + BATCH));
-    }
+    if (items.length > 0) await this.#queue.enqueueBatch(items);
   }
 
   /** Take one message per request (fewer when the queue runs dry), in one script. */
