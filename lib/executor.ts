@@ -239,7 +239,8 @@ export class Executor {
    * Execute a message taken with {@link dequeue}: its result is stored and
    * the message acknowledged in one storage operation where the storage
    * can (see `ExecutionOutcome.acknowledged`; otherwise the caller acks).
-   * A message delivered more than `maxDeliveries` times is not run: it goes
+   * A message delivered more than `maxDeliveries` times, or one the storage
+   * could not hand out as text (`Delivery.undecodable`), is not run: it goes
    * to the error store with the reason and ends as `invalid`.
    */
   async executeDelivery(
@@ -247,6 +248,11 @@ export class Executor {
     options: ExecuteOptions = {},
   ): Promise<ExecutionOutcome> {
     const { maxDeliveries } = this.#host;
+    if (delivery.undecodable !== undefined) {
+      const error = new SerializationError(`Cannot decode message: ${delivery.undecodable}`);
+      await this.#setAside(delivery.data, error, options.now ?? this.now());
+      return { status: "invalid", error };
+    }
     if (delivery.deliveries > maxDeliveries) {
       const error = new Error(
         `delivered ${delivery.deliveries} times without finishing (maxDeliveries ${maxDeliveries}): ` +

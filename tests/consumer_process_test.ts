@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { sleep } from "../lib/_util.ts";
 import { runtimeName, scriptCommand } from "../lib/runtime.ts";
 import type { AppConfig } from "./fixtures/consumer_app.ts";
-import { describeWithRedis } from "./redis_server.ts";
+import { describeWithRedis, rawCommand } from "./redis_server.ts";
 
 const cliPath = fileURLToPath(new URL("../cli.ts", import.meta.url));
 const appPath = fileURLToPath(new URL("./fixtures/consumer_app.ts", import.meta.url));
@@ -560,6 +560,41 @@ await describeWithRedis("consumers whose clocks disagree, on Redis", (server) =>
         await stop(b);
         await right.app.huey.close();
         await ahead.app.huey.close();
+      }
+    });
+  });
+});
+
+await describeWithRedis("a message that is not UTF-8, on Redis", (server) => {
+  describe("a message that is not UTF-8, on Redis", { timeout: 60_000 }, () => {
+    after(() => server.stop());
+
+    it("is kept in the error store with its bytes and the reason, never run, and the consumer carries on", async () => {
+      const name = `utf8-${Date.now()}`;
+      const { url, app, lines } = await freshApp({ redis: server.url, name });
+      const running = await consumer([url, ...fast]);
+      try {
+        // A `record` message whose argument "a?c" holds the byte 0xff: decoded
+        // leniently it would run with "a\uFFFDc".
+        const text = app.huey.encodeTask(app.record.s("a?c"));
+        const bytes = new TextEncoder().encode(text);
+        bytes[bytes.indexOf("?".charCodeAt(0))] = 0xff;
+        assert.equal(await rawCommand(server.url, ["LPUSH", `huey.{${name}}.queue`, bytes]), ":1");
+        const r = await app.add(2, 3);
+        assert.equal(await r.get({ blocking: true, timeout: 10 }), 5, "the consumer carries on");
+        await printed(running, /ERROR Message set aside in the error store: .*not valid UTF-8/);
+        const [kept] = await app.huey.storage.errorItems();
+        assert.match(
+          kept.reason,
+          /^SerializationError: Cannot decode message: .*not valid UTF-8: byte 0xff at offset \d+/,
+        );
+        assert.equal(kept.data, Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""));
+        assert.deepEqual(lines().filter((l) => l.startsWith("record")), [], "never run");
+        assert.equal(await app.huey.storage.leasedSize(), 0);
+        assert.equal(await app.huey.storage.queueSize(), 0);
+      } finally {
+        await stop(running);
+        await app.huey.close();
       }
     });
   });

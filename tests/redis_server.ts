@@ -82,6 +82,39 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Send one command to the server at `url` over a fresh socket, as raw RESP,
+ * so that arguments can be any bytes (the clients send strings as UTF-8);
+ * resolves to the first line of the reply, e.g. `:1`.
+ */
+export function rawCommand(url: string, args: (string | Uint8Array)[]): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const bytes = (arg: string | Uint8Array) =>
+    typeof arg === "string" ? new TextEncoder().encode(arg) : arg;
+  const parts: Uint8Array[] = [new TextEncoder().encode(`*${args.length}\r\n`)];
+  for (const arg of args.map(bytes)) {
+    parts.push(
+      new TextEncoder().encode(`$${arg.length}\r\n`),
+      arg,
+      new TextEncoder().encode("\r\n"),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port || 6379) });
+    let reply = "";
+    socket.on("connect", () => {
+      for (const part of parts) socket.write(part);
+    });
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+      if (!reply.includes("\r\n")) return;
+      socket.destroy();
+      resolve(reply.slice(0, reply.indexOf("\r\n")));
+    });
+    socket.on("error", reject);
+  });
+}
+
 const running = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");

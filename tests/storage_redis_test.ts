@@ -19,7 +19,12 @@ import type { RedisExpireStorageOptions } from "../lib/storage/redis/storage.ts"
 import { connectRedis, replyStrings } from "../lib/storage/redis/connection.ts";
 import type { RedisClientLike, RedisConnection } from "../lib/storage/redis/connection.ts";
 import { storageConformance } from "./storage_conformance.ts";
-import { describeWithRedis, redisServerInstalled, startRedisServer } from "./redis_server.ts";
+import {
+  describeWithRedis,
+  rawCommand,
+  redisServerInstalled,
+  startRedisServer,
+} from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";
 
 const CLASSES = {
@@ -282,6 +287,44 @@ function registerRedisTests(server: RedisServer): void {
           await storage.flushAll();
         }
       });
+
+      for (const className of Object.keys(CLASSES) as ClassName[]) {
+        it(`${className}: hands out a message whose bytes are not UTF-8 as undecodable, with its bytes in hex`, async () => {
+          const name = `utf8-${RUN}-${className}`;
+          const storage = make(className, { name });
+          await storage.flushAll();
+          // "a", then a byte that is not UTF-8 and a truncated sequence, then "z".
+          const bad = new Uint8Array([0x61, 0xff, 0xe2, 0x82, 0x7a]);
+          const hex = "61ffe2827a";
+          const queue = `huey.{${name}}.queue`;
+          if (storage.priority) {
+            const member = [...new TextEncoder().encode("0".repeat(16)), ...bad];
+            assert.equal(
+              await rawCommand(url, ["ZADD", queue, "-0", new Uint8Array(member)]),
+              ":1",
+            );
+          } else {
+            assert.equal(await rawCommand(url, ["LPUSH", queue, bad]), ":1");
+          }
+          await storage.enqueue("after \u00e9\u{1F600}", 0);
+          const taken = await Promise.all(
+            [1, 2].map(() => storage.dequeue({ now: T0, leaseSeconds: 30 })),
+          );
+          const [undecodable, fine] = taken;
+          assert.equal(undecodable?.data, hex);
+          assert.match(undecodable!.undecodable!, /not valid UTF-8: byte 0xff at offset 1 of 5/);
+          assert.equal(fine?.data, "after \u00e9\u{1F600}");
+          assert.equal(fine?.undecodable, undefined);
+          // Leased like any other: acknowledged, or recovered with its bytes intact.
+          assert.equal(await storage.extendLease(undecodable!.receipt, T0, 0), true);
+          assert.equal((await storage.recoverLeases(T0)).length, 1);
+          const again = await storage.dequeue({ now: T0, leaseSeconds: 30 });
+          assert.deepEqual([again?.data, again?.deliveries], [hex, 2]);
+          assert.equal(await storage.ack(again!.receipt), true);
+          assert.equal(await storage.ack(fine!.receipt), true);
+          assert.equal(await storage.leasedSize(), 0);
+        });
+      }
 
       it("wakes a blocked dequeue when recoverLeases puts a message back", async () => {
         for (const className of ["RedisStorage", "PriorityRedisStorage"] as const) {

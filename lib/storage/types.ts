@@ -30,6 +30,15 @@ export interface Delivery {
    */
   deliveries: number;
   /**
+   * Set when the driver cannot hand the message out as text: why (its
+   * stored bytes are not valid UTF-8, e.g. written by another program, and
+   * decoding them would replace the bad bytes with U+FFFD: a task with
+   * changed arguments). `data` then holds the bytes in hex. The consumer
+   * never runs such a message: it keeps it in the error store with the
+   * reason and acknowledges it.
+   */
+  undecodable?: string;
+  /**
    * With {@link DequeueOptions.peekKey}: that key's value in the result
    * store, read after the message was taken, or `null` when the key is
    * empty. Unset when no key was asked for.

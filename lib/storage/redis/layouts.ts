@@ -15,7 +15,7 @@
  */
 import { ConfigurationError } from "../../errors.ts";
 import { replyStrings } from "./connection.ts";
-import type { RedisConnection, RedisReply } from "./connection.ts";
+import type { RedisBytesReply, RedisConnection, RedisReply } from "./connection.ts";
 import type { RedisKeys } from "./keys.ts";
 import {
   ALL_FIELDS,
@@ -40,7 +40,7 @@ import {
  * const redis: RedisCommands = await connectRedis();
  * ```
  */
-export type RedisCommands = Pick<RedisConnection, "send" | "run">;
+export type RedisCommands = Pick<RedisConnection, "send" | "run" | "runForBytes">;
 
 /** One message of {@link QueueLayout.enqueueBatch}. */
 export interface QueueItem {
@@ -73,9 +73,10 @@ export interface QueueLayout {
   enqueueBatch(items: readonly QueueItem[]): Promise<void>;
   /**
    * Run the dequeue script of this layout, with `peek` as the key to read
-   * (see {@link DEQUEUE_LIST} for `args` and the reply).
+   * (see {@link DEQUEUE_LIST} for `args` and the reply), the messages as
+   * bytes where the client can hand them out so.
    */
-  take(peek: string, args: readonly string[]): Promise<RedisReply>;
+  take(peek: string, args: readonly string[]): Promise<RedisBytesReply>;
   /** Put the messages whose lease ended by the server's time back; returns them. */
   recover(): Promise<string[]>;
   /** How many messages wait. */
@@ -161,9 +162,10 @@ export class ListQueue extends KeyedLayout implements QueueLayout {
   }
 
   /** {@link DEQUEUE_LIST}. */
-  take(peek: string, args: readonly string[]): Promise<RedisReply> {
+  take(peek: string, args: readonly string[]): Promise<RedisBytesReply> {
     const k = this.keys;
-    return this.redis.run(DEQUEUE_LIST, [k.queue, k.leases, k.leased, k.recoveries, peek], args);
+    const keys = [k.queue, k.leases, k.leased, k.recoveries, peek];
+    return this.redis.runForBytes(DEQUEUE_LIST, keys, args);
   }
 
   /** {@link RECOVER_LIST}. */
@@ -250,10 +252,10 @@ export class PriorityQueue extends KeyedLayout implements QueueLayout {
   }
 
   /** {@link DEQUEUE_PRIORITY}. */
-  take(peek: string, args: readonly string[]): Promise<RedisReply> {
+  take(peek: string, args: readonly string[]): Promise<RedisBytesReply> {
     const k = this.keys;
     const keys = [k.queue, k.leases, k.leased, k.wake, k.recoveries, peek];
-    return this.redis.run(DEQUEUE_PRIORITY, keys, args);
+    return this.redis.runForBytes(DEQUEUE_PRIORITY, keys, args);
   }
 
   /** {@link RECOVER_PRIORITY}. */

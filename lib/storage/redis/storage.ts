@@ -35,6 +35,7 @@ import {
 } from "./layouts.ts";
 import type { QueueLayout, RedisCommands, ResultLayout, ResultLayoutOptions } from "./layouts.ts";
 import { RedisLink } from "./link.ts";
+import { handedOut, text } from "./text.ts";
 import {
   ACK,
   ADD_TO_SCHEDULE,
@@ -184,6 +185,7 @@ export class RedisStorage implements Storage {
   readonly #commands: RedisCommands = {
     send: (args) => this.#link.send(args),
     run: (script, keys, args) => this.#link.run(script, keys, args),
+    runForBytes: (script, keys, args) => this.#link.runForBytes(script, keys, args),
   };
   readonly #readTimeout: number;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
@@ -267,14 +269,17 @@ export class RedisStorage implements Storage {
         : this.#results.peekArgs(peekKey);
       const receipts = indexes.map(() => crypto.randomUUID());
       const durations = indexes.map((i) => String(requests[i].leaseMs));
-      const reply = await this.#queue.take(peek, [mode, field, ...receipts, ...durations]);
+      // A client that hands out bytes checks them here; Bun's needs the script to.
+      const check = this.#link.readsBytes ? "" : "u";
+      const args = [check, mode, field, ...receipts, ...durations];
+      const reply = await this.#queue.take(peek, args);
       if (!Array.isArray(reply) || reply.length === 0) return;
-      const peeked = reply[0] === null || reply[0] === undefined ? null : String(reply[0]);
+      const peeked = reply[0] === null || reply[0] === undefined ? null : text(reply[0]);
       // {peeked, k messages, their k delivery numbers}
       const taken = (reply.length - 1) / 2;
       for (let j = 0; j < taken; j++) {
         const delivery: Delivery = {
-          data: String(reply[1 + j]),
+          ...handedOut(reply[1 + j]),
           receipt: receipts[j],
           deliveries: Number(reply[1 + taken + j]),
         };
