@@ -543,7 +543,8 @@ export class Executor {
       else if (lease === undefined) current = "none now (it has finished, or waits in the queue)";
     }
     this.logger.warn(
-      `${task} finished after its lease ran out and its message was delivered again: ${dropped} ` +
+      `${task} finished after its lease ran out (its message went back to the queue for ` +
+        `another run): ${dropped} ` +
         `(stale run: receipt ${delivery.receipt}, delivery ${delivery.deliveries}; ` +
         `current run: ${current})`,
     );
