@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 
 /** The JavaScript runtimes huey supports. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -21,17 +22,24 @@ export function runtimeName(): RuntimeName {
 
 /**
  * The command that runs the TypeScript (or, from the npm build, JavaScript)
- * file `script` with `args` on this runtime, with every permission on Deno.
+ * module `script` (a path, or a `file:` URL) with `args` on this runtime,
+ * with every permission on Deno. Deno also runs an `http(s):` URL as it is:
+ * the library may have been loaded from one (`deno run -A https://.../cli.ts`).
  */
-export function scriptCommand(script: string, args: readonly string[] = []): {
+export function scriptCommand(script: string | URL, args: readonly string[] = []): {
   command: string;
   args: string[];
 } {
   const exec: string = g.process?.execPath ?? g.Deno?.execPath?.();
+  const url = script instanceof URL ? script : undefined;
+  const local = url && url.protocol === "file:" ? fileURLToPath(url) : url?.href ?? script;
   if (runtimeName() === "deno") {
-    return { command: exec, args: ["run", "-A", "--no-check", script, ...args] };
+    return { command: exec, args: ["run", "-A", "--no-check", String(local), ...args] };
   }
-  return { command: exec, args: [script, ...args] };
+  if (url && url.protocol !== "file:") {
+    throw new TypeError(`Cannot start ${url.href}: ${runtimeName()} runs only local modules`);
+  }
+  return { command: exec, args: [String(local), ...args] };
 }
 
 /** An environment variable, or `undefined`. */
@@ -132,10 +140,16 @@ export interface WorkerThread {
  * Start `module` in a worker thread with `data` as its `workerData`.
  * `node:worker_threads` is used on every runtime (Node has no global
  * `Worker`; Deno and Bun implement `node:worker_threads` on their Web Workers).
+ * It takes only `file:` and `data:` URLs, so a module loaded from elsewhere
+ * (the library imported by `https:` URL on Deno) starts from a `data:`
+ * module that imports it.
  */
 export async function startWorkerThread(module: URL, data: unknown): Promise<WorkerThread> {
   const { Worker } = await import("node:worker_threads");
-  const worker = new Worker(module, { workerData: data });
+  const start = module.protocol === "file:" || module.protocol === "data:" ? module : new URL(
+    `data:text/javascript,${encodeURIComponent(`import ${JSON.stringify(module.href)};`)}`,
+  );
+  const worker = new Worker(start, { workerData: data });
   let exited = false;
   let failure: unknown;
   const exitListeners: ((code: number, error?: unknown) => void)[] = [];

@@ -96,6 +96,29 @@ export function rewriteTsSpecifiers(text: string, fileName: string, sourceDir: s
   return result;
 }
 
+/**
+ * `text` with every `npm:` specifier in a string literal (`"npm:@scope/name@^1.2"`,
+ * which lib/ uses so that apps importing it by path or URL can resolve it)
+ * as the bare package name a Node package resolves through its dependencies.
+ * Each range must be the one deno.json declares for the package.
+ */
+export function rewriteNpmSpecifiers(text: string, imports: Record<string, string>): string {
+  return text.replace(
+    /(["'])npm:(@?[^@"'/]+(?:\/[^@"'/]+)?)@([^"'/]+)\1/g,
+    (_, quote, name, range) => {
+      const declared = npmSpecifier(imports[name] ?? "");
+      if (!declared || declared[1] !== range) {
+        fail(
+          `Cannot build the npm package: npm:${name}@${range} in the sources, but deno.json declares ${
+            imports[name] ?? "nothing"
+          } for ${name}`,
+        );
+      }
+      return `${quote}${name}${quote}`;
+    },
+  );
+}
+
 /** `npm:@scope/name@^1.2` -> `["@scope/name", "^1.2"]`. */
 function npmSpecifier(specifier: string): [string, string] | undefined {
   const match = /^npm:(@?[^@]+)(?:@(.+))?$/.exec(specifier);
@@ -109,9 +132,16 @@ function packageOf(specifier: string): string {
 }
 
 /** Compile `source` (repository-relative) to `npm/<source>.js` with its source map. */
-async function emitJs(source: string, banner?: string): Promise<string> {
+async function emitJs(
+  source: string,
+  imports: Record<string, string>,
+  banner?: string,
+): Promise<string> {
   const original = readFileSync(join(root, source), "utf8");
-  const code = rewriteTsSpecifiers(original, source, dirname(join(root, source)));
+  const code = rewriteNpmSpecifiers(
+    rewriteTsSpecifiers(original, source, dirname(join(root, source))),
+    imports,
+  );
   const target = join(out, source.replace(/\.ts$/, ".js"));
   const result = await esbuild.transform(code, {
     loader: "ts",
@@ -125,7 +155,8 @@ async function emitJs(source: string, banner?: string): Promise<string> {
     banner,
   });
   const map = JSON.parse(result.map);
-  // Positions are those of the original (the rewrite keeps lengths).
+  // Positions are those of the original (the .ts rewrite keeps lengths; an
+  // npm: specifier, rare, shifts the rest of its line).
   map.sourcesContent = [original];
   mkdirSync(dirname(target), { recursive: true });
   writeFileSync(target, `${result.code}//# sourceMappingURL=${basename(target)}.map\n`);
@@ -134,7 +165,7 @@ async function emitJs(source: string, banner?: string): Promise<string> {
 }
 
 /** Write `.d.ts` files for `sources` (and what they import) into npm/. */
-function emitDeclarations(sources: string[]): void {
+function emitDeclarations(sources: string[], imports: Record<string, string>): void {
   const options: ts.CompilerOptions = {
     declaration: true,
     emitDeclarationOnly: true,
@@ -152,7 +183,16 @@ function emitDeclarations(sources: string[]): void {
     skipLibCheck: true,
     noEmitOnError: true,
   };
-  const program = ts.createProgram(sources.map((s) => join(root, s)), options);
+  // tsc resolves packages from node_modules by their bare names.
+  const host = ts.createCompilerHost(options);
+  const readFile = host.readFile;
+  host.readFile = (fileName) => {
+    const text = readFile(fileName);
+    return text === undefined || !fileName.startsWith(join(root, "lib"))
+      ? text
+      : rewriteNpmSpecifiers(text, imports);
+  };
+  const program = ts.createProgram(sources.map((s) => join(root, s)), options, host);
   const written: string[] = [];
   const emitted = program.emit(undefined, (fileName, text) => {
     const source = relative(out, fileName).replace(/\.d\.ts$/, ".ts");
@@ -214,15 +254,19 @@ async function main(): Promise<void> {
   const external = new Set<string>();
   try {
     for (const source of sources) {
-      const code = await emitJs(source, source === cli.slice(2) ? SHEBANG : undefined);
+      const code = await emitJs(
+        source,
+        config.imports,
+        source === cli.slice(2) ? SHEBANG : undefined,
+      );
       for (const specifier of bareImports(code)) external.add(packageOf(specifier));
     }
-    for (const source of tsFiles("tests")) await emitJs(source);
+    for (const source of tsFiles("tests")) await emitJs(source, config.imports);
   } finally {
     await esbuild.stop();
   }
   chmodSync(join(out, cli.slice(2).replace(/\.ts$/, ".js")), 0o755);
-  emitDeclarations(sources);
+  emitDeclarations(sources, config.imports);
 
   // dependencies: exactly the npm packages the JavaScript imports, at the
   // versions deno.json declares.

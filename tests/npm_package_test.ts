@@ -205,6 +205,37 @@ if (fromBuild) {
       }
     });
 
+    it("stops gracefully on a SIGINT sent to its pid, as a process manager sends it (exec from a shell wrapper)", async () => {
+      // What a systemd unit (KillSignal=SIGINT) or `docker stop` with
+      // STOPSIGNAL SIGINT does: signal the one process, not a group. The
+      // wrapper execs the consumer, so its pid is the consumer's (npx would
+      // stand in between and not pass the signal on).
+      const consumer = runtimeName() === "bun"
+        ? `exec "${process.execPath}" node_modules/hueyjs/cli.js app.js`
+        : "exec node_modules/.bin/huey app.js";
+      const child = spawn("sh", ["-c", consumer], {
+        cwd: project,
+        env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let output = "";
+      child.stdout!.on("data", (chunk) => (output += chunk));
+      child.stderr!.on("data", (chunk) => (output += chunk));
+      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+      const deadline = Date.now() + 60_000;
+      while (!output.includes("Consumer started")) {
+        if (Date.now() > deadline || child.exitCode !== null) {
+          child.kill("SIGKILL");
+          assert.fail(`the consumer did not start; output:\n${output}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill("SIGINT");
+      assert.equal(await closed, 0, output);
+      assert.match(output, /Stopping: waiting for running tasks/);
+      assert.match(output, /Consumer stopped\s*$/);
+    });
+
     it("type-checks a TypeScript file that uses the package (tsc, strict)", async () => {
       writeFileSync(join(project, "typed.ts"), TYPED);
       writeFileSync(

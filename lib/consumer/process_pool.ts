@@ -7,7 +7,6 @@
  */
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import type { Huey } from "../huey.ts";
 import { scriptCommand, signalProcess } from "../runtime.ts";
 import type { ChildSignal } from "../runtime.ts";
@@ -84,7 +83,7 @@ export class ProcessPool extends BasePool<ProcessWorker> {
     const config: WorkerConfig = { app: this.#app, index, options: this.#childOptions };
     // The config travels as the child's one argument: no file to clean up,
     // and unlike the environment it is not inherited by what a task spawns.
-    const { command, args } = scriptCommand(fileURLToPath(entry), [JSON.stringify(config)]);
+    const { command, args } = scriptCommand(entry, [JSON.stringify(config)]);
     const child = spawn(command, args, { stdio: ["ignore", "inherit", "inherit"] });
     const worker: ProcessWorker = {
       index,

@@ -31,7 +31,10 @@ interface NodeRedisClient {
   readonly isOpen: boolean;
 }
 
-type NodeRedisModule = typeof import("@redis/client");
+// The npm: specifier, not the bare name: an app that imports this library by
+// path or URL has no import map entry for @redis/client (the npm build
+// rewrites it to the bare name, a dependency of the package).
+type NodeRedisModule = typeof import("npm:@redis/client@^6.3.1");
 
 function isNodeRedisReplyError(mod: NodeRedisModule | undefined, error: unknown): boolean {
   if (mod && error instanceof mod.ErrorReply) return true;
@@ -83,7 +86,8 @@ function nodeRedisRaw(
 export async function connectNodeRedis(target: RedisTarget): Promise<RawClient> {
   let mod: NodeRedisModule;
   try {
-    mod = await import("@redis/client");
+    // deno-lint-ignore no-import-prefix -- path and URL imports of this library have no import map
+    mod = await import("npm:@redis/client@^6.3.1");
   } catch (cause) {
     throw new HueyError(
       `Cannot connect to Redis for ${target.owner}: cannot load the npm package @redis/client: ${
