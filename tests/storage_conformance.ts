@@ -235,12 +235,24 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.peekData("result-key"), "42");
         assert.equal(await storage.leasedSize(), 0);
         assert.deepEqual(await storage.recoverLeases(T0 + 5000), []);
-        // After the lease was lost, the value is still stored but the ack reports false.
+      });
+
+      it("putDataAndAck stores nothing once the lease was lost", async () => {
+        if (!storage.putDataAndAck) return;
         await storage.enqueue("late", 0);
         const late = await storage.dequeue({ now: T0, leaseSeconds: 1 });
         assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["late"]);
-        assert.equal(await storage.putDataAndAck("late-key", "x", late!.receipt), false);
-        assert.equal(await storage.peekData("late-key"), "x");
+        // The late finisher of a message that was put back stores nothing...
+        assert.equal(await storage.putDataAndAck("late-key", "stale", late!.receipt), false);
+        assert.equal(await storage.hasDataForKey("late-key"), false);
+        // ...and leaves the value of the run that took the message again alone.
+        const rerun = await storage.dequeue({ now: T0 + 5000, leaseSeconds: 1 });
+        assert.equal(rerun?.data, "late");
+        assert.equal(await storage.putDataAndAck("late-key", "rerun", rerun!.receipt), true);
+        assert.equal(await storage.putDataAndAck("late-key", "stale", late!.receipt), false);
+        assert.equal(await storage.peekData("late-key"), "rerun");
+        assert.equal(await storage.leasedSize(), 0);
+        assert.equal(await storage.queueSize(), 0);
       });
 
       it("dequeue reads peekKey after the take, in the same operation", async () => {
