@@ -42,6 +42,17 @@ export interface ErrorItem {
   time: number;
 }
 
+/**
+ * The writes a storage makes inside an application's open database
+ * transaction (see {@link Storage.inTransaction}).
+ */
+export interface TransactionWrites {
+  /** {@link Storage.enqueue}, inside the transaction. */
+  enqueue(data: string, priority: number): Promise<void>;
+  /** {@link Storage.addToSchedule}, inside the transaction. */
+  addToSchedule(data: string, eta: number): Promise<void>;
+}
+
 /** Options of {@link Storage.dequeue}. */
 export interface DequeueOptions {
   /** Current time in ms since the epoch (the lease starts now). */
@@ -123,6 +134,16 @@ export interface Storage {
   leasedSize(): Promise<number>;
   /** Remove every waiting and leased message. */
   flushQueue(): Promise<void>;
+
+  /**
+   * Enqueue and schedule inside `transaction`, an open transaction of the
+   * application's own client on the same database: the message exists only
+   * if the transaction commits (PostgresStorage). Throws a TypeError for an
+   * object that is not such a transaction. Optional: storages without it
+   * cannot join a transaction, and `schedule(args, { transaction })` on
+   * them throws a ConfigurationError.
+   */
+  inTransaction?(transaction: unknown): TransactionWrites;
 
   // -- schedule ------------------------------------------------------------
 
