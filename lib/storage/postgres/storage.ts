@@ -1,0 +1,699 @@
+/**
+ * Storage on PostgreSQL: huey's PostgresHuey. Messages are rows taken with
+ * `FOR UPDATE SKIP LOCKED` under a lease; blocking dequeues and blocked
+ * `get()`s wait on LISTEN/NOTIFY; enqueues can join the application's own
+ * transaction. The tables are in schema.ts, every statement in sql.ts, the
+ * connections in client.ts, the LISTEN side in listener.ts.
+ *
+ * @module
+ */
+import { errorMessage } from "../../_util.ts";
+import { ConfigurationError, HueyError } from "../../errors.ts";
+import { Batcher } from "../batcher.ts";
+import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
+import { Wakeup } from "../wakeup.ts";
+import { PostgresConnection, transactionRunner } from "./client.ts";
+import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
+import { EventUnpacker, packEvents, PgListener } from "./listener.ts";
+import { PostgresNames } from "./names.ts";
+import { initializeSchema, readSchemaVersion, SCHEMA_VERSION, schemaProblem } from "./schema.ts";
+import { fromColumn, parseReceipt, statements, toColumn } from "./sql.ts";
+import type { Statements } from "./sql.ts";
+
+/**
+ * Options of {@link PostgresStorage}.
+ *
+ * @example Connect by URL, tables in their own schema
+ * ```ts
+ * import type { PostgresStorageOptions } from "./storage.ts";
+ * const options: PostgresStorageOptions = {
+ *   name: "app",
+ *   url: "postgres://app:secret@db.internal:5432/app",
+ *   schema: "jobs",
+ * };
+ * ```
+ */
+export interface PostgresStorageOptions extends PostgresConnectionOptions {
+  /** The Huey name: every row carries it, so several names share the tables. @default "huey" */
+  name?: string;
+  /**
+   * A postgres.js instance the application created (`postgres(url)`). The
+   * storage sends its statements on it and opens its own LISTEN connection
+   * with the same options; `close()` leaves it open. The connection options
+   * are then ignored.
+   * @default none: the storage connects itself
+   */
+  client?: PostgresClientLike;
+  /** What every table, index and sequence name starts with (at most 50 bytes). @default "huey_" */
+  tablePrefix?: string;
+  /** The schema of the tables. @default the connection's search path (usually `public`) */
+  schema?: string;
+  /**
+   * Create the tables (or migrate them) on first use. With `false` the
+   * storage only checks them, and fails with a ConfigurationError until
+   * `initializeSchema()` (or a deployment step) has made them.
+   * @default true
+   */
+  createTables?: boolean;
+  /** `dequeue({ wait })` waits for a NOTIFY until a message arrives. @default true */
+  blocking?: boolean;
+}
+
+/** One dequeue's share of a batched take. */
+interface TakeRequest {
+  until: number;
+  peekKey?: string;
+}
+
+/** One putDataAndAck's share of a batched finish. */
+interface FinishRequest {
+  key: string;
+  value: string;
+  receipt: string;
+}
+
+/** How long an event may wait to share its NOTIFY statement with the next ones, in ms. */
+const EVENT_BATCH_MS = 10;
+
+/** Messages per statement in enqueueMany. */
+const BATCH = 5000;
+
+/** `limit` as a SQL LIMIT parameter: NULL means no limit. */
+function sqlLimit(limit: number | undefined): number | null {
+  return limit === undefined ? null : Math.max(0, Math.floor(limit));
+}
+
+/**
+ * Huey's storage on PostgreSQL, through npm `postgres` (postgres.js).
+ *
+ * - Queue: a table; `dequeue` leases the next rows by priority, FIFO within
+ *   one, with `FOR UPDATE SKIP LOCKED`, so concurrent consumers never wait
+ *   for each other nor take the same row. Concurrent dequeues share one
+ *   statement, and so do concurrent `putDataAndAck`s (group commit).
+ * - Leases: `ack` deletes the row; `putDataAndAck` is fenced (it stores
+ *   nothing once the lease was lost); `recoverLeases` puts expired leases
+ *   back at the front exactly once, keeping their delivery count.
+ * - Waiting: blocking dequeues and `waitForData` LISTEN on a dedicated
+ *   connection; every enqueue and every result write NOTIFYs (on commit).
+ * - Events: `publishEvent`/`subscribeEvents` over NOTIFY (see listener.ts
+ *   for payloads past Postgres's 8000-byte limit).
+ * - Transactions: `inTransaction(tx)` enqueues inside the application's
+ *   open transaction (postgres.js `sql.begin()` or a `pg` client in BEGIN).
+ *
+ * @example Enqueue, take and acknowledge
+ * ```ts
+ * import { PostgresStorage } from "./storage.ts";
+ * const storage = new PostgresStorage({ name: "app", url: "postgres://postgres@127.0.0.1/postgres" });
+ * await storage.enqueue("message", 0);
+ * const delivery = await storage.dequeue({ now: Date.now(), leaseSeconds: 30 });
+ * if (delivery) await storage.ack(delivery.receipt);
+ * await storage.close();
+ * ```
+ */
+export class PostgresStorage implements Storage {
+  readonly name: string;
+  readonly blocking: boolean;
+  readonly priority = true;
+
+  readonly #names: PostgresNames;
+  readonly #sql: Statements;
+  readonly #connection: PostgresConnection;
+  readonly #listener: PgListener;
+  readonly #label: string;
+  readonly #schema?: string;
+  readonly #createTables: boolean;
+  readonly #prepare: boolean;
+  #ready = false;
+  #preparing?: Promise<void>;
+  #closed = false;
+  readonly #closing = new AbortController();
+  /** Woken by notifications on the queue channel and by this instance's enqueues. */
+  readonly #queued = new Wakeup();
+  #queueListening?: Promise<unknown>;
+  #dataListening?: Promise<unknown>;
+  /** Waiters of `waitForData` by stored key; `writes` counts notifications for exactly it. */
+  readonly #dataWaits = new Map<string, { wakeup: Wakeup; waiters: number; writes: number }>();
+  readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
+  readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
+  /** Events waiting for the next NOTIFY statement (see {@link publishEvent}). */
+  #eventBatch?: { events: string[]; sent: Promise<void> };
+
+  /**
+   * A storage for `options.name`; it connects on first use. Throws a
+   * ConfigurationError for a bad name, prefix or schema, a TypeError for a
+   * client that is not a postgres.js instance.
+   */
+  constructor(options: PostgresStorageOptions = {}) {
+    const name = options.name ?? "huey";
+    if (typeof name !== "string" || name === "" || name.includes("\u0000")) {
+      throw new ConfigurationError(
+        `Cannot create PostgresStorage: name must be a non-empty string without NUL: ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
+    if (options.schema !== undefined && (typeof options.schema !== "string" || !options.schema)) {
+      throw new ConfigurationError(
+        `Cannot create PostgresStorage "${name}": schema must be a non-empty string: ${
+          JSON.stringify(options.schema)
+        }`,
+      );
+    }
+    this.name = name;
+    this.blocking = options.blocking ?? true;
+    this.#schema = options.schema;
+    this.#createTables = options.createTables ?? true;
+    this.#prepare = options.prepare ?? true;
+    this.#names = new PostgresNames(name, options.tablePrefix ?? "huey_", options.schema);
+    this.#sql = statements(this.#names);
+    const label = `PostgresStorage "${name}"`;
+    this.#connection = new PostgresConnection(options, label, options.client);
+    this.#label = `${label} at ${this.#connection.target}`;
+    this.#listener = new PgListener((events) => this.#connection.openListener(events));
+  }
+
+  // -- plumbing ----------------------------------------------------------------------
+
+  #assertOpen(action: string): void {
+    if (this.#closed) {
+      throw new HueyError(`Cannot ${action}: the storage is closed: ${this.#label}`);
+    }
+  }
+
+  /** Run `fn` once the tables are there; any failure becomes a HueyError naming `action`. */
+  async #run<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    this.#assertOpen(action);
+    try {
+      if (!this.#ready) await this.#prepareSchema();
+      return await fn();
+    } catch (error) {
+      if (error instanceof HueyError) throw error;
+      throw new HueyError(`Cannot ${action}: ${errorMessage(error)}: ${this.#label}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** Run one statement on the pool. */
+  #query(action: string, text: string, params: readonly unknown[]): Promise<Row[]> {
+    return this.#run(action, () => this.#connection.query(text, params));
+  }
+
+  /** Check the tables (one round trip), creating or migrating them when allowed. */
+  #prepareSchema(): Promise<void> {
+    this.#preparing ??= (async () => {
+      const version = await readSchemaVersion(this.#connection, this.#names);
+      const problem = schemaProblem(version, this.#names, this.#createTables);
+      if (problem) throw new ConfigurationError(`Cannot use ${this.#label}: ${problem}`);
+      if (version !== SCHEMA_VERSION) await this.#initialize();
+      this.#ready = true;
+    })().finally(() => (this.#preparing = undefined));
+    return this.#preparing;
+  }
+
+  #initialize(): Promise<void> {
+    return initializeSchema(
+      (fn) => this.#connection.transaction(fn),
+      this.#names,
+      this.#schema,
+    );
+  }
+
+  /**
+   * Create the tables, or migrate them to this library's schema version, in
+   * one transaction (a no-op when they are current): for deployments that
+   * run with `createTables: false`. Rejects with a ConfigurationError when
+   * the database's schema is newer than this library.
+   */
+  async initializeSchema(): Promise<void> {
+    this.#assertOpen("initialize the schema");
+    try {
+      await this.#initialize();
+      this.#ready = true;
+    } catch (error) {
+      if (error instanceof HueyError) throw error;
+      throw new HueyError(
+        `Cannot initialize the schema: ${errorMessage(error)}: ${this.#label}`,
+        { cause: error },
+      );
+    }
+  }
+
+  // -- queue -------------------------------------------------------------------------
+
+  async enqueue(data: string, priority: number): Promise<void> {
+    const { enqueue } = this.#sql;
+    await this.#query("enqueue", enqueue, [this.name, priority, toColumn(data), this.#channel]);
+    this.#queued.notify();
+  }
+
+  get #channel(): string {
+    return this.#names.queueChannel;
+  }
+
+  async enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void> {
+    this.#assertOpen("enqueue");
+    for (let start = 0; start < items.length; start += BATCH) {
+      const batch = items.slice(start, start + BATCH);
+      await this.#query("enqueue", this.#sql.enqueueMany, [
+        this.name,
+        batch.map((item) => item.priority),
+        batch.map((item) => toColumn(item.data)),
+        this.#channel,
+      ]);
+    }
+    if (items.length) this.#queued.notify();
+  }
+
+  /**
+   * The writes of `enqueue` and `addToSchedule` inside `transaction`, the
+   * application's open transaction: a postgres.js handle (`await
+   * sql.begin(async (tx) => ...)`) or a `pg` client after `BEGIN`, on the
+   * database that holds these tables. The message exists only if the
+   * transaction commits; blocked consumers are notified on commit. Throws a
+   * TypeError for anything else.
+   */
+  inTransaction(transaction: unknown): TransactionWrites {
+    this.#assertOpen("join a transaction");
+    const run: PgRunner = transactionRunner(transaction, this.#prepare, this.#label);
+    const sql = this.#sql;
+    return {
+      enqueue: async (data, priority) => {
+        await this.#run(
+          "enqueue in a transaction",
+          () => run.query(sql.enqueue, [this.name, priority, toColumn(data), this.#channel]),
+        );
+      },
+      addToSchedule: async (data, eta) => {
+        await this.#run(
+          "add to the schedule in a transaction",
+          () => run.query(sql.addToSchedule, [this.name, eta, toColumn(data)]),
+        );
+      },
+    };
+  }
+
+  /** Take one message per request (fewer when the queue runs dry): one statement per peek key. */
+  async #takeBatch(requests: TakeRequest[]): Promise<(Delivery | undefined)[]> {
+    const groups = new Map<string | undefined, number[]>();
+    requests.forEach((request, i) => {
+      const group = groups.get(request.peekKey);
+      if (group) group.push(i);
+      else groups.set(request.peekKey, [i]);
+    });
+    const out: (Delivery | undefined)[] = new Array(requests.length).fill(undefined);
+    await Promise.all([...groups].map(async ([peekKey, indexes]) => {
+      const token = crypto.randomUUID();
+      const params = [this.name, indexes.length, token, indexes.map((i) => requests[i].until)];
+      const rows = peekKey === undefined
+        ? await this.#query("dequeue", this.#sql.take, params)
+        : await this.#query("dequeue", this.#sql.takeAndPeek, [...params, toColumn(peekKey)]);
+      for (const row of rows) {
+        const delivery: Delivery = {
+          data: fromColumn(row.data),
+          receipt: `${row.id}.${token}`,
+          deliveries: Number(row.deliveries),
+        };
+        if (peekKey !== undefined) {
+          delivery.peeked = row.peeked == null ? null : fromColumn(row.peeked);
+        }
+        out[indexes[Number(row.n) - 1]] = delivery;
+      }
+    }));
+    return out;
+  }
+
+  /**
+   * Take the next message under a lease, in one statement shared with
+   * concurrent dequeues. With `wait` on a blocking storage, LISTEN for
+   * enqueues (on first use) and take again at each notification until a
+   * message comes, `wait` runs out, `signal` aborts or `close()` is called.
+   * The lease starts at `now` plus the time spent waiting.
+   */
+  async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
+    this.#assertOpen("dequeue");
+    const started = performance.now();
+    const wait = options.wait ?? 0;
+    // The first take's lease starts at `now`; a later one's, plus the time spent waiting.
+    let waited = false;
+    const take = () => {
+      const now = options.now + (waited ? performance.now() - started : 0);
+      waited = true;
+      return this.#takes.add({
+        until: now + options.leaseSeconds * 1000,
+        peekKey: options.peekKey,
+      });
+    };
+    if (!this.blocking || !(wait > 0)) return await take();
+    this.#queueListening ??= this.#listen(this.#channel, () => this.#queued.notify())
+      .catch((error) => {
+        this.#queueListening = undefined;
+        throw error;
+      });
+    await this.#queueListening;
+    const deadline = started + wait * 1000;
+    const signals = [this.#closing.signal, ...(options.signal ? [options.signal] : [])];
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || signals.some((signal) => signal.aborted)) break;
+      // Armed before the take, so a notification during it is not missed.
+      const taken = new AbortController();
+      const woken = this.#queued.wait(left, AbortSignal.any([taken.signal, ...signals]));
+      let delivery: Delivery | undefined;
+      try {
+        delivery = await take();
+      } catch (error) {
+        taken.abort();
+        throw error;
+      }
+      if (delivery) {
+        taken.abort();
+        return delivery;
+      }
+      await woken;
+    }
+    this.#assertOpen("dequeue");
+    return undefined;
+  }
+
+  /** LISTEN on `channel` (the first call opens the LISTEN connection). */
+  #listen(channel: string, handler: (payload: string | null) => void): Promise<() => void> {
+    return this.#run("listen for notifications", () => this.#listener.listen(channel, handler));
+  }
+
+  async ack(receipt: string): Promise<boolean> {
+    const lease = parseReceipt(receipt);
+    if (!lease) return (await this.#run("acknowledge a message", async () => false));
+    const rows = await this.#query("acknowledge a message", this.#sql.ack, [
+      this.name,
+      lease.id,
+      lease.token,
+    ]);
+    return rows.length > 0;
+  }
+
+  /** Store the result and acknowledge, fenced by the lease, batched with concurrent calls. */
+  async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    this.#assertOpen("store a result and acknowledge its message");
+    return await this.#finishes.add({ key, value, receipt });
+  }
+
+  async #finishBatch(requests: FinishRequest[]): Promise<boolean[]> {
+    const leases = requests.map((request) => parseReceipt(request.receipt));
+    const valid = requests.flatMap((request, i) =>
+      leases[i] ? [{ request, lease: leases[i], i }] : []
+    );
+    const done = new Array<boolean>(requests.length).fill(false);
+    if (!valid.length) return done;
+    const rows = await this.#query("store a result and acknowledge its message", this.#sql.finish, [
+      this.name,
+      valid.map((v) => v.lease.id),
+      valid.map((v) => v.lease.token),
+      valid.map((v) => toColumn(v.request.key)),
+      valid.map((v) => toColumn(v.request.value)),
+      this.#names.dataChannel,
+    ]);
+    for (const row of rows) {
+      const { request, i } = valid[Number(row.n) - 1];
+      done[i] = true;
+      this.#wakeData(toColumn(request.key));
+    }
+    return done;
+  }
+
+  async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
+    const lease = parseReceipt(receipt);
+    if (!lease) return await this.#run("extend a lease", async () => false);
+    const rows = await this.#query("extend a lease", this.#sql.extendLease, [
+      this.name,
+      lease.id,
+      lease.token,
+      now + leaseSeconds * 1000,
+    ]);
+    return rows.length > 0;
+  }
+
+  async recoverLeases(now: number): Promise<string[]> {
+    const rows = await this.#query("recover leases", this.#sql.recover, [
+      this.name,
+      now,
+      this.#names.front,
+      this.#channel,
+    ]);
+    if (rows.length) this.#queued.notify();
+    return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => fromColumn(row.data));
+  }
+
+  async queueSize(): Promise<number> {
+    return (await this.#query("count the queue", this.#sql.queueSize, [this.name]))[0].n as number;
+  }
+
+  async enqueuedItems(limit?: number): Promise<string[]> {
+    const rows = await this.#query("list the queue", this.#sql.enqueuedItems, [
+      this.name,
+      sqlLimit(limit),
+    ]);
+    return rows.map((row) => fromColumn(row.data));
+  }
+
+  async leasedSize(): Promise<number> {
+    const rows = await this.#query("count leased messages", this.#sql.leasedSize, [this.name]);
+    return rows[0].n as number;
+  }
+
+  async flushQueue(): Promise<void> {
+    await this.#query("flush the queue", this.#sql.flushQueue, [this.name]);
+  }
+
+  // -- schedule ----------------------------------------------------------------------
+
+  async addToSchedule(data: string, eta: number): Promise<void> {
+    await this.#query("add to the schedule", this.#sql.addToSchedule, [
+      this.name,
+      eta,
+      toColumn(data),
+    ]);
+  }
+
+  async readSchedule(now: number): Promise<string[]> {
+    const rows = await this.#query("read the schedule", this.#sql.readSchedule, [this.name, now]);
+    rows.sort((a, b) => (a.eta as number) - (b.eta as number) || Number(a.id) - Number(b.id));
+    return rows.map((row) => fromColumn(row.data));
+  }
+
+  async scheduleSize(): Promise<number> {
+    const rows = await this.#query("count the schedule", this.#sql.scheduleSize, [this.name]);
+    return rows[0].n as number;
+  }
+
+  async scheduledItems(limit?: number): Promise<string[]> {
+    const rows = await this.#query("list the schedule", this.#sql.scheduledItems, [
+      this.name,
+      sqlLimit(limit),
+    ]);
+    return rows.map((row) => fromColumn(row.data));
+  }
+
+  async flushSchedule(): Promise<void> {
+    await this.#query("flush the schedule", this.#sql.flushSchedule, [this.name]);
+  }
+
+  // -- result store --------------------------------------------------------------------
+
+  /** Wake this process's `waitForData` callers on `stored` (a key as stored), at once. */
+  #wakeData(stored: string): void {
+    const wait = this.#dataWaits.get(stored);
+    if (!wait) return;
+    wait.writes++;
+    wait.wakeup.notify();
+  }
+
+  async putData(key: string, value: string): Promise<void> {
+    const stored = toColumn(key);
+    await this.#query("store data", this.#sql.putData, [
+      this.name,
+      stored,
+      toColumn(value),
+      this.#names.dataChannel,
+    ]);
+    this.#wakeData(stored);
+  }
+
+  async peekData(key: string): Promise<string | undefined> {
+    const rows = await this.#query("read data", this.#sql.peekData, [this.name, toColumn(key)]);
+    return rows.length ? fromColumn(rows[0].value) : undefined;
+  }
+
+  async popData(key: string): Promise<string | undefined> {
+    const rows = await this.#query("pop data", this.#sql.popData, [this.name, toColumn(key)]);
+    return rows.length ? fromColumn(rows[0].value) : undefined;
+  }
+
+  async hasDataForKey(key: string): Promise<boolean> {
+    const rows = await this.#query("read data", this.#sql.hasData, [this.name, toColumn(key)]);
+    return rows.length > 0;
+  }
+
+  async putIfEmpty(key: string, value: string): Promise<boolean> {
+    const stored = toColumn(key);
+    const rows = await this.#query("store data", this.#sql.putIfEmpty, [
+      this.name,
+      stored,
+      toColumn(value),
+      this.#names.dataChannel,
+    ]);
+    if (rows.length) this.#wakeData(stored);
+    return rows.length > 0;
+  }
+
+  async deleteData(key: string): Promise<boolean> {
+    const rows = await this.#query("delete data", this.#sql.deleteData, [this.name, toColumn(key)]);
+    return rows.length > 0;
+  }
+
+  async resultStoreSize(): Promise<number> {
+    const rows = await this.#query("count stored data", this.#sql.resultStoreSize, [this.name]);
+    return rows[0].n as number;
+  }
+
+  async resultItems(): Promise<Map<string, string>> {
+    const rows = await this.#query("list stored data", this.#sql.resultItems, [this.name]);
+    return new Map(rows.map((row) => [fromColumn(row.key), fromColumn(row.value)]));
+  }
+
+  async flushResults(): Promise<void> {
+    await this.#query("flush stored data", this.#sql.flushResults, [this.name]);
+  }
+
+  /**
+   * Wait until `key` holds a value: LISTEN on the data channel (on first
+   * use), check the key, then wait for a notification naming it, the
+   * timeout, `signal` or `close()`. A notification naming the key ends the
+   * wait with true at once (the value may be gone again by the time the
+   * caller reads it); one that names no key (a reconnection, a key too long
+   * for a payload) makes it check again.
+   */
+  async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
+    const stored = toColumn(key);
+    this.#dataListening ??= this.#listen(this.#names.dataChannel, (payload) => {
+      if (payload) return this.#wakeData(payload);
+      for (const wait of this.#dataWaits.values()) wait.wakeup.notify();
+    }).catch((error) => {
+      this.#dataListening = undefined;
+      throw error;
+    });
+    await this.#dataListening;
+    let wait = this.#dataWaits.get(stored);
+    if (!wait) this.#dataWaits.set(stored, wait = { wakeup: new Wakeup(), waiters: 0, writes: 0 });
+    wait.waiters++;
+    const deadline = performance.now() + timeout * 1000;
+    const abort = AbortSignal.any([this.#closing.signal, ...(signal ? [signal] : [])]);
+    try {
+      for (;;) {
+        const writes = wait.writes;
+        // Armed before the read, so a write during it is not missed.
+        const woken = wait.wakeup.wait(Math.max(0, deadline - performance.now()), abort);
+        if (await this.hasDataForKey(key)) return true;
+        await woken;
+        this.#assertOpen("wait for data");
+        if (wait.writes !== writes) return true;
+        if (abort.aborted || performance.now() >= deadline) return false;
+      }
+    } finally {
+      if (--wait.waiters === 0) this.#dataWaits.delete(stored);
+    }
+  }
+
+  // -- error store ---------------------------------------------------------------------
+
+  async putError(data: string, reason: string, now: number): Promise<void> {
+    await this.#query("store an error", this.#sql.putError, [
+      this.name,
+      toColumn(data),
+      toColumn(reason),
+      now,
+    ]);
+  }
+
+  async errorItems(limit?: number): Promise<ErrorItem[]> {
+    const rows = await this.#query("list errors", this.#sql.errorItems, [
+      this.name,
+      sqlLimit(limit),
+    ]);
+    return rows.map((row) => ({
+      data: fromColumn(row.data),
+      reason: fromColumn(row.reason),
+      time: row.time as number,
+    }));
+  }
+
+  async flushErrors(): Promise<void> {
+    await this.#query("flush errors", this.#sql.flushErrors, [this.name]);
+  }
+
+  // -- events --------------------------------------------------------------------------
+
+  /**
+   * NOTIFY `event` to every process subscribed to this storage's events (at
+   * most once). The events of the next 10 ms go out in one statement; an
+   * event longer than a NOTIFY payload (7999 bytes) is sent in parts.
+   */
+  publishEvent(event: string): Promise<void> {
+    try {
+      this.#assertOpen("publish an event");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let batch = this.#eventBatch;
+    if (!batch) {
+      const events: string[] = [];
+      const sent = new Promise((resolve) => setTimeout(resolve, EVENT_BATCH_MS)).then(async () => {
+        this.#eventBatch = undefined;
+        const payloads = packEvents(events);
+        await this.#query("publish events", this.#sql.publish, [
+          this.#names.eventsChannel,
+          payloads,
+        ]);
+      });
+      batch = this.#eventBatch = { events, sent };
+    }
+    batch.events.push(event);
+    return batch.sent;
+  }
+
+  /** Receive every event published on this storage until `signal` aborts or `close()`. */
+  async subscribeEvents(onEvent: (event: string) => void, signal: AbortSignal): Promise<void> {
+    this.#assertOpen("subscribe to events");
+    if (signal.aborted) return;
+    const unpacker = new EventUnpacker();
+    const stop = await this.#listen(this.#names.eventsChannel, (payload) => {
+      // null: the connection came back; events sent meanwhile are lost (at most once).
+      if (payload === null || signal.aborted) return;
+      for (const event of unpacker.unpack(payload)) if (!signal.aborted) onEvent(event);
+    });
+    if (signal.aborted) stop();
+    else signal.addEventListener("abort", stop, { once: true });
+  }
+
+  // -- lifecycle -----------------------------------------------------------------------
+
+  async flushAll(): Promise<void> {
+    await this.#query("flush the storage", this.#sql.flushAll, [this.name]);
+  }
+
+  /**
+   * Close every connection this storage opened (an application's `client`
+   * stays open). Blocked `dequeue` and `waitForData` calls end at once and
+   * reject with a HueyError, as does every later call.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    // Events already handed to publishEvent still go out.
+    await this.#eventBatch?.sent.catch(() => {});
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#closing.abort();
+    await this.#listener.close();
+    await this.#connection.close();
+  }
+}
