@@ -31,6 +31,8 @@ describe("public API", () => {
       "HueyError",
       "MemoryHuey",
       "MemoryStorage",
+      "PostgresHuey",
+      "PostgresStorage",
       "PriorityRedisExpireHuey",
       "PriorityRedisExpireStorage",
       "PriorityRedisHuey",
