@@ -7,13 +7,13 @@
  * `null`, since notifications sent while it was away are lost and the
  * waiters must look for themselves.
  *
- * Also the framing of consumer events in NOTIFY payloads, which Postgres
- * limits to 7999 bytes: events that fit go together, one payload per
- * batch; a longer event is split over several notifications of the same
- * statement and put together again by the listener.
+ * Also the two kinds of wait built on it: blocked dequeues (woken by the
+ * queue channel) and blocked `waitForData` calls (woken by the data
+ * channel, whose payload names the key written).
  *
  * @module
  */
+import { Wakeup } from "../wakeup.ts";
 import type { ListenConnection, ListenEvents } from "./client.ts";
 import { quoteIdentifier } from "./names.ts";
 
@@ -144,104 +144,152 @@ export class PgListener {
   }
 }
 
-/** Largest NOTIFY payload, in bytes (Postgres refuses 8000 and more). */
-export const MAX_PAYLOAD_BYTES = 7999;
-
-/** Starts a payload of several events, and separates them (ASCII record separator). */
-const SEPARATOR = "\u001e";
-/** Starts one part of an event too long for one payload (ASCII unit separator). */
-const PART = "\u001f";
-/** UTF-16 code units per part: at most 3 bytes each, with room for the part header. */
-const PART_UNITS = Math.floor((MAX_PAYLOAD_BYTES - 64) / 3);
-
-const encoder = new TextEncoder();
+/** What {@link PgWaits} needs from its storage. */
+export interface WaitsHost {
+  /** The queue and data channels (names.ts). */
+  readonly channels: { queue: string; data: string };
+  /** Aborts when the storage closes. */
+  readonly closing: AbortSignal;
+  /** Run `fn` as the storage runs a call: errors become HueyErrors naming `action`. */
+  run<T>(action: string, fn: () => Promise<T>): Promise<T>;
+}
 
 /**
- * The NOTIFY payloads that carry `events`, in order: events that fit share
- * a payload (`\u001e` before each); an event longer than one payload is
- * sent in parts, `\u001f<id> <i>/<n> ` before each, where `id` is random.
+ * The waits of one storage: blocked dequeues and blocked `waitForData`
+ * calls, each armed before it looks (so a notification that comes while
+ * it looks is not missed), woken by notifications and by this process's
+ * own writes at once.
  *
- * @example
+ * @example Wake a blocked take
  * ```ts
- * import { packEvents } from "./listener.ts";
- * console.log(packEvents(['{"a":1}', '{"b":2}'])); // ["\u001e{\"a\":1}\u001e{\"b\":2}"]
+ * import { PostgresConnection } from "./client.ts";
+ * import { PgListener, PgWaits } from "./listener.ts";
+ * const connection = new PostgresConnection({ url: "postgres://postgres@127.0.0.1/postgres" }, "example");
+ * const listener = new PgListener((events) => connection.openListener(events));
+ * const waits = new PgWaits(listener, {
+ *   channels: { queue: "q", data: "d" },
+ *   closing: new AbortController().signal,
+ *   run: (_action, fn) => fn(),
+ * });
+ * let calls = 0;
+ * const taken = waits.untilTaken(performance.now() + 5000, [], async () => ++calls > 1 ? "x" : undefined);
+ * waits.queued.notify();
+ * console.log(await taken); // "x"
+ * await listener.close();
+ * await connection.close();
  * ```
  */
-export function packEvents(events: readonly string[]): string[] {
-  const payloads: string[] = [];
-  let group: string[] = [];
-  let size = 0;
-  const flush = () => {
-    if (group.length > 1) payloads.push(SEPARATOR + group.join(SEPARATOR));
-    else if (group.length === 1) payloads.push(group[0]);
-    group = [];
-    size = 0;
-  };
-  for (const event of events) {
-    const bytes = encoder.encode(event).length;
-    if (bytes > MAX_PAYLOAD_BYTES || event.startsWith(SEPARATOR) || event.startsWith(PART)) {
-      // Too long, or it would read as framing: in parts (the parts carry any text).
-      flush();
-      payloads.push(...splitEvent(event));
-    } else if (event.includes(SEPARATOR)) {
-      // It cannot share a payload, but alone it arrives whole.
-      flush();
-      payloads.push(event);
-    } else {
-      if (size + bytes + 1 > MAX_PAYLOAD_BYTES) flush();
-      group.push(event);
-      size += bytes + 1;
+export class PgWaits {
+  /** Woken by the queue channel and by this storage's own enqueues. */
+  readonly queued = new Wakeup();
+  readonly #listener: PgListener;
+  readonly #host: WaitsHost;
+  #queueListening?: Promise<unknown>;
+  #dataListening?: Promise<unknown>;
+  /** `waitForData` waiters by stored key; `writes` counts the writes announced for exactly it. */
+  readonly #data = new Map<string, { wakeup: Wakeup; waiters: number; writes: number }>();
+
+  constructor(listener: PgListener, host: WaitsHost) {
+    this.#listener = listener;
+    this.#host = host;
+  }
+
+  /** LISTEN on `channel` once (again after a failure). */
+  #listenOnce(
+    current: Promise<unknown> | undefined,
+    channel: string,
+    handler: NotificationHandler,
+    keep: (listening: Promise<unknown> | undefined) => void,
+  ): Promise<unknown> {
+    if (current) return current;
+    const listening = this.#host.run(
+      "listen for notifications",
+      () => this.#listener.listen(channel, handler),
+    );
+    keep(listening);
+    listening.catch(() => keep(undefined));
+    return listening;
+  }
+
+  /**
+   * Call `take` until it returns something, each time after a notification
+   * on the queue channel, until `deadline` (a `performance.now()` time) or
+   * one of `signals` aborts; undefined then.
+   */
+  async untilTaken<T>(
+    deadline: number,
+    signals: AbortSignal[],
+    take: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
+    await this.#listenOnce(
+      this.#queueListening,
+      this.#host.channels.queue,
+      () => this.queued.notify(),
+      (l) => (this.#queueListening = l),
+    );
+    const all = [this.#host.closing, ...signals];
+    for (;;) {
+      const left = deadline - performance.now();
+      if (left <= 0 || all.some((signal) => signal.aborted)) return undefined;
+      const taken = new AbortController();
+      const woken = this.queued.wait(left, AbortSignal.any([taken.signal, ...all]));
+      let found: T | undefined;
+      try {
+        found = await take();
+      } catch (error) {
+        taken.abort();
+        throw error;
+      }
+      if (found !== undefined) {
+        taken.abort();
+        return found;
+      }
+      await woken;
     }
   }
-  flush();
-  return payloads;
-}
 
-/** `event` in parts that each fit one payload, never splitting a surrogate pair. */
-function splitEvent(event: string): string[] {
-  const chunks: string[] = [];
-  for (let start = 0; start < event.length;) {
-    let end = Math.min(event.length, start + PART_UNITS);
-    const last = event.charCodeAt(end - 1);
-    if (end < event.length && last >= 0xd800 && last <= 0xdbff) end--;
-    chunks.push(event.slice(start, end));
-    start = end;
+  /** Wake this process's waiters on `stored` (a key as stored) at once. */
+  wakeData(stored: string): void {
+    const wait = this.#data.get(stored);
+    if (!wait) return;
+    wait.writes++;
+    wait.wakeup.notify();
   }
-  const id = crypto.randomUUID().slice(0, 8);
-  return chunks.map((chunk, i) => `${PART}${id} ${i + 1}/${chunks.length} ${chunk}`);
-}
 
-/**
- * Turns NOTIFY payloads back into events (see {@link packEvents}). Parts of
- * a long event are kept until the last arrives; at most a few unfinished
- * ones are kept (parts of one event arrive together, from one statement).
- *
- * @example
- * ```ts
- * import { EventUnpacker, packEvents } from "./listener.ts";
- * const unpacker = new EventUnpacker();
- * const events = packEvents(["x".repeat(20_000)]).flatMap((p) => unpacker.unpack(p));
- * console.log(events[0].length); // 20000
- * ```
- */
-export class EventUnpacker {
-  readonly #parts = new Map<string, string[]>();
-
-  /** The events `payload` completes (none, one or several). */
-  unpack(payload: string): string[] {
-    if (payload.startsWith(SEPARATOR)) return payload.slice(1).split(SEPARATOR);
-    if (!payload.startsWith(PART)) return [payload];
-    const match = /^(\S+) (\d+)\/(\d+) /.exec(payload.slice(PART.length));
-    if (!match) return [payload];
-    const [head, id, index, count] = match;
-    const parts = this.#parts.get(id) ?? [];
-    parts[Number(index) - 1] = payload.slice(PART.length + head.length);
-    this.#parts.set(id, parts);
-    if (this.#parts.size > 16) this.#parts.delete(this.#parts.keys().next().value!);
-    if (Number(index) !== Number(count)) return [];
-    this.#parts.delete(id);
-    return parts.length === Number(count) && !parts.includes(undefined as never)
-      ? [parts.join("")]
-      : [];
+  /**
+   * Wait until `present()` is true, checking again at each write announced
+   * for `stored`, until `timeout` seconds pass or `signal` aborts. A write
+   * announced for exactly this key ends the wait with true at once; one
+   * that names no key (a reconnection, a key too long for a payload) makes
+   * it check again.
+   */
+  async untilStored(
+    stored: string,
+    timeout: number,
+    signal: AbortSignal | undefined,
+    present: () => Promise<boolean>,
+  ): Promise<boolean> {
+    await this.#listenOnce(this.#dataListening, this.#host.channels.data, (payload) => {
+      if (payload) return this.wakeData(payload);
+      for (const wait of this.#data.values()) wait.wakeup.notify();
+    }, (l) => (this.#dataListening = l));
+    let wait = this.#data.get(stored);
+    if (!wait) this.#data.set(stored, wait = { wakeup: new Wakeup(), waiters: 0, writes: 0 });
+    wait.waiters++;
+    const deadline = performance.now() + timeout * 1000;
+    const abort = AbortSignal.any([this.#host.closing, ...(signal ? [signal] : [])]);
+    try {
+      for (;;) {
+        const writes = wait.writes;
+        const woken = wait.wakeup.wait(Math.max(0, deadline - performance.now()), abort);
+        if (await present()) return true;
+        await woken;
+        if (this.#host.closing.aborted) return false;
+        if (wait.writes !== writes) return true;
+        if (abort.aborted || performance.now() >= deadline) return false;
+      }
+    } finally {
+      if (--wait.waiters === 0) this.#data.delete(stored);
+    }
   }
 }

@@ -134,6 +134,11 @@ export class PostgresNames {
         }`,
       );
     }
+    if (schema !== undefined && (typeof schema !== "string" || schema === "")) {
+      throw new ConfigurationError(
+        `Cannot use the schema ${JSON.stringify(schema)}: expected a non-empty string`,
+      );
+    }
     const qualify = (what: string) => {
       const table = quoteIdentifier(prefix + what);
       return schema === undefined ? table : `${quoteIdentifier(schema)}.${table}`;

@@ -83,6 +83,28 @@ function createVersion1(n: PostgresNames): string[] {
  */
 export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [];
 
+/** A connection that runs statements, alone or in a transaction. */
+export interface Transactional extends PgRunner {
+  /** Run `fn` in one transaction. */
+  transaction<T>(fn: (run: PgRunner) => Promise<T>): Promise<T>;
+}
+
+/**
+ * Before a storage's first statement: check the version (one round trip)
+ * and, unless `createTables` is false, create or migrate the tables. A
+ * ConfigurationError naming `label` says what is wrong otherwise.
+ */
+export async function ensureSchema(
+  connection: Transactional,
+  names: PostgresNames,
+  options: { createTables: boolean; schema?: string; label: string },
+): Promise<void> {
+  const version = await readSchemaVersion(connection, names);
+  const problem = schemaProblem(version, names, options.createTables);
+  if (problem) throw new ConfigurationError(`Cannot use ${options.label}: ${problem}`);
+  if (version !== SCHEMA_VERSION) await initializeSchema(connection, names, options.schema);
+}
+
 /** Postgres's SQLSTATE for "relation does not exist". */
 const UNDEFINED_TABLE = "42P01";
 
@@ -128,11 +150,11 @@ export function schemaProblem(
  * Throws a ConfigurationError when the database's version is newer.
  */
 export async function initializeSchema(
-  transaction: <T>(fn: (run: PgRunner) => Promise<T>) => Promise<T>,
+  connection: Transactional,
   names: PostgresNames,
   schema: string | undefined,
 ): Promise<void> {
-  await transaction(async (run) => {
+  await connection.transaction(async (run) => {
     // One lock per set of tables: processes that start together take turns.
     await run.query("SELECT pg_advisory_xact_lock(hashtext($1::text))", [names.meta]);
     // Looked up rather than tried: an error would abort the transaction, and

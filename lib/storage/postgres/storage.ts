@@ -3,7 +3,8 @@
  * `FOR UPDATE SKIP LOCKED` under a lease; blocking dequeues and blocked
  * `get()`s wait on LISTEN/NOTIFY; enqueues can join the application's own
  * transaction. The tables are in schema.ts, every statement in sql.ts, the
- * connections in client.ts, the LISTEN side in listener.ts.
+ * connections in client.ts, the LISTEN side and the waits on it in
+ * listener.ts, events in events.ts.
  *
  * @module
  */
@@ -11,12 +12,12 @@ import { errorMessage } from "../../_util.ts";
 import { ConfigurationError, HueyError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
-import { Wakeup } from "../wakeup.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
-import { EventUnpacker, packEvents, PgListener } from "./listener.ts";
+import { PgEventFeed } from "./events.ts";
+import { PgListener, PgWaits } from "./listener.ts";
 import { PostgresNames } from "./names.ts";
-import { initializeSchema, readSchemaVersion, SCHEMA_VERSION, schemaProblem } from "./schema.ts";
+import { ensureSchema, initializeSchema } from "./schema.ts";
 import { fromColumn, parseReceipt, statements, toColumn } from "./sql.ts";
 import type { Statements } from "./sql.ts";
 
@@ -72,9 +73,6 @@ interface FinishRequest {
   receipt: string;
 }
 
-/** How long an event may wait to share its NOTIFY statement with the next ones, in ms. */
-const EVENT_BATCH_MS = 10;
-
 /** Messages per statement in enqueueMany. */
 const BATCH = 5000;
 
@@ -95,7 +93,7 @@ function sqlLimit(limit: number | undefined): number | null {
  *   back at the front exactly once, keeping their delivery count.
  * - Waiting: blocking dequeues and `waitForData` LISTEN on a dedicated
  *   connection; every enqueue and every result write NOTIFYs (on commit).
- * - Events: `publishEvent`/`subscribeEvents` over NOTIFY (see listener.ts
+ * - Events: `publishEvent`/`subscribeEvents` over NOTIFY (see events.ts
  *   for payloads past Postgres's 8000-byte limit).
  * - Transactions: `inTransaction(tx)` enqueues inside the application's
  *   open transaction (postgres.js `sql.begin()` or a `pg` client in BEGIN).
@@ -127,16 +125,10 @@ export class PostgresStorage implements Storage {
   #preparing?: Promise<void>;
   #closed = false;
   readonly #closing = new AbortController();
-  /** Woken by notifications on the queue channel and by this instance's enqueues. */
-  readonly #queued = new Wakeup();
-  #queueListening?: Promise<unknown>;
-  #dataListening?: Promise<unknown>;
-  /** Waiters of `waitForData` by stored key; `writes` counts notifications for exactly it. */
-  readonly #dataWaits = new Map<string, { wakeup: Wakeup; waiters: number; writes: number }>();
+  readonly #waits: PgWaits;
+  readonly #events: PgEventFeed;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
-  /** Events waiting for the next NOTIFY statement (see {@link publishEvent}). */
-  #eventBatch?: { events: string[]; sent: Promise<void> };
 
   /**
    * A storage for `options.name`; it connects on first use. Throws a
@@ -152,13 +144,6 @@ export class PostgresStorage implements Storage {
         }`,
       );
     }
-    if (options.schema !== undefined && (typeof options.schema !== "string" || !options.schema)) {
-      throw new ConfigurationError(
-        `Cannot create PostgresStorage "${name}": schema must be a non-empty string: ${
-          JSON.stringify(options.schema)
-        }`,
-      );
-    }
     this.name = name;
     this.blocking = options.blocking ?? true;
     this.#schema = options.schema;
@@ -170,6 +155,19 @@ export class PostgresStorage implements Storage {
     this.#connection = new PostgresConnection(options, label, options.client);
     this.#label = `${label} at ${this.#connection.target}`;
     this.#listener = new PgListener((events) => this.#connection.openListener(events));
+    const names = this.#names;
+    this.#waits = new PgWaits(this.#listener, {
+      channels: { queue: names.queueChannel, data: names.dataChannel },
+      closing: this.#closing.signal,
+      run: (action, fn) => this.#run(action, fn),
+    });
+    this.#events = new PgEventFeed({
+      notify: async (payloads) => {
+        await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
+      },
+      listen: (handler) =>
+        this.#run("subscribe to events", () => this.#listener.listen(names.eventsChannel, handler)),
+    });
   }
 
   // -- plumbing ----------------------------------------------------------------------
@@ -180,11 +178,14 @@ export class PostgresStorage implements Storage {
     }
   }
 
-  /** Run `fn` once the tables are there; any failure becomes a HueyError naming `action`. */
-  async #run<T>(action: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Run `fn` once the tables are there (unless `schema` is false); any
+   * failure becomes a HueyError naming `action`.
+   */
+  async #run<T>(action: string, fn: () => Promise<T>, schema = true): Promise<T> {
     this.#assertOpen(action);
     try {
-      if (!this.#ready) await this.#prepareSchema();
+      if (schema && !this.#ready) await this.#prepareSchema();
       return await fn();
     } catch (error) {
       if (error instanceof HueyError) throw error;
@@ -201,22 +202,12 @@ export class PostgresStorage implements Storage {
 
   /** Check the tables (one round trip), creating or migrating them when allowed. */
   #prepareSchema(): Promise<void> {
-    this.#preparing ??= (async () => {
-      const version = await readSchemaVersion(this.#connection, this.#names);
-      const problem = schemaProblem(version, this.#names, this.#createTables);
-      if (problem) throw new ConfigurationError(`Cannot use ${this.#label}: ${problem}`);
-      if (version !== SCHEMA_VERSION) await this.#initialize();
-      this.#ready = true;
-    })().finally(() => (this.#preparing = undefined));
+    this.#preparing ??= ensureSchema(this.#connection, this.#names, {
+      createTables: this.#createTables,
+      schema: this.#schema,
+      label: this.#label,
+    }).then(() => void (this.#ready = true)).finally(() => (this.#preparing = undefined));
     return this.#preparing;
-  }
-
-  #initialize(): Promise<void> {
-    return initializeSchema(
-      (fn) => this.#connection.transaction(fn),
-      this.#names,
-      this.#schema,
-    );
   }
 
   /**
@@ -226,17 +217,9 @@ export class PostgresStorage implements Storage {
    * the database's schema is newer than this library.
    */
   async initializeSchema(): Promise<void> {
-    this.#assertOpen("initialize the schema");
-    try {
-      await this.#initialize();
-      this.#ready = true;
-    } catch (error) {
-      if (error instanceof HueyError) throw error;
-      throw new HueyError(
-        `Cannot initialize the schema: ${errorMessage(error)}: ${this.#label}`,
-        { cause: error },
-      );
-    }
+    const initialize = () => initializeSchema(this.#connection, this.#names, this.#schema);
+    await this.#run("initialize the schema", initialize, false);
+    this.#ready = true;
   }
 
   // -- queue -------------------------------------------------------------------------
@@ -244,7 +227,7 @@ export class PostgresStorage implements Storage {
   async enqueue(data: string, priority: number): Promise<void> {
     const { enqueue } = this.#sql;
     await this.#query("enqueue", enqueue, [this.name, priority, toColumn(data), this.#channel]);
-    this.#queued.notify();
+    this.#waits.queued.notify();
   }
 
   get #channel(): string {
@@ -262,7 +245,7 @@ export class PostgresStorage implements Storage {
         this.#channel,
       ]);
     }
-    if (items.length) this.#queued.notify();
+    if (items.length) this.#waits.queued.notify();
   }
 
   /**
@@ -345,40 +328,10 @@ export class PostgresStorage implements Storage {
       });
     };
     if (!this.blocking || !(wait > 0)) return await take();
-    this.#queueListening ??= this.#listen(this.#channel, () => this.#queued.notify())
-      .catch((error) => {
-        this.#queueListening = undefined;
-        throw error;
-      });
-    await this.#queueListening;
-    const deadline = started + wait * 1000;
-    const signals = [this.#closing.signal, ...(options.signal ? [options.signal] : [])];
-    for (;;) {
-      const left = deadline - performance.now();
-      if (left <= 0 || signals.some((signal) => signal.aborted)) break;
-      // Armed before the take, so a notification during it is not missed.
-      const taken = new AbortController();
-      const woken = this.#queued.wait(left, AbortSignal.any([taken.signal, ...signals]));
-      let delivery: Delivery | undefined;
-      try {
-        delivery = await take();
-      } catch (error) {
-        taken.abort();
-        throw error;
-      }
-      if (delivery) {
-        taken.abort();
-        return delivery;
-      }
-      await woken;
-    }
+    const signals = options.signal ? [options.signal] : [];
+    const delivery = await this.#waits.untilTaken(started + wait * 1000, signals, take);
     this.#assertOpen("dequeue");
-    return undefined;
-  }
-
-  /** LISTEN on `channel` (the first call opens the LISTEN connection). */
-  #listen(channel: string, handler: (payload: string | null) => void): Promise<() => void> {
-    return this.#run("listen for notifications", () => this.#listener.listen(channel, handler));
+    return delivery;
   }
 
   async ack(receipt: string): Promise<boolean> {
@@ -416,7 +369,7 @@ export class PostgresStorage implements Storage {
     for (const row of rows) {
       const { request, i } = valid[Number(row.n) - 1];
       done[i] = true;
-      this.#wakeData(toColumn(request.key));
+      this.#waits.wakeData(toColumn(request.key));
     }
     return done;
   }
@@ -440,7 +393,7 @@ export class PostgresStorage implements Storage {
       this.#names.front,
       this.#channel,
     ]);
-    if (rows.length) this.#queued.notify();
+    if (rows.length) this.#waits.queued.notify();
     return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => fromColumn(row.data));
   }
 
@@ -500,14 +453,6 @@ export class PostgresStorage implements Storage {
 
   // -- result store --------------------------------------------------------------------
 
-  /** Wake this process's `waitForData` callers on `stored` (a key as stored), at once. */
-  #wakeData(stored: string): void {
-    const wait = this.#dataWaits.get(stored);
-    if (!wait) return;
-    wait.writes++;
-    wait.wakeup.notify();
-  }
-
   async putData(key: string, value: string): Promise<void> {
     const stored = toColumn(key);
     await this.#query("store data", this.#sql.putData, [
@@ -516,7 +461,7 @@ export class PostgresStorage implements Storage {
       toColumn(value),
       this.#names.dataChannel,
     ]);
-    this.#wakeData(stored);
+    this.#waits.wakeData(stored);
   }
 
   async peekData(key: string): Promise<string | undefined> {
@@ -542,7 +487,7 @@ export class PostgresStorage implements Storage {
       toColumn(value),
       this.#names.dataChannel,
     ]);
-    if (rows.length) this.#wakeData(stored);
+    if (rows.length) this.#waits.wakeData(stored);
     return rows.length > 0;
   }
 
@@ -568,40 +513,19 @@ export class PostgresStorage implements Storage {
   /**
    * Wait until `key` holds a value: LISTEN on the data channel (on first
    * use), check the key, then wait for a notification naming it, the
-   * timeout, `signal` or `close()`. A notification naming the key ends the
-   * wait with true at once (the value may be gone again by the time the
-   * caller reads it); one that names no key (a reconnection, a key too long
-   * for a payload) makes it check again.
+   * timeout, `signal` or `close()` (see {@link PgWaits.untilStored}). True
+   * when the key holds a value or a write to it was announced.
    */
   async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
-    const stored = toColumn(key);
-    this.#dataListening ??= this.#listen(this.#names.dataChannel, (payload) => {
-      if (payload) return this.#wakeData(payload);
-      for (const wait of this.#dataWaits.values()) wait.wakeup.notify();
-    }).catch((error) => {
-      this.#dataListening = undefined;
-      throw error;
-    });
-    await this.#dataListening;
-    let wait = this.#dataWaits.get(stored);
-    if (!wait) this.#dataWaits.set(stored, wait = { wakeup: new Wakeup(), waiters: 0, writes: 0 });
-    wait.waiters++;
-    const deadline = performance.now() + timeout * 1000;
-    const abort = AbortSignal.any([this.#closing.signal, ...(signal ? [signal] : [])]);
-    try {
-      for (;;) {
-        const writes = wait.writes;
-        // Armed before the read, so a write during it is not missed.
-        const woken = wait.wakeup.wait(Math.max(0, deadline - performance.now()), abort);
-        if (await this.hasDataForKey(key)) return true;
-        await woken;
-        this.#assertOpen("wait for data");
-        if (wait.writes !== writes) return true;
-        if (abort.aborted || performance.now() >= deadline) return false;
-      }
-    } finally {
-      if (--wait.waiters === 0) this.#dataWaits.delete(stored);
-    }
+    this.#assertOpen("wait for data");
+    const found = await this.#waits.untilStored(
+      toColumn(key),
+      timeout,
+      signal,
+      () => this.hasDataForKey(key),
+    );
+    this.#assertOpen("wait for data");
+    return found;
   }
 
   // -- error store ---------------------------------------------------------------------
@@ -644,35 +568,13 @@ export class PostgresStorage implements Storage {
     } catch (error) {
       return Promise.reject(error);
     }
-    let batch = this.#eventBatch;
-    if (!batch) {
-      const events: string[] = [];
-      const sent = new Promise((resolve) => setTimeout(resolve, EVENT_BATCH_MS)).then(async () => {
-        this.#eventBatch = undefined;
-        const payloads = packEvents(events);
-        await this.#query("publish events", this.#sql.publish, [
-          this.#names.eventsChannel,
-          payloads,
-        ]);
-      });
-      batch = this.#eventBatch = { events, sent };
-    }
-    batch.events.push(event);
-    return batch.sent;
+    return this.#events.publish(event);
   }
 
   /** Receive every event published on this storage until `signal` aborts or `close()`. */
   async subscribeEvents(onEvent: (event: string) => void, signal: AbortSignal): Promise<void> {
     this.#assertOpen("subscribe to events");
-    if (signal.aborted) return;
-    const unpacker = new EventUnpacker();
-    const stop = await this.#listen(this.#names.eventsChannel, (payload) => {
-      // null: the connection came back; events sent meanwhile are lost (at most once).
-      if (payload === null || signal.aborted) return;
-      for (const event of unpacker.unpack(payload)) if (!signal.aborted) onEvent(event);
-    });
-    if (signal.aborted) stop();
-    else signal.addEventListener("abort", stop, { once: true });
+    await this.#events.subscribe(onEvent, signal);
   }
 
   // -- lifecycle -----------------------------------------------------------------------
@@ -689,7 +591,7 @@ export class PostgresStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     // Events already handed to publishEvent still go out.
-    await this.#eventBatch?.sent.catch(() => {});
+    await this.#events.flushed();
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();
