@@ -115,6 +115,15 @@ type Sql = ReturnType<Postgres>;
 
 let loading: Promise<PostgresModule> | undefined;
 
+/**
+ * Seconds before reconnecting after the `retries`-th failed attempt in a
+ * row: 50 ms doubling up to a second. postgres.js's own backoff grows to 20
+ * s, so a consumer would sit idle for many seconds after a short outage.
+ */
+function reconnectDelay(retries: number): number {
+  return Math.min(0.05 * 2 ** retries, 1);
+}
+
 /** The postgres.js module, imported once, on first use. */
 function loadPostgres(label: string): Promise<PostgresModule> {
   loading ??= (async () => {
@@ -216,6 +225,7 @@ export class PostgresConnection {
         ssl: o.ssl,
         max: o.poolSize ?? 4,
         connect_timeout: o.connectTimeout ?? 5,
+        backoff: reconnectDelay,
         prepare: this.#prepare,
         // Our statements raise no notice worth printing on stderr.
         onnotice: () => {},
@@ -265,6 +275,7 @@ export class PostgresConnection {
       idle_timeout: null,
       max_lifetime: null,
       fetch_types: false,
+      backoff: reconnectDelay,
       onnotice: () => {},
       onnotify: (channel: string, payload: string) => events.onnotify(channel, payload),
       onclose: () => events.onclose(),
