@@ -74,6 +74,49 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       assert.ok(latencies[2] < 50, `median wake-up ${latencies[2].toFixed(1)} ms`);
     });
 
+    it("serves 8 concurrent dequeues, and 8 concurrent finishes, with one statement each", async () => {
+      const sql = postgres(server.url, { max: 2, onnotice: () => {} });
+      let statements = 0;
+      const counting = new Proxy(sql, {
+        get(target, key, receiver) {
+          if (key !== "unsafe") return Reflect.get(target, key, receiver);
+          return (...args: Parameters<typeof sql.unsafe>) => {
+            statements++;
+            return target.unsafe(...args);
+          };
+        },
+      });
+      const storage = new PostgresStorage({ client: counting, name: `batch-${RUN}` });
+      try {
+        await storage.flushAll();
+        await storage.enqueueMany(
+          Array.from({ length: 8 }, (_, i) => ({ data: `m${i}`, priority: 0 })),
+        );
+        statements = 0;
+        const deliveries = await Promise.all(
+          Array.from(
+            { length: 8 },
+            () => storage.dequeue({ now: T0, leaseSeconds: 30, peekKey: "marker" }),
+          ),
+        );
+        assert.equal(statements, 1, "one statement took all eight");
+        assert.deepEqual(
+          deliveries.map((d) => d?.data),
+          Array.from({ length: 8 }, (_, i) => `m${i}`),
+        );
+        statements = 0;
+        const finished = await Promise.all(
+          deliveries.map((d, i) => storage.putDataAndAck(`r${i}`, `v${i}`, d!.receipt)),
+        );
+        assert.equal(statements, 1, "one statement stored and acknowledged all eight");
+        assert.deepEqual(finished, Array(8).fill(true));
+        assert.equal(await storage.peekData("r7"), "v7");
+      } finally {
+        await storage.close();
+        await sql.end();
+      }
+    });
+
     it("wakes a blocked waitForData when another connection stores the key", async () => {
       const name = `data-${RUN}`;
       const reader = open({ name });
