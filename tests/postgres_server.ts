@@ -12,15 +12,14 @@
  * tests cannot run: {@link describeWithPostgres} registers one test in their
  * place, which passes on a developer's machine and fails under `CI=true`.
  */
-import { describe, it } from "node:test";
-import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { env } from "../lib/runtime.ts";
+import { describeWithServer, sparePort } from "./servers.ts";
+import type { ServerUnavailable } from "./servers.ts";
 
 /** A server the tests can use. */
 export interface PostgresServer {
@@ -35,13 +34,6 @@ export interface PostgresServer {
   start(): Promise<void>;
 }
 
-/** Why the Postgres tests cannot run here. */
-export interface PostgresUnavailable {
-  reason: string;
-  /** True under `CI=true`: the run must fail rather than pass without them. */
-  fail: boolean;
-}
-
 /** The path of the PostgreSQL program `name`, or undefined when it is not installed. */
 export function postgresBinary(name: "initdb" | "pg_ctl"): string | undefined {
   const onPath = spawnSync("sh", ["-c", `command -v ${name}`], { encoding: "utf8" });
@@ -54,20 +46,6 @@ export function postgresBinary(name: "initdb" | "pg_ctl"): string | undefined {
     if (existsSync(path)) return path;
   }
   return undefined;
-}
-
-/** A TCP port that nothing listens on right now. */
-function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Run `command` (as the postgres user when we are root); throws with its output on failure. */
@@ -173,7 +151,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
  * The server the Postgres tests use: `DATABASE_URL` when set, otherwise a
  * private cluster; or why there is none.
  */
-export async function postgresForTests(): Promise<PostgresServer | PostgresUnavailable> {
+export async function postgresForTests(): Promise<PostgresServer | ServerUnavailable> {
   const url = env("DATABASE_URL");
   if (url) {
     const port = Number(new URL(url).port || 5432);
@@ -197,11 +175,5 @@ export async function describeWithPostgres(
   title: string,
   register: (server: PostgresServer) => void,
 ): Promise<void> {
-  const server = await postgresForTests();
-  if (!("reason" in server)) return register(server);
-  describe(title, () => {
-    it(`are not tested: ${server.reason}`, () => {
-      if (server.fail) assert.fail(`Cannot run the Postgres tests under CI=true: ${server.reason}`);
-    });
-  });
+  describeWithServer(title, "Postgres", await postgresForTests(), register);
 }
