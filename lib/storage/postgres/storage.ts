@@ -60,18 +60,11 @@ export interface PostgresStorageOptions extends PostgresConnectionOptions {
   blocking?: boolean;
 }
 
-/** One dequeue's share of a batched take. */
-interface TakeRequest {
-  until: number;
-  peekKey?: string;
-}
+/** One dequeue's share of a batched take: its lease end and peek key. */
+type TakeRequest = Pick<DequeueOptions, "peekKey"> & { until: number };
 
-/** One putDataAndAck's share of a batched finish. */
-interface FinishRequest {
-  key: string;
-  value: string;
-  receipt: string;
-}
+/** One putDataAndAck's share of a batched finish: its arguments. */
+type FinishRequest = Record<"key" | "value" | "receipt", string>;
 
 /** Messages per statement in enqueueMany. */
 const BATCH = 5000;
@@ -278,12 +271,7 @@ export class PostgresStorage implements Storage {
 
   /** Take one message per request (fewer when the queue runs dry): one statement per peek key. */
   async #takeBatch(requests: TakeRequest[]): Promise<(Delivery | undefined)[]> {
-    const groups = new Map<string | undefined, number[]>();
-    requests.forEach((request, i) => {
-      const group = groups.get(request.peekKey);
-      if (group) group.push(i);
-      else groups.set(request.peekKey, [i]);
-    });
+    const groups = Map.groupBy(requests.keys(), (i) => requests[i].peekKey);
     const out: (Delivery | undefined)[] = new Array(requests.length).fill(undefined);
     await Promise.all([...groups].map(async ([peekKey, indexes]) => {
       const token = crypto.randomUUID();
@@ -397,21 +385,27 @@ export class PostgresStorage implements Storage {
     return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => fromColumn(row.data));
   }
 
-  async queueSize(): Promise<number> {
-    return (await this.#query("count the queue", this.#sql.queueSize, [this.name]))[0].n as number;
+  /** The count a `$1`-only count statement returns. */
+  async #count(action: string, text: string): Promise<number> {
+    return (await this.#query(action, text, [this.name]))[0].n as number;
   }
 
-  async enqueuedItems(limit?: number): Promise<string[]> {
-    const rows = await this.#query("list the queue", this.#sql.enqueuedItems, [
-      this.name,
-      sqlLimit(limit),
-    ]);
+  /** The messages a listing statement returns (`$2`: its limit). */
+  async #list(action: string, text: string, limit: number | undefined): Promise<string[]> {
+    const rows = await this.#query(action, text, [this.name, sqlLimit(limit)]);
     return rows.map((row) => fromColumn(row.data));
   }
 
-  async leasedSize(): Promise<number> {
-    const rows = await this.#query("count leased messages", this.#sql.leasedSize, [this.name]);
-    return rows[0].n as number;
+  queueSize(): Promise<number> {
+    return this.#count("count the queue", this.#sql.queueSize);
+  }
+
+  enqueuedItems(limit?: number): Promise<string[]> {
+    return this.#list("list the queue", this.#sql.enqueuedItems, limit);
+  }
+
+  leasedSize(): Promise<number> {
+    return this.#count("count leased messages", this.#sql.leasedSize);
   }
 
   async flushQueue(): Promise<void> {
@@ -434,17 +428,12 @@ export class PostgresStorage implements Storage {
     return rows.map((row) => fromColumn(row.data));
   }
 
-  async scheduleSize(): Promise<number> {
-    const rows = await this.#query("count the schedule", this.#sql.scheduleSize, [this.name]);
-    return rows[0].n as number;
+  scheduleSize(): Promise<number> {
+    return this.#count("count the schedule", this.#sql.scheduleSize);
   }
 
-  async scheduledItems(limit?: number): Promise<string[]> {
-    const rows = await this.#query("list the schedule", this.#sql.scheduledItems, [
-      this.name,
-      sqlLimit(limit),
-    ]);
-    return rows.map((row) => fromColumn(row.data));
+  scheduledItems(limit?: number): Promise<string[]> {
+    return this.#list("list the schedule", this.#sql.scheduledItems, limit);
   }
 
   async flushSchedule(): Promise<void> {
@@ -453,15 +442,20 @@ export class PostgresStorage implements Storage {
 
   // -- result store --------------------------------------------------------------------
 
-  async putData(key: string, value: string): Promise<void> {
+  /**
+   * Store `value` under `key` with `text` (putData's or putIfEmpty's), and
+   * wake this process's waiters on it at once; true if it was stored.
+   */
+  async #write(text: string, key: string, value: string): Promise<boolean> {
     const stored = toColumn(key);
-    await this.#query("store data", this.#sql.putData, [
-      this.name,
-      stored,
-      toColumn(value),
-      this.#names.dataChannel,
-    ]);
-    this.#waits.wakeData(stored);
+    const params = [this.name, stored, toColumn(value), this.#names.dataChannel];
+    const rows = await this.#query("store data", text, params);
+    if (rows.length) this.#waits.wakeData(stored);
+    return rows.length > 0;
+  }
+
+  async putData(key: string, value: string): Promise<void> {
+    await this.#write(this.#sql.putData, key, value);
   }
 
   async peekData(key: string): Promise<string | undefined> {
@@ -479,16 +473,8 @@ export class PostgresStorage implements Storage {
     return rows.length > 0;
   }
 
-  async putIfEmpty(key: string, value: string): Promise<boolean> {
-    const stored = toColumn(key);
-    const rows = await this.#query("store data", this.#sql.putIfEmpty, [
-      this.name,
-      stored,
-      toColumn(value),
-      this.#names.dataChannel,
-    ]);
-    if (rows.length) this.#waits.wakeData(stored);
-    return rows.length > 0;
+  putIfEmpty(key: string, value: string): Promise<boolean> {
+    return this.#write(this.#sql.putIfEmpty, key, value);
   }
 
   async deleteData(key: string): Promise<boolean> {
@@ -496,9 +482,8 @@ export class PostgresStorage implements Storage {
     return rows.length > 0;
   }
 
-  async resultStoreSize(): Promise<number> {
-    const rows = await this.#query("count stored data", this.#sql.resultStoreSize, [this.name]);
-    return rows[0].n as number;
+  resultStoreSize(): Promise<number> {
+    return this.#count("count stored data", this.#sql.resultStoreSize);
   }
 
   async resultItems(): Promise<Map<string, string>> {
