@@ -256,6 +256,29 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       await open({ name }).enqueue("long", 0);
       assert.equal((await waiting)?.data, "long");
       assert.throws(() => open({ tablePrefix: "p".repeat(60) }), ConfigurationError);
+      // The longest prefix allowed and a long name still give channels Postgres keeps whole.
+      const longest = open({ name, tablePrefix: "p".repeat(50) });
+      const waitingToo = longest.dequeue({ now: T0, leaseSeconds: 30, wait: 10 });
+      await sleep(50);
+      await open({ name, tablePrefix: "p".repeat(50) }).enqueue("longest", 0);
+      assert.equal((await waitingToo)?.data, "longest");
+    });
+
+    it("recovers each expired lease once when several storages recover at the same time", async () => {
+      const name = `recover-${RUN}`;
+      const storages = Array.from({ length: 4 }, () => open({ name }));
+      await storages[0].flushAll();
+      await storages[0].enqueueMany(
+        Array.from({ length: 40 }, (_, i) => ({ data: `m${i}`, priority: 0 })),
+      );
+      for (let i = 0; i < 40; i++) await storages[i % 4].dequeue({ now: T0, leaseSeconds: 1 });
+      const recovered = await Promise.all(storages.map((s) => s.recoverLeases(T0 + 1000)));
+      const all = recovered.flat();
+      assert.equal(all.length, 40);
+      assert.equal(new Set(all).size, 40);
+      assert.equal(await storages[0].queueSize(), 40);
+      const again = await storages[1].dequeue({ now: T0 + 1000, leaseSeconds: 1 });
+      assert.equal(again?.deliveries, 2, "the delivery count survives the recovery");
     });
 
     it("carries events to another process's subscriber, long ones in parts", async () => {

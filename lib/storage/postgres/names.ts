@@ -74,11 +74,14 @@ function shortHash(text: string): string {
   return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
 }
 
-/** `<prefix><kind>.<name>`, or with a hash of the name when that passes 63 bytes. */
+/**
+ * `<prefix><kind>.<name>`, or `<prefix><kind>#<hash of the name>` when that
+ * passes 63 bytes (at most 50 + 1 + 1 + 11).
+ */
 function channelName(prefix: string, kind: string, name: string): string {
   const plain = `${prefix}${kind}.${name}`;
   if (byteLength(plain) <= MAX_IDENTIFIER_BYTES) return plain;
-  return `${prefix}${kind}.#${shortHash(name)}`;
+  return `${prefix}${kind}#${shortHash(name)}`;
 }
 
 /**
