@@ -229,7 +229,10 @@ export class PostgresConnection {
         prepare: this.#prepare,
         // Our statements raise no notice worth printing on stderr.
         onnotice: () => {},
-        connection: { application_name: "huey" },
+        // Plan each prepared statement once per connection (sql.ts writes them
+        // so that the generic plan is a good one): the default plans the take
+        // and finish statements afresh each time, 0.4-0.6 ms of a 0.2 ms call.
+        connection: { application_name: "huey", plan_cache_mode: "force_generic_plan" },
       };
     for (const key of Object.keys(base) as (keyof typeof base)[]) {
       if (base[key] === undefined) delete base[key];

@@ -18,6 +18,9 @@
  */
 import type { PostgresNames } from "./names.ts";
 
+/** Most scheduled messages one readSchedule statement moves; the storage repeats it while full. */
+export const SCHEDULE_BATCH = 1000;
+
 /** The largest NOTIFY payload Postgres takes is 7999 bytes; keys past this wake every waiter. */
 const MAX_KEY_PAYLOAD = 7999;
 
@@ -41,16 +44,23 @@ const keyPayload = (param: string) =>
  */
 export function statements(n: PostgresNames) {
   const { queue: q, schedule: s, kv, errors: e } = n;
+  /*
+   * The statements run as prepared, generic plans (client.ts), so none may
+   * lean on the value of a parameter for a good plan: rows are found again
+   * by `id = ANY(<array>)` (an index scan whatever the array holds), never
+   * by a join the planner could hash over the whole table.
+   */
   /** The next `$2` waiting messages, locked; other takers skip them instead of waiting. */
   const next = `SELECT id, priority FROM ${q} WHERE name = $1 AND receipt IS NULL
       ORDER BY priority DESC, id LIMIT $2::int FOR UPDATE SKIP LOCKED`;
   /** Lease the `next` rows: the n-th in queue order gets the n-th lease end of `$4`. */
   const take = `WITH next AS (${next}),
-    ranked AS (SELECT id, row_number() OVER (ORDER BY priority DESC, id) AS n FROM next)
-    UPDATE ${q} SET receipt = $3, lease_until = ($4::float8[])[ranked.n],
+    picked AS (SELECT array_agg(id ORDER BY priority DESC, id) AS ids FROM next)
+    UPDATE ${q} SET receipt = $3,
+      lease_until = ($4::float8[])[array_position(picked.ids, ${q}.id)],
       deliveries = ${q}.deliveries + 1
-    FROM ranked WHERE ${q}.id = ranked.id
-    RETURNING ranked.n, ${q}.id, ${q}.deliveries, ${q}.data`;
+    FROM picked WHERE ${q}.id = ANY(picked.ids)
+    RETURNING array_position(picked.ids, ${q}.id) AS n, ${q}.id, ${q}.deliveries, ${q}.data`;
   return {
     /**
      * `$2` priority, `$3` data, `$4` the queue channel, notified (on commit)
@@ -105,9 +115,11 @@ export function statements(n: PostgresNames) {
     recover: `WITH expired AS (
         SELECT id FROM ${q} WHERE name = $1 AND receipt IS NOT NULL AND lease_until <= $2::float8
         ORDER BY id DESC FOR UPDATE SKIP LOCKED),
-      moved AS (SELECT id, nextval($3::text::regclass) AS front FROM expired)
-      UPDATE ${q} SET id = moved.front, receipt = NULL, lease_until = NULL
-      FROM moved WHERE ${q}.id = moved.id
+      numbered AS (SELECT id, nextval($3::text::regclass) AS front FROM expired),
+      moved AS (SELECT array_agg(id) AS ids, array_agg(front) AS fronts FROM numbered)
+      UPDATE ${q} SET id = moved.fronts[array_position(moved.ids, ${q}.id)],
+        receipt = NULL, lease_until = NULL
+      FROM moved WHERE ${q}.id = ANY(moved.ids)
       RETURNING ${q}.id, ${q}.data, pg_notify($4::text, '')`,
     /** One row `n`: waiting messages. */
     queueSize: `SELECT count(*)::int AS n FROM ${q} WHERE name = $1 AND receipt IS NULL`,
@@ -122,11 +134,14 @@ export function statements(n: PostgresNames) {
     /** `$2` eta, `$3` data. No rows. */
     addToSchedule: `INSERT INTO ${s} (name, eta, data) VALUES ($1, $2::float8, $3)`,
     /**
-     * Remove the messages due at `$2`. Rows `eta`, `id`, `data`, in no
-     * order; rows another reader holds are skipped (it returns them).
+     * Remove up to {@link SCHEDULE_BATCH} messages due at `$2`, the earliest.
+     * Rows `eta`, `id`, `data`, in no order; rows another reader holds are
+     * skipped (it returns them). The constant limit keeps the plan on the
+     * `(name, eta, id)` index.
      */
-    readSchedule: `DELETE FROM ${s} WHERE id IN (
-        SELECT id FROM ${s} WHERE name = $1 AND eta <= $2::float8 FOR UPDATE SKIP LOCKED)
+    readSchedule: `DELETE FROM ${s} WHERE id = ANY(ARRAY(
+        SELECT id FROM ${s} WHERE name = $1 AND eta <= $2::float8
+        ORDER BY eta, id LIMIT ${SCHEDULE_BATCH} FOR UPDATE SKIP LOCKED))
       RETURNING eta, id, data`,
     /** One row `n`. */
     scheduleSize: `SELECT count(*)::int AS n FROM ${s} WHERE name = $1`,

@@ -18,7 +18,7 @@ import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
 import { PostgresNames } from "./names.ts";
 import { ensureSchema, initializeSchema } from "./schema.ts";
-import { fromColumn, parseReceipt, statements, toColumn } from "./sql.ts";
+import { fromColumn, parseReceipt, SCHEDULE_BATCH, statements, toColumn } from "./sql.ts";
 import type { Statements } from "./sql.ts";
 
 /**
@@ -423,7 +423,15 @@ export class PostgresStorage implements Storage {
   }
 
   async readSchedule(now: number): Promise<string[]> {
-    const rows = await this.#query("read the schedule", this.#sql.readSchedule, [this.name, now]);
+    const rows: Row[] = [];
+    for (;;) {
+      const batch = await this.#query("read the schedule", this.#sql.readSchedule, [
+        this.name,
+        now,
+      ]);
+      rows.push(...batch);
+      if (batch.length < SCHEDULE_BATCH) break;
+    }
     rows.sort((a, b) => (a.eta as number) - (b.eta as number) || Number(a.id) - Number(b.id));
     return rows.map((row) => fromColumn(row.data));
   }
