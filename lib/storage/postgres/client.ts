@@ -232,7 +232,11 @@ export class PostgresConnection {
         // Plan each prepared statement once per connection (sql.ts writes them
         // so that the generic plan is a good one): the default plans the take
         // and finish statements afresh each time, 0.4-0.6 ms of a 0.2 ms call.
-        connection: { application_name: "huey", plan_cache_mode: "force_generic_plan" },
+        // Not without prepared statements: a pooler such as PgBouncer
+        // refuses startup parameters it does not know.
+        connection: this.#prepare
+          ? { application_name: "huey", plan_cache_mode: "force_generic_plan" }
+          : { application_name: "huey" },
       };
     for (const key of Object.keys(base) as (keyof typeof base)[]) {
       if (base[key] === undefined) delete base[key];
