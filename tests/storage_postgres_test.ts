@@ -300,6 +300,16 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       assert.deepEqual(received, ['{"a":1}', long, '{"b":2}']);
     });
 
+    it("works without prepared statements (prepare: false, as behind PgBouncer)", async () => {
+      const storage = open({ name: `unprepared-${RUN}`, prepare: false });
+      await storage.flushAll();
+      await storage.enqueue("plain", 0);
+      const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30, peekKey: "k" });
+      assert.deepEqual([delivery?.data, delivery?.peeked], ["plain", null]);
+      assert.equal(await storage.putDataAndAck("k", "v", delivery!.receipt), true);
+      assert.equal(await storage.peekData("k"), "v");
+    });
+
     it("names the storage and the server when it cannot connect", async () => {
       const storage = open({ name: "app", url: "postgres://postgres@127.0.0.1:1/postgres" });
       await assert.rejects(() => storage.enqueue("x", 0), (error: Error) => {
