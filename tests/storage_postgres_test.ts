@@ -279,6 +279,12 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       assert.equal(await storages[0].queueSize(), 40);
       const again = await storages[1].dequeue({ now: T0 + 1000, leaseSeconds: 1 });
       assert.equal(again?.deliveries, 2, "the delivery count survives the recovery");
+      // Which lease holds a message now (what a stale finisher's warning names).
+      assert.deepEqual(await storages[2].currentLease(again!.data), {
+        receipt: again!.receipt,
+        deliveries: 2,
+      });
+      assert.equal(await storages[2].currentLease("nobody holds this"), undefined);
     });
 
     it("carries events to another process's subscriber, long ones in parts", async () => {

@@ -122,9 +122,17 @@ export class PostgresNames {
   /**
    * Names for the Huey name `name`, tables named `<prefix><what>` in
    * `schema` (the connection's search path when unset). Throws a
-   * ConfigurationError for a prefix Postgres would cut short.
+   * ConfigurationError for an empty name or schema, or a prefix Postgres
+   * would cut short.
    */
   constructor(name: string, prefix: string, schema?: string) {
+    if (typeof name !== "string" || name === "" || name.includes("\u0000")) {
+      throw new ConfigurationError(
+        `Cannot create PostgresStorage: name must be a non-empty string without NUL: ${
+          JSON.stringify(name)
+        }`,
+      );
+    }
     if (typeof prefix !== "string" || prefix.includes("\u0000")) {
       throw new ConfigurationError(`Cannot use the table prefix ${JSON.stringify(prefix)}`);
     }

@@ -101,6 +101,12 @@ export function statements(n: PostgresNames) {
         SELECT DISTINCT ON (key) $1, key, value FROM acked ORDER BY key, n DESC
         ON CONFLICT (name, key) DO UPDATE SET value = excluded.value)
       SELECT n, pg_notify($6::text, ${keyPayload("key")}) FROM acked`,
+    /**
+     * `$2` data. Rows `id`, `receipt` (the token), `deliveries` of the
+     * leases holding that message now (a scan of the leased rows: for logs).
+     */
+    currentLease: `SELECT id, receipt, deliveries FROM ${q}
+      WHERE name = $1 AND receipt IS NOT NULL AND data = $2 ORDER BY lease_until DESC LIMIT 1`,
     /** `$2` id, `$3` token, `$4` the new lease end. One row if the lease was still this one. */
     extendLease: `UPDATE ${q} SET lease_until = $4::float8
       WHERE id = $2::bigint AND name = $1 AND receipt = $3 RETURNING 1`,

@@ -9,7 +9,7 @@
  * @module
  */
 import { errorMessage } from "../../_util.ts";
-import { ConfigurationError, HueyError } from "../../errors.ts";
+import { HueyError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
@@ -130,19 +130,12 @@ export class PostgresStorage implements Storage {
    */
   constructor(options: PostgresStorageOptions = {}) {
     const name = options.name ?? "huey";
-    if (typeof name !== "string" || name === "" || name.includes("\u0000")) {
-      throw new ConfigurationError(
-        `Cannot create PostgresStorage: name must be a non-empty string without NUL: ${
-          JSON.stringify(name)
-        }`,
-      );
-    }
+    this.#names = new PostgresNames(name, options.tablePrefix ?? "huey_", options.schema);
     this.name = name;
     this.blocking = options.blocking ?? true;
     this.#schema = options.schema;
     this.#createTables = options.createTables ?? true;
     this.#prepare = options.prepare ?? true;
-    this.#names = new PostgresNames(name, options.tablePrefix ?? "huey_", options.schema);
     this.#sql = statements(this.#names);
     const label = `PostgresStorage "${name}"`;
     this.#connection = new PostgresConnection(options, label, options.client);
@@ -219,12 +212,13 @@ export class PostgresStorage implements Storage {
 
   async enqueue(data: string, priority: number): Promise<void> {
     const { enqueue } = this.#sql;
-    await this.#query("enqueue", enqueue, [this.name, priority, toColumn(data), this.#channel]);
+    await this.#query("enqueue", enqueue, [
+      this.name,
+      priority,
+      toColumn(data),
+      this.#names.queueChannel,
+    ]);
     this.#waits.queued.notify();
-  }
-
-  get #channel(): string {
-    return this.#names.queueChannel;
   }
 
   async enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void> {
@@ -235,7 +229,7 @@ export class PostgresStorage implements Storage {
         this.name,
         batch.map((item) => item.priority),
         batch.map((item) => toColumn(item.data)),
-        this.#channel,
+        this.#names.queueChannel,
       ]);
     }
     if (items.length) this.#waits.queued.notify();
@@ -257,7 +251,8 @@ export class PostgresStorage implements Storage {
       enqueue: async (data, priority) => {
         await this.#run(
           "enqueue in a transaction",
-          () => run.query(sql.enqueue, [this.name, priority, toColumn(data), this.#channel]),
+          () =>
+            run.query(sql.enqueue, [this.name, priority, toColumn(data), this.#names.queueChannel]),
         );
       },
       addToSchedule: async (data, eta) => {
@@ -322,15 +317,16 @@ export class PostgresStorage implements Storage {
     return delivery;
   }
 
-  async ack(receipt: string): Promise<boolean> {
+  /** Run a statement on the lease `receipt` names (`$2` id, `$3` token, then `more`). */
+  async #onLease(action: string, text: string, receipt: string, ...more: unknown[]) {
     const lease = parseReceipt(receipt);
-    if (!lease) return (await this.#run("acknowledge a message", async () => false));
-    const rows = await this.#query("acknowledge a message", this.#sql.ack, [
-      this.name,
-      lease.id,
-      lease.token,
-    ]);
+    if (!lease) return await this.#run(action, async () => false);
+    const rows = await this.#query(action, text, [this.name, lease.id, lease.token, ...more]);
     return rows.length > 0;
+  }
+
+  ack(receipt: string): Promise<boolean> {
+    return this.#onLease("acknowledge a message", this.#sql.ack, receipt);
   }
 
   /** Store the result and acknowledge, fenced by the lease, batched with concurrent calls. */
@@ -362,16 +358,23 @@ export class PostgresStorage implements Storage {
     return done;
   }
 
-  async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
-    const lease = parseReceipt(receipt);
-    if (!lease) return await this.#run("extend a lease", async () => false);
-    const rows = await this.#query("extend a lease", this.#sql.extendLease, [
+  /**
+   * The lease `data` is held under now, if a consumer holds it: its receipt
+   * and delivery number. For logs (which run replaced a stale one): it
+   * scans the leased rows.
+   */
+  async currentLease(data: string): Promise<{ receipt: string; deliveries: number } | undefined> {
+    const rows = await this.#query("find a lease", this.#sql.currentLease, [
       this.name,
-      lease.id,
-      lease.token,
-      now + leaseSeconds * 1000,
+      toColumn(data),
     ]);
-    return rows.length > 0;
+    if (!rows.length) return undefined;
+    return { receipt: `${rows[0].id}.${rows[0].receipt}`, deliveries: Number(rows[0].deliveries) };
+  }
+
+  extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
+    const until = now + leaseSeconds * 1000;
+    return this.#onLease("extend a lease", this.#sql.extendLease, receipt, until);
   }
 
   async recoverLeases(now: number): Promise<string[]> {
@@ -379,7 +382,7 @@ export class PostgresStorage implements Storage {
       this.name,
       now,
       this.#names.front,
-      this.#channel,
+      this.#names.queueChannel,
     ]);
     if (rows.length) this.#waits.queued.notify();
     return rows.sort((a, b) => Number(a.id) - Number(b.id)).map((row) => fromColumn(row.data));
