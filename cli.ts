@@ -42,6 +42,7 @@ Scheduler:
   -u, --utc                    read crontabs in UTC (the default)
   -o, --localtime              read crontabs in local time
   -f, --flush-locks            release the app's declared locks at start-up
+  -L, --extra-locks A,B        also release these locks at start-up (implies -f)
 Logging:
   -l, --logfile FILE           append log lines to FILE
   -v, --verbose                DEBUG level
@@ -88,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
         utc: { type: "boolean", short: "u" },
         localtime: { type: "boolean", short: "o" },
         "flush-locks": { type: "boolean", short: "f" },
+        "extra-locks": { type: "string", short: "L" },
         logfile: { type: "string", short: "l" },
         verbose: { type: "boolean", short: "v" },
         quiet: { type: "boolean", short: "q" },
@@ -127,6 +129,7 @@ async function main(argv: string[]): Promise<void> {
     schedulerInterval: number("scheduler-interval", values["scheduler-interval"]),
     utc: values.localtime ? false : values.utc ? true : undefined,
     flushLocks: values["flush-locks"] || undefined,
+    extraLocks: values["extra-locks"]?.split(",").map((name) => name.trim()).filter(Boolean),
     logfile: values.logfile,
     logLevel: values.verbose ? "debug" : values.quiet ? "error" : undefined,
     simpleLog: values.simple || undefined,

@@ -17,7 +17,7 @@
 
 // Core
 export { Huey } from "./lib/huey.ts";
-export type { AnyFunction, HueyOptions, WithoutContext } from "./lib/huey.ts";
+export type { AnyFunction, ContextLast, HueyOptions, WithoutContext } from "./lib/huey.ts";
 export type {
   ExecuteOptions,
   ExecutionOutcome,
@@ -53,6 +53,8 @@ export type {
   RedisHueyOptions,
   SqliteHueyOptions,
 } from "./lib/flavors.ts";
+export { MiniHuey } from "./lib/mini.ts";
+export type { MiniHueyOptions } from "./lib/mini.ts";
 export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
@@ -73,7 +75,14 @@ export type { RevocationHost, Revocations } from "./lib/revocation.ts";
 export { Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { crontab } from "./lib/crontab.ts";
-export type { Crontab, CrontabOptions, PeriodicSchedule } from "./lib/crontab.ts";
+export type {
+  Crontab,
+  CrontabFactory,
+  CrontabField,
+  CrontabOptions,
+  CrontabStringOptions,
+  PeriodicSchedule,
+} from "./lib/crontab.ts";
 export { TaskLock } from "./lib/lock.ts";
 export type { HeldLock } from "./lib/lock.ts";
 export { currentTask } from "./lib/context.ts";

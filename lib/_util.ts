@@ -50,8 +50,27 @@ export async function within(promise: Promise<unknown>, seconds: number): Promis
 }
 
 /**
+ * `text` cut to `max` characters, with how much was left out: names and
+ * other text from a message are shown this way, so a hostile 16 MB task
+ * name gives a short log line.
+ *
+ * @example
+ * ```ts
+ * import { truncate } from "./_util.ts";
+ * console.log(truncate("x".repeat(250))); // 200 x's, then "… (50 more)"
+ * ```
+ */
+export function truncate(text: string, max = 200): string {
+  return text.length > max ? `${text.slice(0, max)}… (${text.length - max} more)` : text;
+}
+
+/** The longest error description {@link describeError} gives: a few KB. */
+const MAX_DESCRIPTION = 4096;
+
+/**
  * `name: message` of an error (or the value as text), for log lines,
- * events and the error store.
+ * events and the error store's reasons; cut to 4096 characters (see
+ * {@link truncate}), since a message can put anything in an error.
  *
  * @example
  * ```ts
@@ -60,7 +79,8 @@ export async function within(promise: Promise<unknown>, seconds: number): Promis
  * ```
  */
 export function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return truncate(text, MAX_DESCRIPTION);
 }
 
 /**
@@ -74,4 +94,50 @@ export function describeError(error: unknown): string {
  */
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A scheme and `//`, where a URL's user name and password would follow. */
+const SCHEME = /^[a-z][a-z0-9+.-]*:\/\//i;
+/** Credentials of a URL inside other text: `scheme://` up to an `@` in the same word. */
+const CREDENTIALS_IN_TEXT = /([a-z][a-z0-9+.-]*:\/\/)[^\s'"<>`]*@/gi;
+
+/**
+ * `url` without its credentials: `redis://***@host:6379` for
+ * `redis://user:secret@host:6379`, for error messages and logs. A URL that
+ * does not parse loses everything between its scheme and its last `@`.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "./_util.ts";
+ * console.log(redactUrl("redis://app:s3cret@10.0.0.5:6379/2")); // "redis://***@10.0.0.5:6379/2"
+ * ```
+ */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (!parsed.username && !parsed.password) return url;
+    parsed.password = "";
+    parsed.username = "***";
+    return parsed.href;
+  } catch {
+    const at = url.lastIndexOf("@");
+    return at < 0 ? url : `${SCHEME.exec(url)?.[0] ?? ""}***${url.slice(at)}`;
+  }
+}
+
+/**
+ * `text` with every one of `secrets` (non-empty ones) and the credentials
+ * of any URL in it replaced by `***`: for messages that quote what another
+ * library said, which may echo a URL or a password.
+ *
+ * @example
+ * ```ts
+ * import { redactText } from "./_util.ts";
+ * console.log(redactText("Invalid URL: 'redis://u:pw@h:x'", [])); // "Invalid URL: 'redis://***@h:x'"
+ * ```
+ */
+export function redactText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join("***");
+  return out.replace(CREDENTIALS_IN_TEXT, "$1***@");
 }

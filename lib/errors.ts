@@ -8,6 +8,8 @@
  * @module
  */
 
+import { truncate } from "./_util.ts";
+
 /**
  * Base class of every error huey throws.
  *
@@ -222,9 +224,14 @@ export class ResultTimeout extends HueyError {
   /** The timeout that ran out, in seconds. */
   readonly timeout: number;
 
-  /** No result for task `taskId` within `timeout` seconds. */
-  constructor(taskId: string, timeout: number) {
-    super(`Cannot get result of task ${taskId}: not ready after ${timeout}s`);
+  /**
+   * No result for task `taskId` within `timeout` seconds; `why` says more
+   * (e.g. that a task returning undefined stores nothing without storeNone).
+   */
+  constructor(taskId: string, timeout: number, why?: string) {
+    super(
+      `Cannot get result of task ${taskId}: not ready after ${timeout}s${why ? `: ${why}` : ""}`,
+    );
     this.name = "ResultTimeout";
     this.taskId = taskId;
     this.timeout = timeout;
@@ -243,7 +250,7 @@ export class ResultTimeout extends HueyError {
  * ```
  */
 export class UnknownTaskError extends HueyError {
-  /** The task name found in the message. */
+  /** The task name found in the message, whole (the message shows 200 characters of it). */
   readonly taskName: string;
   /** The names this process knows. */
   readonly registered: readonly string[];
@@ -253,8 +260,14 @@ export class UnknownTaskError extends HueyError {
   /** `taskName` is not among `registered`, the tasks `module` declares. */
   constructor(taskName: string, registered: readonly string[], module?: string) {
     const where = module ? ` (tasks loaded from ${module})` : "";
-    const known = registered.length ? registered.join(", ") : "none";
-    super(`Cannot run task ${JSON.stringify(taskName)}: not registered${where}; known: ${known}`);
+    const known = registered.length ? truncate(registered.join(", "), 1000) : "none";
+    // The name comes from a message, so anyone who can enqueue chooses its
+    // length: the message shows 200 characters of it, the field all of it.
+    super(
+      `Cannot run task ${
+        JSON.stringify(truncate(taskName))
+      }: not registered${where}; known: ${known}`,
+    );
     this.name = "UnknownTaskError";
     this.taskName = taskName;
     this.registered = registered;

@@ -318,7 +318,12 @@ export class Executor {
   /** The periodic tasks whose schedule matches `date` (to the minute), as new invocations. */
   readPeriodic(date: Date, utc: boolean): Task[] {
     const now = this.now();
-    return this.registry.due(date, utc).map((definition) =>
+    const failed = (task: string, error: unknown) =>
+      this.logger.error(
+        `The schedule of periodic task ${task} failed; it is skipped this minute`,
+        error,
+      );
+    return this.registry.due(date, utc, failed).map((definition) =>
       this.registry.newTask(definition, [], {}, now)
     );
   }

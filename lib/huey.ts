@@ -30,8 +30,7 @@ import { Signals } from "./signals.ts";
 import type { SignalHandler, SignalName } from "./signals.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/types.ts";
-import { Task } from "./task.ts";
-import type { RevokeOptions, TaskContext, TaskOptions } from "./task.ts";
+import type { RevokeOptions, Task, TaskContext, TaskOptions } from "./task.ts";
 import { createWrapper } from "./wrapper.ts";
 import type { AnyTaskWrapper, TaskWrapper } from "./wrapper.ts";
 
@@ -55,8 +54,19 @@ export interface HueyOptions {
   serializer?: Serializer;
   /** gzip payloads above this many bytes (`true`: always). Ignored with `serializer`. @default false */
   compression?: boolean | number;
-  /** Sign every message with HMAC-SHA256 and reject unsigned ones. Ignored with `serializer`. */
+  /**
+   * Sign every message with HMAC-SHA256 and reject unsigned ones. Ignored
+   * with `serializer`. A signature stops forged and altered messages, not
+   * replays of captured ones (see the Serializer's "Replay"): make tasks
+   * idempotent by task id.
+   */
   signingKey?: string | Uint8Array;
+  /**
+   * The largest message or result, in UTF-8 bytes of its JSON: a larger one
+   * fails at enqueue, and a consumer sets one aside. Ignored with `serializer`.
+   * @default 4194304 (4 MiB)
+   */
+  maxMessageSize?: number;
   /** Seconds a dequeued message stays invisible before another consumer may take it. @default 30 */
   leaseTimeout?: number;
   /**
@@ -77,12 +87,23 @@ export interface HueyOptions {
   events?: boolean;
 }
 
-/** Any function that can be a task. */
-// deno-lint-ignore no-explicit-any
-export type AnyFunction = (...args: any[]) => unknown;
+/**
+ * Any function that can be a task. `never` parameters, not `any`: a
+ * function passed in is not contextually typed by the constraint, so an
+ * unannotated parameter with a default (`b = 1`) keeps the default's type.
+ */
+export type AnyFunction = (...args: never) => unknown;
 /** A task function's parameters without the trailing context. */
 export type WithoutContext<P extends unknown[]> = P extends [...infer A, TaskContext] ? A
   : never;
+/**
+ * `unknown` for a function that takes a {@link TaskContext} last; otherwise
+ * a type the function does not have, so `context: true` on one that does
+ * not fails where the task is declared, saying why.
+ */
+export type ContextLast<F extends AnyFunction> = Parameters<F> extends [...unknown[], TaskContext]
+  ? unknown
+  : { "context: true needs a task function whose last parameter is the TaskContext": never };
 
 /**
  * A task queue: declare tasks on it, call them to enqueue, and run a
@@ -148,8 +169,7 @@ export class Huey {
     checkSeconds(options.leaseTimeout, "leaseTimeout", false);
     this.leaseTimeout = options.leaseTimeout ?? 30;
     this.maxDeliveries = checkCount(options.maxDeliveries ?? 5, "maxDeliveries", 1);
-    this.serializer = options.serializer ??
-      new Serializer({ compression: options.compression, signingKey: options.signingKey });
+    this.serializer = options.serializer ?? new Serializer(options);
     this.logger = options.logger ?? createLogger({ level: "warn" });
     this.#clock = options.clock ?? Date.now;
     this.#storage = options.storage ?? new MemoryStorage({ name: this.name });
@@ -171,6 +191,7 @@ export class Huey {
     }, (task, now) => this.#enqueuer.put(task, now));
     this.#backend = {
       results: this.results,
+      storeNone: this.storeNone,
       store: this.#store,
       revocations: this.#revocations,
       reschedule: (task, call) =>
@@ -226,7 +247,7 @@ export class Huey {
   /** Declare a task whose function takes a {@link TaskContext} as its last argument. */
   task<F extends AnyFunction>(
     name: string,
-    fn: F,
+    fn: F & ContextLast<F>,
     options: TaskOptions & { context: true },
   ): TaskWrapper<WithoutContext<Parameters<F>>, Awaited<ReturnType<F>>>;
   task(name: string, fn: AnyFunction, options: TaskOptions = {}): unknown {
@@ -345,7 +366,8 @@ export class Huey {
   }
 
   /**
-   * The result of task `id`, as `Result.get` reads it.
+   * The result of task `id`, as `Result.get` reads it. Rejects with a
+   * TypeError for a string that cannot be a task id.
    *
    * @example
    * ```ts
@@ -356,16 +378,8 @@ export class Huey {
    * console.log(await huey.result(id)); // 3
    * ```
    */
-  result<T = unknown>(id: string, options?: GetOptions): Promise<T | undefined> {
-    const task = new Task({
-      id,
-      name: "(by id)",
-      args: [],
-      retries: 0,
-      retryDelay: 0,
-      priority: 0,
-    });
-    return new Result<T>(this.#backend, task).get(options);
+  async result<T = unknown>(id: string, options?: GetOptions): Promise<T | undefined> {
+    return await Result.byId<T>(this.#backend, id).get(options);
   }
 
   /**
@@ -395,7 +409,7 @@ export class Huey {
 
   /** Remove a key from the result store; true if it existed. */
   delete(key: string): Promise<boolean> {
-    return this.storage.deleteData(key);
+    return this.#store.delete(key);
   }
 
   /** Revoke the invocation `id`: it will be skipped when its turn comes. */

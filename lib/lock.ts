@@ -4,6 +4,7 @@
  * @module
  */
 import { TaskLockedError } from "./errors.ts";
+import { OWN_KEYS } from "./keys.ts";
 import type { Storage } from "./storage/types.ts";
 
 /** A lock that is held; release it, or let `await using` do so. */
@@ -47,7 +48,7 @@ export class TaskLock {
 
   /** The result-store key of the lock called `name`. */
   static keyFor(name: string): string {
-    return `lock:${name}`;
+    return OWN_KEYS.lock(name);
   }
 
   /** Take the lock or throw {@link TaskLockedError}. */

@@ -4,79 +4,117 @@
  * {@link Task}, the pipeline's next tasks nested as messages of their own.
  *
  * The fields are declared once, on the `Task` class; {@link FIELD_RULES}
- * must name every one of them (the compiler checks), with how it is checked
- * when a message is decoded.
+ * must name every one of them (the compiler checks), with what it must be:
+ * checked when a message is decoded (a message written by anything else is
+ * held to it) and when one is written (so a producer hears of a bad field,
+ * not a consumer). Nested pipelines are checked the same way, at most
+ * `TASK_LIMITS.pipelineDepth` deep.
  *
  * @module
  */
+import { truncate } from "./_util.ts";
 import { SerializationError } from "./errors.ts";
 import type { Serializer } from "./serializer.ts";
-import { Task } from "./task.ts";
-import type { TaskFields } from "./task.ts";
+import { shown, Task, TASK_LIMITS, TASK_RULES } from "./task.ts";
+import type { Expectation, TaskFields } from "./task.ts";
 
 /** The message format's version, the `v` of every message. */
 const VERSION = 1;
 
-/** How a field of a decoded message is checked; returns why it is wrong, or undefined. */
-type FieldRule = (value: unknown) => string | undefined;
+/** How a field of a message is checked; returns what was expected, or undefined. */
+type FieldRule = Expectation;
 
-const finite = (value: unknown) =>
-  typeof value === "number" && Number.isFinite(value) ? undefined : "must be a finite number";
 const optional = (rule: FieldRule): FieldRule => (value) =>
   value === undefined ? undefined : rule(value);
-const date: FieldRule = (value) => value instanceof Date ? undefined : "must be a Date";
-const text: FieldRule = (value) => typeof value === "string" ? undefined : "must be a string";
+const nonEmptyText: FieldRule = (value) =>
+  typeof value === "string" && value !== "" ? undefined : "a non-empty string";
+const nested: FieldRule = (value) =>
+  value === undefined || value instanceof Task ||
+    (typeof value === "object" && value !== null && !Array.isArray(value))
+    ? undefined
+    : "a task message";
 
 /**
- * Every task field, in the order it is written, and how it is checked on
- * decoding. `onComplete` and `onError` are nested messages, decoded in turn.
+ * Every task field, in the order it is written, and what it must be (when
+ * a message is decoded, and when one is written). `onComplete` and
+ * `onError` are nested messages, checked in turn.
  */
 const FIELD_RULES: { readonly [K in keyof TaskFields]-?: FieldRule } = {
-  id: text,
-  name: text,
-  args: (value) => Array.isArray(value) ? undefined : "must be an array",
-  retries: finite,
-  retryDelay: finite,
-  priority: finite,
-  eta: optional(date),
-  expires: optional((value) => value instanceof Date ? undefined : finite(value)),
-  expiresAt: optional(date),
-  timeout: optional(finite),
-  periodic: optional((value) => typeof value === "boolean" ? undefined : "must be a boolean"),
-  onComplete: () => undefined,
-  onError: () => undefined,
+  id: TASK_RULES.id,
+  name: nonEmptyText,
+  args: (value) => Array.isArray(value) ? undefined : "an array",
+  retries: TASK_RULES.retries,
+  retryDelay: TASK_RULES.seconds,
+  priority: TASK_RULES.priority,
+  eta: optional(TASK_RULES.date),
+  expires: optional(TASK_RULES.expires),
+  expiresAt: optional(TASK_RULES.date),
+  timeout: optional(TASK_RULES.timeout),
+  periodic: optional((value) => typeof value === "boolean" ? undefined : "a boolean"),
+  onComplete: nested,
+  onError: nested,
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof TaskFields)[];
 /** The fields that hold the next tasks of a pipeline, as nested messages. */
 const NESTED = new Set<string>(["onComplete", "onError"]);
 
-/** The plain object form of `task` (nested for its pipeline), before serialization. */
-function toMessage(task: Task): Record<string, unknown> {
+/** Why `value` is not a valid `field`, as an error message's words; undefined when valid. */
+function fieldProblem(field: keyof TaskFields, value: unknown): string | undefined {
+  const expected = FIELD_RULES[field](value);
+  return expected === undefined ? undefined : `${field} must be ${expected}: ${shown(value)}`;
+}
+
+/** Where in the message a problem is, for its error: nothing at the top; a deep path cut short. */
+const at = (path: string) => path === "$" ? "" : `at ${truncate(path, 100)}: `;
+
+/**
+ * The plain object form of `task` (nested for its pipeline), before
+ * serialization; throws a SerializationError naming the task for a field
+ * that a consumer would reject, so the producer hears of it instead.
+ */
+function toMessage(task: Task, path = "$", depth = 0): Record<string, unknown> {
+  const refuse = (why: string) =>
+    new SerializationError(`Cannot enqueue task ${truncate(task.name)}: ${why}`, {
+      taskName: task.name,
+    });
+  if (depth >= TASK_LIMITS.pipelineDepth) {
+    throw refuse(`pipeline nested deeper than ${TASK_LIMITS.pipelineDepth} tasks`);
+  }
   const message: Record<string, unknown> = { v: VERSION };
   for (const field of FIELDS) {
     const value = task[field];
+    const problem = fieldProblem(field, value);
+    if (problem) throw refuse(`${at(path)}${problem}`);
     // Unset fields and a false `periodic` are left out: shorter messages.
     if (value === undefined || value === false) continue;
-    message[field] = NESTED.has(field) ? toMessage(value as Task) : value;
+    message[field] = NESTED.has(field)
+      ? toMessage(value as Task, `${path}.${field}`, depth + 1)
+      : value;
   }
   return message;
 }
 
-function fromMessage(value: unknown, path: string): Task {
+function fromMessage(value: unknown, path: string, depth: number): Task {
   const bad = (why: string) =>
-    new SerializationError(`Cannot decode task message: ${why}`, { path });
+    new SerializationError(`Cannot decode task message: ${at(path)}${why}`, { path });
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw bad("not an object");
+    throw bad(`not an object: ${shown(value)}`);
+  }
+  if (depth >= TASK_LIMITS.pipelineDepth) {
+    throw new SerializationError(
+      `Cannot decode task message: pipeline nested deeper than ${TASK_LIMITS.pipelineDepth} tasks`,
+      { path },
+    );
   }
   const message = value as Record<string, unknown>;
-  if (message.v !== VERSION) throw bad(`unknown message version: ${String(message.v)}`);
+  if (message.v !== VERSION) throw bad(`unknown message version: ${shown(message.v)}`);
   const fields: Record<string, unknown> = {};
   for (const field of FIELDS) {
     const raw = message[field];
-    const why = FIELD_RULES[field](raw);
-    if (why) throw bad(`${field} ${why}`);
+    const problem = fieldProblem(field, raw);
+    if (problem) throw bad(problem);
     fields[field] = NESTED.has(field) && raw !== undefined
-      ? fromMessage(raw, `${path}.${field}`)
+      ? fromMessage(raw, `${path}.${field}`, depth + 1)
       : raw;
   }
   return new Task(fields as unknown as TaskFields);
@@ -109,17 +147,24 @@ export class MessageCodec {
    * serialized throw `SerializationError` naming the task and the argument.
    */
   encode(task: Task): string {
+    const message = toMessage(task);
     try {
-      return this.serializer.encode(toMessage(task));
+      return this.serializer.encode(message);
     } catch (err) {
-      if (!(err instanceof SerializationError) || !err.path) throw err;
+      if (!(err instanceof SerializationError)) throw err;
+      if (!err.path) {
+        // About the whole message (its size): name the task.
+        throw new SerializationError(`Cannot enqueue task ${task.name}: ${err.message}`, {
+          taskName: task.name,
+        }, { cause: err });
+      }
       throw locateCulprit(task, err);
     }
   }
 
   /** Rebuild a task from a message string; throws `SerializationError` if it is malformed. */
   decode(data: string): Task {
-    return fromMessage(this.serializer.decode(data), "$");
+    return fromMessage(this.serializer.decode(data), "$", 0);
   }
 
   /** Decode every message of a listing; one that does not decode is passed to `skip`. */

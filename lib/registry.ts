@@ -7,8 +7,8 @@
  */
 import type { PeriodicSchedule } from "./crontab.ts";
 import { ConfigurationError } from "./errors.ts";
-import { newTaskId, Task } from "./task.ts";
-import type { ScheduleOptions, TaskOptions } from "./task.ts";
+import { newTaskId, shown, Task, TASK_RULES } from "./task.ts";
+import type { Expectation, ScheduleOptions, TaskOptions } from "./task.ts";
 
 /** A declared task: its function and settings. */
 export interface TaskDefinition {
@@ -24,7 +24,8 @@ export interface TaskDefinition {
 
 /**
  * Throw a `RangeError` unless `value` is unset or a number of seconds
- * (`>= 0`, or `> 0` without `allowZero`); `what` names it in the message.
+ * (`>= 0`, or `> 0` without `allowZero`; at most {@link TASK_LIMITS}'
+ * `seconds`); `what` names it in the message.
  *
  * @example
  * ```ts
@@ -34,13 +35,8 @@ export interface TaskDefinition {
  */
 export function checkSeconds(value: unknown, what: string, allowZero = true): void {
   if (value === undefined) return;
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && !value)) {
-    throw new RangeError(
-      `Cannot use ${what}: expected ${allowZero ? "a number >= 0" : "a number > 0"} of seconds: ${
-        String(value)
-      }`,
-    );
-  }
+  const expected = TASK_RULES.seconds(value) ?? (allowZero || value ? undefined : "a number > 0");
+  if (expected) throw new RangeError(`Cannot use ${what}: expected ${expected}: ${shown(value)}`);
 }
 
 /**
@@ -70,26 +66,27 @@ export function checkCount(value: number, what: string, min: number): number {
  * ```
  */
 export function checkTaskOptions(where: string, options: TaskOptions & ScheduleOptions): void {
-  const { retries, priority, expires, eta } = options;
-  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
-    throw new RangeError(`Cannot use ${where} retries: expected an integer >= 0: ${retries}`);
+  const { eta } = options;
+  const rules: [string, unknown, Expectation][] = [
+    ["id", options.id, TASK_RULES.id],
+    ["retries", options.retries, TASK_RULES.retries],
+    ["priority", options.priority, TASK_RULES.priority],
+    ["retryDelay", options.retryDelay, TASK_RULES.seconds],
+    ["delay", options.delay, TASK_RULES.seconds],
+    ["timeout", options.timeout, TASK_RULES.timeout],
+    ["expires", options.expires, TASK_RULES.expires],
+  ];
+  for (const [key, value, rule] of rules) {
+    const expected = value === undefined ? undefined : rule(value);
+    if (expected === undefined) continue;
+    const message = `Cannot use ${where} ${key}: expected ${expected}: ${shown(value)}`;
+    throw key === "id" ? new TypeError(message) : new RangeError(message);
   }
-  if (priority !== undefined && !Number.isFinite(priority)) {
-    throw new RangeError(`Cannot use ${where} priority: expected a finite number: ${priority}`);
-  }
-  checkSeconds(options.retryDelay, `${where} retryDelay`);
-  checkSeconds(options.delay, `${where} delay`);
-  checkSeconds(options.timeout, `${where} timeout`, false);
-  if (expires !== undefined && !(expires instanceof Date)) {
-    checkSeconds(expires, `${where} expires`);
-  }
-  for (const [key, date] of [["eta", eta], ["expires", expires]] as const) {
-    if (date instanceof Date && Number.isNaN(date.getTime())) {
-      throw new RangeError(`Cannot use ${where} ${key}: the Date is invalid`);
-    }
+  if (eta instanceof Date && Number.isNaN(eta.getTime())) {
+    throw new RangeError(`Cannot use ${where} eta: the Date is invalid`);
   }
   if (eta !== undefined && !(eta instanceof Date)) {
-    throw new TypeError(`Cannot use ${where} eta: expected a Date: ${String(eta)}`);
+    throw new TypeError(`Cannot use ${where} eta: expected a Date: ${shown(eta)}`);
   }
   const { transaction } = options;
   if (
@@ -97,7 +94,7 @@ export function checkTaskOptions(where: string, options: TaskOptions & ScheduleO
     (transaction === null || !/^(object|function)$/.test(typeof transaction))
   ) {
     throw new TypeError(
-      `Cannot use ${where} transaction: expected a transaction object: ${String(transaction)}`,
+      `Cannot use ${where} transaction: expected a transaction object: ${shown(transaction)}`,
     );
   }
 }
@@ -157,9 +154,25 @@ export class Registry {
     return [...this.#tasks.keys()];
   }
 
-  /** The periodic tasks whose schedule matches `date` (to the minute). */
-  due(date: Date, utc: boolean): TaskDefinition[] {
-    return [...this.#tasks.values()].filter((definition) => definition.schedule?.(date, utc));
+  /** The names of the periodic tasks, in declaration order. */
+  periodicNames(): string[] {
+    return [...this.#tasks.values()].filter((d) => d.schedule !== undefined).map((d) => d.name);
+  }
+
+  /**
+   * The periodic tasks whose schedule matches `date` (to the minute). A
+   * schedule that throws is left out and reported to `onError`, so one bad
+   * schedule does not stop the others.
+   */
+  due(date: Date, utc: boolean, onError: (task: string, error: unknown) => void): TaskDefinition[] {
+    return [...this.#tasks.values()].filter((definition) => {
+      try {
+        return definition.schedule?.(date, utc) ?? false;
+      } catch (error) {
+        onError(definition.name, error);
+        return false;
+      }
+    });
   }
 
   /**

@@ -5,7 +5,8 @@
  */
 import { ConfigurationError, ResultTimeout, TaskError } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
-import type { RevokeOptions, ScheduleOptions, Task } from "./task.ts";
+import { checkTaskId, Task } from "./task.ts";
+import type { RevokeOptions, ScheduleOptions } from "./task.ts";
 
 /** Options of {@link Result.get}. */
 export interface GetOptions {
@@ -30,6 +31,8 @@ export type StoredResult = { value: unknown } | { error: TaskErrorInfo };
 export interface ResultBackend {
   /** Whether the Huey stores results at all. */
   readonly results: boolean;
+  /** Whether `undefined` return values are stored (else a blocking get() on one waits in vain). */
+  readonly storeNone: boolean;
   /** Where results are read and waited for. */
   readonly store: {
     readResult(id: string, preserve: boolean): Promise<StoredResult | undefined>;
@@ -69,6 +72,16 @@ export class Result<T> {
     this.task = task;
   }
 
+  /**
+   * The result of the task `id` when only its id is known (`huey.result(id)`).
+   * Throws a TypeError for a string that cannot be a task id.
+   */
+  static byId<T>(backend: ResultBackend, id: string): Result<T> {
+    checkTaskId(id, "result of task");
+    const fields = { id, name: "(by id)", args: [], retries: 0, retryDelay: 0, priority: 0 };
+    return new Result<T>(backend, new Task(fields));
+  }
+
   /** Id of the task invocation. */
   get id(): string {
     return this.task.id;
@@ -101,7 +114,8 @@ export class Result<T> {
 
   async #wait(options: GetOptions): Promise<StoredResult> {
     const timeout = options.timeout;
-    const deadline = timeout === undefined ? Infinity : performance.now() + timeout * 1000;
+    const started = performance.now();
+    const deadline = timeout === undefined ? Infinity : started + timeout * 1000;
     let delay = 0.1;
     for (;;) {
       const found = await this.#read(options);
@@ -109,13 +123,42 @@ export class Result<T> {
       const left = (deadline - performance.now()) / 1000;
       if (left <= 0) {
         if (options.revokeOnTimeout) await this.revoke();
-        throw new ResultTimeout(this.id, timeout ?? 0);
+        throw new ResultTimeout(
+          this.id,
+          timeout ?? 0,
+          this.#backend.storeNone
+            ? undefined
+            : "if the task returns undefined, it stores nothing unless the Huey has storeNone: true",
+        );
       }
       const step = Math.min(delay, left);
-      if (!(await this.#backend.store.waitFor(this.id, step))) {
-        delay = Math.min(delay * (options.backoff ?? 1.15), options.maxDelay ?? 1.0);
+      if (await this.#backend.store.waitFor(this.id, step)) {
+        // Woken because a value arrived: if it is gone again, another reader
+        // took it, and waiting longer would wait for ever.
+        const arrived = await this.#read(options);
+        if (arrived) return arrived;
+        throw new ResultTimeout(
+          this.id,
+          (performance.now() - started) / 1000,
+          "the result arrived but another reader took it first (read with preserve: true to share it)",
+        );
       }
+      delay = Math.min(delay * (options.backoff ?? 1.15), options.maxDelay ?? 1.0);
     }
+  }
+
+  /**
+   * True when the result is there to read (this handle read it already, or
+   * the store holds it); reads nothing out of the store.
+   */
+  async isReady(): Promise<boolean> {
+    if (this.#settled) return true;
+    return (await this.#backend.store.readResult(this.id, true)) !== undefined;
+  }
+
+  /** Wait up to `seconds` for the result to arrive; true if it is there. */
+  waitUntilReady(seconds: number): Promise<boolean> {
+    return this.#settled ? Promise.resolve(true) : this.#backend.store.waitFor(this.id, seconds);
   }
 
   /** Forget the value this handle read, so the next `get()` reads the store again. */
@@ -199,6 +242,35 @@ export class ResultGroup<T extends unknown[]> implements Iterable<Result<T[numbe
     const values: unknown[] = [];
     for (const result of this.results) values.push(await result.get(options));
     return values as T;
+  }
+
+  /**
+   * The results as they complete, whatever their order in the group: each
+   * is yielded once its value (or error) is there; `get()` on it returns at
+   * once. `timeout` (seconds) bounds the whole wait, then `ResultTimeout`.
+   */
+  async *asCompleted(options: { timeout?: number } = {}): AsyncGenerator<Result<T[number]>> {
+    const deadline = options.timeout === undefined
+      ? Infinity
+      : performance.now() + options.timeout * 1000;
+    const waiting = new Set(this.results);
+    let delay = 0.05;
+    while (waiting.size > 0) {
+      let progressed = false;
+      for (const result of [...waiting]) {
+        if (!(await result.isReady())) continue;
+        waiting.delete(result);
+        progressed = true;
+        yield result;
+      }
+      if (progressed || waiting.size === 0) continue;
+      const left = (deadline - performance.now()) / 1000;
+      if (left <= 0) throw new ResultTimeout([...waiting][0].id, options.timeout ?? 0);
+      // Wait for any of them (pushed where the storage can, polled elsewhere).
+      const step = Math.min(delay, left);
+      await Promise.race([...waiting].map((result) => result.waitUntilReady(step)));
+      delay = Math.min(delay * 1.5, 1);
+    }
   }
 
   /** Revoke every task of the group. */

@@ -1,10 +1,11 @@
 /**
  * The result store as huey uses it: task results by task id, and the app's
  * own key/values (`huey.put()` / `huey.get()`), decoded through the Huey's
- * serializer.
+ * serializer. Huey's own keys (keys.ts) are out of the app's reach here.
  *
  * @module
  */
+import { checkAppKey } from "./keys.ts";
 import type { StoredResult } from "./result.ts";
 import type { Serializer } from "./serializer.ts";
 import type { Storage } from "./storage/types.ts";
@@ -37,16 +38,31 @@ export class ResultStore {
     this.#host = host;
   }
 
-  /** The decoded value under `key`, removed unless `peek`; undefined when there is none. */
+  /**
+   * The decoded value under `key`, removed unless `peek`; undefined when
+   * there is none. Rejects with a TypeError for one of huey's own keys.
+   */
   async get<T = unknown>(key: string, options: { peek?: boolean } = {}): Promise<T | undefined> {
+    checkAppKey(key, "read");
+    return await this.#read<T>(key, options.peek ?? false);
+  }
+
+  async #read<T>(key: string, peek: boolean): Promise<T | undefined> {
     const { storage, serializer } = this.#host;
-    const data = options.peek ? await storage.peekData(key) : await storage.popData(key);
+    const data = peek ? await storage.peekData(key) : await storage.popData(key);
     return data === undefined ? undefined : serializer.decode(data) as T;
+  }
+
+  /** Remove `key`; true if it was there. Rejects with a TypeError for one of huey's own keys. */
+  async delete(key: string): Promise<boolean> {
+    checkAppKey(key, "delete");
+    return await this.#host.storage.deleteData(key);
   }
 
   /** The stored result of task `id`, removed unless `preserve`. */
   readResult(id: string, preserve: boolean): Promise<StoredResult | undefined> {
-    return this.get<StoredResult>(id, { peek: preserve });
+    // Task ids were checked where they were made: they are never huey's own keys.
+    return this.#read<StoredResult>(id, preserve);
   }
 
   /**
@@ -60,14 +76,16 @@ export class ResultStore {
     return false;
   }
 
-  /** Store `value` under `key`, replacing what was there. */
+  /** Store `value` under `key`, replacing what was there (not one of huey's own keys). */
   async put(key: string, value: unknown): Promise<void> {
+    checkAppKey(key, "write");
     await this.#host.storage.putData(key, this.#host.serializer.encode(value));
   }
 
-  /** Store `value` only if `key` is empty; true if stored. */
-  putIfEmpty(key: string, value: unknown): Promise<boolean> {
-    return this.#host.storage.putIfEmpty(key, this.#host.serializer.encode(value));
+  /** Store `value` only if `key` is empty; true if stored (not one of huey's own keys). */
+  async putIfEmpty(key: string, value: unknown): Promise<boolean> {
+    checkAppKey(key, "write");
+    return await this.#host.storage.putIfEmpty(key, this.#host.serializer.encode(value));
   }
 
   /** Every key with its decoded value (the raw text where it does not decode). */

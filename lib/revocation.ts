@@ -4,14 +4,15 @@
  * revocations marker that lets a consumer skip the reads while nothing is
  * revoked.
  *
- * Revocations live in the result store: `r:<id>` for one invocation,
- * `rt:<name>` for a whole task, each holding `{ until, once }`.
+ * Revocations live in the result store: `%r:<id>` for one invocation,
+ * `%rt:<name>` for a whole task, each holding `{ until, once }` (keys.ts).
  *
  * @module
  */
+import { OWN_KEYS } from "./keys.ts";
 import type { Serializer } from "./serializer.ts";
 import type { Storage } from "./storage/types.ts";
-import { Task } from "./task.ts";
+import { checkTaskId, Task } from "./task.ts";
 import type { RevokeOptions } from "./task.ts";
 
 /**
@@ -19,12 +20,15 @@ import type { RevokeOptions } from "./task.ts";
  * takes (same storage operation) and skips the revocation reads while it is
  * absent: one round trip less per task on Redis.
  */
-export const REVOCATIONS_MARKER = "huey:revocations";
+export const REVOCATIONS_MARKER: string = OWN_KEYS.revocations;
 
-/** The result-store key of an instance revocation. */
-const revokeKey = (id: string) => `r:${id}`;
+/** The result-store key of an instance revocation; throws a TypeError for a bad id. */
+function revokeKey(id: string): string {
+  checkTaskId(id, "revocation of task");
+  return OWN_KEYS.revocation(id);
+}
 /** The result-store key of a whole-task revocation. */
-const revokeAllKey = (name: string) => `rt:${name}`;
+const revokeAllKey = OWN_KEYS.taskRevocation;
 
 interface Revocation {
   until: Date | null;
@@ -62,13 +66,13 @@ export class Revocations {
   }
 
   /** Revoke the invocation `id`. */
-  revokeById(id: string, options?: RevokeOptions): Promise<void> {
-    return this.#revoke(revokeKey(id), options);
+  async revokeById(id: string, options?: RevokeOptions): Promise<void> {
+    await this.#revoke(revokeKey(id), options);
   }
 
   /** Undo {@link revokeById}; true if it was revoked. */
-  restoreById(id: string): Promise<boolean> {
-    return this.#host.storage.deleteData(revokeKey(id));
+  async restoreById(id: string): Promise<boolean> {
+    return await this.#host.storage.deleteData(revokeKey(id));
   }
 
   /** Revoke every invocation of the task `name`. */
@@ -104,7 +108,8 @@ export class Revocations {
    */
   async consume(task: Task, now: number): Promise<boolean> {
     const storage = this.#host.storage;
-    const own = revokeKey(task.id);
+    // The id was checked when the message was decoded: no second check per task.
+    const own = OWN_KEYS.revocation(task.id);
     const all = revokeAllKey(task.name);
     // Both reads go out together (one round trip on pipelining storages).
     const [ownData, allData] = await Promise.all([storage.peekData(own), storage.peekData(all)]);

@@ -22,6 +22,28 @@
  * a `signingKey` it accepts only signed frames with a matching HMAC, without
  * one it rejects signed frames. Anything else is rejected.
  *
+ * ## Size limit
+ *
+ * The plain frame (the JSON) of a message may be at most `maxMessageSize`
+ * UTF-8 bytes, 4 MiB by default. `encode` refuses a larger value, so a
+ * producer learns of it at enqueue time; `decode` rejects a larger plain
+ * frame, and inflates a compressed one with the limit as its output cap, so
+ * a small frame that would inflate to gigabytes fails after the first
+ * `maxMessageSize` bytes instead of taking the process's memory.
+ *
+ * ## Replay
+ *
+ * A signature proves that a message was written by someone holding the key,
+ * not that it is new: a captured signed message that is put in the queue
+ * again verifies and runs again, with the same task id. This is deliberate.
+ * Delivery is at least once, so the same bytes legitimately arrive twice
+ * (a lease that runs out re-delivers them as they were), and a message can
+ * wait in the schedule or a backlog for any length of time; a consumer-side
+ * seen-set or an age window would drop those redeliveries, or cost a
+ * storage round trip per task, and an age window still admits replays within
+ * it. What stops a replay is what makes a redelivery safe: tasks idempotent
+ * by task id (`ctx.id`), which a replayer cannot change without the key.
+ *
  * @example Round-trip a task message
  * ```ts
  * import { Serializer } from "./serializer.ts";
@@ -71,18 +93,67 @@ export interface SerializerOptions {
   /**
    * HMAC-SHA256 key. When set, every payload is signed and `decode` rejects
    * payloads whose signature is missing or does not match. When unset,
-   * `decode` rejects signed payloads.
+   * `decode` rejects signed payloads. A signed message that is captured and
+   * put back verifies again: see "Replay" in the module docs.
    *
    * @default undefined (no signing)
    */
   signingKey?: string | Uint8Array;
+  /**
+   * The largest message or result, in UTF-8 bytes of its JSON (before
+   * compression). `encode` throws for a larger value; `decode` rejects a
+   * larger frame, and stops inflating a compressed one at this size.
+   * Producers and consumers should agree on it.
+   *
+   * @default 4194304 (4 MiB)
+   */
+  maxMessageSize?: number;
 }
+
+/** The default {@link SerializerOptions.maxMessageSize}: 4 MiB. */
+const DEFAULT_MAX_MESSAGE_SIZE = 4 * 1024 * 1024;
 
 const JSON_START = /^[{["\-0-9tfn]/;
 const SIGNED = /^s:([0-9a-f]{64}):/;
 const SIGNED_HEADER_LENGTH = 2 + 64 + 1;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/** What to do about a message over the limit, for the error messages. */
+const RAISE =
+  "raise maxMessageSize (an option of Huey and Serializer) on producers and consumers " +
+  "if messages this large are expected";
+
+/**
+ * The UTF-8 length of `text`, counted without encoding it: lone surrogates
+ * count 3 bytes, as TextEncoder writes them (U+FFFD).
+ */
+function utf8Length(text: string): number {
+  let bytes = text.length; // one per UTF-16 code unit, plus what each needs beyond it
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x80) continue;
+    if (code < 0x800) {
+      bytes += 1;
+    } else if (code >= 0xd800 && code < 0xdc00 && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 2; // a surrogate pair: two code units, four bytes
+      i++;
+    } else {
+      bytes += 2;
+    }
+  }
+  return bytes;
+}
+
+/**
+ * The UTF-8 size of `json` if it is over `limit`, else undefined. A text of
+ * n characters has n to 3n bytes: only texts near the limit are counted.
+ */
+function oversize(json: string, limit: number): number | undefined {
+  if (json.length * 3 <= limit) return undefined;
+  const bytes = utf8Length(json);
+  return bytes > limit ? bytes : undefined;
+}
 
 function decodeFailure(why: string, value: string, cause?: unknown): SerializationError {
   return new SerializationError(
@@ -111,15 +182,33 @@ export class Serializer {
   readonly #threshold: number | undefined;
   /** The HMAC key, or `undefined` when not signing. */
   readonly #key: string | Uint8Array | undefined;
+  /** The largest plain frame, in UTF-8 bytes. */
+  readonly #limit: number;
+  /**
+   * The longest compressed frame `encode` can write within the limit (gzip
+   * of incompressible bytes grows a little, base64 by 4/3): `decode`
+   * rejects a longer one before decoding its base64.
+   */
+  readonly #compressedLimit: number;
 
   /**
    * A serializer with `options` (plain JSON frames by default).
    *
-   * @throws {RangeError} if `compression` is a negative or non-finite number.
+   * @throws {RangeError} if `compression` is a negative or non-finite number,
+   * or `maxMessageSize` is not a positive integer.
    * @throws {TypeError} if `signingKey` is empty or not a string or Uint8Array.
    */
   constructor(options: SerializerOptions = {}) {
-    const { compression = false, signingKey } = options;
+    const { compression = false, signingKey, maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE } = options;
+    if (!Number.isSafeInteger(maxMessageSize) || maxMessageSize < 1) {
+      throw new RangeError(
+        `Cannot create serializer: maxMessageSize must be a positive integer of bytes: ${
+          String(maxMessageSize)
+        }`,
+      );
+    }
+    this.#limit = maxMessageSize;
+    this.#compressedLimit = 2 + Math.ceil((maxMessageSize * 1.01 + 1024) / 3) * 4;
     if (typeof compression === "number") {
       if (!(compression >= 0) || !Number.isFinite(compression)) {
         throw new RangeError(
@@ -153,7 +242,8 @@ export class Serializer {
    * then compression (if on and the payload is large enough), then the
    * signature (if a key is set).
    *
-   * @throws {SerializationError} if the value cannot round-trip (see {@link toTagged}).
+   * @throws {SerializationError} if the value cannot round-trip (see
+   * {@link toTagged}), or its JSON is over `maxMessageSize` bytes.
    *
    * @example
    * ```ts
@@ -163,6 +253,12 @@ export class Serializer {
    */
   encode(value: unknown): string {
     let body = JSON.stringify(isPlainJson(value, 0) ? value : toTagged(value));
+    const over = oversize(body, this.#limit);
+    if (over !== undefined) {
+      throw new SerializationError(
+        `Cannot encode message: ${over} bytes is more than maxMessageSize (${this.#limit} bytes): ${RAISE}, or store large data elsewhere and pass a reference`,
+      );
+    }
     const threshold = this.#threshold;
     if (threshold !== undefined && body.length * 3 > threshold) {
       const bytes = encoder.encode(body);
@@ -177,7 +273,9 @@ export class Serializer {
    *
    * @throws {SerializationError} `Cannot decode message: bad signature: ...`
    * when the signature is missing or does not match; `Cannot decode message:
-   * ...` with the underlying error as `cause` for any other malformed input.
+   * ...` with the underlying error as `cause` for any other malformed input,
+   * including a frame over `maxMessageSize` (checked before the signature,
+   * and while inflating).
    * @throws {TypeError} if `text` is not a string.
    *
    * @example
@@ -190,6 +288,15 @@ export class Serializer {
   decode(text: string): unknown {
     if (typeof text !== "string") {
       throw new TypeError(`Cannot decode message: expected a string: ${typeof text}`);
+    }
+    // The cheapest check first: a frame longer than any this serializer
+    // writes is rejected before it is hashed or inflated.
+    const longest = this.#compressedLimit + (this.#key === undefined ? 0 : SIGNED_HEADER_LENGTH);
+    if (text.length > longest) {
+      throw decodeFailure(
+        `${text.length} characters is more than a frame within maxMessageSize (${this.#limit} bytes) can have: ${RAISE}`,
+        text,
+      );
     }
     let body = text;
     if (this.#key !== undefined) {
@@ -208,9 +315,24 @@ export class Serializer {
       const payload = body.slice(2);
       if (!BASE64.test(payload)) throw decodeFailure("compressed payload is not base64", text);
       try {
-        json = decoder.decode(gunzipSync(base64ToBytes(payload)));
+        // Inflation stops at the limit: a small frame cannot make us allocate gigabytes.
+        json = decoder.decode(gunzipSync(base64ToBytes(payload), { maxOutputLength: this.#limit }));
       } catch (err) {
+        if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+          throw decodeFailure(
+            `compressed payload inflates to more than ${this.#limit} bytes (maxMessageSize): ${RAISE}`,
+            text,
+          );
+        }
         throw decodeFailure("cannot gunzip compressed payload", text, err);
+      }
+    } else {
+      const over = oversize(body, this.#limit);
+      if (over !== undefined) {
+        throw decodeFailure(
+          `${over} bytes is more than maxMessageSize (${this.#limit} bytes): ${RAISE}`,
+          text,
+        );
       }
     }
     if (!JSON_START.test(json)) throw decodeFailure("unknown format", text);

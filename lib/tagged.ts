@@ -624,7 +624,10 @@ function typedArrayToBase64(view: ArrayBufferView, typed: TypedArrayConstructor)
 export function preview(value: unknown): string {
   let text: string;
   try {
-    text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? "";
+    // A long string is cut before it is quoted: no copy of all of it.
+    text = typeof value === "string"
+      ? JSON.stringify(value.slice(0, 60))
+      : JSON.stringify(value) ?? "";
   } catch {
     text = String(value);
   }

@@ -4,7 +4,9 @@
  *
  * @module
  */
+import { truncate } from "./_util.ts";
 import type { TaskErrorInfo } from "./errors.ts";
+import { preview } from "./tagged.ts";
 
 /** Settings of a task, given when it is declared (and some per invocation). */
 export interface TaskOptions {
@@ -199,13 +201,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
     task: TaskFactory<A2, R2> & AcceptsPiped<A2, PipedArgs<Last<C>>>,
     ...args: DropArgs<A2, PipedArgs<Last<C>>>
   ): Task<A, R, [...C, R2]>;
-  /** Run an already built invocation after the last task of this pipeline. */
-  then<R2>(task: Task<unknown[], R2>): Task<A, R, [...C, R2]>;
+  /**
+   * Run an already built invocation after the last task of this pipeline;
+   * `args` are added after its own (huey's `extend_data`), the previous
+   * return value goes in front.
+   */
+  then<R2>(task: Task<unknown[], R2>, ...args: unknown[]): Task<A, R, [...C, R2]>;
   then(task: TaskFactory | Task, ...args: unknown[]): Task<A, R, unknown[]> {
-    const next = task instanceof Task ? task : task.s(...args);
     let last: Task = this as Task;
     while (last.onComplete) last = last.onComplete;
-    last.onComplete = next;
+    last.onComplete = nextTask(this.name, "then", task, args);
     return this as Task<A, R, unknown[]>;
   }
 
@@ -217,13 +222,12 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
     task: TaskFactory<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
     ...args: DropArgs<A2, [TaskErrorInfo]>
   ): this;
-  /** Run an already built invocation if this task fails for good. */
-  error(task: Task): this;
+  /** Run an already built invocation (with `args` added after its own) if this task fails for good. */
+  error(task: Task, ...args: unknown[]): this;
   error(task: TaskFactory | Task, ...args: unknown[]): this {
-    const next = task instanceof Task ? task : task.s(...args);
     let last: Task = this as Task;
     while (last.onError) last = last.onError;
-    last.onError = next;
+    last.onError = nextTask(this.name, "error", task, args);
     return this;
   }
 
@@ -234,10 +238,33 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
     return tasks;
   }
 
-  /** `name: id`, plus ` @eta` when scheduled, as huey prints tasks. */
+  /**
+   * `name: id`, plus ` @eta` when scheduled, as huey prints tasks (in every
+   * log line about a task); a name longer than 200 characters is cut.
+   */
   toString(): string {
-    return `${this.name}: ${this.id}${this.eta ? ` @${this.eta.toISOString()}` : ""}`;
+    return `${truncate(this.name)}: ${this.id}${this.eta ? ` @${this.eta.toISOString()}` : ""}`;
   }
+}
+
+/**
+ * The invocation `then()` or `error()` adds: the wrapper's `s(...args)`, or
+ * the given Task with `args` after its own. Anything else is refused, which
+ * is also what makes `await task` fail clearly: the promise machinery calls
+ * `then(resolve, reject)`, and a Task is not a promise.
+ */
+function nextTask(parent: string, method: string, task: unknown, args: unknown[]): Task {
+  if (task instanceof Task) {
+    if (args.length) task.args = [...task.args, ...args];
+    return task;
+  }
+  if (typeof (task as TaskFactory | undefined)?.s === "function") {
+    return (task as TaskFactory).s(...args);
+  }
+  throw new TypeError(
+    `Cannot ${method} task ${parent}: expected a task wrapper or a Task, got ${typeof task}; ` +
+      "a Task is not a promise: enqueue it with huey.enqueue(task) instead of awaiting or returning it",
+  );
 }
 
 /**
@@ -259,4 +286,125 @@ export function newTaskId(now: number = Date.now()): string {
   // time in its first 48 bits and the version 7 in place of the 4.
   const time = Math.floor(now).toString(16).padStart(12, "0");
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${crypto.randomUUID().slice(15)}`;
+}
+
+/**
+ * The bounds of a task's settings, checked where a task is declared, where
+ * one is enqueued, and where a message is decoded (so a message written by
+ * anything else is held to them too).
+ *
+ * @example
+ * ```ts
+ * import { TASK_LIMITS } from "./task.ts";
+ * console.log(TASK_LIMITS.retries); // 1000000
+ * ```
+ */
+export const TASK_LIMITS = {
+  /** Most retries a task may have left. */
+  retries: 1_000_000,
+  /** Largest priority either way: any storage orders these exactly. */
+  priority: 1e15,
+  /**
+   * Longest `delay`, `retryDelay` or relative `expires`, in seconds (about
+   * 317 years): a time computed from one is always a valid Date.
+   */
+  seconds: 1e10,
+  /**
+   * Longest `timeout`, in seconds: what a timer can wait (2^31 - 1 ms); a
+   * timer asked to wait longer fires at once.
+   */
+  timeout: 2_147_483,
+  /** Longest task id. */
+  idLength: 200,
+  /** Most tasks nested in a pipeline (`then` / `error` chains). */
+  pipelineDepth: 1000,
+} as const;
+
+/**
+ * A task id: 1 to 200 characters from `A-Z a-z 0-9 . _ ~ : @ + = -`. Keys
+ * huey keeps for itself in the result store start with `%` (keys.ts), which
+ * no id can, so no id can reach a lock, a revocation or a periodic marker;
+ * and none holds a space, a slash or a control character, so ids read well
+ * in logs and file names.
+ */
+const TASK_ID = /^[A-Za-z0-9._~:@+=-]{1,200}$/;
+
+/**
+ * Throw a `TypeError` unless `id` is a valid task id (see
+ * {@link TASK_RULES}); `where` names what it is for.
+ *
+ * @example
+ * ```ts
+ * import { checkTaskId } from "./task.ts";
+ * checkTaskId("signup-42", "result of task");
+ * ```
+ */
+export function checkTaskId(id: unknown, where: string): void {
+  const expected = TASK_RULES.id(id);
+  if (expected) throw new TypeError(`Cannot use ${where} id: expected ${expected}: ${shown(id)}`);
+}
+
+/** Why a value is not a valid setting: what was expected, or undefined when it is valid. */
+export type Expectation = (value: unknown) => string | undefined;
+
+const within = (what: string, ok: (n: number) => boolean): Expectation => (value) =>
+  typeof value === "number" && ok(value) ? undefined : what;
+const SECONDS = `a number of seconds from 0 to ${TASK_LIMITS.seconds}`;
+const seconds = within(SECONDS, (n) => n >= 0 && n <= TASK_LIMITS.seconds);
+const date: Expectation = (value) =>
+  value instanceof Date && !Number.isNaN(value.getTime()) ? undefined : "a valid Date";
+
+/**
+ * What each checked task setting must be, as the words that follow
+ * "expected" in an error message.
+ *
+ * @example
+ * ```ts
+ * import { TASK_RULES } from "./task.ts";
+ * console.log(TASK_RULES.retries(1e308)); // "an integer from 0 to 1000000"
+ * console.log(TASK_RULES.retries(3)); // undefined
+ * ```
+ */
+export const TASK_RULES = {
+  id: (value: unknown) =>
+    typeof value === "string" && TASK_ID.test(value)
+      ? undefined
+      : `a task id (1 to ${TASK_LIMITS.idLength} characters from A-Z a-z 0-9 . _ ~ : @ + = -)`,
+  retries: within(
+    `an integer from 0 to ${TASK_LIMITS.retries}`,
+    (n) => Number.isInteger(n) && n >= 0 && n <= TASK_LIMITS.retries,
+  ),
+  priority: within(
+    `a number from ${-TASK_LIMITS.priority} to ${TASK_LIMITS.priority}`,
+    (n) => Math.abs(n) <= TASK_LIMITS.priority,
+  ),
+  seconds,
+  timeout: within(
+    `a number of seconds above 0, at most ${TASK_LIMITS.timeout}`,
+    (n) => n > 0 && n <= TASK_LIMITS.timeout,
+  ),
+  date,
+  /** Seconds after it is queued, or an absolute time. */
+  expires: (value: unknown) =>
+    (value instanceof Date ? date(value) : seconds(value)) && `${SECONDS} or a valid Date`,
+} satisfies Record<string, Expectation>;
+
+/**
+ * A value as an error message shows it: numbers and Dates as they print
+ * (`1e+308`, `Invalid Date`), anything else as short JSON (60 characters at
+ * most), so a hostile value cannot make the message long.
+ *
+ * @example
+ * ```ts
+ * import { shown } from "./task.ts";
+ * console.log(shown(1e308), shown(new Date(NaN)), shown("x".repeat(100)).length); // 1e+308 Invalid Date 60
+ * ```
+ */
+export function shown(value: unknown): string {
+  if (typeof value === "number" || typeof value === "bigint") return String(value);
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+  }
+  if (value === undefined) return "undefined";
+  return preview(value);
 }

@@ -31,6 +31,7 @@ describe("public API", () => {
       "HueyError",
       "MemoryHuey",
       "MemoryStorage",
+      "MiniHuey",
       "PostgresHuey",
       "PostgresStorage",
       "PriorityRedisExpireHuey",

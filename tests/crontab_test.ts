@@ -47,17 +47,7 @@ function weekdaysOf(options: CrontabOptions): number[] {
 }
 
 function assertConfigError(options: CrontabOptions, ...parts: string[]): void {
-  assert.throws(
-    () => crontab(options),
-    (err: unknown) => {
-      assert.ok(err instanceof ConfigurationError, `expected ConfigurationError, got ${err}`);
-      assert.match(err.message, /^Cannot build crontab: /);
-      for (const part of parts) {
-        assert.ok(err.message.includes(part), `${JSON.stringify(err.message)} lacks ${part}`);
-      }
-      return true;
-    },
-  );
+  assertConfigErrorOf(() => crontab(options), ...parts);
 }
 
 describe("crontab fields", () => {
@@ -126,10 +116,14 @@ describe("crontab fields", () => {
     assert.equal(december(utcDate(2026, 11, 25)), false);
   });
 
-  it("dayOfWeek accepts *, */n, m-n, m-n/s, m and lists", () => {
+  it("dayOfWeek accepts *, m-n, m-n/s, m, names and lists, and refuses */n as huey does", () => {
     assert.equal(weekdaysOf({ dayOfWeek: "*" }).length, 7);
-    assert.deepEqual(weekdaysOf({ dayOfWeek: "*/2" }), [0, 2, 4, 6]);
+    assertConfigError({ dayOfWeek: "*/2" }, 'dayOfWeek "*/2"', "*/n is not allowed", "0,2,4,6");
     assert.deepEqual(weekdaysOf({ dayOfWeek: "1-5" }), [1, 2, 3, 4, 5]);
+    assert.deepEqual(weekdaysOf({ dayOfWeek: "mon-fri" }), [1, 2, 3, 4, 5]);
+    assert.deepEqual(weekdaysOf({ dayOfWeek: "SUN,sat" }), [0, 6]);
+    assert.deepEqual(weekdaysOf({ dayOfWeek: "5-7" }), [0, 5, 6], "7 is Sunday, as in cron");
+    assert.deepEqual(weekdaysOf({ dayOfWeek: 7 }), [0]);
     assert.deepEqual(weekdaysOf({ dayOfWeek: "1-5/2" }), [1, 3, 5]);
     assert.deepEqual(weekdaysOf({ dayOfWeek: "3" }), [3]);
     assert.deepEqual(weekdaysOf({ dayOfWeek: "0,6" }), [0, 6]);
@@ -287,7 +281,7 @@ describe("crontab validation", () => {
     assertConfigError({ day: "32" }, 'day "32" is out of range 1-31');
     assertConfigError({ month: "0" }, 'month "0" is out of range 1-12');
     assertConfigError({ month: "13" }, 'month "13" is out of range 1-12');
-    assertConfigError({ dayOfWeek: "7" }, 'dayOfWeek "7" is out of range 0-6');
+    assertConfigError({ dayOfWeek: "8" }, 'dayOfWeek "8" is out of range 0-7');
     assertConfigError({ hour: "20-25" }, 'hour "20-25" is out of range 0-23');
     assertConfigError({ minute: "5,70" }, 'minute "70" is out of range 0-59');
   });
@@ -297,7 +291,14 @@ describe("crontab validation", () => {
     assertConfigError({ minute: "every" }, 'minute "every"', "is not *, */n, m-n or m");
     assertConfigError({ day: "*/" }, 'day "*/"');
     assertConfigError({ month: "1-" }, 'month "1-"');
-    assertConfigError({ dayOfWeek: "mon" }, 'dayOfWeek "mon"');
+    assertConfigError({ dayOfWeek: "monday" }, 'dayOfWeek "monday"');
+    assertConfigError(
+      { dayOfWeek: "mon-fry" },
+      'dayOfWeek "mon-fry"',
+      'unknown name "fry"',
+      "sun-sat",
+    );
+    assertConfigError({ hour: "mon" }, 'hour "mon"', 'unknown name "mon"');
     assertConfigError({ minute: "1 - 3" }, 'minute "1 - 3"');
   });
 
@@ -373,3 +374,169 @@ describe("crontab description", () => {
     );
   });
 });
+
+describe("crontab beyond huey's fields", () => {
+  it("month takes names, as values and in ranges", () => {
+    assert.deepEqual(monthsOf({ month: "jan,JUL" }), [1, 7]);
+    assert.deepEqual(monthsOf({ month: "mar-may" }), [3, 4, 5]);
+  });
+
+  it("hourly() and daily() are huey's shorthands", () => {
+    assert.equal(
+      String(crontab.hourly()),
+      "crontab(minute=0, hour=*, day=*, month=*, dayOfWeek=*)",
+    );
+    assert.equal(String(crontab.daily()), "crontab(minute=0, hour=0, day=*, month=*, dayOfWeek=*)");
+    assert.equal(crontab.daily()(utcDate(2026, 3, 9, 0, 0)), true);
+    assert.equal(crontab.daily()(utcDate(2026, 3, 9, 1, 0)), false);
+  });
+
+  it("takes a five-field cron string with names, and cron's @ shorthands", () => {
+    const work = crontab("*/5 9-17 * * mon-fri");
+    assert.deepEqual(work.spec, {
+      minute: "*/5",
+      hour: "9-17",
+      day: "*",
+      month: "*",
+      dayOfWeek: "mon-fri",
+    });
+    assert.equal(work(utcDate(2026, 11, 23, 9, 5)), true); // a Monday
+    assert.equal(work(utcDate(2026, 11, 22, 9, 5)), false); // a Sunday
+    assert.equal(work(utcDate(2026, 11, 23, 18, 0)), false);
+    assert.deepEqual(crontab("@daily").spec, crontab.daily().spec);
+    assert.deepEqual(crontab(" 0  3 1 * * ").spec.hour, "3");
+    assertConfigErrorOf(() => crontab("* * * *"), "five fields", '"* * * *"');
+    assertConfigErrorOf(() => crontab("61 * * * *"), 'minute "61" is out of range 0-59');
+    assertConfigErrorOf(
+      () => crontab("* * * * *", { minute: 1 } as never),
+      'unknown option "minute" with a cron string',
+    );
+  });
+
+  it("rejects a schedule that can never run, at declaration", () => {
+    assertConfigError({ day: 31, month: 2 }, 'day "31" and month "2" never fall on one date');
+    assertConfigError({ day: "30,31", month: "feb" }, "never");
+    assertConfigError({ day: 31, month: "4,6,9,11" }, "never");
+    assert.ok(crontab({ day: 29, month: 2 }), "the 29th of February exists in leap years");
+    assert.ok(crontab({ day: 31, month: "2,3" }));
+    assert.equal(
+      crontab({ day: 29, month: 2 }).nextRun(utcDate(2026, 3, 1)).toISOString(),
+      "2028-02-29T00:00:00.000Z",
+    );
+  });
+
+  it("ANDs day and dayOfWeek as huey does, or ORs them as cron does with dayOr", () => {
+    const huey = crontab({ minute: 0, hour: 0, day: 1, dayOfWeek: "mon" });
+    const cron = crontab({ minute: 0, hour: 0, day: 1, dayOfWeek: "mon", dayOr: true });
+    const days = (schedule: (d: Date) => boolean) =>
+      matching(31, (d) => d >= 1 && schedule(utcDate(2026, 6, d))); // June has 30 days
+    assert.deepEqual(days(huey), [1], "June 1st 2026 is a Monday");
+    assert.deepEqual(days(cron), [1, 8, 15, 22, 29]);
+    // Only one of the two restricted: dayOr changes nothing.
+    assert.deepEqual(days(crontab({ minute: 0, hour: 0, day: 15, dayOr: true })), [15]);
+    assert.equal(
+      String(cron),
+      "crontab(minute=0, hour=0, day=1, month=*, dayOfWeek=mon, dayOr=true)",
+    );
+  });
+
+  it("reads a timezone's wall clock, winter and summer", () => {
+    const nine = crontab({ minute: 0, hour: 9, timezone: "America/New_York" });
+    assert.equal(nine(utcDate(2026, 1, 15, 14, 0)), true, "EST is UTC-5");
+    assert.equal(nine(utcDate(2026, 7, 15, 13, 0)), true, "EDT is UTC-4");
+    assert.equal(nine(utcDate(2026, 7, 15, 14, 0)), false);
+    assert.equal(
+      nine(utcDate(2026, 7, 15, 13, 0), false),
+      true,
+      "the consumer's utc does not matter",
+    );
+    assert.equal(nine.timezone, "America/New_York");
+    assertConfigError(
+      { timezone: "Mars/Olympus" },
+      'timezone "Mars/Olympus" is not an IANA time zone',
+    );
+    assertConfigError({ timezone: "UTC", utc: true }, "utc and timezone exclude each other");
+  });
+
+  it("runs a fixed-hour job once across daylight-saving changes, and a wildcard-hour job as the clock says", () => {
+    const zone = "America/New_York";
+    /** The UTC times a schedule matches, minute by minute, from `from` for `hours`. */
+    const runs = (options: CrontabOptions, from: Date, hours: number) => {
+      const schedule = crontab({ ...options, timezone: zone });
+      const out: string[] = [];
+      for (let m = 0; m < hours * 60; m++) {
+        const at = new Date(from.getTime() + m * 60_000);
+        if (schedule(at)) out.push(at.toISOString().slice(11, 16));
+      }
+      return out;
+    };
+    // 2026-03-08: 02:00 EST jumps to 03:00 EDT, so 02:30 never shows.
+    const spring = utcDate(2026, 3, 8, 5, 0); // 00:00 EST
+    assert.deepEqual(runs({ minute: 30, hour: 2 }, spring, 6), ["07:00"], "at 03:00 EDT, once");
+    assert.deepEqual(runs({ minute: 30, hour: 3 }, spring, 6), ["07:30"]);
+    // 2026-11-01: 02:00 EDT falls back to 01:00 EST, so 01:30 shows twice.
+    const fall = utcDate(2026, 11, 1, 4, 0); // 00:00 EDT
+    assert.deepEqual(runs({ minute: 30, hour: 1 }, fall, 6), ["05:30"], "the first 01:30 only");
+    assert.deepEqual(runs({ minute: "0,30" }, fall, 3), [
+      "04:00",
+      "04:30",
+      "05:00",
+      "05:30",
+      "06:00",
+      "06:30",
+    ]);
+  });
+
+  it("nextRun(after) is the first matching minute after `after`, across days and DST", () => {
+    const standup = crontab("0 9 * * mon-fri", { timezone: "Europe/Berlin" });
+    // Friday 2026-11-27 12:00 UTC -> Monday 2026-11-30 09:00 CET (08:00 UTC).
+    assert.equal(
+      standup.nextRun(utcDate(2026, 11, 27, 12)).toISOString(),
+      "2026-11-30T08:00:00.000Z",
+    );
+    assert.equal(
+      standup.nextRun(utcDate(2026, 11, 30, 7, 59)).toISOString(),
+      "2026-11-30T08:00:00.000Z",
+    );
+    assert.equal(
+      standup.nextRun(utcDate(2026, 11, 30, 8, 0)).toISOString(),
+      "2026-12-01T08:00:00.000Z",
+    );
+    const everyThree = crontab({ minute: "*/3" });
+    assert.equal(
+      everyThree.nextRun(utcDate(2026, 1, 1, 10, 4)).toISOString(),
+      "2026-01-01T10:06:00.000Z",
+    );
+    // Local time and the consumer's utc setting.
+    const local = crontab({ minute: 0, hour: 3 });
+    const next = local.nextRun(new Date(2026, 0, 10, 12, 0), false);
+    assert.deepEqual([next.getHours(), next.getMinutes(), next.getDate()], [3, 0, 11]);
+    // The skipped 02:30 of the spring change runs at 03:00 EDT.
+    const early = crontab({ minute: 30, hour: 2, timezone: "America/New_York" });
+    assert.equal(early.nextRun(utcDate(2026, 3, 8, 0)).toISOString(), "2026-03-08T07:00:00.000Z");
+    assert.equal(
+      early.nextRun(utcDate(2026, 3, 8, 7, 0)).toISOString(),
+      "2026-03-09T06:30:00.000Z",
+    );
+    // Agrees with matching minute by minute.
+    const odd = crontab("15,45 */7 * jan,jul sat");
+    let at = utcDate(2026, 1, 1).getTime();
+    for (let i = 0; i < 5; i++) {
+      const found = odd.nextRun(new Date(at)).getTime();
+      for (let t = at + 60_000; t < found; t += 60_000) assert.equal(odd(new Date(t)), false);
+      assert.equal(odd(new Date(found)), true);
+      at = found;
+    }
+  });
+});
+
+function assertConfigErrorOf(build: () => unknown, ...parts: string[]): void {
+  assert.throws(build, (err: unknown) => {
+    assert.ok(err instanceof ConfigurationError, `expected ConfigurationError, got ${err}`);
+    assert.match(err.message, /^Cannot build crontab: /);
+    for (const part of parts) {
+      assert.ok(err.message.includes(part), `${JSON.stringify(err.message)} lacks ${part}`);
+    }
+    return true;
+  });
+}

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryHuey, ResultGroup, TaskError } from "../mod.ts";
+import { MemoryHuey, ResultGroup, ResultTimeout, TaskError } from "../mod.ts";
 import type { TaskErrorInfo } from "../mod.ts";
 import { drain, producerAndWorker, silent } from "./helpers.ts";
 
@@ -16,6 +16,79 @@ describe("pipelines", () => {
     assert.equal(await producer.storage.queueSize(), 1, "only the first task is queued");
     assert.deepEqual(await drain(worker), ["complete", "complete", "complete", "complete"]);
     assert.deepEqual(await group.get({ blocking: true }), [3, 6, 10, 15]);
+  });
+
+  it("then(taskInstance, ...args) and error(taskInstance, ...args) keep the extra arguments (huey's extend_data)", async () => {
+    const huey = new MemoryHuey({ immediate: true, logger: silent });
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const product = huey.task(
+      "product",
+      (...factors: number[]) => factors.reduce((result, factor) => result * factor, 1),
+    );
+    const seen: unknown[][] = [];
+    const note = huey.task("note", (...args: unknown[]) => void seen.push(args));
+    const fails = huey.task("fails", () => {
+      throw new Error("no");
+    });
+    // product.s() builds an invocation with no arguments yet: the parent's
+    // result goes in front, the extra arguments after its own.
+    const group = await huey.enqueue(add.s(1, 2).then(product.s(), 4).then(product.s(2), 5));
+    assert.deepEqual(await group.get({ blocking: true }), [3, 12, 120], "3 * 4, then 12 * 2 * 5");
+    await huey.enqueue(fails.s().error(note.s("first"), "second"));
+    assert.equal(seen.length, 1);
+    assert.equal((seen[0][0] as TaskErrorInfo).message, "no");
+    assert.deepEqual(seen[0].slice(1), ["first", "second"]);
+  });
+
+  it("a Task is not a promise: awaiting or returning one fails with a TypeError that says what to do", async () => {
+    const huey = new MemoryHuey({ immediate: true });
+    const add = huey.task("add", (a: number, b: number) => a + b);
+    const task = add.s(1, 2);
+    const asPromise = task as unknown as PromiseLike<unknown>;
+    await assert.rejects(async () => await asPromise, (err: unknown) => {
+      assert.ok(err instanceof TypeError);
+      assert.match(
+        err.message,
+        /Cannot then task add: .*a Task is not a promise: enqueue it with huey.enqueue\(task\)/,
+      );
+      return true;
+    });
+    const returning = async () => asPromise;
+    await assert.rejects(returning, TypeError);
+    assert.equal(task.onComplete, undefined, "nothing was chained onto it");
+    assert.throws(() => task.then(42 as never), /expected a task wrapper or a Task, got number/);
+  });
+
+  it("ResultGroup.asCompleted() yields results in completion order, not group order", async () => {
+    const { producer, worker, tasks: echo } = producerAndWorker((h) =>
+      h.task("echo", (value: string) => value)
+    );
+    const group = await echo.map([["a"], ["b"], ["c"]]);
+    const order: string[] = [];
+    const reading = (async () => {
+      for await (const result of group.asCompleted({ timeout: 10 })) {
+        order.push((await result.get()) as string);
+      }
+    })();
+    // Run them last first: take all three, then finish c, b, a.
+    const taken = [];
+    for (let i = 0; i < 3; i++) taken.push((await worker.executor.dequeue())!);
+    for (const delivery of taken.reverse()) {
+      await worker.executor.executeDelivery(delivery);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await reading;
+    assert.deepEqual(order, ["c", "b", "a"]);
+    assert.equal(await producer.storage.resultStoreSize(), 0, "each value read once");
+  });
+
+  it("asCompleted() gives up with ResultTimeout after its timeout", async () => {
+    const huey = new MemoryHuey();
+    const echo = huey.task("echo", (value: string) => value);
+    const group = await echo.map([["a"]]);
+    await assert.rejects(async () => {
+      for await (const _ of group.asCompleted({ timeout: 0.05 })) { /* nothing completes */ }
+    }, ResultTimeout);
   });
 
   it("can be iterated result by result", async () => {

@@ -227,6 +227,38 @@ describe("results", () => {
     assert.equal(await producer.result(r.id), undefined);
   });
 
+  it("isReady() says whether the result is there without reading it out", async () => {
+    const { worker, tasks: add } = producerAndWorker((h) =>
+      h.task("add", (a: number, b: number) => a + b)
+    );
+    const r = await add(1, 2);
+    assert.equal(await r.isReady(), false);
+    await worker.executeNext();
+    assert.equal(await r.isReady(), true);
+    assert.equal(await r.isReady(), true, "still there: isReady reads nothing out");
+    assert.equal(await r.get(), 3);
+    assert.equal(await r.isReady(), true, "this handle has it");
+    r.reset();
+    assert.equal(await r.isReady(), false, "read once: the store no longer has it");
+  });
+
+  it("a blocking get() woken for a value another reader took throws ResultTimeout instead of waiting for ever", async () => {
+    const { producer, worker, tasks: add } = producerAndWorker((h) =>
+      h.task("add", (a: number, b: number) => a + b)
+    );
+    const r = await add(1, 2);
+    const waiting = r.get({ blocking: true });
+    // Another reader takes the value the moment it is stored.
+    const thief = producer.result(r.id, { blocking: true });
+    await worker.executeNext();
+    const outcomes = await Promise.allSettled([waiting, thief]);
+    const fulfilled = outcomes.filter((o) => o.status === "fulfilled");
+    assert.equal(fulfilled.length, 1, "exactly one reader gets the value");
+    const rejected = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    assert.ok(rejected.reason instanceof ResultTimeout);
+    assert.match(rejected.reason.message, /another reader took it first/);
+  });
+
   it("stores an error and rethrows it as TaskError with the remote name, message and stack", async () => {
     const { worker, tasks: add } = producerAndWorker((h) =>
       h.task("add", (a: number, b: number | null) => {
@@ -254,7 +286,10 @@ describe("results", () => {
     const nothing = quiet.task("nothing", () => {});
     const r = await nothing();
     assert.equal(await quiet.storage.resultStoreSize(), 0);
-    await assert.rejects(() => r.get({ blocking: true, timeout: 0.02 }), ResultTimeout);
+    await assert.rejects(
+      () => r.get({ blocking: true, timeout: 0.02 }),
+      /not ready after 0.02s: if the task returns undefined, it stores nothing unless the Huey has storeNone: true/,
+    );
 
     const storing = new MemoryHuey({ immediate: true, storeNone: true });
     const nothing2 = storing.task("nothing", () => {});

@@ -47,6 +47,12 @@ function typeOnly(): void {
   add.map([[1, 2], [3]]);
   // @ts-expect-error s() checks arguments too
   add.s(1, "x");
+  // A parameter with a default keeps the default's type (the README's fib).
+  expectType<Equal<Parameters<typeof fib>, [a: number, b?: number]>>(true);
+  // @ts-expect-error b is a number
+  fib(1, "x");
+  // @ts-expect-error context: true needs the TaskContext as the last parameter
+  huey.task("noCtx", (n: number) => n, { context: true });
 
   // Pipelines: the parent's result is prepended to the child's arguments.
   const pipe = add.s(1, 2).then(add, 3).then(toStr);
@@ -73,6 +79,18 @@ function typeOnly(): void {
   add.s(1, 2).then(add);
   // @ts-expect-error error handlers take the error info, not a number
   add.s(1, 2).error(add, 1);
+
+  // A Task is not a promise: awaiting it or returning it from an async
+  // function does not compile (and throws a TypeError naming the fix).
+  async function awaitsATask() {
+    // @ts-expect-error a Task has a then() that is huey's pipeline, not a promise's
+    await add.s(1, 2);
+  }
+  // @ts-expect-error an async function cannot return a Task
+  async function returnsATask() {
+    return add.s(1, 2);
+  }
+  void [awaitsATask, returnsATask];
 
   // Single tasks resolve to a Result, pipelines to a ResultGroup.
   expectType<

@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { errorMessage } from "../_util.ts";
+import { errorMessage, redactText, redactUrl } from "../_util.ts";
 import { ConfigurationError } from "../errors.ts";
 import { Huey } from "../huey.ts";
 import { cwd } from "../runtime.ts";
@@ -32,6 +32,16 @@ export function parseAppSpec(spec: string): AppSpec {
   return { module, exportName };
 }
 
+/** The password of a module URL, as written and decoded, for {@link redactText}. */
+function credentialsOf(module: string): string[] {
+  try {
+    const { password } = new URL(module);
+    return [password, decodeURIComponent(password)];
+  } catch {
+    return [];
+  }
+}
+
 function isHuey(value: unknown): value is Huey {
   if (value instanceof Huey) return true;
   // A Huey from another copy of this library (e.g. the npm build next to the sources).
@@ -47,25 +57,27 @@ function isHuey(value: unknown): value is Huey {
  */
 export async function loadApp(spec: AppSpec): Promise<Huey> {
   const huey = await findHuey(spec);
-  huey.appModule = spec.exportName ? `${spec.module}:${spec.exportName}` : spec.module;
+  const module = redactUrl(spec.module);
+  huey.appModule = spec.exportName ? `${module}:${spec.exportName}` : module;
   return huey;
 }
 
 async function findHuey(spec: AppSpec): Promise<Huey> {
   let mod: Record<string, unknown>;
+  // The module as messages show it: a URL's credentials are left out.
+  const shown = redactUrl(spec.module);
   try {
     mod = await import(spec.module);
   } catch (error) {
-    const reason = errorMessage(error).split("\n")[0];
-    throw new ConfigurationError(`Cannot import app module ${spec.module}: ${reason}`, {
-      cause: error,
-    });
+    const reason = redactText(errorMessage(error).split("\n")[0], credentialsOf(spec.module));
+    // Without the cause: the runtime's error quotes the URL, credentials and all.
+    throw new ConfigurationError(`Cannot import app module ${shown}: ${reason}`);
   }
   if (spec.exportName) {
     const value = mod[spec.exportName];
     if (!isHuey(value)) {
       throw new ConfigurationError(
-        `Cannot load app: export ${spec.exportName} of ${spec.module} is not a Huey: ${
+        `Cannot load app: export ${spec.exportName} of ${shown} is not a Huey: ${
           value === undefined ? "missing" : typeof value
         }`,
       );
@@ -77,11 +89,11 @@ async function findHuey(spec: AppSpec): Promise<Huey> {
   for (const name of ["huey", "default"]) if (isHuey(mod[name])) return mod[name] as Huey;
   if (found.length === 0) {
     throw new ConfigurationError(
-      `Cannot load app: ${spec.module} exports no Huey instance (export one, e.g. \`export const huey = new SqliteHuey()\`)`,
+      `Cannot load app: ${shown} exports no Huey instance (export one, e.g. \`export const huey = new SqliteHuey()\`)`,
     );
   }
   throw new ConfigurationError(
-    `Cannot load app: ${spec.module} exports several Huey instances (${
+    `Cannot load app: ${shown} exports several Huey instances (${
       found.map(([name]) => name).join(", ")
     }); pick one with module:exportName`,
   );

@@ -97,8 +97,8 @@ export class Consumer {
         `Cannot start consumer: worker type ${options.workerType} needs storage that threads or processes can share (SQLite, Redis, file), not memory`,
       );
     }
-    if (options.flushLocks) {
-      const flushed = await huey.flushLocks();
+    if (options.flushLocks || options.extraLocks.length) {
+      const flushed = await huey.flushLocks(...options.extraLocks);
       if (flushed.length) huey.logger.info(`Flushed locks: ${flushed.join(", ")}`);
     }
     this.#pool = this.#newPool();

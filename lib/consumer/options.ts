@@ -46,6 +46,8 @@ export interface ConsumerOptions {
   utc?: boolean;
   /** Release this process's declared locks at start-up (`-f`). @default false */
   flushLocks?: boolean;
+  /** Also release these locks at start-up (`-L a,b`); implies `flushLocks`. @default [] */
+  extraLocks?: string[];
   /** Append log lines to this file (`-l`). @default stderr */
   logfile?: string;
   /** Log level: `debug` (`-v`), `info`, `error` (`-q`). @default "info" */
@@ -74,6 +76,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freez
   checkWorkerHealth: true,
   schedulerInterval: 1,
   flushLocks: false,
+  extraLocks: [],
   logLevel: "info",
   simpleLog: false,
   shutdownTimeout: 30,
@@ -146,6 +149,16 @@ export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedC
   if (!["debug", "info", "warn", "error"].includes(resolved.logLevel)) {
     throw new ConfigurationError(
       `Cannot start consumer: log level must be debug, info, warn or error: ${resolved.logLevel}`,
+    );
+  }
+  if (
+    !Array.isArray(resolved.extraLocks) ||
+    resolved.extraLocks.some((name) => typeof name !== "string" || name === "")
+  ) {
+    throw new ConfigurationError(
+      `Cannot start consumer: extra locks must be a list of lock names: ${
+        String(resolved.extraLocks)
+      }`,
     );
   }
   return resolved;

@@ -6,6 +6,7 @@
  */
 import type { Huey } from "../huey.ts";
 import { sleep } from "../_util.ts";
+import { OWN_KEYS } from "../keys.ts";
 import { reportStorageError } from "./worker_loop.ts";
 
 /** Options of {@link Scheduler}. */
@@ -19,9 +20,16 @@ export interface SchedulerOptions {
 }
 
 const MINUTE = 60_000;
+/**
+ * How long a periodic marker is kept: consumers whose clocks disagree by
+ * less than this still see each other's markers (a consumer running two
+ * minutes ahead must not remove the marker of a minute that another has
+ * yet to reach).
+ */
+const MARKER_RETENTION = 60 * MINUTE;
 
 /** The result-store key that makes one consumer the one to enqueue `name` for `minute`. */
-const periodicKey = (name: string, minute: number) => `periodic:${name}:${minute}`;
+const periodicKey = OWN_KEYS.periodic;
 
 /**
  * Drives a Huey's time-based work. `tick(now)` does one pass and is what
@@ -73,6 +81,7 @@ export class Scheduler {
       if (this.#periodic && minute !== this.#lastMinute) {
         // Marked done only once enqueued, so a storage error retries this minute next run.
         await this.#enqueuePeriodic(minute, now);
+        await this.#forgetMarkers(minute);
         this.#lastMinute = minute;
       }
     } catch (error) {
@@ -88,11 +97,35 @@ export class Scheduler {
     const huey = this.#huey;
     for (const task of huey.executor.readPeriodic(new Date(minute), this.#utc)) {
       if (!(await huey.storage.putIfEmpty(periodicKey(task.name, minute), String(now)))) continue;
-      await huey.storage.deleteData(periodicKey(task.name, minute - 2 * MINUTE));
       await huey.enqueue(task);
       huey.logger.info(`Enqueued periodic task ${task}`);
       huey.executor.events.publish({ signal: "periodic", id: task.id, name: task.name, time: now });
     }
+  }
+
+  /**
+   * Remove the periodic markers that have passed their retention at
+   * `minute`: of every periodic task, due or not (an hourly task's marker
+   * must go too), and of the minutes this scheduler skipped since its last
+   * pass (at most one retention's worth). One delete per periodic task a
+   * minute; markers written in the last hour before every consumer stopped
+   * stay until the result store is flushed.
+   */
+  async #forgetMarkers(minute: number): Promise<void> {
+    const last = this.#lastMinute;
+    const first = last !== undefined && last < minute
+      ? Math.max(last + MINUTE, minute - MARKER_RETENTION)
+      : minute;
+    const names = this.#huey.executor.registry.periodicNames();
+    const storage = this.#huey.storage;
+    const deletes: Promise<boolean>[] = [];
+    for (let m = first; m <= minute; m += MINUTE) {
+      for (const name of names) {
+        deletes.push(storage.deleteData(periodicKey(name, m - MARKER_RETENTION)));
+      }
+    }
+    // Together: one round trip on pipelining storages.
+    await Promise.all(deletes);
   }
 
   /**

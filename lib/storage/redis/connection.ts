@@ -21,7 +21,8 @@
  *
  * @module
  */
-import { HueyError } from "../../errors.ts";
+import { redactText, redactUrl } from "../../_util.ts";
+import { ConfigurationError, HueyError } from "../../errors.ts";
 import { redisClientKind } from "../../runtime.ts";
 import type { RedisClientKind } from "../../runtime.ts";
 import { messageOf } from "./adapter.ts";
@@ -203,6 +204,51 @@ export function replyStrings(reply: RedisReply): string[] {
   return Array.isArray(reply) ? reply.map((item) => String(item)) : [];
 }
 
+/**
+ * The passwords `options` holds, in the forms a message could show them:
+ * the `password` option, and what sits between `://` and the last `@` of
+ * the URL (all of it, and the part after its first `:`), raw and decoded,
+ * whether or not the URL parses.
+ */
+function secretsOf(options: RedisConnectionOptions): string[] {
+  const secrets: string[] = [];
+  const both = (text: string) => {
+    secrets.push(text);
+    try {
+      secrets.push(decodeURIComponent(text), encodeURIComponent(text));
+    } catch {
+      // not percent-encoded: the raw form is enough
+    }
+  };
+  if (options.password) both(options.password);
+  const url = options.url ?? "";
+  const start = url.indexOf("://");
+  const at = url.lastIndexOf("@");
+  if (start >= 0 && at > start + 3) {
+    const userinfo = url.slice(start + 3, at);
+    const colon = userinfo.indexOf(":");
+    both(colon < 0 ? userinfo : userinfo.slice(colon + 1));
+  }
+  // Longest first, so a password is not left half-replaced by a shorter form of it.
+  return secrets.filter(Boolean).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Throw a {@link HueyError} (a ConfigurationError) if `options` cannot be
+ * connected with: a URL that does not parse or is not `redis://` or
+ * `rediss://`, a bad timeout. The message never shows a password. Storages
+ * call it when they are made, so bad settings fail at start-up.
+ *
+ * @example
+ * ```ts
+ * import { checkRedisOptions } from "./connection.ts";
+ * checkRedisOptions({ url: "redis://127.0.0.1:6379/1", owner: 'storage "app"' });
+ * ```
+ */
+export function checkRedisOptions(options: RedisConnectionOptions): void {
+  target(options);
+}
+
 /** The target of `options`, checked. */
 function target(options: RedisConnectionOptions): RedisTarget {
   const owner = options.owner ?? "huey";
@@ -210,11 +256,17 @@ function target(options: RedisConnectionOptions): RedisTarget {
   try {
     url = new URL(options.url ?? "redis://127.0.0.1:6379");
   } catch (cause) {
-    throw new HueyError(`Cannot connect to Redis for ${owner}: bad url: ${options.url}`, { cause });
+    // Without the cause: its message quotes the URL, password and all.
+    const why = messageOf(cause).split(":")[0];
+    throw new ConfigurationError(
+      `Cannot connect to Redis for ${owner}: bad url (${why}): ${redactUrl(String(options.url))}`,
+    );
   }
   if (url.protocol !== "redis:" && url.protocol !== "rediss:") {
-    throw new HueyError(
-      `Cannot connect to Redis for ${owner}: url must start with redis:// or rediss://: ${url.protocol}`,
+    throw new ConfigurationError(
+      `Cannot connect to Redis for ${owner}: url must start with redis:// or rediss://: ${
+        redactUrl(url.href)
+      }`,
     );
   }
   if (options.host !== undefined) {
@@ -227,7 +279,7 @@ function target(options: RedisConnectionOptions): RedisTarget {
   const seconds = (value: number | undefined, fallback: number, name: string) => {
     const s = value ?? fallback;
     if (!(s > 0) || !Number.isFinite(s)) {
-      throw new HueyError(
+      throw new ConfigurationError(
         `Cannot connect to Redis for ${owner}: ${name} must be a positive number of seconds: ${value}`,
       );
     }
@@ -268,6 +320,8 @@ class Connection implements RedisConnection {
   readonly #raw: RawClient;
   readonly #owner: string;
   readonly #parent?: Connection;
+  /** Takes the passwords out of a client library's message. */
+  readonly #redact: (text: string) => string;
   #closed = false;
   /** channel -> listeners; the raw client holds one subscription per channel. */
   readonly #channels = new Map<
@@ -280,6 +334,7 @@ class Connection implements RedisConnection {
     raw: RawClient,
     address: string,
     owner: string,
+    redact: (text: string) => string,
     parent?: Connection,
   ) {
     this.kind = kind;
@@ -287,6 +342,7 @@ class Connection implements RedisConnection {
     this.address = address;
     this.#owner = owner;
     this.#parent = parent;
+    this.#redact = redact;
   }
 
   /** The HueyError for `error` raised by `command`. */
@@ -298,12 +354,11 @@ class Connection implements RedisConnection {
         cause: error,
       });
     }
+    const why = this.#redact(messageOf(error));
     if (this.#raw.isConnectionError(error)) {
-      return new HueyError(`Cannot connect to ${where}: ${messageOf(error)}`, { cause: error });
+      return new HueyError(`Cannot connect to ${where}: ${why}`, { cause: error });
     }
-    return new HueyError(`Cannot run ${command} on ${where}: ${messageOf(error)}`, {
-      cause: error,
-    });
+    return new HueyError(`Cannot run ${command} on ${where}: ${why}`, { cause: error });
   }
 
   send(args: readonly string[]): Promise<RedisReply> {
@@ -365,6 +420,7 @@ class Connection implements RedisConnection {
         await this.#raw.duplicate(),
         this.address,
         this.#owner,
+        this.#redact,
         this,
       );
     } catch (error) {
@@ -433,13 +489,15 @@ export async function connectRedis(
   kind: RedisClientKind = redisClientKind(),
 ): Promise<RedisConnection> {
   const t = target(options);
+  const secrets = secretsOf(options);
+  const redact = (text: string) => redactText(text, secrets);
   try {
     const raw = kind === "bun" ? await connectBunRedis(t) : await connectNodeRedis(t);
-    return new Connection(kind, raw, t.address, t.owner);
+    return new Connection(kind, raw, t.address, t.owner, redact);
   } catch (error) {
     if (error instanceof HueyError) throw error;
     throw new HueyError(
-      `Cannot connect to Redis at ${t.address} for ${t.owner}: ${messageOf(error)}`,
+      `Cannot connect to Redis at ${t.address} for ${t.owner}: ${redact(messageOf(error))}`,
       { cause: error },
     );
   }
@@ -483,5 +541,5 @@ export function wrapRedisClient(client: RedisClientLike, owner = "huey"): RedisC
         typeof client,
     );
   }
-  return new Connection(kind, adopted.raw, adopted.address, owner);
+  return new Connection(kind, adopted.raw, adopted.address, owner, (text) => redactText(text, []));
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { HueyError } from "../../errors.ts";
-import { connectRedis, wrapRedisClient } from "./connection.ts";
+import { checkRedisOptions, connectRedis, wrapRedisClient } from "./connection.ts";
 import type {
   RedisClientLike,
   RedisConnection,
@@ -64,11 +64,14 @@ export class RedisLink {
    * Connections to `options`, opened on first use, or on the application's
    * `client` when there is one (it then stays open on `close()`). `label`
    * names the storage in errors (`Cannot use storage: closed: <label>`).
-   * Throws a TypeError for a client that is not a single-server client.
+   * Throws a TypeError for a client that is not a single-server client, and
+   * a ConfigurationError for settings that cannot be connected with.
    */
   constructor(options: RedisConnectionOptions, label: string, client?: RedisClientLike) {
     this.#options = options;
     this.#label = label;
+    // Bad settings fail here, when the storage is made, not at its first command.
+    if (!client) checkRedisOptions(options);
     if (client) {
       this.#live = wrapRedisClient(client, options.owner);
       this.#main = Promise.resolve(this.#live);

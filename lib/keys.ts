@@ -1,0 +1,70 @@
+/**
+ * The keys huey keeps for itself in the result store, all in one place.
+ * The result store holds task results under their task ids and the app's
+ * own values (`huey.put()`) under its keys; huey's keys live beside them,
+ * each starting with `%`:
+ *
+ * | key | holds | written by |
+ * |---|---|---|
+ * | `%revocations` | `true` once anything was revoked | revocation.ts |
+ * | `%r:<task id>` | the revocation of one invocation | revocation.ts |
+ * | `%rt:<task name>` | the revocation of every invocation of a task | revocation.ts |
+ * | `%lock:<lock name>` | a held lock | lock.ts |
+ * | `%periodic:<task name>:<minute, ms>` | which consumer enqueued a periodic run | consumer/scheduler.ts |
+ *
+ * A task id cannot start with `%` (task.ts), and the app's keys may not
+ * ({@link checkAppKey}), so no id or app key can name a lock, a revocation
+ * or a periodic marker. The prefix is printable, so the keys read well in
+ * `huey.allResults()` and `redis-cli`. Keys written by earlier builds
+ * (`lock:<name>`, `r:<id>`, ...) are not read: the project is unreleased.
+ *
+ * @module
+ */
+
+/** What every key huey keeps for itself starts with. */
+export const OWN_PREFIX = "%";
+
+/**
+ * The names of huey's own keys in the result store.
+ *
+ * @example
+ * ```ts
+ * import { OWN_KEYS } from "./keys.ts";
+ * console.log(OWN_KEYS.lock("db")); // "%lock:db"
+ * ```
+ */
+export const OWN_KEYS = {
+  /** Present once anything was revoked: consumers read revocations only then. */
+  revocations: "%revocations",
+  /** The revocation of the invocation `id`. */
+  revocation: (id: string): string => `%r:${id}`,
+  /** The revocation of every invocation of the task `name`. */
+  taskRevocation: (name: string): string => `%rt:${name}`,
+  /** The lock called `name`. */
+  lock: (name: string): string => `%lock:${name}`,
+  /** Taken by the one consumer that enqueues the periodic task `name` for `minute` (ms). */
+  periodic: (name: string, minute: number): string => `%periodic:${name}:${minute}`,
+} as const;
+
+/**
+ * Throw a `TypeError` if `key`, a key the app chose (`huey.put()`,
+ * `huey.get()`...), is not a string or is one of huey's own (starts with `%`).
+ *
+ * @example
+ * ```ts
+ * import { checkAppKey } from "./keys.ts";
+ * checkAppKey("report.result", "put");
+ * ```
+ */
+export function checkAppKey(key: unknown, what: string): void {
+  if (typeof key !== "string") {
+    throw new TypeError(`Cannot ${what} key: expected a string: ${typeof key}`);
+  }
+  if (key.startsWith(OWN_PREFIX)) {
+    throw new TypeError(
+      `Cannot ${what} key ${
+        JSON.stringify(key.slice(0, 60))
+      }: keys starting with ${OWN_PREFIX} are huey's own (locks, revocations, periodic markers)`,
+    );
+  }
+}
