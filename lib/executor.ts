@@ -71,7 +71,10 @@ export interface ExecutionOutcome {
   duration?: number;
   /**
    * Set when the execution acknowledged the message itself (with its
-   * result): what `ack` returned. Unset: the caller still has to acknowledge.
+   * result): what `ack` returned. False: the run was stale (its lease had
+   * run out and the message was delivered again), so its result and
+   * follow-ups were dropped and logged. Unset: the caller still has to
+   * acknowledge.
    */
   acknowledged?: boolean;
 }
@@ -89,11 +92,12 @@ export interface ExecuteOptions {
 /** What the executor knows of a delivered message, beyond {@link ExecuteOptions}. */
 interface RunOptions extends ExecuteOptions {
   /**
-   * The receipt of the message being executed. When the result is all that
-   * is left to store, it is stored and the message acknowledged in one
-   * storage operation (see `ExecutionOutcome.acknowledged`).
+   * The message being executed, under its lease. Its outcome is stored only
+   * while the lease holds: when the result is all that is left to store, it
+   * is stored and the message acknowledged in one fenced storage operation
+   * (see `ExecutionOutcome.acknowledged`).
    */
-  receipt?: string;
+  delivery?: Delivery;
   /** The storage said, when the message was taken, that nothing is revoked. */
   nothingRevoked?: boolean;
 }
@@ -235,7 +239,8 @@ export class Executor {
    * Execute a message taken with {@link dequeue}: its result is stored and
    * the message acknowledged in one storage operation where the storage
    * can (see `ExecutionOutcome.acknowledged`; otherwise the caller acks).
-   * A message delivered more than `maxDeliveries` times is not run: it goes
+   * A message delivered more than `maxDeliveries` times, or one the storage
+   * could not hand out as text (`Delivery.undecodable`), is not run: it goes
    * to the error store with the reason and ends as `invalid`.
    */
   async executeDelivery(
@@ -243,6 +248,11 @@ export class Executor {
     options: ExecuteOptions = {},
   ): Promise<ExecutionOutcome> {
     const { maxDeliveries } = this.#host;
+    if (delivery.undecodable !== undefined) {
+      const error = new SerializationError(`Cannot decode message: ${delivery.undecodable}`);
+      await this.#setAside(delivery.data, error, options.now ?? this.now());
+      return { status: "invalid", error };
+    }
     if (delivery.deliveries > maxDeliveries) {
       const error = new Error(
         `delivered ${delivery.deliveries} times without finishing (maxDeliveries ${maxDeliveries}): ` +
@@ -254,7 +264,7 @@ export class Executor {
     }
     return await this.#executeMessage(delivery.data, {
       ...options,
-      receipt: delivery.receipt,
+      delivery,
       nothingRevoked: delivery.peeked === null,
     });
   }
@@ -404,21 +414,23 @@ export class Executor {
     }
     const duration = (performance.now() - start) / 1000;
     if (status === "complete") logger.info(`${task} executed in ${duration.toFixed(3)}s`);
-    const acknowledged = await this.#store(task, stored, status, options.receipt);
+    let retrying = status !== "complete" && task.retries > 0;
+    // The next task of the pipeline, or the error handler once no retry is left.
+    const next = status === "complete" ? task.onComplete : retrying ? undefined : task.onError;
+    const acknowledged = await this.#store(task, stored, options.delivery, retrying || !!next);
     await this.hooks.runPostExecute(task, value, error);
 
-    const retrying = status !== "complete" && task.retries > 0;
     if (status === "complete") {
       const complete = events.emit(SIGNAL_COMPLETE, task);
       if (complete) await complete;
-      if (task.onComplete) {
-        const next = task.onComplete;
-        next.args = [...piped(value), ...next.args];
-        await this.#put(next);
-      }
-    } else if (!retrying && task.onError) {
-      const next = task.onError;
-      next.args = [errorInfo(task, error), ...next.args];
+    }
+    // A stale run's follow-ups are dropped: the run that replaced it enqueues its own.
+    if (acknowledged === false) retrying = false;
+    else if (next) {
+      next.args = [
+        ...(status === "complete" ? piped(value) : [errorInfo(task, error)]),
+        ...next.args,
+      ];
       await this.#put(next);
     }
     if (retrying) await this.#retry(task, retryEta);
@@ -471,23 +483,76 @@ export class Executor {
   }
 
   /**
-   * Store the run's result, if any. When the result is all that must
-   * outlive the message, store it and acknowledge the message together (one
-   * storage operation); returns what that acknowledgement said.
+   * Store the run's result, if any, but only while the run still holds its
+   * message's lease: a run whose lease ran out (its message was delivered
+   * again, and may have finished already) must not overwrite the result of
+   * the run that replaced it. Returns what the acknowledgement said when the
+   * message was acknowledged here, false for a stale run (logged; the caller
+   * drops its follow-ups), undefined when the caller acknowledges.
+   *
+   * - Nothing follows (`followUps` false): store and acknowledge in one
+   *   fenced operation (`putDataAndAck`), or just acknowledge when there is
+   *   no result. No extra round trip.
+   * - A retry, a pipeline's next task or an error handler follows: enqueuing
+   *   it and acknowledging cannot be one operation, so first renew the lease
+   *   (one more round trip, on these outcomes only). A stale run learns here
+   *   that it is stale and stores and enqueues nothing; a current one has a
+   *   fresh lease for the few steps left (hooks, enqueue, acknowledge).
    */
   async #store(
     task: Task,
     stored: string | undefined,
-    status: ExecutionStatus,
-    receipt: string | undefined,
+    delivery: Delivery | undefined,
+    followUps: boolean,
   ): Promise<boolean | undefined> {
-    if (stored === undefined) return undefined;
     const storage = this.storage;
-    if (receipt && storage.putDataAndAck && status === "complete" && !task.onComplete) {
-      return await storage.putDataAndAck(task.id, stored, receipt);
+    if (!delivery) {
+      if (stored !== undefined) await storage.putData(task.id, stored);
+      return undefined;
     }
-    await storage.putData(task.id, stored);
-    return undefined;
+    const { receipt } = delivery;
+    if (followUps) {
+      if (!(await storage.extendLease(receipt, this.now(), this.leaseTimeout))) {
+        await this.#reportStale(task, delivery, "its result and follow-up tasks are dropped");
+        return false;
+      }
+      if (stored !== undefined) await storage.putData(task.id, stored);
+      return undefined;
+    }
+    if (stored === undefined) {
+      if (await storage.ack(receipt)) return true;
+      await this.#reportStale(task, delivery, "it had no result to store");
+      return false;
+    }
+    if (!storage.putDataAndAck) {
+      // A storage without the fenced operation: store, and let the caller acknowledge.
+      await storage.putData(task.id, stored);
+      return undefined;
+    }
+    if (await storage.putDataAndAck(task.id, stored, receipt)) return true;
+    await this.#reportStale(task, delivery, "its result is dropped, not stored");
+    return false;
+  }
+
+  /**
+   * Log at WARN that `task` finished after its lease ran out, what of its
+   * outcome was `dropped`, and both runs: this stale one and, where the
+   * storage can tell, the one that holds the message now.
+   */
+  async #reportStale(task: Task, delivery: Delivery, dropped: string): Promise<void> {
+    const storage = this.storage;
+    let current = "unknown (the storage cannot tell)";
+    if (storage.currentLease) {
+      const lease = await storage.currentLease(delivery.data).catch(() => null);
+      if (lease) current = `receipt ${lease.receipt}, delivery ${lease.deliveries}`;
+      else if (lease === undefined) current = "none now (it has finished, or waits in the queue)";
+    }
+    this.logger.warn(
+      `${task} finished after its lease ran out (its message went back to the queue for ` +
+        `another run): ${dropped} ` +
+        `(stale run: receipt ${delivery.receipt}, delivery ${delivery.deliveries}; ` +
+        `current run: ${current})`,
+    );
   }
 
   async #retry(task: Task, eta?: Date): Promise<void> {

@@ -2,7 +2,7 @@
  * Real consumer processes (`cli.ts`) on a SQLite file, real OS signals,
  * producers in this process.
  */
-import { describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,10 +20,11 @@ import {
   until,
 } from "./process_helpers.ts";
 import type { AppConfig } from "./fixtures/consumer_app.ts";
+import { describeWithRedis, rawCommand } from "./redis_server.ts";
 
 const appPath = fileURLToPath(new URL("./fixtures/consumer_app.ts", import.meta.url));
 const dir = tempDir("huey-consumer-");
-const freshApp = (config: Omit<AppConfig, "db" | "log"> = {}) => freshAppIn(dir, config);
+const freshApp = (config: Omit<AppConfig, "db"> = {}) => freshAppIn(dir, config);
 
 describe("consumer process", { timeout: 120_000 }, () => {
   it("runs tasks enqueued by another process and stores their results", async () => {
@@ -351,5 +352,179 @@ describe("cli.ts", { timeout: 60_000 }, () => {
       await stop(running);
       await app.huey.close();
     }
+  });
+});
+
+/**
+ * Two consumers on one storage, one worker each, with a 1 s lease and a
+ * scheduler that recovers leases every second.
+ */
+async function twoConsumers(config: Omit<AppConfig, "db" | "log">) {
+  const app = await freshApp({ lease: 1, ...config });
+  const args = [app.url, "-w", "1", "-s", "1", "-n", ...fast];
+  const a = await consumer(args);
+  const b = await consumer(args);
+  const output = () => `${a.output()}\n${b.output()}`;
+  /** The lines `stall` wrote for task `id`: "first", "rerun". */
+  const runs = (id: string) =>
+    app.lines().filter((l) => l.startsWith(`stall ${id}`)).map((l) => l.split(" ")[2]);
+  /** Wait until nothing is queued or leased: every message taken so far has finished. */
+  const settled = () =>
+    until(
+      async () => {
+        const storage = app.app.huey.storage;
+        return (await storage.queueSize()) === 0 && (await storage.leasedSize()) === 0;
+      },
+      20_000,
+      output,
+    );
+  const close = async () => {
+    await stop(a);
+    await stop(b);
+    await app.app.huey.close();
+  };
+  return { ...app, output, runs, settled, close };
+}
+
+/** How long the first run of `stall` blocks its consumer: well past the 1 s lease. */
+const STALL_MS = 4000;
+
+/** The WARN line of a run that finished after its message had been delivered again. */
+const staleLine = (id: string) =>
+  new RegExp(`WARN stall: ${id} finished after its lease ran out.*stale run: receipt [0-9a-f-]+`);
+
+/**
+ * A run that outlives its lease (its event loop blocked, so the lease could
+ * not be renewed): the other consumer reruns the message; the late first
+ * run must not overwrite the rerun's result, nor enqueue its follow-ups
+ * (retry, next task) a second time.
+ */
+function lateFinisherTests(storage: string, config: () => Omit<AppConfig, "db" | "log">) {
+  describe(`a late finisher on ${storage} (two consumer processes)`, { timeout: 120_000 }, () => {
+    let t: Awaited<ReturnType<typeof twoConsumers>>;
+    before(async () => (t = await twoConsumers(config())));
+    after(() => t?.close());
+
+    /** Wait for the first run's WARN, then for everything it may have enqueued to finish. */
+    async function lateFinish(id: string) {
+      await until(() => staleLine(id).test(t.output()), 20_000, t.output);
+      await t.settled();
+    }
+
+    /**
+     * The client reads the rerun's result; once the first run has finished
+     * late, the result is still the rerun's, and the task ran twice only.
+     */
+    async function rerunStands(r: Awaited<ReturnType<typeof t.app.stall>>) {
+      assert.equal(await r.get({ blocking: true, timeout: 20, preserve: true }), "rerun");
+      await lateFinish(r.id);
+      r.reset();
+      assert.equal(await r.get({ preserve: true }), "rerun");
+      assert.deepEqual(t.runs(r.id), ["first", "rerun"]);
+    }
+
+    if (storage === "Redis") {
+      it("does not replace the rerun's result with its own", async () => {
+        await rerunStands(await t.app.stall(STALL_MS, false));
+      });
+
+      it("does not replace the rerun's result with its error", async () => {
+        await rerunStands(await t.app.stall(STALL_MS, true));
+      });
+    }
+
+    it("does not enqueue the next task of its pipeline a second time", async () => {
+      const group = await t.app.huey.enqueue(t.app.stall.s(STALL_MS, false).then(t.app.record));
+      const [stall] = group.results;
+      assert.deepEqual(await group.get({ blocking: true, timeout: 20, preserve: true }), [
+        "rerun",
+        "rerun",
+      ]);
+      await lateFinish(stall.id);
+      assert.deepEqual(t.runs(stall.id), ["first", "rerun"]);
+      assert.deepEqual(t.lines().filter((l) => l.startsWith("record")), ["record rerun"]);
+    });
+
+    it("does not retry the task a second time", async () => {
+      await rerunStands(await t.app.stall.schedule([STALL_MS, true], { retries: 1 }));
+    });
+  });
+}
+
+lateFinisherTests("SQLite", () => ({}));
+await describeWithRedis("a late finisher on Redis (two consumer processes)", (server) => {
+  after(() => server.stop());
+  lateFinisherTests("Redis", () => ({ redis: server.url, name: `late-${Date.now()}` }));
+});
+
+await describeWithRedis("consumers whose clocks disagree, on Redis", (server) => {
+  describe("consumers whose clocks disagree, on Redis", { timeout: 120_000 }, () => {
+    after(() => server.stop());
+
+    it("recover no lease early and run nothing twice when one clock is 2 minutes ahead", async () => {
+      const name = `clocks-${Date.now()}`;
+      const right = await freshApp({ redis: server.url, name });
+      const ahead = await freshApp({ redis: server.url, name, log: right.log, offset: 120_000 });
+      const args = (url: string) => [url, "-w", "4", "-s", "1", "-n", ...fast];
+      const a = await consumer(args(right.url));
+      const b = await consumer(args(ahead.url));
+      const output = () => `${a.output()}\n${b.output()}`;
+      try {
+        // Eight 2 s tasks on eight workers: each consumer holds four leases
+        // (30 s) while the other's scheduler looks for expired ones every second.
+        const group = await right.app.slow.map(Array.from({ length: 8 }, () => [2000] as [number]));
+        assert.deepEqual(
+          await group.get({ blocking: true, timeout: 30 }),
+          Array(8).fill("finished"),
+        );
+        const starts = right.lines().filter((l) => l.startsWith("start"));
+        assert.equal(starts.length, 8, `started: ${starts.join(", ")}`);
+        assert.equal(new Set(starts).size, 8);
+        assert.doesNotMatch(output(), /Lease of .* ran out/);
+        // Both consumers ran some: the leases of each met the other's clock.
+        assert.match(a.output(), /Executing slow/);
+        assert.match(b.output(), /Executing slow/);
+      } finally {
+        await stop(a);
+        await stop(b);
+        await right.app.huey.close();
+        await ahead.app.huey.close();
+      }
+    });
+  });
+});
+
+await describeWithRedis("a message that is not UTF-8, on Redis", (server) => {
+  describe("a message that is not UTF-8, on Redis", { timeout: 60_000 }, () => {
+    after(() => server.stop());
+
+    it("is kept in the error store with its bytes and the reason, never run, and the consumer carries on", async () => {
+      const name = `utf8-${Date.now()}`;
+      const { url, app, lines } = await freshApp({ redis: server.url, name });
+      const running = await consumer([url, ...fast]);
+      try {
+        // A `record` message whose argument "a?c" holds the byte 0xff: decoded
+        // leniently it would run with "a\uFFFDc".
+        const text = app.huey.encodeTask(app.record.s("a?c"));
+        const bytes = new TextEncoder().encode(text);
+        bytes[bytes.indexOf("?".charCodeAt(0))] = 0xff;
+        assert.equal(await rawCommand(server.url, ["LPUSH", `huey.{${name}}.queue`, bytes]), ":1");
+        const r = await app.add(2, 3);
+        assert.equal(await r.get({ blocking: true, timeout: 10 }), 5, "the consumer carries on");
+        await printed(running, /ERROR Message set aside in the error store: .*not valid UTF-8/);
+        const [kept] = await app.huey.storage.errorItems();
+        assert.match(
+          kept.reason,
+          /^SerializationError: Cannot decode message: .*not valid UTF-8: byte 0xff at offset \d+/,
+        );
+        assert.equal(kept.data, Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(""));
+        assert.deepEqual(lines().filter((l) => l.startsWith("record")), [], "never run");
+        assert.equal(await app.huey.storage.leasedSize(), 0);
+        assert.equal(await app.huey.storage.queueSize(), 0);
+      } finally {
+        await stop(running);
+        await app.huey.close();
+      }
+    });
   });
 });

@@ -257,3 +257,67 @@ describe("scheduler", () => {
     assert.equal(recovered[0].id, r.id);
   });
 });
+
+describe("a run whose lease ran out before it finished", () => {
+  /** A worker whose first delivery of each message is put back before it finishes. */
+  async function staleRun(enqueue: (huey: Huey) => Promise<unknown>) {
+    const clock = fakeClock();
+    const storage = new MemoryStorage();
+    const warnings: string[] = [];
+    const logger = { ...silent, warn: (message: string) => warnings.push(message) };
+    const huey = new Huey({ storage, clock, logger, leaseTimeout: 1 });
+    await enqueue(huey);
+    const first = (await huey.executor.dequeue())!;
+    clock.advance(2);
+    assert.equal((await storage.recoverLeases(clock.now)).length, 1);
+    return { huey, storage, first, warnings };
+  }
+
+  it("stores nothing over the result of the run that replaced it, and says so", async () => {
+    let id = "";
+    const { huey, storage, first, warnings } = await staleRun((huey) => {
+      const task = huey.task("fail", () => {
+        throw new Error("late");
+      }).s();
+      id = task.id;
+      return huey.enqueue(task);
+    });
+    const rerun = (await huey.executor.dequeue())!;
+    await storage.putData(id, "the rerun's");
+    const outcome = await huey.executor.executeDelivery(first);
+    assert.equal(outcome.acknowledged, false);
+    assert.equal(await storage.peekData(id), "the rerun's");
+    assert.equal(warnings.length, 1);
+    assert.match(
+      warnings[0],
+      new RegExp(
+        `^fail: ${id} finished after its lease ran out .*: its result is dropped, not stored ` +
+          `\\(stale run: receipt ${first.receipt}, delivery 1; current run: receipt ${rerun.receipt}, delivery 2\\)$`,
+      ),
+    );
+  });
+
+  it("enqueues neither its retry nor the next task of its pipeline", async () => {
+    const { huey, storage, first, warnings } = await staleRun((huey) => {
+      const flaky = huey.task("flaky", () => {
+        throw new Error("late");
+      }, { retries: 2 });
+      const next = huey.task("next", (x: number) => x + 1);
+      return huey.enqueue(flaky.s()).then(() => huey.enqueue(next.s(1).then(next)));
+    });
+    // The first message (the flaky task) is back in the queue, ahead of the pipeline.
+    assert.equal((await huey.executor.executeDelivery(first)).retrying, false);
+    const second = (await huey.executor.dequeue({ now: huey.now() }))!;
+    const pipeline = (await huey.executor.dequeue({ now: huey.now() }))!;
+    assert.equal(huey.decodeTask(pipeline.data).name, "next");
+    assert.equal(await storage.extendLease(pipeline.receipt, huey.now(), 0), true);
+    await storage.recoverLeases(huey.now());
+    assert.equal((await huey.executor.executeDelivery(pipeline)).acknowledged, false);
+    // Only the two put-back messages wait: no retry, no next task.
+    assert.deepEqual((await huey.pending()).map((task) => task.name), ["next"]);
+    assert.equal(await storage.scheduleSize(), 0);
+    assert.equal(warnings.length, 2);
+    assert.match(warnings[1], /its result and follow-up tasks are dropped/);
+    await storage.ack(second.receipt);
+  });
+});

@@ -33,19 +33,19 @@ export function uniqueName(): string {
 }
 
 /**
- * A fresh app in `dir`: its own database, log file and app module (which
- * the consumer imports by path, and this process imports too, as a
- * producer).
+ * A fresh app in `dir`: its own database, log file (unless `config.log`
+ * names one to share) and app module (which the consumer imports by path,
+ * and this process imports too, as a producer).
  */
-export async function freshApp(dir: string, config: Omit<AppConfig, "db" | "log"> = {}) {
+export async function freshApp(dir: string, config: Omit<AppConfig, "db"> = {}) {
   const id = uniqueName();
   const db = join(dir, `${id}.db`);
-  const log = join(dir, `${id}.log`);
+  const log = config.log ?? join(dir, `${id}.log`);
   const url = join(dir, `${id}_app.ts`);
   writeFileSync(
     url,
     `import { makeApp } from ${JSON.stringify(pathToFileURL(appPath).href)};\n` +
-      `export const app = makeApp(${JSON.stringify({ db, log, ...config })});\n` +
+      `export const app = makeApp(${JSON.stringify({ db, ...config, log })});\n` +
       `export const huey = app.huey;\n`,
   );
   const app: App = (await import(pathToFileURL(url).href)).app;
@@ -82,9 +82,13 @@ export async function consumer(args: string[]): Promise<Running> {
 }
 
 /** Poll `check` every 25 ms until it holds; throw after `ms`, with `explain()` in the error. */
-export async function until(check: () => boolean, ms: number, explain?: () => string) {
+export async function until(
+  check: () => boolean | Promise<boolean>,
+  ms: number,
+  explain?: () => string,
+) {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out; output:\n${explain?.() ?? ""}`);
     await new Promise((r) => setTimeout(r, 25));
   }

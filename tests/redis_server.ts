@@ -67,13 +67,55 @@ function answers(port: number): Promise<boolean> {
   });
 }
 
+/**
+ * Send one command to the server at `url` over a fresh socket, as raw RESP,
+ * so that arguments can be any bytes (the clients send strings as UTF-8);
+ * resolves to the first line of the reply, e.g. `:1`.
+ */
+export function rawCommand(url: string, args: (string | Uint8Array)[]): Promise<string> {
+  const { hostname, port } = new URL(url);
+  const bytes = (arg: string | Uint8Array) =>
+    typeof arg === "string" ? new TextEncoder().encode(arg) : arg;
+  const parts: Uint8Array[] = [new TextEncoder().encode(`*${args.length}\r\n`)];
+  for (const arg of args.map(bytes)) {
+    parts.push(
+      new TextEncoder().encode(`$${arg.length}\r\n`),
+      arg,
+      new TextEncoder().encode("\r\n"),
+    );
+  }
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: hostname, port: Number(port || 6379) });
+    let reply = "";
+    socket.on("connect", () => {
+      for (const part of parts) socket.write(part);
+    });
+    socket.on("data", (chunk) => {
+      reply += chunk.toString();
+      if (!reply.includes("\r\n")) return;
+      socket.destroy();
+      resolve(reply.slice(0, reply.indexOf("\r\n")));
+    });
+    socket.on("error", reject);
+  });
+}
+
 const running = new Set<ChildProcess>();
 process.on("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-/** Start redis-server on `port`; resolves once it answers, rejects if it exits first. */
-async function launch(port: number): Promise<ChildProcess> {
+/** Options of {@link startRedisServer}. */
+export interface RedisServerOptions {
+  /** More configuration, as `redis-server` arguments: `["--maxmemory-policy", "noeviction"]`. */
+  args?: string[];
+}
+
+/**
+ * Start redis-server on `port` with `args` added; resolves once it answers,
+ * rejects if it exits first.
+ */
+async function launch(port: number, args: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn("redis-server", [
     "--port",
     String(port),
@@ -85,6 +127,7 @@ async function launch(port: number): Promise<ChildProcess> {
     "no",
     "--daemonize",
     "no",
+    ...args,
   ], { stdio: ["ignore", "ignore", "pipe"] });
   running.add(child);
   let exited = false;
@@ -112,16 +155,16 @@ async function terminate(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
- * Start a fresh redis-server of our own on a spare loopback port.
- * Needs `redis-server` on the PATH.
+ * Start a fresh redis-server of our own on a spare loopback port, with
+ * `options.args` added to its configuration. Needs `redis-server` on the PATH.
  */
-export async function startRedisServer(): Promise<RedisServer> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await sparePort();
     let child: ChildProcess | undefined;
     try {
-      child = await launch(port);
+      child = await launch(port, options.args);
     } catch (error) {
       lastError = error; // the port was taken in between: try another
       continue;
@@ -138,7 +181,7 @@ export async function startRedisServer(): Promise<RedisServer> {
       },
       restart: async () => {
         await terminate(child);
-        child = await launch(port);
+        child = await launch(port, options.args);
       },
     };
   }

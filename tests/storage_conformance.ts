@@ -34,6 +34,16 @@ export interface ConformanceOptions {
    * processes can share; enables the multi-process tests.
    */
   processes?: { module: string; exportName: string; options: unknown };
+  /**
+   * Whose clock leases are measured on: `"caller"`, the `now` passed to
+   * dequeue, extendLease and recoverLeases (the lease tests then drive a
+   * fake clock), or `"storage"`, the driver's own (Redis: the server's
+   * `TIME`; it ignores `now` there). The storage's clock cannot be moved, so
+   * there the lease tests end leases with `extendLease(receipt, now, 0)` and
+   * wait out short leases in real time.
+   * @default "caller"
+   */
+  leaseClock?: "caller" | "storage";
 }
 
 /** Run `tests/fixtures/storage_process.ts` with `args`; resolves to its stdout. */
@@ -52,6 +62,9 @@ function runProcess(args: string[]): Promise<string> {
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const LEASE = 30;
 
+/** Wait `ms` of real time, and a little more (timers may fire a millisecond early). */
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms + 20));
+
 async function drain(storage: Storage, now = T0): Promise<string[]> {
   const out: string[] = [];
   for (;;) {
@@ -67,6 +80,20 @@ export function storageConformance(name: string, options: ConformanceOptions): v
   describe(`${name} storage conformance`, () => {
     let storage: Storage;
     const opened: Storage[] = [];
+    const storageClock = options.leaseClock === "storage";
+
+    /**
+     * Let the leases of `deliveries` run out before the next recoverLeases.
+     * On the caller's clock, nothing to do: the test passes recoverLeases a
+     * `now` past their end. A storage's own clock cannot be moved: end them
+     * now instead (a lease that ended now is one that ran out).
+     */
+    async function runOut(on: Storage, ...deliveries: (Delivery | undefined)[]): Promise<void> {
+      if (!storageClock) return;
+      for (const delivery of deliveries) {
+        assert.equal(await on.extendLease(delivery!.receipt, T0, 0), true);
+      }
+    }
 
     beforeEach(async () => {
       storage = await options.create();
@@ -164,11 +191,14 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       it("puts a message whose lease ran out back exactly once, ahead of the queue", async () => {
         await storage.enqueue("first", 0);
         await storage.enqueue("second", 0);
-        const lost = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        // On the storage's clock: a lease short enough to wait out.
+        const lease = storageClock ? 0.5 : LEASE;
+        const lost = await storage.dequeue({ now: T0, leaseSeconds: lease });
         assert.equal(lost?.data, "first");
-        assert.deepEqual(await storage.recoverLeases(T0 + LEASE * 1000 - 1), []);
-        assert.deepEqual(await storage.recoverLeases(T0 + LEASE * 1000), ["first"]);
-        assert.deepEqual(await storage.recoverLeases(T0 + LEASE * 1000 + 1), []);
+        assert.deepEqual(await storage.recoverLeases(T0 + lease * 1000 - 1), []);
+        if (storageClock) await sleep(lease * 1000);
+        assert.deepEqual(await storage.recoverLeases(T0 + lease * 1000), ["first"]);
+        assert.deepEqual(await storage.recoverLeases(T0 + lease * 1000 + 1), []);
         assert.equal(await storage.leasedSize(), 0);
         assert.deepEqual(await storage.enqueuedItems(), ["first", "second"]);
         // The old receipt no longer acknowledges anything.
@@ -186,6 +216,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           assert.equal(delivery?.data, "poison");
           counts.push(delivery!.deliveries);
           now += 2000;
+          await runOut(storage, delivery);
           assert.deepEqual(await storage.recoverLeases(now), ["poison"]);
         }
         assert.deepEqual(counts, [1, 2, 3]);
@@ -209,12 +240,25 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         const lost = await storage.dequeue({ now: T0, leaseSeconds: 1 });
         assert.equal(lost?.data, "urgent");
         await storage.enqueue("normal", 0);
-        await storage.recoverLeases(T0 + 5000);
+        await runOut(storage, lost);
+        assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["urgent"]);
         assert.deepEqual(await drain(storage), ["urgent", "normal"]);
       });
 
       it("extendLease pushes the lease's end", async () => {
         await storage.enqueue("long", 0);
+        if (storageClock) {
+          // The same in real time: ends at 0.6 s, pushed at 0.4 s to 1 s later.
+          const delivery = await storage.dequeue({ now: T0, leaseSeconds: 0.6 });
+          await sleep(400);
+          assert.equal(await storage.extendLease(delivery!.receipt, T0, 1), true);
+          await sleep(400);
+          assert.deepEqual(await storage.recoverLeases(T0), [], "past the first end");
+          await sleep(600);
+          assert.deepEqual(await storage.recoverLeases(T0), ["long"], "past the new end");
+          assert.equal(await storage.extendLease(delivery!.receipt, T0, 10), false);
+          return;
+        }
         const delivery = await storage.dequeue({ now: T0, leaseSeconds: 10 });
         assert.ok(delivery);
         assert.equal(await storage.extendLease(delivery.receipt, T0 + 9000, 10), true);
@@ -241,6 +285,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         if (!storage.putDataAndAck) return;
         await storage.enqueue("late", 0);
         const late = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        await runOut(storage, late);
         assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["late"]);
         // The late finisher of a message that was put back stores nothing...
         assert.equal(await storage.putDataAndAck("late-key", "stale", late!.receipt), false);
@@ -253,6 +298,35 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.peekData("late-key"), "rerun");
         assert.equal(await storage.leasedSize(), 0);
         assert.equal(await storage.queueSize(), 0);
+      });
+
+      it("currentLease names the receipt and delivery a message is held under, where supported", async () => {
+        if (!storage.currentLease) return;
+        for (const m of ["other", "held", "waiting"]) await storage.enqueue(m, 0);
+        const other = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        const held = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.deepEqual([other?.data, held?.data], ["other", "held"]);
+        assert.deepEqual(await storage.currentLease("held"), {
+          receipt: held!.receipt,
+          deliveries: 1,
+        });
+        assert.equal(await storage.currentLease("waiting"), undefined);
+        assert.equal(await storage.currentLease("nothing"), undefined);
+        // Put back and taken again: the new receipt, the second delivery.
+        await runOut(storage, other, held);
+        assert.deepEqual((await storage.recoverLeases(T0 + 5000)).sort(), ["held", "other"]);
+        let again = await storage.dequeue({ now: T0 + 5000, leaseSeconds: 1 });
+        if (again?.data === "other") {
+          assert.equal(await storage.ack(again.receipt), true);
+          again = await storage.dequeue({ now: T0 + 5000, leaseSeconds: 1 });
+        }
+        assert.equal(again?.data, "held");
+        assert.deepEqual(await storage.currentLease("held"), {
+          receipt: again!.receipt,
+          deliveries: 2,
+        });
+        assert.equal(await storage.ack(again!.receipt), true);
+        assert.equal(await storage.currentLease("held"), undefined);
       });
 
       it("dequeue reads peekKey after the take, in the same operation", async () => {
@@ -517,6 +591,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           assert.equal(await second.leasedSize(), 2);
           assert.equal(await second.ack(kept!.receipt), true, "a receipt outlives its instance");
           assert.deepEqual(await second.recoverLeases(T0 + 10_000 - 1), []);
+          await runOut(second, lost);
           assert.deepEqual(await second.recoverLeases(T0 + 10_000), ["lost"]);
           await second.enqueue("low2", 0);
           assert.deepEqual(await second.enqueuedItems(), ["lost", ...waiting, "low2"]);
@@ -549,6 +624,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(delivery?.data, "for-b");
         assert.equal(await b.dequeue({ now: T0, leaseSeconds: 1 }), undefined);
         assert.equal(await a.ack(delivery!.receipt), false, "a receipt is only good for its name");
+        await runOut(b, delivery);
         assert.deepEqual(await a.recoverLeases(T0 + 5000), []);
         assert.deepEqual(await b.recoverLeases(T0 + 5000), ["for-b"]);
 

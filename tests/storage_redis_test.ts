@@ -16,10 +16,15 @@ import {
   RedisStorage,
 } from "../lib/storage/redis/storage.ts";
 import type { RedisExpireStorageOptions } from "../lib/storage/redis/storage.ts";
-import { connectRedis } from "../lib/storage/redis/connection.ts";
+import { connectRedis, replyStrings } from "../lib/storage/redis/connection.ts";
 import type { RedisClientLike, RedisConnection } from "../lib/storage/redis/connection.ts";
 import { storageConformance } from "./storage_conformance.ts";
-import { describeWithRedis, redisServerInstalled, startRedisServer } from "./redis_server.ts";
+import {
+  describeWithRedis,
+  rawCommand,
+  redisServerInstalled,
+  startRedisServer,
+} from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";
 
 const CLASSES = {
@@ -75,6 +80,7 @@ function registerRedisTests(server: RedisServer): void {
         // the suffix keeps its names apart from those of the other suites.
         open: (suffix) => new CLASSES[className]({ url, name: `${name}-${suffix}` }),
         persistent: true,
+        leaseClock: "storage",
         processes: {
           module: "../lib/storage/redis/storage.ts",
           exportName: className,
@@ -107,6 +113,7 @@ function registerRedisTests(server: RedisServer): void {
           open: async (suffix) =>
             new CLASSES[className]({ client: await connected(), name: `${name}-${suffix}` }),
           persistent: true,
+          leaseClock: "storage",
         });
       }
     });
@@ -140,6 +147,7 @@ function registerRedisTests(server: RedisServer): void {
               name: `${name}-${suffix}`,
             }),
           persistent: true,
+          leaseClock: "storage",
         });
       });
     }
@@ -247,12 +255,85 @@ function registerRedisTests(server: RedisServer): void {
         });
       }
 
+      it("measures leases on the server's clock, whatever now each caller passes", async () => {
+        const hour = 3600_000;
+        for (const className of ["RedisStorage", "PriorityRedisStorage"] as const) {
+          const name = `clock-${RUN}-${className}`;
+          const storage = make(className, { name });
+          await storage.flushAll();
+          await storage.enqueueMany([{ data: "a", priority: 0 }, { data: "b", priority: 0 }]);
+          // Consumers whose clocks are an hour behind and an hour ahead.
+          const behind = await storage.dequeue({ now: Date.now() - hour, leaseSeconds: 30 });
+          const ahead = await storage.dequeue({ now: Date.now() + hour, leaseSeconds: 30 });
+          assert.equal(await storage.extendLease(behind!.receipt, Date.now() - hour, 30), true);
+          // Both leases end 30 s after the server's time, where the clock behind
+          // would have put one in the past and the clock ahead one far ahead...
+          const [seconds] = replyStrings(await raw.send(["TIME"]));
+          for (const delivery of [behind, ahead]) {
+            const end = Number(
+              await raw.send(["ZSCORE", `huey.{${name}}.leased`, delivery!.receipt]),
+            );
+            const left = end - Number(seconds) * 1000;
+            assert.ok(
+              left > 25_000 && left <= 31_000,
+              `lease ends ${left} ms after the server's time`,
+            );
+          }
+          // ...so a scheduler an hour (or two) ahead recovers neither.
+          assert.deepEqual(await storage.recoverLeases(Date.now() + 2 * hour), []);
+          // A lease that ends now on the server's clock is recovered by one an hour behind.
+          assert.equal(await storage.extendLease(ahead!.receipt, Date.now() + hour, 0), true);
+          assert.deepEqual(await storage.recoverLeases(Date.now() - hour), [ahead!.data]);
+          await storage.flushAll();
+        }
+      });
+
+      for (const className of Object.keys(CLASSES) as ClassName[]) {
+        it(`${className}: hands out a message whose bytes are not UTF-8 as undecodable, with its bytes in hex`, async () => {
+          const name = `utf8-${RUN}-${className}`;
+          const storage = make(className, { name });
+          await storage.flushAll();
+          // "a", then a byte that is not UTF-8 and a truncated sequence, then "z".
+          const bad = new Uint8Array([0x61, 0xff, 0xe2, 0x82, 0x7a]);
+          const hex = "61ffe2827a";
+          const queue = `huey.{${name}}.queue`;
+          if (storage.priority) {
+            const member = [...new TextEncoder().encode("0".repeat(16)), ...bad];
+            assert.equal(
+              await rawCommand(url, ["ZADD", queue, "-0", new Uint8Array(member)]),
+              ":1",
+            );
+          } else {
+            assert.equal(await rawCommand(url, ["LPUSH", queue, bad]), ":1");
+          }
+          await storage.enqueue("after \u00e9\u{1F600}", 0);
+          const taken = await Promise.all(
+            [1, 2].map(() => storage.dequeue({ now: T0, leaseSeconds: 30 })),
+          );
+          const [undecodable, fine] = taken;
+          assert.equal(undecodable?.data, hex);
+          assert.match(undecodable!.undecodable!, /not valid UTF-8: byte 0xff at offset 1 of 5/);
+          assert.equal(fine?.data, "after \u00e9\u{1F600}");
+          assert.equal(fine?.undecodable, undefined);
+          // Leased like any other: acknowledged, or recovered with its bytes intact.
+          assert.equal(await storage.extendLease(undecodable!.receipt, T0, 0), true);
+          assert.equal((await storage.recoverLeases(T0)).length, 1);
+          const again = await storage.dequeue({ now: T0, leaseSeconds: 30 });
+          assert.deepEqual([again?.data, again?.deliveries], [hex, 2]);
+          assert.equal(await storage.ack(again!.receipt), true);
+          assert.equal(await storage.ack(fine!.receipt), true);
+          assert.equal(await storage.leasedSize(), 0);
+        });
+      }
+
       it("wakes a blocked dequeue when recoverLeases puts a message back", async () => {
         for (const className of ["RedisStorage", "PriorityRedisStorage"] as const) {
           const storage = make(className, { name: `recover-wake-${RUN}-${className}` });
           await storage.flushAll();
           await storage.enqueue("lost", 0);
-          assert.ok(await storage.dequeue({ now: T0, leaseSeconds: 1 }));
+          const lost = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+          // Leases are on the server's clock: end this one now.
+          assert.equal(await storage.extendLease(lost!.receipt, T0, 0), true);
           const waiting = storage.dequeue({ now: T0, leaseSeconds: 30, wait: 5 });
           await sleep(50);
           const recoveredAt = performance.now();
@@ -261,6 +342,59 @@ function registerRedisTests(server: RedisServer): void {
           assert.ok(performance.now() - recoveredAt < 300);
         }
       });
+    });
+
+    describe("enqueueMany at maxmemory (noeviction)", () => {
+      if (!redisServerInstalled()) {
+        it("is not tested: redis-server is not on the PATH to start one with a memory limit", () => {});
+        return;
+      }
+      let own: RedisServer | undefined;
+      let admin: RedisConnection | undefined;
+      before(async () => {
+        own = await startRedisServer({ args: ["--maxmemory-policy", "noeviction"] });
+        admin = await connectRedis({ url: own.url, owner: "the tests" });
+      });
+      after(async () => {
+        await admin?.close();
+        await own?.stop();
+      });
+
+      /** Let the server use `headroom` bytes more than it uses now. */
+      async function limitMemory(headroom: number): Promise<void> {
+        await admin!.send(["CONFIG", "SET", "maxmemory", "0"]);
+        const info = String(await admin!.send(["INFO", "memory"]));
+        const used = Number(/used_memory:(\d+)/.exec(info)![1]);
+        await admin!.send(["CONFIG", "SET", "maxmemory", String(used + headroom)]);
+      }
+
+      for (const className of Object.keys(CLASSES) as ClassName[]) {
+        it(`${className}: a bulk enqueue that does not fit rejects and leaves nothing queued; one that fits is all there`, async () => {
+          const storage = new CLASSES[className]({
+            url: own!.url,
+            name: `oom-${RUN}-${className}`,
+          });
+          const messages = (n: number) =>
+            Array.from({ length: n }, (_, i) => ({
+              data: JSON.stringify({ i, pad: "x".repeat(200) }),
+              priority: 0,
+            }));
+          try {
+            await storage.flushAll();
+            await limitMemory(2 << 20);
+            // 15,000 messages of 220 bytes: more than the 2 MiB left.
+            await assert.rejects(() => storage.enqueueMany(messages(15_000)), /OOM/);
+            assert.equal(await storage.queueSize(), 0, "nothing of the rejected call is queued");
+            const fits = messages(1000);
+            await storage.enqueueMany(fits);
+            assert.deepEqual(await storage.enqueuedItems(), fits.map((item) => item.data));
+          } finally {
+            await admin!.send(["CONFIG", "SET", "maxmemory", "0"]);
+            await storage.flushAll();
+            await storage.close();
+          }
+        });
+      }
     });
 
     describe("priority queue", () => {

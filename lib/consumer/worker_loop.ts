@@ -107,7 +107,8 @@ export async function processDelivery(
     });
     if (outcome.status === "interrupted") {
       await storage.extendLease(delivery.receipt, huey.now(), 0);
-    } else if (!(outcome.acknowledged ?? await storage.ack(delivery.receipt))) {
+    } else if (outcome.acknowledged === undefined && !(await storage.ack(delivery.receipt))) {
+      // (acknowledged false: the executor found the run stale and reported it.)
       huey.logger.warn(
         `${outcome.task ?? "message"} finished after its lease ran out; it may run again elsewhere`,
       );

@@ -395,6 +395,17 @@ export class FileStorage implements Storage {
     });
   }
 
+  /** Store the result and acknowledge under one lock, only while `receipt` holds its lease. */
+  putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    return this.#locked("store a result and acknowledge its message", () => {
+      const name = this.#findLease(receipt);
+      if (name === undefined) return false;
+      this.#putResult(key, value);
+      unlinkSync(join(this.#leased, name));
+      return true;
+    });
+  }
+
   extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
     return this.#locked("extend a lease", () => {
       const name = this.#findLease(receipt);

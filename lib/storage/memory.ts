@@ -157,8 +157,20 @@ export class MemoryStorage implements Storage {
   }
 
   async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    this.#open();
+    // Fenced: a finisher whose lease was lost stores nothing. (putData's
+    // body runs before its first await: nothing interleaves with the check.)
+    if (!this.#leases.delete(receipt)) return false;
     await this.putData(key, value);
-    return await this.ack(receipt);
+    return true;
+  }
+
+  async currentLease(data: string): Promise<{ receipt: string; deliveries: number } | undefined> {
+    this.#open();
+    for (const [receipt, lease] of this.#leases) {
+      if (lease.message.data === data) return { receipt, deliveries: lease.message.deliveries };
+    }
+    return undefined;
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {

@@ -3,7 +3,12 @@
  * strings (the serializer's output); it never parses them.
  *
  * Times are milliseconds since the epoch and are passed in by the caller, so
- * tests drive the schedule and leases with a fake clock.
+ * tests drive the schedule and leases with a fake clock. A driver whose
+ * data lives on a server with a clock of its own (Redis) measures leases on
+ * that clock instead: its `dequeue`, `extendLease` and `recoverLeases`
+ * ignore `now` (only the lease's duration counts), so consumers whose
+ * clocks disagree still agree on when a lease ends. The schedule always
+ * uses the caller's times.
  *
  * @module
  */
@@ -24,6 +29,15 @@ export interface Delivery {
    * message that keeps killing (or hanging) its consumer is seen coming back.
    */
   deliveries: number;
+  /**
+   * Set when the driver cannot hand the message out as text: why (its
+   * stored bytes are not valid UTF-8, e.g. written by another program, and
+   * decoding them would replace the bad bytes with U+FFFD: a task with
+   * changed arguments). `data` then holds the bytes in hex. The consumer
+   * never runs such a message: it keeps it in the error store with the
+   * reason and acknowledges it.
+   */
+  undecodable?: string;
   /**
    * With {@link DequeueOptions.peekKey}: that key's value in the result
    * store, read after the message was taken, or `null` when the key is
@@ -55,7 +69,10 @@ export interface TransactionWrites {
 
 /** Options of {@link Storage.dequeue}. */
 export interface DequeueOptions {
-  /** Current time in ms since the epoch (the lease starts now). */
+  /**
+   * Current time in ms since the epoch: the lease starts now (on drivers
+   * that measure leases on the caller's clock; Redis uses its server's).
+   */
   now: number;
   /** How long the message stays invisible to other consumers, in seconds. */
   leaseSeconds: number;
@@ -94,7 +111,11 @@ export interface Storage {
 
   /** Add a message; higher priority is dequeued first, FIFO within a priority. */
   enqueue(data: string, priority: number): Promise<void>;
-  /** Add several messages in one operation (one round trip where possible). */
+  /**
+   * Add several messages in one operation (one round trip where possible).
+   * Atomic: when it rejects, none of them was added, so the call can be
+   * retried without duplicates.
+   */
   enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void>;
   /**
    * Take the next message under a lease, or `undefined` when the queue is
@@ -113,17 +134,32 @@ export interface Storage {
   ack(receipt: string): Promise<boolean>;
   /**
    * `putData(key, value)` then `ack(receipt)` as one atomic operation (one
-   * round trip): how a consumer finishes a task whose result is all that is
-   * left to store. Optional; without it the consumer calls the two in turn.
-   * Returns what `ack` would.
+   * round trip), fenced by the lease: how a consumer finishes a task whose
+   * result is all that is left to store. Only while `receipt` still holds
+   * its lease is the value stored and the message acknowledged (true). Once
+   * the lease was lost (it ran out and {@link recoverLeases} put the message
+   * back, or it was acknowledged already) it stores nothing and returns
+   * false, so a late finisher cannot overwrite the result of the run that
+   * took the message again. Optional; without it the consumer calls the
+   * two in turn (unfenced).
    */
   putDataAndAck?(key: string, value: string, receipt: string): Promise<boolean>;
-  /** Push a lease's end to `now + leaseSeconds`. False if the lease was already lost. */
+  /**
+   * The lease `data` is held under now, if a consumer holds it: its receipt
+   * and delivery number. For logs only (which run replaced a stale one), so
+   * it may be slow (Redis scans the leases). Optional.
+   */
+  currentLease?(data: string): Promise<{ receipt: string; deliveries: number } | undefined>;
+  /**
+   * Push a lease's end to `now + leaseSeconds` (Redis: the server's time
+   * plus `leaseSeconds`); `leaseSeconds` 0 ends it now, so the next
+   * recovery puts the message back. False if the lease was already lost.
+   */
   extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean>;
   /**
-   * Put every message whose lease ended at or before `now` back at the front
-   * of the queue, exactly once, keeping its delivery count; returns the
-   * recovered messages (empty when none).
+   * Put every message whose lease ended at or before `now` (Redis: the
+   * server's time) back at the front of the queue, exactly once, keeping its
+   * delivery count; returns the recovered messages (empty when none).
    */
   recoverLeases(now: number): Promise<string[]>;
   /** Messages waiting in the queue (not counting leased ones). */

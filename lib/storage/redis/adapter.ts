@@ -55,6 +55,12 @@ export interface RedisTarget {
 export interface RawClient {
   /** Send one command; resolves to the library's reply. */
   send(args: readonly string[]): Promise<unknown>;
+  /**
+   * Send one command and receive its bulk strings as bytes (`Uint8Array`),
+   * undecoded. Only where the library can (node-redis; Bun's `send` always
+   * decodes them as UTF-8, with U+FFFD for bytes that are not).
+   */
+  sendForBytes?(args: readonly string[]): Promise<unknown>;
   /** Resolves once the subscription is active. */
   subscribe(channel: string, onMessage: (message: string) => void): Promise<void>;
   /** End the subscription to `channel`. */

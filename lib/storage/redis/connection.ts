@@ -43,6 +43,19 @@ import { adoptNodeRedis, connectNodeRedis } from "./node_redis.ts";
  */
 export type RedisReply = string | number | null | RedisReply[];
 
+/**
+ * A reply of {@link RedisConnection.runForBytes}: as {@link RedisReply},
+ * with bulk strings as bytes where the client library can hand them out so.
+ *
+ * @example Read a message that may be bytes
+ * ```ts
+ * import type { RedisBytesReply } from "./connection.ts";
+ * const text = (item: RedisBytesReply) =>
+ *   item instanceof Uint8Array ? new TextDecoder("utf-8", { fatal: true }).decode(item) : String(item);
+ * ```
+ */
+export type RedisBytesReply = string | number | null | Uint8Array | RedisBytesReply[];
+
 export type { RedisClientKind };
 
 /**
@@ -152,6 +165,17 @@ export interface RedisConnection {
   send(args: readonly string[]): Promise<RedisReply>;
   /** Run a Lua script (`EVALSHA`, then `EVAL` on `NOSCRIPT`). */
   run(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<RedisReply>;
+  /**
+   * True when {@link runForBytes} hands out bulk strings as bytes
+   * (node-redis), false when it decodes them as UTF-8 like `run` (Bun).
+   */
+  readonly readsBytes: boolean;
+  /** As {@link run}, with the reply's bulk strings as bytes where {@link readsBytes}. */
+  runForBytes(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<RedisBytesReply>;
   /**
    * Run a blocking command (`BLMOVE`, `BZPOPMIN`, ...) on this connection,
    * which must be dedicated to it. When `signal` aborts, the reply resolves
@@ -296,15 +320,22 @@ function target(options: RedisConnectionOptions): RedisTarget {
 
 /** Turn RESP3 maps, booleans and doubles into the plain {@link RedisReply} shapes. */
 function normalize(reply: unknown): RedisReply {
+  return normalizeReply(reply, false) as RedisReply;
+}
+
+/** As {@link normalize}; with `bytes`, bulk strings that came as bytes stay bytes. */
+function normalizeReply(reply: unknown, bytes: boolean): RedisBytesReply {
   if (reply === undefined || reply === null) return null;
   if (typeof reply === "string" || typeof reply === "number") return reply;
-  if (Array.isArray(reply)) return reply.map(normalize);
+  if (Array.isArray(reply)) return reply.map((item) => normalizeReply(item, bytes));
   if (typeof reply === "boolean") return reply ? 1 : 0;
   if (typeof reply === "bigint") return Number(reply);
-  if (reply instanceof Uint8Array) return new TextDecoder().decode(reply);
-  if (reply instanceof Map) return [...reply].flatMap(([k, v]) => [normalize(k), normalize(v)]);
+  if (reply instanceof Uint8Array) return bytes ? reply : new TextDecoder().decode(reply);
+  if (reply instanceof Map) {
+    return [...reply].flatMap(([k, v]) => [normalizeReply(k, bytes), normalizeReply(v, bytes)]);
+  }
   if (typeof reply === "object") {
-    return Object.entries(reply).flatMap(([k, v]) => [k, normalize(v)]);
+    return Object.entries(reply).flatMap(([k, v]) => [k, normalizeReply(v, bytes)]);
   }
   return String(reply);
 }
@@ -368,20 +399,41 @@ class Connection implements RedisConnection {
     });
   }
 
-  async run(
+  run(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<RedisReply> {
+    return this.#evaluate(script, keys, args, false) as Promise<RedisReply>;
+  }
+
+  get readsBytes(): boolean {
+    return this.#raw.sendForBytes !== undefined;
+  }
+
+  runForBytes(
     script: RedisScript,
     keys: readonly string[],
     args: readonly string[],
-  ): Promise<RedisReply> {
+  ): Promise<RedisBytesReply> {
+    return this.#evaluate(script, keys, args, this.readsBytes);
+  }
+
+  async #evaluate(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly string[],
+    bytes: boolean,
+  ): Promise<RedisBytesReply> {
     const sha = script.sha ??= await sha1(script.source);
     const tail = [String(keys.length), ...keys, ...args];
+    const send = (command: string[]) =>
+      bytes ? this.#raw.sendForBytes!(command) : this.#raw.send(command);
     try {
-      return normalize(await this.#raw.send(["EVALSHA", sha, ...tail]));
+      return normalizeReply(await send(["EVALSHA", sha, ...tail]), bytes);
     } catch (error) {
-      if (!this.#closed && /^NOSCRIPT\b/.test(messageOf(error))) {
-        return await this.send(["EVAL", script.source, ...tail]);
-      }
-      throw this.#wrap(error, "EVALSHA");
+      if (this.#closed || !/^NOSCRIPT\b/.test(messageOf(error))) throw this.#wrap(error, "EVALSHA");
+    }
+    try {
+      return normalizeReply(await send(["EVAL", script.source, ...tail]), bytes);
+    } catch (error) {
+      throw this.#wrap(error, "EVAL");
     }
   }
 

@@ -12,7 +12,7 @@
  * | `huey.{app}.queue` | list (`RedisStorage`) or sorted set (priority) | waiting messages |
  * | `huey.{app}.wake` | list of at most one element (priority only) | non-empty while the queue is: what blocking consumers wait on |
  * | `huey.{app}.leases` | hash receipt -> message | messages handed out and not yet acknowledged |
- * | `huey.{app}.leased` | sorted set receipt -> lease end (ms) | when each lease runs out |
+ * | `huey.{app}.leased` | sorted set receipt -> lease end (ms, server time) | when each lease runs out |
  * | `huey.{app}.recoveries` | hash SHA-1 of a lease record -> count | how often a message's lease ran out (absent while none did) |
  * | `huey.{app}.seq` | integer | the sequence that orders equal priorities and equal etas |
  * | `huey.{app}.schedule` | sorted set eta (ms) -> seq + message | scheduled messages |

@@ -8,8 +8,10 @@
  * @module
  */
 import { HueyError } from "../../errors.ts";
+import { redisClientKind } from "../../runtime.ts";
 import { checkRedisOptions, connectRedis, wrapRedisClient } from "./connection.ts";
 import type {
+  RedisBytesReply,
   RedisClientLike,
   RedisConnection,
   RedisConnectionOptions,
@@ -120,6 +122,27 @@ export class RedisLink {
     const conn = this.#live ?? await this.#conn();
     this.assertOpen();
     return await conn.run(script, keys, args);
+  }
+
+  /**
+   * True when {@link runForBytes} hands out bulk strings as bytes: the
+   * client library is node-redis (the application's client, or ours when
+   * the runtime is not Bun).
+   */
+  get readsBytes(): boolean {
+    if (this.#live) return this.#live.readsBytes;
+    return redisClientKind() === "node-redis";
+  }
+
+  /** Run a script on the main connection, its bulk strings as bytes where {@link readsBytes}. */
+  async runForBytes(
+    script: RedisScript,
+    keys: readonly string[],
+    args: readonly string[],
+  ): Promise<RedisBytesReply> {
+    const conn = this.#live ?? await this.#conn();
+    this.assertOpen();
+    return await conn.runForBytes(script, keys, args);
   }
 
   /** The connection that carries the storage's subscriptions, opened on first use. */

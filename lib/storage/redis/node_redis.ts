@@ -5,13 +5,22 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import { HueyError } from "../../errors.ts";
 import { messageOf, reconnectDelay } from "./adapter.ts";
 import type { AdoptedClient, RawClient, RedisTarget } from "./adapter.ts";
 
+/**
+ * node-redis's type mapping that leaves bulk strings (RESP type `$`, 36) as
+ * bytes: its decoder then hands out a view of the socket's buffer instead
+ * of decoding it. By number, so an application's client from another copy
+ * of the library gets the same mapping.
+ */
+const BYTES = { typeMapping: { 36: Buffer } };
+
 /** The part of a node-redis client used here. */
 interface NodeRedisClient {
-  sendCommand(args: readonly string[]): Promise<unknown>;
+  sendCommand(args: readonly string[], options?: typeof BYTES): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
   duplicate(overrides?: { disableOfflineQueue?: boolean }): NodeRedisClient;
@@ -42,6 +51,7 @@ function nodeRedisRaw(
 ): RawClient {
   return {
     send: (args) => client.sendCommand(args),
+    sendForBytes: (args) => client.sendCommand(args, BYTES),
     subscribe: (channel, onMessage) => client.subscribe(channel, (message) => onMessage(message)),
     unsubscribe: (channel) => client.unsubscribe(channel),
     duplicate: reconnect,

@@ -9,6 +9,12 @@
  * hash tag, so every multi-key operation is a Lua script that also runs on
  * Redis Cluster.
  *
+ * Leases are measured on the Redis server's clock (`TIME` inside the
+ * scripts), so consumers whose clocks disagree agree on when a lease ends:
+ * `dequeue`, `extendLease` and `recoverLeases` ignore the caller's `now`
+ * (only `leaseSeconds` counts). The schedule still uses the caller's times
+ * (an eta is the producer's, `readSchedule(now)` the consumer's).
+ *
  * Consumer events go out on `huey.{app}.events`: events published close
  * together share one message, each preceded by U+001E.
  *
@@ -29,7 +35,15 @@ import {
 } from "./layouts.ts";
 import type { QueueLayout, RedisCommands, ResultLayout, ResultLayoutOptions } from "./layouts.ts";
 import { RedisLink } from "./link.ts";
-import { ACK, ADD_TO_SCHEDULE, EXTEND_LEASE, PUT_AND_ACK, READ_SCHEDULE } from "./scripts.ts";
+import { handedOut, text } from "./text.ts";
+import {
+  ACK,
+  ADD_TO_SCHEDULE,
+  CURRENT_LEASE,
+  EXTEND_LEASE,
+  PUT_AND_ACK,
+  READ_SCHEDULE,
+} from "./scripts.ts";
 
 /**
  * Options of {@link RedisStorage} and {@link PriorityRedisStorage}.
@@ -109,7 +123,8 @@ interface Layout {
 
 /** One dequeue's share of a batched take. */
 interface TakeRequest {
-  until: number;
+  /** The lease's duration, from the server's time of the take. */
+  leaseMs: number;
   peekKey?: string;
 }
 
@@ -125,9 +140,6 @@ const EVENT_BATCH_MS = 10;
 
 /** Starts and separates the events of a batched event message (ASCII record separator). */
 const EVENT_SEPARATOR = "\u001e";
-
-/** Messages per command in enqueueMany. */
-const BATCH = 5000;
 
 /**
  * Huey's Redis storage: the queue is a list (FIFO, priorities ignored, as in
@@ -173,6 +185,7 @@ export class RedisStorage implements Storage {
   readonly #commands: RedisCommands = {
     send: (args) => this.#link.send(args),
     run: (script, keys, args) => this.#link.run(script, keys, args),
+    runForBytes: (script, keys, args) => this.#link.runForBytes(script, keys, args),
   };
   readonly #readTimeout: number;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
@@ -227,11 +240,17 @@ export class RedisStorage implements Storage {
     return this.#queue.enqueue(data, priority);
   }
 
+  /**
+   * All or nothing: every message in one command (`LPUSH`, or one script
+   * with priorities), which the server runs whole or rejects whole (e.g.
+   * `OOM` at `maxmemory` with `noeviction`: it checks before the command's
+   * first write). So a rejected call can be retried without duplicates. A
+   * very large call holds the server for its duration (about 100 ms per
+   * million messages).
+   */
   async enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void> {
     this.#link.assertOpen();
-    for (let start = 0; start < items.length; start += BATCH) {
-      await this.#queue.enqueueBatch(items.slice(start, start + BATCH));
-    }
+    if (items.length > 0) await this.#queue.enqueueBatch(items);
   }
 
   /** Take one message per request (fewer when the queue runs dry), in one script. */
@@ -249,15 +268,18 @@ export class RedisStorage implements Storage {
         ? [this.#keys.results, "", ""]
         : this.#results.peekArgs(peekKey);
       const receipts = indexes.map(() => crypto.randomUUID());
-      const untils = indexes.map((i) => String(requests[i].until));
-      const reply = await this.#queue.take(peek, [mode, field, ...receipts, ...untils]);
+      const durations = indexes.map((i) => String(requests[i].leaseMs));
+      // A client that hands out bytes checks them here; Bun's needs the script to.
+      const check = this.#link.readsBytes ? "" : "u";
+      const args = [check, mode, field, ...receipts, ...durations];
+      const reply = await this.#queue.take(peek, args);
       if (!Array.isArray(reply) || reply.length === 0) return;
-      const peeked = reply[0] === null || reply[0] === undefined ? null : String(reply[0]);
+      const peeked = reply[0] === null || reply[0] === undefined ? null : text(reply[0]);
       // {peeked, k messages, their k delivery numbers}
       const taken = (reply.length - 1) / 2;
       for (let j = 0; j < taken; j++) {
         const delivery: Delivery = {
-          data: String(reply[1 + j]),
+          ...handedOut(reply[1 + j]),
           receipt: receipts[j],
           deliveries: Number(reply[1 + taken + j]),
         };
@@ -269,25 +291,21 @@ export class RedisStorage implements Storage {
   }
 
   /** Move the next message into a lease and read `peekKey`, batched with concurrent takes. */
-  #take(
-    now: number,
-    leaseSeconds: number,
-    peekKey: string | undefined,
-  ): Promise<Delivery | undefined> {
-    return this.#takes.add({ until: now + leaseSeconds * 1000, peekKey });
+  #take(leaseSeconds: number, peekKey: string | undefined): Promise<Delivery | undefined> {
+    return this.#takes.add({ leaseMs: leaseSeconds * 1000, peekKey });
   }
 
   /**
    * Take the next message under a lease. With `wait` on a blocking storage,
    * wait on the server (in steps of at most `readTimeout`) until a message
    * arrives, `wait` runs out or `signal` aborts, then take it with the same
-   * script as a non-blocking dequeue. The lease starts at `now` plus the time
-   * spent waiting.
+   * script as a non-blocking dequeue. The lease ends `leaseSeconds` after
+   * the server's time of the take; `now` is not used.
    */
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
     this.#link.assertOpen();
     const started = performance.now();
-    const delivery = await this.#take(options.now, options.leaseSeconds, options.peekKey);
+    const delivery = await this.#take(options.leaseSeconds, options.peekKey);
     const wait = options.wait ?? 0;
     if (delivery || !this.blocking || !(wait > 0)) return delivery;
     const deadline = started + wait * 1000;
@@ -300,8 +318,7 @@ export class RedisStorage implements Storage {
         const woken = await this.#link.waitForList(this.#queue.wakeKey, seconds, scope.signal);
         if (scope.signal.aborted) break;
         if (woken) {
-          const now = options.now + (performance.now() - started);
-          const taken = await this.#take(now, options.leaseSeconds, options.peekKey);
+          const taken = await this.#take(options.leaseSeconds, options.peekKey);
           if (taken) return taken;
         }
       }
@@ -336,14 +353,24 @@ export class RedisStorage implements Storage {
     return requests.map((_, i) => Array.isArray(reply) && reply[i] === 1);
   }
 
-  async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
+  async currentLease(data: string): Promise<{ receipt: string; deliveries: number } | undefined> {
     const k = this.#keys;
-    const until = String(now + leaseSeconds * 1000);
-    return (await this.#link.run(EXTEND_LEASE, [k.leases, k.leased], [receipt, until])) === 1;
+    const layout = this.priority ? "1" : "";
+    const reply = await this.#link.run(CURRENT_LEASE, [k.leases, k.recoveries], [data, layout]);
+    if (!Array.isArray(reply) || reply.length < 2) return undefined;
+    return { receipt: String(reply[0]), deliveries: Number(reply[1]) };
   }
 
-  recoverLeases(now: number): Promise<string[]> {
-    return this.#queue.recover(now);
+  /** Move the lease's end to `leaseSeconds` after the server's time; `now` is not used. */
+  async extendLease(receipt: string, _now: number, leaseSeconds: number): Promise<boolean> {
+    const k = this.#keys;
+    const duration = String(leaseSeconds * 1000);
+    return (await this.#link.run(EXTEND_LEASE, [k.leases, k.leased], [receipt, duration])) === 1;
+  }
+
+  /** Put back what ran out by the server's time; `now` is not used. */
+  recoverLeases(_now: number): Promise<string[]> {
+    return this.#queue.recover();
   }
 
   queueSize(): Promise<number> {
