@@ -264,6 +264,20 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       assert.equal((await waitingToo)?.data, "longest");
     });
 
+    it("enqueueMany past one statement's batch is still all or nothing", async () => {
+      const storage = open({ name: `many-${RUN}` });
+      await storage.flushAll();
+      const items = Array.from({ length: 12_000 }, (_, i) => ({ data: `m${i}`, priority: 0 }));
+      // The last item cannot be stored (a priority Postgres cannot read): nothing is.
+      const bad = [...items, { data: "bad", priority: "high" as unknown as number }];
+      await assert.rejects(() => storage.enqueueMany(bad), HueyError);
+      assert.equal(await storage.queueSize(), 0);
+      await storage.enqueueMany(items);
+      assert.equal(await storage.queueSize(), 12_000);
+      assert.deepEqual(await storage.enqueuedItems(2), ["m0", "m1"]);
+      await storage.flushAll();
+    });
+
     it("recovers each expired lease once when several storages recover at the same time", async () => {
       const name = `recover-${RUN}`;
       const storages = Array.from({ length: 4 }, () => open({ name }));

@@ -210,29 +210,39 @@ export class PostgresStorage implements Storage {
 
   // -- queue -------------------------------------------------------------------------
 
+  /** The parameters of the enqueue statement. */
+  #enqueueParams(data: string, priority: number): unknown[] {
+    return [this.name, priority, toColumn(data), this.#names.queueChannel];
+  }
+
   async enqueue(data: string, priority: number): Promise<void> {
-    const { enqueue } = this.#sql;
-    await this.#query("enqueue", enqueue, [
-      this.name,
-      priority,
-      toColumn(data),
-      this.#names.queueChannel,
-    ]);
+    await this.#query("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority));
     this.#waits.queued.notify();
   }
 
+  /**
+   * Add every message in one statement, or (more than 5000) in one
+   * transaction of several: all or none.
+   */
   async enqueueMany(items: readonly { data: string; priority: number }[]): Promise<void> {
     this.#assertOpen("enqueue");
-    for (let start = 0; start < items.length; start += BATCH) {
+    if (!items.length) return;
+    const insert = (run: PgRunner, start: number) => {
       const batch = items.slice(start, start + BATCH);
-      await this.#query("enqueue", this.#sql.enqueueMany, [
+      return run.query(this.#sql.enqueueMany, [
         this.name,
         batch.map((item) => item.priority),
         batch.map((item) => toColumn(item.data)),
         this.#names.queueChannel,
       ]);
-    }
-    if (items.length) this.#waits.queued.notify();
+    };
+    await this.#run("enqueue", async () => {
+      if (items.length <= BATCH) return await insert(this.#connection, 0);
+      await this.#connection.transaction(async (run) => {
+        for (let start = 0; start < items.length; start += BATCH) await insert(run, start);
+      });
+    });
+    this.#waits.queued.notify();
   }
 
   /**
@@ -246,21 +256,14 @@ export class PostgresStorage implements Storage {
   inTransaction(transaction: unknown): TransactionWrites {
     this.#assertOpen("join a transaction");
     const run: PgRunner = transactionRunner(transaction, this.#prepare, this.#label);
-    const sql = this.#sql;
+    const write = async (action: string, text: string, params: unknown[]) => {
+      await this.#run(`${action} in a transaction`, () => run.query(text, params));
+    };
     return {
-      enqueue: async (data, priority) => {
-        await this.#run(
-          "enqueue in a transaction",
-          () =>
-            run.query(sql.enqueue, [this.name, priority, toColumn(data), this.#names.queueChannel]),
-        );
-      },
-      addToSchedule: async (data, eta) => {
-        await this.#run(
-          "add to the schedule in a transaction",
-          () => run.query(sql.addToSchedule, [this.name, eta, toColumn(data)]),
-        );
-      },
+      enqueue: (data, priority) =>
+        write("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority)),
+      addToSchedule: (data, eta) =>
+        write("add to the schedule", this.#sql.addToSchedule, [this.name, eta, toColumn(data)]),
     };
   }
 
