@@ -36,6 +36,7 @@ await describeWithPostgres("PostgresStorage", (server) => {
       create: () => open({ name: `conformance-${RUN}` }),
       open: (name) => open({ name: `${name}-${RUN}` }),
       persistent: true,
+      leaseClock: "storage",
       processes: {
         module: "../lib/storage/postgres/storage.ts",
         exportName: "PostgresStorage",
@@ -278,6 +279,21 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       await storage.flushAll();
     });
 
+    it("measures leases on the server's clock: a caller whose clock runs ahead recovers nothing early", async () => {
+      const name = `clock-${RUN}`;
+      const consumer = open({ name });
+      const ahead = open({ name });
+      await consumer.flushAll();
+      await consumer.enqueue("job", 0);
+      const delivery = await consumer.dequeue({ now: Date.now() - 3600_000, leaseSeconds: 30 });
+      assert.deepEqual(await ahead.recoverLeases(Date.now() + 3600_000), []);
+      assert.equal(await consumer.extendLease(delivery!.receipt, 0, 30), true);
+      assert.deepEqual(await ahead.recoverLeases(Date.now() + 3600_000), []);
+      // A lease of 0 seconds ends now, and the next recovery (any clock) puts it back.
+      assert.equal(await consumer.extendLease(delivery!.receipt, Date.now() + 3600_000, 0), true);
+      assert.deepEqual(await ahead.recoverLeases(0), ["job"]);
+    });
+
     it("recovers each expired lease once when several storages recover at the same time", async () => {
       const name = `recover-${RUN}`;
       const storages = Array.from({ length: 4 }, () => open({ name }));
@@ -285,8 +301,12 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       await storages[0].enqueueMany(
         Array.from({ length: 40 }, (_, i) => ({ data: `m${i}`, priority: 0 })),
       );
-      for (let i = 0; i < 40; i++) await storages[i % 4].dequeue({ now: T0, leaseSeconds: 1 });
-      const recovered = await Promise.all(storages.map((s) => s.recoverLeases(T0 + 1000)));
+      for (let i = 0; i < 40; i++) {
+        const delivery = await storages[i % 4].dequeue({ now: T0, leaseSeconds: 30 });
+        // Leases run on the server's clock: end them now rather than wait.
+        assert.equal(await storages[i % 4].extendLease(delivery!.receipt, T0, 0), true);
+      }
+      const recovered = await Promise.all(storages.map((s) => s.recoverLeases(T0)));
       const all = recovered.flat();
       assert.equal(all.length, 40);
       assert.equal(new Set(all).size, 40);

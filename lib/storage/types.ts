@@ -4,7 +4,7 @@
  *
  * Times are milliseconds since the epoch and are passed in by the caller, so
  * tests drive the schedule and leases with a fake clock. A driver whose
- * data lives on a server with a clock of its own (Redis) measures leases on
+ * data lives on a server with a clock of its own (Redis, Postgres) measures leases on
  * that clock instead: its `dequeue`, `extendLease` and `recoverLeases`
  * ignore `now` (only the lease's duration counts), so consumers whose
  * clocks disagree still agree on when a lease ends. The schedule always

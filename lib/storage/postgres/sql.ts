@@ -18,6 +18,13 @@
  */
 import type { PostgresNames } from "./names.ts";
 
+/**
+ * The server's time in ms since the epoch: leases are measured on it, not
+ * on the callers' clocks, so consumers on hosts whose clocks disagree still
+ * agree on when a lease ends (as Redis's `TIME`).
+ */
+const SERVER_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::float8";
+
 /** Most scheduled messages one readSchedule statement moves; the storage repeats it while full. */
 export const SCHEDULE_BATCH = 1000;
 
@@ -53,11 +60,11 @@ export function statements(n: PostgresNames) {
   /** The next `$2` waiting messages, locked; other takers skip them instead of waiting. */
   const next = `SELECT id, priority FROM ${q} WHERE name = $1 AND receipt IS NULL
       ORDER BY priority DESC, id LIMIT $2::int FOR UPDATE SKIP LOCKED`;
-  /** Lease the `next` rows: the n-th in queue order gets the n-th lease end of `$4`. */
+  /** Lease the `next` rows: the n-th in queue order gets the n-th lease duration (ms) of `$4`. */
   const take = `WITH next AS (${next}),
     picked AS (SELECT array_agg(id ORDER BY priority DESC, id) AS ids FROM next)
     UPDATE ${q} SET receipt = $3,
-      lease_until = ($4::float8[])[array_position(picked.ids, ${q}.id)],
+      lease_until = ${SERVER_MS} + ($4::float8[])[array_position(picked.ids, ${q}.id)],
       deliveries = ${q}.deliveries + 1
     FROM picked WHERE ${q}.id = ANY(picked.ids)
     RETURNING array_position(picked.ids, ${q}.id) AS n, ${q}.id, ${q}.deliveries, ${q}.data`;
@@ -75,7 +82,7 @@ export function statements(n: PostgresNames) {
       SELECT pg_notify($4::text, '')`,
     /**
      * Lease up to `$2` messages under receipt token `$3`, `$4` float8[] the
-     * lease ends in request order. Rows `n` (1-based request), `id`,
+     * lease durations in ms, in request order, from the server's time. Rows `n` (1-based request), `id`,
      * `deliveries` (this one included), `data`; none when the queue is empty.
      */
     take,
@@ -107,26 +114,29 @@ export function statements(n: PostgresNames) {
      */
     currentLease: `SELECT id, receipt, deliveries FROM ${q}
       WHERE name = $1 AND receipt IS NOT NULL AND data = $2 ORDER BY lease_until DESC LIMIT 1`,
-    /** `$2` id, `$3` token, `$4` the new lease end. One row if the lease was still this one. */
-    extendLease: `UPDATE ${q} SET lease_until = $4::float8
+    /**
+     * `$2` id, `$3` token, `$4` ms from the server's time to the new lease
+     * end (0: it ends now). One row if the lease was still this one.
+     */
+    extendLease: `UPDATE ${q} SET lease_until = ${SERVER_MS} + $4::float8
       WHERE id = $2::bigint AND name = $1 AND receipt = $3 RETURNING 1`,
     /**
-     * Put every message whose lease ended at or before `$2` back, ahead of
-     * the queue: the latest first, each taking the next (lower) id of the
-     * front sequence `$3`, so they keep their order; notifies the queue
-     * channel `$4`. Rows `id` (the new one: ascending is the
+     * Put every message whose lease ended by the server's time back, ahead
+     * of the queue: the latest first, each taking the next (lower) id of the
+     * front sequence `$2`, so they keep their order; notifies the queue
+     * channel `$3`. Rows `id` (the new one: ascending is the
      * original order) and `data`. Locked rows (a concurrent recovery, ack
      * or extension) are skipped: each message comes back once.
      */
     recover: `WITH expired AS (
-        SELECT id FROM ${q} WHERE name = $1 AND receipt IS NOT NULL AND lease_until <= $2::float8
+        SELECT id FROM ${q} WHERE name = $1 AND receipt IS NOT NULL AND lease_until <= ${SERVER_MS}
         ORDER BY id DESC FOR UPDATE SKIP LOCKED),
-      numbered AS (SELECT id, nextval($3::text::regclass) AS front FROM expired),
+      numbered AS (SELECT id, nextval($2::text::regclass) AS front FROM expired),
       moved AS (SELECT array_agg(id) AS ids, array_agg(front) AS fronts FROM numbered)
       UPDATE ${q} SET id = moved.fronts[array_position(moved.ids, ${q}.id)],
         receipt = NULL, lease_until = NULL
       FROM moved WHERE ${q}.id = ANY(moved.ids)
-      RETURNING ${q}.id, ${q}.data, pg_notify($4::text, '')`,
+      RETURNING ${q}.id, ${q}.data, pg_notify($3::text, '')`,
     /** One row `n`: waiting messages. */
     queueSize: `SELECT count(*)::int AS n FROM ${q} WHERE name = $1 AND receipt IS NULL`,
     /** `$2` limit (NULL: all). Rows `data` in dequeue order. */

@@ -60,8 +60,8 @@ export interface PostgresStorageOptions extends PostgresConnectionOptions {
   blocking?: boolean;
 }
 
-/** One dequeue's share of a batched take: its lease end and peek key. */
-type TakeRequest = Pick<DequeueOptions, "peekKey"> & { until: number };
+/** One dequeue's share of a batched take: its lease (ms) and peek key. */
+type TakeRequest = Pick<DequeueOptions, "peekKey"> & { leaseMs: number };
 
 /** One putDataAndAck's share of a batched finish: its arguments. */
 type FinishRequest = Record<"key" | "value" | "receipt", string>;
@@ -81,9 +81,12 @@ function sqlLimit(limit: number | undefined): number | null {
  *   one, with `FOR UPDATE SKIP LOCKED`, so concurrent consumers never wait
  *   for each other nor take the same row. Concurrent dequeues share one
  *   statement, and so do concurrent `putDataAndAck`s (group commit).
- * - Leases: `ack` deletes the row; `putDataAndAck` is fenced (it stores
- *   nothing once the lease was lost); `recoverLeases` puts expired leases
- *   back at the front exactly once, keeping their delivery count.
+ * - Leases: measured on the server's clock (the `now` of `dequeue`,
+ *   `extendLease` and `recoverLeases` is not used), so hosts whose clocks
+ *   disagree agree on when a lease ends; `ack` deletes the row;
+ *   `putDataAndAck` is fenced (it stores nothing once the lease was lost);
+ *   `recoverLeases` puts expired leases back at the front exactly once,
+ *   keeping their delivery count.
  * - Waiting: blocking dequeues and `waitForData` LISTEN on a dedicated
  *   connection; every enqueue and every result write NOTIFYs (on commit).
  * - Events: `publishEvent`/`subscribeEvents` over NOTIFY (see events.ts
@@ -273,7 +276,7 @@ export class PostgresStorage implements Storage {
     const out: (Delivery | undefined)[] = new Array(requests.length).fill(undefined);
     await Promise.all([...groups].map(async ([peekKey, indexes]) => {
       const token = crypto.randomUUID();
-      const params = [this.name, indexes.length, token, indexes.map((i) => requests[i].until)];
+      const params = [this.name, indexes.length, token, indexes.map((i) => requests[i].leaseMs)];
       const rows = peekKey === undefined
         ? await this.#query("dequeue", this.#sql.take, params)
         : await this.#query("dequeue", this.#sql.takeAndPeek, [...params, toColumn(peekKey)]);
@@ -297,22 +300,15 @@ export class PostgresStorage implements Storage {
    * concurrent dequeues. With `wait` on a blocking storage, LISTEN for
    * enqueues (on first use) and take again at each notification until a
    * message comes, `wait` runs out, `signal` aborts or `close()` is called.
-   * The lease starts at `now` plus the time spent waiting.
+   * The lease starts when the message is taken, on the server's clock
+   * (`now` is not used).
    */
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
     this.#assertOpen("dequeue");
     const started = performance.now();
     const wait = options.wait ?? 0;
-    // The first take's lease starts at `now`; a later one's, plus the time spent waiting.
-    let waited = false;
-    const take = () => {
-      const now = options.now + (waited ? performance.now() - started : 0);
-      waited = true;
-      return this.#takes.add({
-        until: now + options.leaseSeconds * 1000,
-        peekKey: options.peekKey,
-      });
-    };
+    const take = () =>
+      this.#takes.add({ leaseMs: options.leaseSeconds * 1000, peekKey: options.peekKey });
     if (!this.blocking || !(wait > 0)) return await take();
     const signals = options.signal ? [options.signal] : [];
     const delivery = await this.#waits.untilTaken(started + wait * 1000, signals, take);
@@ -375,15 +371,15 @@ export class PostgresStorage implements Storage {
     return { receipt: `${rows[0].id}.${rows[0].receipt}`, deliveries: Number(rows[0].deliveries) };
   }
 
-  extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {
-    const until = now + leaseSeconds * 1000;
-    return this.#onLease("extend a lease", this.#sql.extendLease, receipt, until);
+  /** Push the lease's end to the server's time plus `leaseSeconds` (`now` is not used). */
+  extendLease(receipt: string, _now: number, leaseSeconds: number): Promise<boolean> {
+    return this.#onLease("extend a lease", this.#sql.extendLease, receipt, leaseSeconds * 1000);
   }
 
-  async recoverLeases(now: number): Promise<string[]> {
+  /** Put back every message whose lease ended by the server's time (`now` is not used). */
+  async recoverLeases(_now: number): Promise<string[]> {
     const rows = await this.#query("recover leases", this.#sql.recover, [
       this.name,
-      now,
       this.#names.front,
       this.#names.queueChannel,
     ]);
