@@ -12,6 +12,7 @@
  * tests cannot run: {@link describeWithPostgres} registers one test in their
  * place, which passes on a developer's machine and fails under `CI=true`.
  */
+import { after, describe } from "node:test";
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +33,8 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** Start it again on the same port, with the same data. */
   start(): Promise<void>;
+  /** Stop it for good and remove its directory (own servers only). */
+  remove(): Promise<void>;
 }
 
 /** The path of the PostgreSQL program `name`, or undefined when it is not installed. */
@@ -129,6 +132,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     run(asPostgres, pgCtl, ["-D", data, "-m", "fast", "-w", "stop"]);
   };
   const remove = () => {
+    clusters.delete(remove);
     try {
       stop();
     } finally {
@@ -144,6 +148,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     own: true,
     stop: async () => stop(),
     start,
+    remove: async () => remove(),
   };
 }
 
@@ -155,7 +160,8 @@ export async function postgresForTests(): Promise<PostgresServer | ServerUnavail
   const url = env("DATABASE_URL");
   if (url) {
     const port = Number(new URL(url).port || 5432);
-    return { url, port, own: false, stop: async () => {}, start: async () => {} };
+    const nothing = async () => {};
+    return { url, port, own: false, stop: nothing, start: nothing, remove: nothing };
   }
   if (!postgresBinary("initdb") || !postgresBinary("pg_ctl")) {
     return {
@@ -175,5 +181,13 @@ export async function describeWithPostgres(
   title: string,
   register: (server: PostgresServer) => void,
 ): Promise<void> {
-  describeWithServer(title, "Postgres", await postgresForTests(), register);
+  const found = await postgresForTests();
+  // Removed when the file's tests are done: Deno's test runner exits
+  // without the process "exit" event, which is only the fallback.
+  describeWithServer(title, "Postgres", found, (server) => {
+    describe(title, () => {
+      after(() => server.remove());
+      register(server);
+    });
+  });
 }
