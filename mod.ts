@@ -38,6 +38,7 @@ export {
   BlackHoleHuey,
   FileHuey,
   MemoryHuey,
+  PostgresHuey,
   PriorityRedisExpireHuey,
   PriorityRedisHuey,
   RedisExpireHuey,
@@ -47,6 +48,7 @@ export {
 export type {
   FileHueyOptions,
   FlavorOptions,
+  PostgresHueyOptions,
   RedisExpireHueyOptions,
   RedisHueyOptions,
   SqliteHueyOptions,
@@ -135,8 +137,21 @@ export type {
   RedisStorageOptions,
 } from "./lib/storage/redis/storage.ts";
 export type { RedisClientLike } from "./lib/storage/redis/connection.ts";
+export { PostgresStorage } from "./lib/storage/postgres/storage.ts";
+export type { PostgresStorageOptions } from "./lib/storage/postgres/storage.ts";
+export type {
+  PostgresClientLike,
+  PostgresConnectionOptions,
+  PostgresTransactionLike,
+} from "./lib/storage/postgres/client.ts";
 export type { BlackHoleStorageOptions } from "./lib/storage/blackhole.ts";
-export type { Delivery, DequeueOptions, ErrorItem, Storage } from "./lib/storage/types.ts";
+export type {
+  Delivery,
+  DequeueOptions,
+  ErrorItem,
+  Storage,
+  TransactionWrites,
+} from "./lib/storage/types.ts";
 
 // Consumer
 export { Consumer } from "./lib/consumer/consumer.ts";

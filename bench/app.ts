@@ -4,16 +4,23 @@
  * again in every worker thread, so the storage comes from the environment
  * (set by `scripts/bench.ts` for each child process):
  *
- * - `BENCH_STORAGE`: `memory` | `sqlite` | `redis` | `priority-redis`
+ * - `BENCH_STORAGE`: `memory` | `sqlite` | `redis` | `priority-redis` | `postgres`
  * - `BENCH_REDIS_URL`: the benchmark's own redis-server
+ * - `BENCH_POSTGRES_URL`: a PostgreSQL server (by hand for now: `scripts/bench.ts`
+ *   does not start one yet)
  * - `BENCH_SQLITE_FILE`: a fresh database file for this run
  */
-import { MemoryHuey, PriorityRedisHuey, RedisHuey, SqliteHuey } from "../mod.ts";
+import { MemoryHuey, PostgresHuey, PriorityRedisHuey, RedisHuey, SqliteHuey } from "../mod.ts";
 import type { Huey } from "../mod.ts";
 import { env } from "../lib/runtime.ts";
 
 /** The storages the benchmark runs on. */
-export type BenchStorage = "memory" | "sqlite" | "redis" | "priority-redis";
+export type BenchStorage =
+  | "memory"
+  | "sqlite"
+  | "redis"
+  | "priority-redis"
+  | "postgres";
 
 const storage = (env("BENCH_STORAGE") ?? "memory") as BenchStorage;
 const name = "bench";
@@ -32,9 +39,16 @@ function create(): Huey {
       return new RedisHuey({ name, url, events: env("BENCH_EVENTS") !== "0" });
     case "priority-redis":
       return new PriorityRedisHuey({ name, url });
+    case "postgres":
+      return new PostgresHuey({
+        name,
+        url: env("BENCH_POSTGRES_URL") ??
+          "postgres://postgres@127.0.0.1:5432/postgres",
+        events: env("BENCH_EVENTS") !== "0",
+      });
     default:
       throw new Error(
-        `BENCH_STORAGE must be memory, sqlite, redis or priority-redis: ${storage}`,
+        `BENCH_STORAGE must be memory, sqlite, redis, priority-redis or postgres: ${storage}`,
       );
   }
 }

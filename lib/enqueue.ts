@@ -6,11 +6,12 @@
  *
  * @module
  */
+import { ConfigurationError } from "./errors.ts";
 import type { EventFeed } from "./events.ts";
 import type { MessageCodec } from "./message.ts";
 import { checkTaskOptions } from "./registry.ts";
 import { SIGNAL_ENQUEUED, SIGNAL_SCHEDULED } from "./signals.ts";
-import type { Storage } from "./storage/types.ts";
+import type { Storage, TransactionWrites } from "./storage/types.ts";
 import { newTaskId } from "./task.ts";
 import type { ScheduleOptions, Task } from "./task.ts";
 
@@ -26,6 +27,20 @@ export interface EnqueuerHost {
 
 /** Runs a task now (immediate mode): the executor's `execute`. */
 export type RunNow = (task: Task, now: number) => Promise<unknown>;
+
+/**
+ * Where `task`'s writes go: `storage`, or inside `transaction` when one is
+ * given; a ConfigurationError naming the storage when it cannot join one.
+ */
+function writesFor(storage: Storage, task: Task, transaction: unknown): TransactionWrites {
+  if (transaction === undefined) return storage;
+  if (!storage.inTransaction) {
+    throw new ConfigurationError(
+      `Cannot enqueue task ${task.name} in a transaction: ${storage.constructor.name} "${storage.name}" cannot join one (PostgresStorage can)`,
+    );
+  }
+  return storage.inTransaction(transaction);
+}
 
 /** `expires` (seconds from now, or a Date) as the time it falls on. */
 function expiryTime(expires: number | Date, now: number): Date {
@@ -59,9 +74,10 @@ export class Enqueuer {
 
   /**
    * Put `task` in the queue, or in the schedule when its eta is after
-   * `now`; in immediate mode, run it. A relative expiry starts counting now.
+   * `now`, inside `transaction` when given; in immediate mode, run it. A
+   * relative expiry starts counting now.
    */
-  async put(task: Task, now: number = this.#host.now()): Promise<void> {
+  async put(task: Task, now: number = this.#host.now(), transaction?: unknown): Promise<void> {
     if (task.expires !== undefined) task.expiresAt = expiryTime(task.expires, now);
     const data = this.#codec.encode(task);
     const storage = this.#host.storage;
@@ -71,10 +87,10 @@ export class Enqueuer {
       // cannot carry reaches the task.
       await this.#runNow(this.#codec.decode(data), now);
     } else if (task.eta && task.eta.getTime() > now) {
-      await storage.addToSchedule(data, task.eta.getTime());
+      await writesFor(storage, task, transaction).addToSchedule(data, task.eta.getTime());
       await this.#events.emit(SIGNAL_SCHEDULED, task);
     } else {
-      await storage.enqueue(data, task.priority);
+      await writesFor(storage, task, transaction).enqueue(data, task.priority);
       const handlers = this.#events.emit(SIGNAL_ENQUEUED, task);
       if (handlers) await handlers;
     }
@@ -100,6 +116,10 @@ export class Enqueuer {
    */
   rescheduled(original: Task, call: ScheduleOptions): Task {
     checkTaskOptions(`reschedule of ${original.name}`, call);
+    if (call.transaction !== undefined) {
+      // The original is revoked outside any transaction first: the pair cannot be atomic.
+      throw new TypeError(`Cannot reschedule ${original.name} in a transaction: use schedule()`);
+    }
     const now = this.#host.now();
     return original.copy({
       id: call.id ?? newTaskId(),

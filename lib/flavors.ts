@@ -9,6 +9,8 @@ import { BlackHoleStorage } from "./storage/blackhole.ts";
 import { FileStorage } from "./storage/file.ts";
 import type { FileStorageOptions } from "./storage/file.ts";
 import { MemoryStorage } from "./storage/memory.ts";
+import { PostgresStorage } from "./storage/postgres/storage.ts";
+import type { PostgresStorageOptions } from "./storage/postgres/storage.ts";
 import {
   PriorityRedisExpireStorage,
   PriorityRedisStorage,
@@ -33,6 +35,27 @@ export type RedisHueyOptions = FlavorOptions & Omit<RedisStorageOptions, "name">
 
 /** Options of {@link RedisExpireHuey} and {@link PriorityRedisExpireHuey}. */
 export type RedisExpireHueyOptions = FlavorOptions & Omit<RedisExpireStorageOptions, "name">;
+
+/** Options of {@link PostgresHuey}: Huey options plus the connection and the tables. */
+export type PostgresHueyOptions = FlavorOptions & Omit<PostgresStorageOptions, "name">;
+
+const POSTGRES_KEYS = [
+  "url",
+  "host",
+  "port",
+  "database",
+  "user",
+  "password",
+  "ssl",
+  "poolSize",
+  "connectTimeout",
+  "prepare",
+  "client",
+  "tablePrefix",
+  "schema",
+  "createTables",
+  "blocking",
+] as const;
 
 const REDIS_KEYS = [
   "url",
@@ -210,5 +233,39 @@ export class PriorityRedisExpireHuey extends Huey {
       ...huey,
       storage: new PriorityRedisExpireStorage({ ...storage, name: options.name ?? "huey" }),
     });
+  }
+}
+
+/**
+ * A Huey on PostgreSQL (npm `postgres`): messages leased with `FOR UPDATE
+ * SKIP LOCKED`, priorities, blocking waits and results pushed to blocked
+ * `get()`s through LISTEN/NOTIFY, and enqueues inside the application's
+ * own transaction (`schedule(args, { transaction: tx })`). Tables are
+ * created on first use unless `createTables: false`.
+ *
+ * @example
+ * ```ts
+ * import { PostgresHuey } from "../mod.ts";
+ * export const huey = new PostgresHuey({ name: "app", url: "postgres://app@127.0.0.1:5432/app" });
+ * export const add = huey.task("add", (a: number, b: number) => a + b);
+ * ```
+ */
+export class PostgresHuey extends Huey {
+  readonly #postgres: PostgresStorage;
+
+  /** A Huey on its own PostgresStorage named `options.name`. */
+  constructor(options: PostgresHueyOptions = {}) {
+    const { storage, huey } = split(options, POSTGRES_KEYS);
+    const postgres = new PostgresStorage({ ...storage, name: options.name ?? "huey" });
+    super({ ...huey, storage: postgres });
+    this.#postgres = postgres;
+  }
+
+  /**
+   * Create the tables, or migrate them to this version's schema (a no-op
+   * when they are current): a deployment step for `createTables: false`.
+   */
+  initializeSchema(): Promise<void> {
+    return this.#postgres.initializeSchema();
   }
 }

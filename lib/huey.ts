@@ -293,7 +293,8 @@ export class Huey {
       newTask: (definition, args, call) =>
         this.#registry.newTask(definition, args, call, this.now()),
       checkCall: checkTaskOptions,
-      enqueue: (task) => this.enqueue(task) as Promise<Result<unknown>>,
+      enqueue: (task, tx) =>
+        this.#enqueuer.put(task, undefined, tx).then(() => new Result(this.#backend, task)),
       enqueueMany: async (tasks) => {
         await this.#enqueuer.putMany(tasks);
         return new ResultGroup(tasks.map((task) => new Result(this.#backend, task)));

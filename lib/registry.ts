@@ -88,6 +88,15 @@ export function checkTaskOptions(where: string, options: TaskOptions & ScheduleO
   if (eta !== undefined && !(eta instanceof Date)) {
     throw new TypeError(`Cannot use ${where} eta: expected a Date: ${shown(eta)}`);
   }
+  const { transaction } = options;
+  if (
+    transaction !== undefined &&
+    (transaction === null || !/^(object|function)$/.test(typeof transaction))
+  ) {
+    throw new TypeError(
+      `Cannot use ${where} transaction: expected a transaction object: ${shown(transaction)}`,
+    );
+  }
 }
 
 /**

@@ -66,6 +66,14 @@ export interface ScheduleOptions {
   retryDelay?: number;
   /** Use this id instead of a random one. */
   id?: string;
+  /**
+   * Enqueue inside this open transaction of the application's database
+   * client, so the task exists only if the transaction commits
+   * (PostgresStorage: the `tx` of postgres.js `sql.begin(async (tx) => ...)`,
+   * or a `pg` client after `BEGIN`). A storage that cannot join a
+   * transaction throws a ConfigurationError. Not used in immediate mode.
+   */
+  transaction?: unknown;
 }
 
 /** What `revoke()` takes: pause every future run, or only the next, or until a time. */

@@ -53,8 +53,11 @@ export interface WrapperHost {
   newTask(definition: TaskDefinition, args: unknown[], call: ScheduleOptions): Task;
   /** Check per-call options; throws naming `where`. */
   checkCall(where: string, options: ScheduleOptions): void;
-  /** Put an invocation where it goes (queue, schedule, or run it in immediate mode). */
-  enqueue(task: Task): Promise<Result<unknown>>;
+  /**
+   * Put an invocation where it goes (queue, schedule, or run it in immediate
+   * mode), inside `transaction` when given (see `ScheduleOptions`).
+   */
+  enqueue(task: Task, transaction?: unknown): Promise<Result<unknown>>;
   /** Put every invocation in the queue, in one storage operation. */
   enqueueMany(tasks: Task[]): Promise<ResultGroup<unknown[]>>;
   /** Revoke every invocation of the task `name`. */
@@ -96,7 +99,7 @@ export function createWrapper(
         throw new TypeError(`Cannot schedule task ${name}: args must be an array: ${args}`);
       }
       host.checkCall(`schedule of ${name}`, call);
-      return host.enqueue(host.newTask(definition, args, call));
+      return host.enqueue(host.newTask(definition, args, call), call.transaction);
     },
     map: (argsList: Iterable<unknown[]>) => {
       const tasks = [...argsList].map((args, index) => {

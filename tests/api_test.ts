@@ -32,6 +32,8 @@ describe("public API", () => {
       "MemoryHuey",
       "MemoryStorage",
       "MiniHuey",
+      "PostgresHuey",
+      "PostgresStorage",
       "PriorityRedisExpireHuey",
       "PriorityRedisExpireStorage",
       "PriorityRedisHuey",

@@ -9,8 +9,9 @@
  * (npm/tests/npm_package_test.js: Node 22, Node 24 and Bun in
  * scripts/test_all.sh), whose package is the directory above it. Deno runs
  * the sources, which are not the package, so there it registers nothing.
- * Installing works offline once npm's cache holds `@redis/client`; tsc and
- * `@types/node` come from the repository's node_modules (`deno install`).
+ * Installing works offline once npm's cache holds `@redis/client` and
+ * `postgres`; tsc and `@types/node` come from the repository's node_modules
+ * (`deno install`).
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -146,11 +147,10 @@ if (fromBuild) {
       assert.equal(pkg.types, "./mod.d.ts");
       assert.deepEqual(pkg.bin, { huey: "./cli.js" });
       assert.deepEqual(pkg.engines, { node: ">=22.13" });
-      assert.deepEqual(Object.keys(pkg.dependencies), ["@redis/client"]);
-      assert.equal(
-        `npm:@redis/client@${pkg.dependencies["@redis/client"]}`,
-        deno.imports["@redis/client"],
-      );
+      assert.deepEqual(Object.keys(pkg.dependencies), ["@redis/client", "postgres"]);
+      for (const name of ["@redis/client", "postgres"]) {
+        assert.equal(`npm:${name}@${pkg.dependencies[name]}`, deno.imports[name]);
+      }
     });
 
     it(`runs a consumer with ${runtimeName() === "bun" ? "bunx --bun huey" : "npx huey"} and a producer in the project`, async () => {

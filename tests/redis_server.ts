@@ -9,13 +9,12 @@
  * registers one test in their place, which passes on a developer's machine
  * and fails under `CI=true` (CI must run them).
  */
-import { describe, it } from "node:test";
-import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import process from "node:process";
 import { env } from "../lib/runtime.ts";
+import { describeWithServer, sparePort } from "./servers.ts";
 
 /** A server the tests can use. */
 export interface RedisServer {
@@ -46,20 +45,6 @@ export function redisServerInstalled(): boolean {
   } catch {
     return false;
   }
-}
-
-/** A TCP port that nothing listens on right now. */
-function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** True when a server on `port` answers PING with PONG. */
@@ -238,11 +223,5 @@ export async function describeWithRedis(
   title: string,
   register: (server: RedisServer) => void,
 ): Promise<void> {
-  const server = await redisForTests();
-  if (!("reason" in server)) return register(server);
-  describe(title, () => {
-    it(`are not tested: ${server.reason}`, () => {
-      if (server.fail) assert.fail(`Cannot run the Redis tests under CI=true: ${server.reason}`);
-    });
-  });
+  describeWithServer(title, "Redis", await redisForTests(), register);
 }

@@ -4,7 +4,7 @@
  *
  * Times are milliseconds since the epoch and are passed in by the caller, so
  * tests drive the schedule and leases with a fake clock. A driver whose
- * data lives on a server with a clock of its own (Redis) measures leases on
+ * data lives on a server with a clock of its own (Redis, Postgres) measures leases on
  * that clock instead: its `dequeue`, `extendLease` and `recoverLeases`
  * ignore `now` (only the lease's duration counts), so consumers whose
  * clocks disagree still agree on when a lease ends. The schedule always
@@ -54,6 +54,17 @@ export interface ErrorItem {
   reason: string;
   /** When it was set aside, in ms since the epoch. */
   time: number;
+}
+
+/**
+ * The writes a storage makes inside an application's open database
+ * transaction (see {@link Storage.inTransaction}).
+ */
+export interface TransactionWrites {
+  /** {@link Storage.enqueue}, inside the transaction. */
+  enqueue(data: string, priority: number): Promise<void>;
+  /** {@link Storage.addToSchedule}, inside the transaction. */
+  addToSchedule(data: string, eta: number): Promise<void>;
 }
 
 /** Options of {@link Storage.dequeue}. */
@@ -159,6 +170,16 @@ export interface Storage {
   leasedSize(): Promise<number>;
   /** Remove every waiting and leased message. */
   flushQueue(): Promise<void>;
+
+  /**
+   * Enqueue and schedule inside `transaction`, an open transaction of the
+   * application's own client on the same database: the message exists only
+   * if the transaction commits (PostgresStorage). Throws a TypeError for an
+   * object that is not such a transaction. Optional: storages without it
+   * cannot join a transaction, and `schedule(args, { transaction })` on
+   * them throws a ConfigurationError.
+   */
+  inTransaction?(transaction: unknown): TransactionWrites;
 
   // -- schedule ------------------------------------------------------------
 
