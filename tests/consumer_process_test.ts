@@ -4,108 +4,27 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { sleep } from "../lib/_util.ts";
-import { runtimeName, scriptCommand } from "../lib/runtime.ts";
+import {
+  appPath,
+  consumer,
+  fast,
+  freshApp as freshAppIn,
+  printed,
+  startConsumer,
+  stop,
+  until,
+} from "./consumer_process.ts";
+import type { AppConfig } from "./fixtures/consumer_app.ts";
 
-const cliPath = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const appPath = fileURLToPath(new URL("./fixtures/consumer_app.ts", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "huey-consumer-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-type App = ReturnType<typeof import("./fixtures/consumer_app.ts").makeApp>;
-
 let counter = 0;
-
-/**
- * A fresh app: its own database, log file and app module (which the
- * consumer imports by path, and this process imports too, as a producer).
- */
-async function freshApp(config: { lease?: number; offset?: number; maxDeliveries?: number } = {}) {
-  const id = `${Date.now()}-${counter++}`;
-  const db = join(dir, `${id}.db`);
-  const log = join(dir, `${id}.log`);
-  const url = join(dir, `${id}_app.ts`);
-  writeFileSync(
-    url,
-    `import { makeApp } from ${JSON.stringify(pathToFileURL(appPath).href)};\n` +
-      `export const app = makeApp(${JSON.stringify({ db, log, ...config })});\n` +
-      `export const huey = app.huey;\n`,
-  );
-  const app: App = (await import(pathToFileURL(url).href)).app;
-  const lines = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
-  return { url, app, log, lines };
-}
-
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: string | null }>;
-}
-
-function startConsumer(args: string[]): Running {
-  const { command, args: argv } = scriptCommand(cliPath, args);
-  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout!.on("data", (chunk) => (output += chunk));
-  child.stderr!.on("data", (chunk) => (output += chunk));
-  // "close", not "exit": the output is complete only once the pipes close.
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    child.on("close", (code, signal) => resolve({ code, signal }))
-  );
-  return { child, output: () => output, exited };
-}
-
-/** Start a consumer and wait until it says it started. */
-async function consumer(args: string[]): Promise<Running> {
-  const running = startConsumer(args);
-  await until(() => running.output().includes("Consumer started"), 20_000, running.output);
-  return running;
-}
-
-async function until(check: () => boolean, ms: number, explain?: () => string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out; output:\n${explain?.() ?? ""}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-/**
- * Wait until the consumer has printed a line matching `pattern`. Its log
- * reaches us through a pipe, which can lag behind what the same process
- * wrote to the storage: never read the output once and assert on it.
- */
-function printed(running: Running, pattern: RegExp, ms = 10_000): Promise<void> {
-  return until(() => pattern.test(running.output()), ms, running.output);
-}
-
-/**
- * Stop a consumer with `signal` and return its exit code. Deno's
- * node:child_process reports any child it sent a signal to as killed by
- * that signal, even when the child handled it and exited 0; there the
- * consumer's last log line stands in for the code.
- */
-async function stop(running: Running, signal: "SIGINT" | "SIGTERM" = "SIGINT") {
-  if (running.child.exitCode === null) running.child.kill(signal);
-  return exitCode(running, await running.exited);
-}
-
-function exitCode(running: Running, exit: { code: number | null; signal: string | null }) {
-  if (
-    exit.code === null && runtimeName() === "deno" && /Consumer stopped\s*$/.test(running.output())
-  ) {
-    return 0;
-  }
-  return exit.code;
-}
-
-const fast = ["-d", "0.01", "-m", "0.05"];
+const freshApp = (config: Partial<AppConfig> = {}) => freshAppIn(dir, config);
 
 describe("consumer process", { timeout: 120_000 }, () => {
   it("runs tasks enqueued by another process and stores their results", async () => {
