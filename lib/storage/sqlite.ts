@@ -141,6 +141,15 @@ function migrate(db: DatabaseSync): void {
 }
 type Row = Record<string, unknown>;
 
+/** Pages between checkpoints once the disk has been full (see SqliteStorage's #diskFull). */
+const FULL_DISK_CHECKPOINT = 64;
+
+/** SQLITE_FULL ("database or disk is full"), as node:sqlite reports it on every runtime. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  return code === 13 || (code === undefined && /database or disk is full/.test(errorMessage(err)));
+}
+
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
@@ -207,6 +216,8 @@ export class SqliteStorage implements Storage {
   /** The file as shown in error messages: absolute, resolved when opened. */
   #where: string;
   #closed = false;
+  /** A write has failed for lack of space (see #diskFull). */
+  #wasFull = false;
   /** Woken by this instance's enqueues (see waitForEnqueue). */
   readonly #queued = new Wakeup();
   /** Woken by this instance's writes to the result store (see waitForData). */
@@ -283,11 +294,30 @@ export class SqliteStorage implements Storage {
     try {
       return fn(this.#sql);
     } catch (err) {
+      if (isDiskFull(err)) this.#diskFull();
       throw new HueyError(
         `Cannot ${action}: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
         { cause: err },
       );
     }
+  }
+
+  /**
+   * A write failed for lack of space. The write-ahead log only shrinks back
+   * (is reused from its start) after a checkpoint, and SQLite checkpoints
+   * every `wal_autocheckpoint` pages (4,000 here: 16 MB): on a disk with
+   * less than that free, the log would eat whatever space comes back and
+   * the storage would stay full for good. So from now on this connection
+   * checkpoints every 64 pages (256 kB), and tries one now (PASSIVE: it
+   * never waits for other connections; it fails harmlessly when the
+   * database file itself cannot grow).
+   */
+  #diskFull(): void {
+    try {
+      if (!this.#wasFull) this.#db.exec(`PRAGMA wal_autocheckpoint = ${FULL_DISK_CHECKPOINT}`);
+      this.#wasFull = true;
+      this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get();
+    } catch { /* still full: the caller reports the write's own error */ }
   }
 
   /** Run `fn` in one `BEGIN IMMEDIATE` transaction (takes the write lock first). */
@@ -360,7 +390,11 @@ export class SqliteStorage implements Storage {
       delivery.peeked = peeked;
       return delivery;
     };
-    if (requests.length === 1) return [this.#run("dequeue", (sql) => take(sql, requests[0]))];
+    // Even a single take runs in an explicit transaction: in autocommit,
+    // node:sqlite's get() hands back the RETURNING row and ignores the
+    // failure of the implicit commit that follows (SQLITE_FULL on a full
+    // disk), so a message whose lease was never stored would run, again and
+    // again. An explicit COMMIT reports it, and nothing is handed out.
     return this.#transaction("dequeue", (sql) => requests.map((options) => take(sql, options)));
   }
 
@@ -442,11 +476,14 @@ export class SqliteStorage implements Storage {
   }
 
   async readSchedule(now: number): Promise<string[]> {
-    return this.#run("read the schedule", (sql) => {
-      // A cheap read first, so the common case (nothing due) takes no write lock.
-      if (!sql.anyDue.get(this.name, now)) return [];
-      // One DELETE ... RETURNING: atomic; RETURNING has no order, so sort here.
+    // A cheap read first, so the common case (nothing due) takes no write lock.
+    const any = this.#run("read the schedule", (sql) => sql.anyDue.get(this.name, now));
+    if (!any) return [];
+    // One DELETE ... RETURNING, in an explicit transaction so that rows are
+    // handed out only once their removal committed (see #takeBatch).
+    return this.#transaction("read the schedule", (sql) => {
       const rows = sql.readSchedule.all(this.name, now) as Row[];
+      // RETURNING has no order: sort here.
       rows.sort((a, b) =>
         (a.eta as number) - (b.eta as number) || (a.id as number) - (b.id as number)
       );
@@ -487,7 +524,8 @@ export class SqliteStorage implements Storage {
   }
 
   async popData(key: string): Promise<string | undefined> {
-    return this.#run("pop data", (sql) => {
+    // A transaction, so the value is handed out only once its removal committed (see #takeBatch).
+    return this.#transaction("pop data", (sql) => {
       const row = sql.popData.get(this.name, key) as Row | undefined;
       return row ? text(row.value) : undefined;
     });

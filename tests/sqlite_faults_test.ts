@@ -1,0 +1,113 @@
+/**
+ * SqliteStorage under faults, with real consumer processes (`cli.ts`): a
+ * full filesystem, a read-only one, a queue deep enough to keep the
+ * consumer busy. The filesystem tests mount a tiny tmpfs, which needs root:
+ * they are skipped otherwise, and say so in their names.
+ */
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import { consumer, freshApp, printed, stop, until } from "./consumer_process.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "huey-sqlite-faults-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const root = userInfo().uid === 0;
+const needsRoot = root ? false : "needs root to mount a tmpfs";
+
+let mounts = 0;
+
+/** Mount a fresh tmpfs of `size` (e.g. "2m") under the test directory; returns its path. */
+function mountTmpfs(size: string): string {
+  const path = join(dir, `mnt-${mounts++}`);
+  mkdirSync(path);
+  execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", path]);
+  return path;
+}
+
+function unmount(path: string): void {
+  try {
+    execFileSync("umount", [path], { stdio: "ignore" });
+  } catch {
+    // Still open somewhere (a consumer that failed to stop): detach it anyway.
+    execFileSync("umount", ["-l", path], { stdio: "ignore" });
+  }
+}
+
+/** Write `file` until the filesystem has no room left; returns the bytes written. */
+function fill(file: string): number {
+  const fd = openSync(file, "w");
+  let written = 0;
+  try {
+    for (const size of [1 << 16, 4096, 512]) {
+      const chunk = new Uint8Array(size);
+      try {
+        for (;;) written += writeSync(fd, chunk);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "ENOSPC") throw err;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return written;
+}
+
+/** How many times each task id appears in `lines` as `start <id>`. */
+function runsPerTask(lines: string[]): Map<string, number> {
+  const runs = new Map<string, number>();
+  for (const line of lines) {
+    const [word, id] = line.split(" ");
+    if (word === "start") runs.set(id, (runs.get(id) ?? 0) + 1);
+  }
+  return runs;
+}
+
+const total = (runs: Map<string, number>) => [...runs.values()].reduce((a, b) => a + b, 0);
+
+describe("SqliteStorage under faults, with consumer processes", { timeout: 180_000 }, () => {
+  it(
+    "on a full filesystem takes no work and backs off; once space is back every task completes, none run more than twice (root: mounts a 2 MB tmpfs)",
+    { skip: needsRoot },
+    async () => {
+      const mnt = mountTmpfs("2m");
+      const { url, app, lines } = await freshApp(dir, { db: join(mnt, "app.db"), lease: 2 });
+      const workers = 4;
+      let running: Awaited<ReturnType<typeof consumer>> | undefined;
+      try {
+        const group = await app.slow.map(Array.from({ length: 136 }, () => [20] as [number]));
+        running = await consumer([url, "-w", String(workers), "-n", "-d", "0.01", "-m", "0.2"]);
+        await until(() => total(runsPerTask(lines())) >= 10, 20_000, running.output);
+        fill(join(mnt, "filler"));
+        const atFull = total(runsPerTask(lines()));
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        const whileFull = total(runsPerTask(lines())) - atFull;
+        // Only the tasks already taken when the disk filled may start: nothing is handed out
+        // that could not be committed.
+        assert.ok(whileFull <= workers, `${whileFull} runs started while the disk was full`);
+        await printed(running, /Cannot read from the queue.*database or disk is full/);
+
+        rmSync(join(mnt, "filler"));
+        const results = await group.get({ blocking: true, timeout: 60 });
+        assert.equal(results.length, 136);
+        assert.ok(results.every((r) => r === "finished"));
+        const runs = runsPerTask(lines());
+        assert.equal(runs.size, 136, "every task ran");
+        // A task whose finish failed on the full disk runs once more after its lease: at most
+        // two deliveries each.
+        const most = Math.max(...runs.values());
+        assert.ok(most <= 2, `a task ran ${most} times; ${total(runs)} runs in all`);
+        assert.equal(await app.huey.storage.queueSize(), 0);
+        assert.equal(await app.huey.storage.leasedSize(), 0);
+        assert.deepEqual(await app.huey.storage.errorItems(), []);
+      } finally {
+        if (running) await stop(running);
+        await app.huey.close();
+        unmount(mnt);
+      }
+    },
+  );
+});
