@@ -19,7 +19,16 @@ import {
 } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
-import { consumer, fast, freshApp, printed, stop, until } from "./consumer_process.ts";
+import { sleep } from "../lib/_util.ts";
+import {
+  consumer,
+  fast,
+  freshApp,
+  printed,
+  startConsumer,
+  stop,
+  until,
+} from "./consumer_process.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "huey-sqlite-faults-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -115,6 +124,55 @@ describe("SqliteStorage under faults, with consumer processes", { timeout: 180_0
       } finally {
         if (running) await stop(running);
         await app.huey.close();
+        unmount(mnt);
+      }
+    },
+  );
+
+  it(
+    "refuses to start on a read-only database: exits 2 with one line naming the file and read-only; starts once it is writable (root: read-only bind mount and remount of a tmpfs)",
+    { skip: needsRoot },
+    async () => {
+      const mnt = mountTmpfs("8m");
+      const view = join(dir, `ro-view-${mounts++}`);
+      mkdirSync(view);
+      const { url, app } = await freshApp(dir, { db: join(mnt, "app.db") });
+      const readOnly = (await freshApp(dir, { db: join(view, "app.db") })).url;
+      const refused = async (appUrl: string, file: string) => {
+        const running = startConsumer([appUrl, "-n", ...fast]);
+        const exit = await Promise.race([running.exited, sleep(15).then(() => undefined)]);
+        if (!exit) {
+          await stop(running, "SIGTERM");
+          const lines = running.output().split("\n").slice(0, 3).join("\n");
+          assert.fail(`the consumer started on a read-only database and kept polling:\n${lines}`);
+        }
+        const output = running.output().trim();
+        assert.equal(exit.code, 2, output);
+        assert.equal(output.split("\n").length, 1, output);
+        assert.match(output, /read-only/);
+        assert.ok(output.includes(file), output);
+      };
+      try {
+        const r = await app.add(2, 3);
+        // The producer keeps the database open through the writable path, as an app on
+        // the host would while a consumer sees it through a read-only mount.
+        execFileSync("mount", ["--bind", mnt, view]);
+        execFileSync("mount", ["-o", "remount,bind,ro", view]);
+        await refused(readOnly, join(view, "app.db"));
+        execFileSync("mount", ["-o", "remount,bind,rw", view]);
+        const running = await consumer([readOnly, "-n", ...fast]);
+        try {
+          assert.equal(await r.get({ blocking: true, timeout: 20 }), 5);
+        } finally {
+          assert.equal(await stop(running), 0, running.output());
+        }
+        // Closed everywhere, then the whole filesystem read-only.
+        await app.huey.close();
+        execFileSync("mount", ["-o", "remount,ro", mnt]);
+        await refused(url, join(mnt, "app.db"));
+      } finally {
+        await app.huey.close();
+        unmount(view);
         unmount(mnt);
       }
     },

@@ -149,6 +149,26 @@ describe("SqliteStorage", () => {
       );
     });
 
+    it("throws a HueyError saying read-only when the database cannot be written", async () => {
+      const file = freshFile();
+      await new SqliteStorage({ filename: file }).close();
+      // SQLite's own read-only mode: works without root, unlike a read-only mount
+      // (tests/sqlite_faults_test.ts has those).
+      const uri = `file:${file}?mode=ro`;
+      assert.throws(
+        () => new SqliteStorage({ name: "app", filename: uri }),
+        (err: unknown) => {
+          assert.ok(err instanceof HueyError);
+          assert.match(
+            err.message,
+            /^Cannot open SqliteStorage "app": the database is read-only \(/,
+          );
+          assert.ok(err.message.endsWith(uri), err.message);
+          return true;
+        },
+      );
+    });
+
     it("rejects with a HueyError naming the file after close", async () => {
       const file = freshFile();
       const storage = new SqliteStorage({ name: "app", filename: file });

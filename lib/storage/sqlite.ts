@@ -6,6 +6,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
 import { HueyError } from "../errors.ts";
@@ -141,6 +142,24 @@ function migrate(db: DatabaseSync): void {
 }
 type Row = Record<string, unknown>;
 
+/**
+ * Whether opening `file` failed because it cannot be written: SQLite says
+ * SQLITE_READONLY at the first write, or SQLITE_CANTOPEN when a read-only
+ * filesystem keeps it from creating the WAL's files (then the file itself
+ * refuses to open for writing).
+ */
+function isReadOnly(err: unknown, file: string): boolean {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  if (code === 8 || /readonly database/.test(errorMessage(err))) return true;
+  if (code !== 14 || !existsSync(file)) return false;
+  try {
+    closeSync(openSync(file, "r+"));
+    return false;
+  } catch (probe) {
+    return ["EROFS", "EACCES", "EPERM"].includes((probe as { code?: string }).code ?? "");
+  }
+}
+
 /** Pages between checkpoints once the disk has been full (see SqliteStorage's #diskFull). */
 const FULL_DISK_CHECKPOINT = 64;
 
@@ -189,7 +208,9 @@ function sqlLimit(limit: number | undefined): number {
  * `dequeue` does not block (it ignores `wait`), so consumers poll.
  *
  * The database is opened in the constructor, which throws a
- * {@link HueyError} naming the file when it cannot be opened. Calls are
+ * {@link HueyError} naming the file when it cannot be opened, or when it
+ * can only be read (a read-only file or filesystem: every dequeue writes,
+ * so a consumer could do nothing but fail). Calls are
  * synchronous underneath: a call waiting for another process's write lock
  * blocks this thread for up to `busyTimeout` seconds.
  *
@@ -230,7 +251,7 @@ export class SqliteStorage implements Storage {
   /**
    * Open (creating if needed) the database and its tables.
    *
-   * @throws {HueyError} when the file cannot be opened or initialised.
+   * @throws {HueyError} when the file cannot be opened or initialised, or is read-only.
    * @throws {RangeError} when `busyTimeout` is negative or not finite.
    */
   constructor(options: SqliteStorageOptions = {}) {
@@ -263,6 +284,10 @@ export class SqliteStorage implements Storage {
       try {
         db.exec(SCHEMA);
         migrate(db);
+        // A write that changes nothing: SQLite opens a file it cannot write
+        // read-only, and says so only at the first write. Without this a
+        // consumer on a read-only file would start, then fail every poll.
+        db.exec("DELETE FROM huey_kv WHERE 0");
         db.exec("COMMIT");
       } catch (err) {
         if (db.isTransaction) db.exec("ROLLBACK");
@@ -277,7 +302,8 @@ export class SqliteStorage implements Storage {
         db?.close();
       } catch { /* already failed; report the first error */ }
       // Deno's message already ends with the file name; say it once.
-      const why = errorMessage(err).replace(`: ${filename}`, "");
+      let why = errorMessage(err).replace(`: ${filename}`, "");
+      if (isReadOnly(err, this.#where)) why = `the database is read-only (${why})`;
       throw new HueyError(`Cannot open SqliteStorage "${name}": ${why}: ${this.#where}`, {
         cause: err,
       });
