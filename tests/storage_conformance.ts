@@ -235,12 +235,40 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.peekData("result-key"), "42");
         assert.equal(await storage.leasedSize(), 0);
         assert.deepEqual(await storage.recoverLeases(T0 + 5000), []);
-        // After the lease was lost, the value is still stored but the ack reports false.
-        await storage.enqueue("late", 0);
-        const late = await storage.dequeue({ now: T0, leaseSeconds: 1 });
-        assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["late"]);
-        assert.equal(await storage.putDataAndAck("late-key", "x", late!.receipt), false);
-        assert.equal(await storage.peekData("late-key"), "x");
+      });
+
+      it("putDataAndAck stores nothing once the lease was lost", async () => {
+        assert.ok(storage.putDataAndAck, "a driver that leases messages fences its finish");
+        await storage.enqueue("job", 0);
+        const first = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        assert.ok(first);
+        // The first run outlives its lease: the message goes back to the queue.
+        assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["job"]);
+        assert.equal(await storage.putDataAndAck("job-result", "stale", first.receipt), false);
+        assert.equal(await storage.hasDataForKey("job-result"), false, "stored for a lost lease");
+        const rerun = await storage.dequeue({ now: T0 + 5000, leaseSeconds: LEASE });
+        assert.equal(rerun?.data, "job");
+        assert.equal(await storage.putDataAndAck("job-result", "rerun", rerun.receipt), true);
+        // The first run finishing late does not replace the rerun's result.
+        assert.equal(await storage.putDataAndAck("job-result", "stale", first.receipt), false);
+        assert.equal(await storage.peekData("job-result"), "rerun");
+        assert.equal(await storage.leasedSize(), 0);
+        assert.equal(await storage.queueSize(), 0);
+
+        // A stale finisher and a current one in the same batch each get their own answer.
+        await storage.enqueueMany([{ data: "a", priority: 0 }, { data: "b", priority: 0 }]);
+        const lost = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        const kept = await storage.dequeue({ now: T0 + 4000, leaseSeconds: LEASE });
+        assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["a"]);
+        assert.deepEqual(
+          await Promise.all([
+            storage.putDataAndAck("a-result", "stale", lost!.receipt),
+            storage.putDataAndAck("b-result", "fresh", kept!.receipt),
+          ]),
+          [false, true],
+        );
+        assert.equal(await storage.hasDataForKey("a-result"), false);
+        assert.equal(await storage.peekData("b-result"), "fresh");
       });
 
       it("dequeue reads peekKey after the take, in the same operation", async () => {

@@ -386,12 +386,28 @@ export class FileStorage implements Storage {
     });
   }
 
+  /** Remove the leased file of `receipt`; false when the lease was lost. */
+  #ack(receipt: string): boolean {
+    const name = this.#findLease(receipt);
+    if (name === undefined) return false;
+    unlinkSync(join(this.#leased, name));
+    return true;
+  }
+
   ack(receipt: string): Promise<boolean> {
-    return this.#locked("acknowledge a message", () => {
-      const name = this.#findLease(receipt);
-      if (name === undefined) return false;
-      unlinkSync(join(this.#leased, name));
-      return true;
+    return this.#locked("acknowledge a message", () => this.#ack(receipt));
+  }
+
+  /**
+   * Under one lock: store only while the lease is still this one (a
+   * finisher that lost it must not overwrite the rerun's result), then
+   * acknowledge.
+   */
+  putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    return this.#locked("store a result and acknowledge its message", () => {
+      if (this.#findLease(receipt) === undefined) return false;
+      this.#putResult(key, value);
+      return this.#ack(receipt);
     });
   }
 

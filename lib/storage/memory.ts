@@ -157,8 +157,10 @@ export class MemoryStorage implements Storage {
   }
 
   async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
+    // The lease first: a finisher that lost it stores nothing (see Storage.putDataAndAck).
+    if (!(await this.ack(receipt))) return false;
     await this.putData(key, value);
-    return await this.ack(receipt);
+    return true;
   }
 
   async extendLease(receipt: string, now: number, leaseSeconds: number): Promise<boolean> {

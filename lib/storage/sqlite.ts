@@ -435,7 +435,12 @@ export class SqliteStorage implements Storage {
     return await this.#finishes.add({ key, value, receipt });
   }
 
-  /** Concurrent putDataAndAck calls in one transaction. */
+  /**
+   * Concurrent putDataAndAck calls in one transaction. Each acknowledges
+   * first and stores only if that worked: a finisher whose lease ran out
+   * (its message may have run again since) must not overwrite the result of
+   * the run that replaced it.
+   */
   async #finishBatch(
     requests: { key: string; value: string; receipt: string }[],
   ): Promise<boolean[]> {
@@ -443,11 +448,12 @@ export class SqliteStorage implements Storage {
       "store a result and acknowledge its message",
       (sql) =>
         requests.map(({ key, value, receipt }) => {
+          if (!acknowledge(sql, this.name, receipt)) return false;
           sql.putData.run(this.name, key, value);
-          return acknowledge(sql, this.name, receipt);
+          return true;
         }),
     );
-    this.#stored.notify();
+    if (acknowledged.includes(true)) this.#stored.notify();
     return acknowledged;
   }
 

@@ -102,9 +102,15 @@ export interface Storage {
   ack(receipt: string): Promise<boolean>;
   /**
    * `putData(key, value)` then `ack(receipt)` as one atomic operation (one
-   * round trip): how a consumer finishes a task whose result is all that is
-   * left to store. Optional; without it the consumer calls the two in turn.
-   * Returns what `ack` would.
+   * round trip), fenced by the lease: only while `receipt` is still the
+   * message's current lease. Once the lease was lost (it ran out and
+   * {@link recoverLeases} put the message back, so it may have run again)
+   * nothing is stored, so a late finisher cannot overwrite the result of
+   * the run that replaced it. How a consumer finishes a task whose result
+   * is all that is left to store. Returns what `ack` would: true when the
+   * value was stored and the message acknowledged, false when the lease
+   * was lost and nothing was stored. Optional; without it the consumer
+   * calls the two in turn, unfenced.
    */
   putDataAndAck?(key: string, value: string, receipt: string): Promise<boolean>;
   /** Push a lease's end to `now + leaseSeconds`. False if the lease was already lost. */
