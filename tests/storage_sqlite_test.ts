@@ -136,6 +136,53 @@ describe("SqliteStorage", () => {
       }
     });
 
+    it("sets a message that is not valid UTF-8 aside, its bytes in base64, and hands out the next", async () => {
+      const file = freshFile();
+      const storage = new SqliteStorage({ name: "app", filename: file });
+      // A message whose "é" (C3 A9) lost its second byte, written straight into the file.
+      const bad = new TextEncoder().encode('{"args":["caf\u00e9"]}');
+      bad[bad.indexOf(0xa9)] = 0x28;
+      const raw = new DatabaseSync(file);
+      try {
+        raw.prepare("INSERT INTO huey_queue (name, priority, data) VALUES (?, 0, ?)").run(
+          "app",
+          bad,
+        );
+        raw.prepare("INSERT INTO huey_schedule (name, eta, data) VALUES (?, ?, ?)").run(
+          "app",
+          T0,
+          bad,
+        );
+        await storage.enqueue("next", 0);
+        await storage.addToSchedule("due", T0);
+        const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30 });
+        assert.equal(delivery?.data, "next");
+        assert.equal(delivery.deliveries, 1);
+        assert.equal(await storage.dequeue({ now: T0, leaseSeconds: 30 }), undefined);
+        assert.deepEqual(await storage.readSchedule(T0), ["due"]);
+        const kept = await storage.errorItems();
+        assert.equal(kept.length, 2);
+        for (const [i, from] of ["queue", "schedule"].entries()) {
+          const bytes = Uint8Array.from(atob(kept[i].data), (c) => c.charCodeAt(0));
+          assert.deepEqual(bytes, bad, "every byte kept");
+          assert.equal(kept[i].time, T0);
+          assert.match(
+            kept[i].reason,
+            new RegExp(
+              `^SerializationError: Cannot decode a message from the ${from} of SqliteStorage "app" ` +
+                `at .*: its ${bad.length} bytes are not valid UTF-8`,
+            ),
+          );
+        }
+        assert.equal(await storage.queueSize(), 0);
+        assert.equal(await storage.leasedSize(), 1);
+        assert.equal(await storage.scheduleSize(), 0);
+      } finally {
+        raw.close();
+        await storage.close();
+      }
+    });
+
     it("throws a HueyError naming the storage and the path when the file cannot be opened", () => {
       const file = join(dir, "no-such-directory", "huey.db");
       assert.throws(

@@ -25,6 +25,7 @@ import { createHash } from "node:crypto";
 import { errorMessage, sleep } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { decodeUtf8, notUtf8 } from "./utf8.ts";
 
 /** Options of {@link FileStorage}. */
 export interface FileStorageOptions {
@@ -174,9 +175,15 @@ export class FileStorage implements Storage {
 
   #error(action: string, why: string, cause?: unknown): HueyError {
     return new HueyError(
-      `Cannot ${action}: ${why}: FileStorage "${this.name}" at ${this.directory}`,
+      `Cannot ${action}: ${why}: ${this.#where()}`,
       cause === undefined ? undefined : { cause },
     );
+  }
+
+  /** This storage (and `file` in it) as error messages name it. */
+  #where(file?: string): string {
+    const at = file === undefined ? this.directory : `${this.directory} (${file})`;
+    return `FileStorage "${this.name}" at ${at}`;
   }
 
   /**
@@ -365,20 +372,42 @@ export class FileStorage implements Storage {
     });
   }
 
+  /**
+   * The content of a queue or schedule file that is about to be handed
+   * out, or undefined when it is not valid UTF-8: then it is moved to the
+   * error store instead (recorded first, then removed: never lost).
+   */
+  #message(dir: string, name: string, now: number): string | undefined {
+    const file = join(dir, name);
+    const bytes = readFileSync(file);
+    const data = decodeUtf8(bytes);
+    if (data !== undefined) return data;
+    const from = dir === this.#queue ? "the queue" : "the schedule";
+    const { data: kept, reason } = notUtf8(bytes, `${from} of ${this.#where(name)}`);
+    this.#putError(kept, reason, now);
+    unlinkSync(file);
+    return undefined;
+  }
+
   dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
     return this.#locked("dequeue", () => {
       let first: string | undefined;
-      for (const name of this.#list(this.#queue)) {
-        if (first === undefined || name < first) first = name;
+      let data: string | undefined;
+      while (data === undefined) {
+        first = undefined;
+        for (const name of this.#list(this.#queue)) {
+          if (first === undefined || name < first) first = name;
+        }
+        if (first === undefined) return undefined;
+        data = this.#message(this.#queue, first, options.now);
       }
-      if (first === undefined) return undefined;
       const receipt = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
-      const [position, before] = first.split("~");
+      const [position, before] = first!.split("~");
       const deliveries = Number(before ?? 0) + 1;
       const leased = join(this.#leased, `${receipt}_${ascKey(until)}_${position}~${deliveries}`);
-      renameSync(join(this.#queue, first), leased);
-      const delivery: Delivery = { data: readFileSync(leased, "utf8"), receipt, deliveries };
+      renameSync(join(this.#queue, first!), leased);
+      const delivery: Delivery = { data, receipt, deliveries };
       if (options.peekKey === undefined) return delivery;
       const content = this.#readOptional(this.#resultFile(options.peekKey));
       delivery.peeked = content === undefined ? null : this.#parseResult(content)[1];
@@ -482,9 +511,10 @@ export class FileStorage implements Storage {
       const due: string[] = [];
       for (const name of this.#list(this.#schedule).sort()) {
         if (name.slice(0, 16) > nowKey) break;
-        const file = join(this.#schedule, name);
-        due.push(readFileSync(file, "utf8"));
-        unlinkSync(file);
+        const data = this.#message(this.#schedule, name, now);
+        if (data === undefined) continue;
+        due.push(data);
+        unlinkSync(join(this.#schedule, name));
       }
       return due;
     });
@@ -575,11 +605,13 @@ export class FileStorage implements Storage {
 
   // -- error store ---------------------------------------------------------
 
+  #putError(data: string, reason: string, now: number): void {
+    const item: ErrorItem = { data, reason, time: now };
+    this.#write(this.#errors, ascKey(this.#nextSeq()), JSON.stringify(item));
+  }
+
   putError(data: string, reason: string, now: number): Promise<void> {
-    return this.#locked("store an error", () => {
-      const item: ErrorItem = { data, reason, time: now };
-      this.#write(this.#errors, ascKey(this.#nextSeq()), JSON.stringify(item));
-    });
+    return this.#locked("store an error", () => this.#putError(data, reason, now));
   }
 
   errorItems(limit?: number): Promise<ErrorItem[]> {

@@ -11,6 +11,7 @@ import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
+import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
@@ -79,6 +80,8 @@ CREATE INDEX IF NOT EXISTS huey_error_name ON huey_error (name, id);
  * Text is read back as `CAST(... AS BLOB)` and decoded here: Deno's
  * node:sqlite cuts TEXT values at the first NUL character, and the contract
  * says messages come back byte for byte. ignoreBOM keeps a leading U+FEFF.
+ * Messages handed out to run (dequeue, readSchedule) are decoded strictly
+ * (see utf8.ts); listings and stored values leniently.
  */
 const SQL = {
   begin: "BEGIN IMMEDIATE",
@@ -90,6 +93,7 @@ const SQL = {
                 ORDER BY priority DESC, id LIMIT 1)
     RETURNING id, deliveries, CAST(data AS BLOB) AS data`,
   ack: "DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?",
+  discard: "DELETE FROM huey_queue WHERE id = ?",
   extendLease: "UPDATE huey_queue SET lease_until = ? WHERE id = ? AND name = ? AND receipt = ?",
   anyExpired: `SELECT 1 AS found FROM huey_queue
     WHERE name = ? AND receipt IS NOT NULL AND lease_until <= ? LIMIT 1`,
@@ -106,6 +110,7 @@ const SQL = {
   anyDue: "SELECT 1 AS found FROM huey_schedule WHERE name = ? AND eta <= ? LIMIT 1",
   readSchedule: `DELETE FROM huey_schedule WHERE name = ? AND eta <= ?
     RETURNING id, eta, CAST(data AS BLOB) AS data`,
+  discardScheduled: "DELETE FROM huey_schedule WHERE id = ?",
   scheduleSize: "SELECT COUNT(*) AS n FROM huey_schedule WHERE name = ?",
   scheduledItems: `SELECT CAST(data AS BLOB) AS data FROM huey_schedule
     WHERE name = ? ORDER BY eta, id LIMIT ?`,
@@ -398,12 +403,19 @@ export class SqliteStorage implements Storage {
     const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
       const token = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
-      const row = sql.dequeue.get(token, until, this.name) as Row | undefined;
-      if (!row) return undefined;
+      let row: Row | undefined;
+      let data: string | undefined;
+      while (data === undefined) {
+        row = sql.dequeue.get(token, until, this.name) as Row | undefined;
+        if (!row) return undefined;
+        data = decodeUtf8(row.data as Uint8Array);
+        // Not UTF-8: not run, not lost; kept in the error store, and the next one taken.
+        if (data === undefined) this.#setAside(sql, row, "the queue", options.now);
+      }
       const delivery: Delivery = {
-        data: text(row.data),
-        receipt: `${row.id}.${token}`,
-        deliveries: row.deliveries as number,
+        data,
+        receipt: `${row!.id}.${token}`,
+        deliveries: row!.deliveries as number,
       };
       const peekKey = options.peekKey;
       if (peekKey === undefined) return delivery;
@@ -422,6 +434,14 @@ export class SqliteStorage implements Storage {
     // disk), so a message whose lease was never stored would run, again and
     // again. An explicit COMMIT reports it, and nothing is handed out.
     return this.#transaction("dequeue", (sql) => requests.map((options) => take(sql, options)));
+  }
+
+  /** Move the message in `row`, from `from`, to the error store: its bytes are not valid UTF-8. */
+  #setAside(sql: Statements, row: Row, from: "the queue" | "the schedule", now: number): void {
+    const where = `${from} of SqliteStorage "${this.name}" at ${this.#where}`;
+    const { data, reason } = notUtf8(row.data as Uint8Array, where);
+    sql.putError.run(this.name, data, reason, now);
+    (from === "the queue" ? sql.discard : sql.discardScheduled).run(row.id as number);
   }
 
   async ack(receipt: string): Promise<boolean> {
@@ -519,7 +539,13 @@ export class SqliteStorage implements Storage {
       rows.sort((a, b) =>
         (a.eta as number) - (b.eta as number) || (a.id as number) - (b.id as number)
       );
-      return rows.map((row) => text(row.data));
+      const due: string[] = [];
+      for (const row of rows) {
+        const data = decodeUtf8(row.data as Uint8Array);
+        if (data === undefined) this.#setAside(sql, row, "the schedule", now);
+        else due.push(data);
+      }
+      return due;
     });
   }
 
