@@ -1,22 +1,13 @@
 /**
- * SqliteStorage under faults, with real consumer processes (`cli.ts`): a
- * full filesystem, a read-only one, a queue deep enough to keep the
- * consumer busy. The filesystem tests mount a tiny tmpfs, which needs root:
- * they are skipped otherwise, and say so in their names.
+ * SqliteStorage under filesystem faults, with real consumer processes
+ * (`cli.ts`): a full filesystem, a read-only one. The tests mount a tiny
+ * tmpfs, which needs root: they are skipped otherwise, and say so in their
+ * names. (A queue deep enough to keep the consumer busy: busy_consumer_test.ts.)
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { sleep } from "../lib/_util.ts";
@@ -177,52 +168,4 @@ describe("SqliteStorage under faults, with consumer processes", { timeout: 180_0
       }
     },
   );
-
-  /*
-   * What a busy consumer must still do on time. The issue's target is
-   * 100 ms for both; measured here (Deno, 2 busy cores): 40-100 ms from
-   * SIGINT to exit, timers 1-2 ms late (median), 130 ms at worst. The
-   * bounds leave headroom for a loaded CI machine; before the fix the
-   * figures were 10 s and 12 s.
-   */
-  const STOP_BOUND_MS = 1000;
-  const LATENESS_BOUND_MS = 250;
-
-  it(`on a queue of 100,000 tasks keeps its event loop turning: a 50 ms timer fires within ${LATENESS_BOUND_MS} ms of its time, SIGINT stops it within ${STOP_BOUND_MS} ms`, async () => {
-    const probe = join(dir, `probe-${mounts++}.json`);
-    const { url, app } = await freshApp(dir, { probe });
-    const queued = 100_000;
-    await app.add.map(Array.from({ length: queued }, (_, i) => [i, 1] as [number, number]));
-    const running = await consumer([url, "-w", "4", "-n", ...fast]);
-    let stopped = false;
-    try {
-      // Busy for a while: long enough for a starved loop to show.
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      const left = await app.huey.storage.queueSize();
-      assert.ok(left > 0, "the consumer is still busy when SIGINT comes");
-      const start = performance.now();
-      running.child.kill("SIGINT");
-      await running.exited;
-      stopped = true;
-      const stopMs = performance.now() - start;
-      const takenAfter = left - (await app.huey.storage.queueSize());
-      const { ticks, worst, lates } = existsSync(probe)
-        ? JSON.parse(readFileSync(probe, "utf8")) as {
-          ticks: number;
-          worst: number;
-          lates: number[];
-        }
-        : { ticks: 0, worst: Infinity, lates: [] };
-      const median = [...lates].sort((a, b) => a - b)[Math.floor(lates.length / 2)];
-      const figures = `SIGINT to exit ${stopMs.toFixed(0)} ms, ${takenAfter} tasks taken after ` +
-        `SIGINT; ${ticks} timer ticks, median ${median} ms late, worst ${worst.toFixed(1)} ms`;
-      console.log(`busy consumer: ${figures}`);
-      assert.ok(ticks >= 10, figures);
-      assert.ok(worst < LATENESS_BOUND_MS, figures);
-      assert.ok(stopMs < STOP_BOUND_MS, figures);
-    } finally {
-      if (!stopped) await stop(running);
-      await app.huey.close();
-    }
-  });
 });

@@ -6,28 +6,10 @@
  *
  * @module
  */
-import { setImmediate } from "node:timers";
+import { turnIfDue } from "../_util.ts";
 
 /** Largest batch handed to the flush function; more calls go in the next one. */
 const MAX_BATCH = 256;
-
-/**
- * Longest stretch, in ms, that batches may follow one another before the
- * next one waits for a turn of the event loop (see {@link Batcher}). Short,
- * because a turn is not a full one everywhere: a busy Deno checks for
- * signals and I/O only every few dozen turns (its Tokio runtime polls the
- * I/O driver every 61 ticks unless it goes idle), so 10 ms here let a
- * SIGINT wait up to 400 ms, 2 ms about 40. A turn costs one setImmediate:
- * 18 µs on Deno, 2-4 µs on Node and Bun.
- */
-const TURN_MS = 2;
-/** When a batch last waited for a turn of the event loop (`performance.now()`), for every Batcher. */
-let lastTurn = -Infinity;
-
-/** Resolve from a macrotask (setImmediate: after due timers, I/O and signals, with no 1 ms clamp). */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 interface Pending<Request, Response> {
   request: Request;
@@ -42,12 +24,12 @@ interface Pending<Request, Response> {
  * turn of the event loop, and concurrent callers share one storage
  * operation per round trip.
  *
- * Every 2 ms at most, a batch first waits for one turn of the event loop.
- * A synchronous flush (SQLite) resolves its callers on microtasks, and a
- * consumer's workers go on to their next calls on microtasks too, which
- * all run before any timer, I/O callback or signal handler: on a deep queue
- * the loop never turned (SIGINT acted after 10 s, timers and lease renewals
- * fired seconds late).
+ * When the event loop has not turned for 2 ms, a batch first waits for
+ * one turn ({@link turnIfDue}). A synchronous flush (SQLite) resolves its
+ * callers on microtasks, and a consumer's workers go on to their next calls
+ * on microtasks too, which all run before any timer, I/O callback or signal
+ * handler: on a deep queue the loop never turned (SIGINT acted after 10 s,
+ * timers and lease renewals fired seconds late).
  *
  * @example Double the numbers of concurrent calls in one flush
  * ```ts
@@ -83,10 +65,8 @@ export class Batcher<Request, Response> {
 
   async #run(): Promise<void> {
     while (this.#pending.length > 0) {
-      if (performance.now() - lastTurn >= TURN_MS) {
-        await nextTurn();
-        lastTurn = performance.now();
-      }
+      const turn = turnIfDue();
+      if (turn) await turn;
       const batch = this.#pending.splice(0, MAX_BATCH);
       try {
         const responses = await this.#flush(batch.map((item) => item.request));

@@ -22,7 +22,7 @@ import {
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
-import { errorMessage, sleep } from "../_util.ts";
+import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
@@ -192,6 +192,10 @@ export class FileStorage implements Storage {
    * stretch, so other calls of this process never find it held by us.
    */
   async #locked<T>(action: string, fn: () => T): Promise<T> {
+    // The work is synchronous and resolves on microtasks: a busy consumer
+    // would never let timers and signals run without a turn now and then.
+    const turn = turnIfDue();
+    if (turn) await turn;
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw this.#error(action, "the storage is closed");
       const token = this.#tryLock(action);
