@@ -41,7 +41,7 @@ let n = 0;
 describe("a busy consumer process", { timeout: 120_000 }, () => {
   // The file driver lists its queue directory on every dequeue: a shallower queue keeps it
   // as busy.
-  for (const [storage, queued] of [["SQLite", 100_000], ["file", 2000]] as const) {
+  for (const [storage, queued] of [["SQLite", 100_000], ["file", 4000]] as const) {
     it(`on ${storage} with ${queued} tasks queued keeps its event loop turning: a 50 ms timer fires within ${LATENESS_BOUND_MS} ms of its time, SIGINT stops it within ${STOP_BOUND_MS[storage]} ms`, async () => {
       const probe = join(dir, `probe-${n}.json`);
       const files = storage === "file" ? join(dir, `files-${n}`) : undefined;
