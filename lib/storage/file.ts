@@ -7,7 +7,6 @@
 import {
   closeSync,
   existsSync,
-  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -15,7 +14,6 @@ import {
   readSync,
   renameSync,
   rmSync,
-  statSync,
   unlinkSync,
   writeFileSync,
   writeSync,
@@ -24,6 +22,7 @@ import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
+import { errorCode, FileLock } from "./file_lock.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 
@@ -35,8 +34,6 @@ export interface FileStorageOptions {
   path: string;
 }
 
-/** A lock file older than this is left over by a dead process and may be taken over. */
-const STALE_LOCK_MS = 10_000;
 /** Longest pause between two attempts to take the lock. */
 const MAX_LOCK_BACKOFF_MS = 20;
 
@@ -73,10 +70,6 @@ function dirName(name: string): string {
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
   return /^\.+$/.test(safe) ? safe.replace(/\./g, "%2E") : safe;
-}
-
-function errorCode(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
 }
 
 /** How many items an optional `limit` allows. */
@@ -134,7 +127,7 @@ export class FileStorage implements Storage {
   #schedule: string;
   #results: string;
   #errors: string;
-  #lockFile: string;
+  #lock: FileLock;
   #seqFile: string;
   #closed = false;
 
@@ -159,7 +152,7 @@ export class FileStorage implements Storage {
     this.#schedule = join(this.directory, "schedule");
     this.#results = join(this.directory, "results");
     this.#errors = join(this.directory, "errors");
-    this.#lockFile = join(this.directory, "lock");
+    this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
       for (const dir of [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors]) {
@@ -196,89 +189,29 @@ export class FileStorage implements Storage {
     // would never let timers and signals run without a turn now and then.
     const turn = turnIfDue();
     if (turn) await turn;
+    const lock = this.#lock;
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw this.#error(action, "the storage is closed");
-      const token = this.#tryLock(action);
+      const token = this.#named(action, () => lock.tryLock());
       if (token !== undefined) {
         try {
-          return fn();
-        } catch (err) {
-          throw this.#error(action, errorMessage(err), err);
+          return this.#named(action, fn);
         } finally {
-          this.#release(action, token);
+          this.#named(action, () => lock.release(token));
         }
       }
-      if (!this.#breakStaleLock(action)) {
+      if (!this.#named(action, () => lock.breakStale())) {
         await sleep(Math.random() * Math.min(2 ** attempt, MAX_LOCK_BACKOFF_MS) / 1000);
       }
     }
   }
 
-  /** Create the lock file holding a new token; undefined when another holder has it. */
-  #tryLock(action: string): string | undefined {
-    const token = crypto.randomUUID();
-    let fd: number | undefined;
+  /** Run `fn`; a failure becomes a HueyError naming `action` and this storage. */
+  #named<T>(action: string, fn: () => T): T {
     try {
-      fd = openSync(this.#lockFile, "wx");
-      writeSync(fd, token);
-      closeSync(fd);
-      return token;
+      return fn();
     } catch (err) {
-      if (fd !== undefined) {
-        // Created but not written: give it up rather than leave a nameless lock.
-        try {
-          closeSync(fd);
-        } catch { /* already closed */ }
-        rmSync(this.#lockFile, { force: true });
-      }
-      if (errorCode(err) === "EEXIST") return undefined;
       throw this.#error(action, errorMessage(err), err);
-    }
-  }
-
-  /**
-   * Remove the lock file if it is stale; true when the caller should retry at
-   * once. The stale file is renamed aside first (only one contender's rename
-   * succeeds) and, should it turn out to be a fresh lock that replaced the
-   * stale one meanwhile, linked back.
-   */
-  #breakStaleLock(action: string): boolean {
-    let seen: { ino: number; mtimeMs: number; token: string };
-    try {
-      const stat = statSync(this.#lockFile);
-      seen = { ino: stat.ino, mtimeMs: stat.mtimeMs, token: readFileSync(this.#lockFile, "utf8") };
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return true;
-      throw this.#error(action, errorMessage(err), err);
-    }
-    if (Date.now() - seen.mtimeMs < STALE_LOCK_MS) return false;
-    const aside = `${this.#lockFile}.${crypto.randomUUID()}.stale`;
-    try {
-      renameSync(this.#lockFile, aside);
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return true;
-      throw this.#error(action, errorMessage(err), err);
-    }
-    try {
-      const stat = statSync(aside);
-      const token = readFileSync(aside, "utf8");
-      if (stat.ino !== seen.ino || stat.mtimeMs !== seen.mtimeMs || token !== seen.token) {
-        try {
-          linkSync(aside, this.#lockFile);
-        } catch { /* a third process holds the lock now */ }
-      }
-    } finally {
-      rmSync(aside, { force: true });
-    }
-    return true;
-  }
-
-  /** Remove the lock file if it is still ours (it is not if it was taken over as stale). */
-  #release(action: string, token: string): void {
-    try {
-      if (readFileSync(this.#lockFile, "utf8") === token) unlinkSync(this.#lockFile);
-    } catch (err) {
-      if (errorCode(err) !== "ENOENT") throw this.#error(action, errorMessage(err), err);
     }
   }
 
