@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HueyError } from "../lib/errors.ts";
 import { FileStorage } from "../lib/storage/file.ts";
+import { assertNotUtf8SetAside, notUtf8Bytes } from "./helpers.ts";
 import { storageConformance } from "./storage_conformance.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -54,9 +55,7 @@ describe("FileStorage", () => {
 
     it("sets a message that is not valid UTF-8 aside, its bytes in base64, and hands out the next", async () => {
       const storage = new FileStorage({ name: "app", path: freshDir() });
-      // A message whose "é" (C3 A9) lost its second byte, written straight into its file.
-      const bad = new TextEncoder().encode('{"args":["caf\u00e9"]}');
-      bad[bad.indexOf(0xa9)] = 0x28;
+      const bad = notUtf8Bytes();
       try {
         await storage.enqueue("first", 0);
         await storage.enqueue("next", 0);
@@ -66,26 +65,7 @@ describe("FileStorage", () => {
           const first = readdirSync(join(storage.directory, dir)).sort()[0];
           writeFileSync(join(storage.directory, dir, first), bad);
         }
-        const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30 });
-        assert.equal(delivery?.data, "next");
-        assert.equal(await storage.dequeue({ now: T0, leaseSeconds: 30 }), undefined);
-        assert.deepEqual(await storage.readSchedule(T0), ["due"]);
-        const kept = await storage.errorItems();
-        assert.equal(kept.length, 2);
-        for (const [i, from] of ["queue", "schedule"].entries()) {
-          const bytes = Uint8Array.from(atob(kept[i].data), (c) => c.charCodeAt(0));
-          assert.deepEqual(bytes, bad, "every byte kept");
-          assert.equal(kept[i].time, T0);
-          assert.match(
-            kept[i].reason,
-            new RegExp(
-              `^SerializationError: Cannot decode a message from the ${from} of FileStorage "app" ` +
-                `at .*: its ${bad.length} bytes are not valid UTF-8`,
-            ),
-          );
-        }
-        assert.equal(await storage.queueSize(), 0);
-        assert.equal(await storage.scheduleSize(), 0);
+        await assertNotUtf8SetAside(storage, bad, 'FileStorage "app"', T0);
       } finally {
         await storage.close();
       }

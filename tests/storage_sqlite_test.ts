@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { HueyError } from "../lib/errors.ts";
 import { SqliteStorage } from "../lib/storage/sqlite.ts";
+import { assertNotUtf8SetAside, notUtf8Bytes } from "./helpers.ts";
 import { storageConformance } from "./storage_conformance.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -139,9 +140,8 @@ describe("SqliteStorage", () => {
     it("sets a message that is not valid UTF-8 aside, its bytes in base64, and hands out the next", async () => {
       const file = freshFile();
       const storage = new SqliteStorage({ name: "app", filename: file });
-      // A message whose "é" (C3 A9) lost its second byte, written straight into the file.
-      const bad = new TextEncoder().encode('{"args":["caf\u00e9"]}');
-      bad[bad.indexOf(0xa9)] = 0x28;
+      // Written straight into the database file.
+      const bad = notUtf8Bytes();
       const raw = new DatabaseSync(file);
       try {
         raw.prepare("INSERT INTO huey_queue (name, priority, data) VALUES (?, 0, ?)").run(
@@ -155,28 +155,8 @@ describe("SqliteStorage", () => {
         );
         await storage.enqueue("next", 0);
         await storage.addToSchedule("due", T0);
-        const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30 });
-        assert.equal(delivery?.data, "next");
-        assert.equal(delivery.deliveries, 1);
-        assert.equal(await storage.dequeue({ now: T0, leaseSeconds: 30 }), undefined);
-        assert.deepEqual(await storage.readSchedule(T0), ["due"]);
-        const kept = await storage.errorItems();
-        assert.equal(kept.length, 2);
-        for (const [i, from] of ["queue", "schedule"].entries()) {
-          const bytes = Uint8Array.from(atob(kept[i].data), (c) => c.charCodeAt(0));
-          assert.deepEqual(bytes, bad, "every byte kept");
-          assert.equal(kept[i].time, T0);
-          assert.match(
-            kept[i].reason,
-            new RegExp(
-              `^SerializationError: Cannot decode a message from the ${from} of SqliteStorage "app" ` +
-                `at .*: its ${bad.length} bytes are not valid UTF-8`,
-            ),
-          );
-        }
-        assert.equal(await storage.queueSize(), 0);
+        await assertNotUtf8SetAside(storage, bad, 'SqliteStorage "app"', T0);
         assert.equal(await storage.leasedSize(), 1);
-        assert.equal(await storage.scheduleSize(), 0);
       } finally {
         raw.close();
         await storage.close();
