@@ -1,9 +1,11 @@
 /**
  * Small private helpers shared across the library (not exported from
- * mod.ts): waiting, bounding a wait, and turning an error into text.
+ * mod.ts): waiting, bounding a wait, letting the event loop turn, and
+ * turning an error into text.
  *
  * @module
  */
+import { setImmediate } from "node:timers";
 
 /**
  * Resolve after `seconds`, or at once when `signal` aborts (never rejects).
@@ -66,6 +68,50 @@ export function truncate(text: string, max = 200): string {
 
 /** The longest error description {@link describeError} gives: a few KB. */
 const MAX_DESCRIPTION = 4096;
+
+/**
+ * Longest stretch, in ms, of synchronous storage work chained on microtasks
+ * before {@link turnIfDue} makes the next call wait for a turn of the event
+ * loop. A turn costs 5-25 µs (a setImmediate, in a busy SQLite consumer;
+ * Node and Bun less than Deno), so at most about 1%. Short, because on Deno
+ * a turn is not a full one: busy, its Tokio runtime looks for I/O and
+ * signals only every few dozen turns, so 10 ms here let a SIGINT wait up to
+ * 400 ms, 2 ms about 40.
+ */
+const TURN_MS = 2;
+/** When a call last waited for a turn of the event loop (`performance.now()`). */
+let lastTurn = -Infinity;
+
+/**
+ * A promise that resolves on the next turn of the event loop (a
+ * setImmediate: after due timers, I/O and signal handlers, with no 1 ms
+ * clamp) when the last such turn was 2 ms ago or more; otherwise
+ * `undefined`, so the caller goes on without even a microtask.
+ *
+ * For storages whose calls are synchronous underneath (SQLite, files):
+ * their promises resolve on microtasks, and a consumer's workers make
+ * their next calls on microtasks too, which all run before any timer, I/O
+ * callback or signal handler. On a deep queue the event loop would never
+ * turn: SIGINT, timers and lease renewals would wait until it is empty.
+ *
+ * @example
+ * ```ts
+ * import { turnIfDue } from "./_util.ts";
+ * for (let i = 0; i < 1000; i++) {
+ *   const turn = turnIfDue();
+ *   if (turn) await turn; // timers and signals get their turn every 2 ms
+ * }
+ * ```
+ */
+export function turnIfDue(): Promise<void> | undefined {
+  if (performance.now() - lastTurn < TURN_MS) return undefined;
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      lastTurn = performance.now();
+      resolve();
+    })
+  );
+}
 
 /**
  * `name: message` of an error (or the value as text), for log lines,

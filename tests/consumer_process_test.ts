@@ -6,9 +6,9 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { sleep } from "../lib/_util.ts";
 import {
+  appPath,
   consumer,
   fast,
   freshApp as freshAppIn,
@@ -22,9 +22,8 @@ import {
 import type { AppConfig } from "./fixtures/consumer_app.ts";
 import { describeWithRedis, rawCommand } from "./redis_server.ts";
 
-const appPath = fileURLToPath(new URL("./fixtures/consumer_app.ts", import.meta.url));
 const dir = tempDir("huey-consumer-");
-const freshApp = (config: Omit<AppConfig, "db"> = {}) => freshAppIn(dir, config);
+const freshApp = (config: Partial<AppConfig> = {}) => freshAppIn(dir, config);
 
 describe("consumer process", { timeout: 120_000 }, () => {
   it("runs tasks enqueued by another process and stores their results", async () => {

@@ -14,7 +14,10 @@ import { runtimeName, scriptCommand } from "../lib/runtime.ts";
 import type { AppConfig } from "./fixtures/consumer_app.ts";
 
 const cliPath = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const appPath = fileURLToPath(new URL("./fixtures/consumer_app.ts", import.meta.url));
+/** The fixture app module every fresh app wraps. */
+export const appPath: string = fileURLToPath(
+  new URL("./fixtures/consumer_app.ts", import.meta.url),
+);
 
 /** A fresh temporary directory, removed when the test file's tests are done. */
 export function tempDir(prefix: string): string {
@@ -23,7 +26,8 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-type App = ReturnType<typeof import("./fixtures/consumer_app.ts").makeApp>;
+/** The app a fresh app module exports (see tests/fixtures/consumer_app.ts). */
+export type App = ReturnType<typeof import("./fixtures/consumer_app.ts").makeApp>;
 
 let counter = 0;
 
@@ -33,11 +37,12 @@ export function uniqueName(): string {
 }
 
 /**
- * A fresh app in `dir`: its own database, log file (unless `config.log`
- * names one to share) and app module (which the consumer imports by path,
- * and this process imports too, as a producer).
+ * A fresh app in `dir`: its own database (unless `config.db` puts it
+ * elsewhere), log file (unless `config.log` names one to share) and app
+ * module (which the consumer imports by path, and this process imports
+ * too, as a producer).
  */
-export async function freshApp(dir: string, config: Omit<AppConfig, "db"> = {}) {
+export async function freshApp(dir: string, config: Partial<AppConfig> = {}) {
   const id = uniqueName();
   const db = join(dir, `${id}.db`);
   const log = config.log ?? join(dir, `${id}.log`);

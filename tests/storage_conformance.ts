@@ -282,7 +282,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       });
 
       it("putDataAndAck stores nothing once the lease was lost", async () => {
-        if (!storage.putDataAndAck) return;
+        assert.ok(storage.putDataAndAck, "a driver that leases messages fences its finish");
         await storage.enqueue("late", 0);
         const late = await storage.dequeue({ now: T0, leaseSeconds: 1 });
         await runOut(storage, late);
@@ -298,6 +298,23 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.peekData("late-key"), "rerun");
         assert.equal(await storage.leasedSize(), 0);
         assert.equal(await storage.queueSize(), 0);
+
+        // A stale finisher and a current one in the same batch each get their own answer.
+        await storage.enqueueMany([{ data: "a", priority: 0 }, { data: "b", priority: 0 }]);
+        const lost = await storage.dequeue({ now: T0, leaseSeconds: 1 });
+        const kept = await storage.dequeue({ now: T0 + 4000, leaseSeconds: LEASE });
+        assert.deepEqual([lost?.data, kept?.data], ["a", "b"]);
+        await runOut(storage, lost);
+        assert.deepEqual(await storage.recoverLeases(T0 + 5000), ["a"]);
+        assert.deepEqual(
+          await Promise.all([
+            storage.putDataAndAck("a-result", "stale", lost!.receipt),
+            storage.putDataAndAck("b-result", "fresh", kept!.receipt),
+          ]),
+          [false, true],
+        );
+        assert.equal(await storage.hasDataForKey("a-result"), false);
+        assert.equal(await storage.peekData("b-result"), "fresh");
       });
 
       it("currentLease names the receipt and delivery a message is held under, where supported", async () => {

@@ -4,11 +4,12 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HueyError } from "../lib/errors.ts";
 import { FileStorage } from "../lib/storage/file.ts";
+import { assertNotUtf8SetAside, notUtf8Bytes } from "./helpers.ts";
 import { storageConformance } from "./storage_conformance.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -47,6 +48,24 @@ describe("FileStorage", () => {
         assert.deepEqual([...items.keys()].sort(), [...keys].sort());
         assert.equal(await storage.popData("../escape"), "v0\n\uFEFF\u0000");
         assert.equal(await storage.hasDataForKey("../escape"), false);
+      } finally {
+        await storage.close();
+      }
+    });
+
+    it("sets a message that is not valid UTF-8 aside, its bytes in base64, and hands out the next", async () => {
+      const storage = new FileStorage({ name: "app", path: freshDir() });
+      const bad = notUtf8Bytes();
+      try {
+        await storage.enqueue("first", 0);
+        await storage.enqueue("next", 0);
+        await storage.addToSchedule("first", T0);
+        await storage.addToSchedule("due", T0);
+        for (const dir of ["queue", "schedule"]) {
+          const first = readdirSync(join(storage.directory, dir)).sort()[0];
+          writeFileSync(join(storage.directory, dir, first), bad);
+        }
+        await assertNotUtf8SetAside(storage, bad, 'FileStorage "app"', T0);
       } finally {
         await storage.close();
       }

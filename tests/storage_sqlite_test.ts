@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { HueyError } from "../lib/errors.ts";
 import { SqliteStorage } from "../lib/storage/sqlite.ts";
+import { assertNotUtf8SetAside, notUtf8Bytes } from "./helpers.ts";
 import { storageConformance } from "./storage_conformance.ts";
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -136,6 +137,32 @@ describe("SqliteStorage", () => {
       }
     });
 
+    it("sets a message that is not valid UTF-8 aside, its bytes in base64, and hands out the next", async () => {
+      const file = freshFile();
+      const storage = new SqliteStorage({ name: "app", filename: file });
+      // Written straight into the database file.
+      const bad = notUtf8Bytes();
+      const raw = new DatabaseSync(file);
+      try {
+        raw.prepare("INSERT INTO huey_queue (name, priority, data) VALUES (?, 0, ?)").run(
+          "app",
+          bad,
+        );
+        raw.prepare("INSERT INTO huey_schedule (name, eta, data) VALUES (?, ?, ?)").run(
+          "app",
+          T0,
+          bad,
+        );
+        await storage.enqueue("next", 0);
+        await storage.addToSchedule("due", T0);
+        await assertNotUtf8SetAside(storage, bad, 'SqliteStorage "app"', T0);
+        assert.equal(await storage.leasedSize(), 1);
+      } finally {
+        raw.close();
+        await storage.close();
+      }
+    });
+
     it("throws a HueyError naming the storage and the path when the file cannot be opened", () => {
       const file = join(dir, "no-such-directory", "huey.db");
       assert.throws(
@@ -144,6 +171,26 @@ describe("SqliteStorage", () => {
           assert.ok(err instanceof HueyError);
           assert.match(err.message, /^Cannot open SqliteStorage "app": /);
           assert.ok(err.message.endsWith(file), err.message);
+          return true;
+        },
+      );
+    });
+
+    it("throws a HueyError saying read-only when the database cannot be written", async () => {
+      const file = freshFile();
+      await new SqliteStorage({ filename: file }).close();
+      // SQLite's own read-only mode: works without root, unlike a read-only mount
+      // (tests/sqlite_faults_test.ts has those).
+      const uri = `file:${file}?mode=ro`;
+      assert.throws(
+        () => new SqliteStorage({ name: "app", filename: uri }),
+        (err: unknown) => {
+          assert.ok(err instanceof HueyError);
+          assert.match(
+            err.message,
+            /^Cannot open SqliteStorage "app": the database is read-only \(/,
+          );
+          assert.ok(err.message.endsWith(uri), err.message);
           return true;
         },
       );

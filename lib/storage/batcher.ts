@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { turnIfDue } from "../_util.ts";
+
 /** Largest batch handed to the flush function; more calls go in the next one. */
 const MAX_BATCH = 256;
 
@@ -18,8 +20,16 @@ interface Pending<Request, Response> {
 /**
  * Sends a call at once when no batch is in flight; calls made while one is
  * in flight wait for it and then go together as the next batch (group
- * commit). A lone caller pays no delay, and concurrent callers share one
- * storage operation per round trip.
+ * commit). A lone caller waits for nothing but (see below) at most one
+ * turn of the event loop, and concurrent callers share one storage
+ * operation per round trip.
+ *
+ * When the event loop has not turned for 2 ms, a batch first waits for
+ * one turn ({@link turnIfDue}). A synchronous flush (SQLite) resolves its
+ * callers on microtasks, and a consumer's workers go on to their next calls
+ * on microtasks too, which all run before any timer, I/O callback or signal
+ * handler: on a deep queue the loop never turned (SIGINT acted after 10 s,
+ * timers and lease renewals fired seconds late).
  *
  * @example Double the numbers of concurrent calls in one flush
  * ```ts
@@ -55,6 +65,8 @@ export class Batcher<Request, Response> {
 
   async #run(): Promise<void> {
     while (this.#pending.length > 0) {
+      const turn = turnIfDue();
+      if (turn) await turn;
       const batch = this.#pending.splice(0, MAX_BATCH);
       try {
         const responses = await this.#flush(batch.map((item) => item.request));

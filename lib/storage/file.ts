@@ -7,7 +7,6 @@
 import {
   closeSync,
   existsSync,
-  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -15,16 +14,17 @@ import {
   readSync,
   renameSync,
   rmSync,
-  statSync,
   unlinkSync,
   writeFileSync,
   writeSync,
 } from "node:fs";
 import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
-import { errorMessage, sleep } from "../_util.ts";
+import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
+import { errorCode, FileLock } from "./file_lock.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { decodeUtf8, notUtf8 } from "./utf8.ts";
 
 /** Options of {@link FileStorage}. */
 export interface FileStorageOptions {
@@ -34,8 +34,6 @@ export interface FileStorageOptions {
   path: string;
 }
 
-/** A lock file older than this is left over by a dead process and may be taken over. */
-const STALE_LOCK_MS = 10_000;
 /** Longest pause between two attempts to take the lock. */
 const MAX_LOCK_BACKOFF_MS = 20;
 
@@ -72,10 +70,6 @@ function dirName(name: string): string {
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
   return /^\.+$/.test(safe) ? safe.replace(/\./g, "%2E") : safe;
-}
-
-function errorCode(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
 }
 
 /** How many items an optional `limit` allows. */
@@ -133,7 +127,7 @@ export class FileStorage implements Storage {
   #schedule: string;
   #results: string;
   #errors: string;
-  #lockFile: string;
+  #lock: FileLock;
   #seqFile: string;
   #closed = false;
 
@@ -158,7 +152,7 @@ export class FileStorage implements Storage {
     this.#schedule = join(this.directory, "schedule");
     this.#results = join(this.directory, "results");
     this.#errors = join(this.directory, "errors");
-    this.#lockFile = join(this.directory, "lock");
+    this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
       for (const dir of [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors]) {
@@ -174,9 +168,15 @@ export class FileStorage implements Storage {
 
   #error(action: string, why: string, cause?: unknown): HueyError {
     return new HueyError(
-      `Cannot ${action}: ${why}: FileStorage "${this.name}" at ${this.directory}`,
+      `Cannot ${action}: ${why}: ${this.#where()}`,
       cause === undefined ? undefined : { cause },
     );
+  }
+
+  /** This storage (and `file` in it) as error messages name it. */
+  #where(file?: string): string {
+    const at = file === undefined ? this.directory : `${this.directory} (${file})`;
+    return `FileStorage "${this.name}" at ${at}`;
   }
 
   /**
@@ -185,89 +185,33 @@ export class FileStorage implements Storage {
    * stretch, so other calls of this process never find it held by us.
    */
   async #locked<T>(action: string, fn: () => T): Promise<T> {
+    // The work is synchronous and resolves on microtasks: a busy consumer
+    // would never let timers and signals run without a turn now and then.
+    const turn = turnIfDue();
+    if (turn) await turn;
+    const lock = this.#lock;
     for (let attempt = 0;; attempt++) {
       if (this.#closed) throw this.#error(action, "the storage is closed");
-      const token = this.#tryLock(action);
+      const token = this.#named(action, () => lock.tryLock());
       if (token !== undefined) {
         try {
-          return fn();
-        } catch (err) {
-          throw this.#error(action, errorMessage(err), err);
+          return this.#named(action, fn);
         } finally {
-          this.#release(action, token);
+          this.#named(action, () => lock.release(token));
         }
       }
-      if (!this.#breakStaleLock(action)) {
+      if (!this.#named(action, () => lock.breakStale())) {
         await sleep(Math.random() * Math.min(2 ** attempt, MAX_LOCK_BACKOFF_MS) / 1000);
       }
     }
   }
 
-  /** Create the lock file holding a new token; undefined when another holder has it. */
-  #tryLock(action: string): string | undefined {
-    const token = crypto.randomUUID();
-    let fd: number | undefined;
+  /** Run `fn`; a failure becomes a HueyError naming `action` and this storage. */
+  #named<T>(action: string, fn: () => T): T {
     try {
-      fd = openSync(this.#lockFile, "wx");
-      writeSync(fd, token);
-      closeSync(fd);
-      return token;
+      return fn();
     } catch (err) {
-      if (fd !== undefined) {
-        // Created but not written: give it up rather than leave a nameless lock.
-        try {
-          closeSync(fd);
-        } catch { /* already closed */ }
-        rmSync(this.#lockFile, { force: true });
-      }
-      if (errorCode(err) === "EEXIST") return undefined;
       throw this.#error(action, errorMessage(err), err);
-    }
-  }
-
-  /**
-   * Remove the lock file if it is stale; true when the caller should retry at
-   * once. The stale file is renamed aside first (only one contender's rename
-   * succeeds) and, should it turn out to be a fresh lock that replaced the
-   * stale one meanwhile, linked back.
-   */
-  #breakStaleLock(action: string): boolean {
-    let seen: { ino: number; mtimeMs: number; token: string };
-    try {
-      const stat = statSync(this.#lockFile);
-      seen = { ino: stat.ino, mtimeMs: stat.mtimeMs, token: readFileSync(this.#lockFile, "utf8") };
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return true;
-      throw this.#error(action, errorMessage(err), err);
-    }
-    if (Date.now() - seen.mtimeMs < STALE_LOCK_MS) return false;
-    const aside = `${this.#lockFile}.${crypto.randomUUID()}.stale`;
-    try {
-      renameSync(this.#lockFile, aside);
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return true;
-      throw this.#error(action, errorMessage(err), err);
-    }
-    try {
-      const stat = statSync(aside);
-      const token = readFileSync(aside, "utf8");
-      if (stat.ino !== seen.ino || stat.mtimeMs !== seen.mtimeMs || token !== seen.token) {
-        try {
-          linkSync(aside, this.#lockFile);
-        } catch { /* a third process holds the lock now */ }
-      }
-    } finally {
-      rmSync(aside, { force: true });
-    }
-    return true;
-  }
-
-  /** Remove the lock file if it is still ours (it is not if it was taken over as stale). */
-  #release(action: string, token: string): void {
-    try {
-      if (readFileSync(this.#lockFile, "utf8") === token) unlinkSync(this.#lockFile);
-    } catch (err) {
-      if (errorCode(err) !== "ENOENT") throw this.#error(action, errorMessage(err), err);
     }
   }
 
@@ -365,20 +309,42 @@ export class FileStorage implements Storage {
     });
   }
 
+  /**
+   * The content of a queue or schedule file that is about to be handed
+   * out, or undefined when it is not valid UTF-8: then it is moved to the
+   * error store instead (recorded first, then removed: never lost).
+   */
+  #message(dir: string, name: string, now: number): string | undefined {
+    const file = join(dir, name);
+    const bytes = readFileSync(file);
+    const data = decodeUtf8(bytes);
+    if (data !== undefined) return data;
+    const from = dir === this.#queue ? "the queue" : "the schedule";
+    const { data: kept, reason } = notUtf8(bytes, `${from} of ${this.#where(name)}`);
+    this.#putError(kept, reason, now);
+    unlinkSync(file);
+    return undefined;
+  }
+
   dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
     return this.#locked("dequeue", () => {
       let first: string | undefined;
-      for (const name of this.#list(this.#queue)) {
-        if (first === undefined || name < first) first = name;
+      let data: string | undefined;
+      while (data === undefined) {
+        first = undefined;
+        for (const name of this.#list(this.#queue)) {
+          if (first === undefined || name < first) first = name;
+        }
+        if (first === undefined) return undefined;
+        data = this.#message(this.#queue, first, options.now);
       }
-      if (first === undefined) return undefined;
       const receipt = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
-      const [position, before] = first.split("~");
+      const [position, before] = first!.split("~");
       const deliveries = Number(before ?? 0) + 1;
       const leased = join(this.#leased, `${receipt}_${ascKey(until)}_${position}~${deliveries}`);
-      renameSync(join(this.#queue, first), leased);
-      const delivery: Delivery = { data: readFileSync(leased, "utf8"), receipt, deliveries };
+      renameSync(join(this.#queue, first!), leased);
+      const delivery: Delivery = { data, receipt, deliveries };
       if (options.peekKey === undefined) return delivery;
       const content = this.#readOptional(this.#resultFile(options.peekKey));
       delivery.peeked = content === undefined ? null : this.#parseResult(content)[1];
@@ -386,23 +352,28 @@ export class FileStorage implements Storage {
     });
   }
 
-  ack(receipt: string): Promise<boolean> {
-    return this.#locked("acknowledge a message", () => {
-      const name = this.#findLease(receipt);
-      if (name === undefined) return false;
-      unlinkSync(join(this.#leased, name));
-      return true;
-    });
+  /** Remove the leased file of `receipt`; false when the lease was lost. */
+  #ack(receipt: string): boolean {
+    const name = this.#findLease(receipt);
+    if (name === undefined) return false;
+    unlinkSync(join(this.#leased, name));
+    return true;
   }
 
-  /** Store the result and acknowledge under one lock, only while `receipt` holds its lease. */
+  ack(receipt: string): Promise<boolean> {
+    return this.#locked("acknowledge a message", () => this.#ack(receipt));
+  }
+
+  /**
+   * Under one lock: store only while the lease is still this one (a
+   * finisher that lost it must not overwrite the rerun's result), then
+   * acknowledge.
+   */
   putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
     return this.#locked("store a result and acknowledge its message", () => {
-      const name = this.#findLease(receipt);
-      if (name === undefined) return false;
+      if (this.#findLease(receipt) === undefined) return false;
       this.#putResult(key, value);
-      unlinkSync(join(this.#leased, name));
-      return true;
+      return this.#ack(receipt);
     });
   }
 
@@ -477,9 +448,10 @@ export class FileStorage implements Storage {
       const due: string[] = [];
       for (const name of this.#list(this.#schedule).sort()) {
         if (name.slice(0, 16) > nowKey) break;
-        const file = join(this.#schedule, name);
-        due.push(readFileSync(file, "utf8"));
-        unlinkSync(file);
+        const data = this.#message(this.#schedule, name, now);
+        if (data === undefined) continue;
+        due.push(data);
+        unlinkSync(join(this.#schedule, name));
       }
       return due;
     });
@@ -570,11 +542,13 @@ export class FileStorage implements Storage {
 
   // -- error store ---------------------------------------------------------
 
+  #putError(data: string, reason: string, now: number): void {
+    const item: ErrorItem = { data, reason, time: now };
+    this.#write(this.#errors, ascKey(this.#nextSeq()), JSON.stringify(item));
+  }
+
   putError(data: string, reason: string, now: number): Promise<void> {
-    return this.#locked("store an error", () => {
-      const item: ErrorItem = { data, reason, time: now };
-      this.#write(this.#errors, ascKey(this.#nextSeq()), JSON.stringify(item));
-    });
+    return this.#locked("store an error", () => this.#putError(data, reason, now));
   }
 
   errorItems(limit?: number): Promise<ErrorItem[]> {

@@ -6,10 +6,12 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import type { StatementSync } from "node:sqlite";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
+import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
@@ -78,6 +80,8 @@ CREATE INDEX IF NOT EXISTS huey_error_name ON huey_error (name, id);
  * Text is read back as `CAST(... AS BLOB)` and decoded here: Deno's
  * node:sqlite cuts TEXT values at the first NUL character, and the contract
  * says messages come back byte for byte. ignoreBOM keeps a leading U+FEFF.
+ * Messages handed out to run (dequeue, readSchedule) are decoded strictly
+ * (see utf8.ts); listings and stored values leniently.
  */
 const SQL = {
   begin: "BEGIN IMMEDIATE",
@@ -89,6 +93,7 @@ const SQL = {
                 ORDER BY priority DESC, id LIMIT 1)
     RETURNING id, deliveries, CAST(data AS BLOB) AS data`,
   ack: "DELETE FROM huey_queue WHERE id = ? AND name = ? AND receipt = ?",
+  discard: "DELETE FROM huey_queue WHERE id = ?",
   extendLease: "UPDATE huey_queue SET lease_until = ? WHERE id = ? AND name = ? AND receipt = ?",
   anyExpired: `SELECT 1 AS found FROM huey_queue
     WHERE name = ? AND receipt IS NOT NULL AND lease_until <= ? LIMIT 1`,
@@ -105,6 +110,7 @@ const SQL = {
   anyDue: "SELECT 1 AS found FROM huey_schedule WHERE name = ? AND eta <= ? LIMIT 1",
   readSchedule: `DELETE FROM huey_schedule WHERE name = ? AND eta <= ?
     RETURNING id, eta, CAST(data AS BLOB) AS data`,
+  discardScheduled: "DELETE FROM huey_schedule WHERE id = ?",
   scheduleSize: "SELECT COUNT(*) AS n FROM huey_schedule WHERE name = ?",
   scheduledItems: `SELECT CAST(data AS BLOB) AS data FROM huey_schedule
     WHERE name = ? ORDER BY eta, id LIMIT ?`,
@@ -140,6 +146,33 @@ function migrate(db: DatabaseSync): void {
   }
 }
 type Row = Record<string, unknown>;
+
+/**
+ * Whether opening `file` failed because it cannot be written: SQLite says
+ * SQLITE_READONLY at the first write, or SQLITE_CANTOPEN when a read-only
+ * filesystem keeps it from creating the WAL's files (then the file itself
+ * refuses to open for writing).
+ */
+function isReadOnly(err: unknown, file: string): boolean {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  if (code === 8 || /readonly database/.test(errorMessage(err))) return true;
+  if (code !== 14 || !existsSync(file)) return false;
+  try {
+    closeSync(openSync(file, "r+"));
+    return false;
+  } catch (probe) {
+    return ["EROFS", "EACCES", "EPERM"].includes((probe as { code?: string }).code ?? "");
+  }
+}
+
+/** Pages between checkpoints once the disk has been full (see SqliteStorage's #diskFull). */
+const FULL_DISK_CHECKPOINT = 64;
+
+/** SQLITE_FULL ("database or disk is full"), as node:sqlite reports it on every runtime. */
+function isDiskFull(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  return code === 13 || (code === undefined && /database or disk is full/.test(errorMessage(err)));
+}
 
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
@@ -180,7 +213,9 @@ function sqlLimit(limit: number | undefined): number {
  * `dequeue` does not block (it ignores `wait`), so consumers poll.
  *
  * The database is opened in the constructor, which throws a
- * {@link HueyError} naming the file when it cannot be opened. Calls are
+ * {@link HueyError} naming the file when it cannot be opened, or when it
+ * can only be read (a read-only file or filesystem: every dequeue writes,
+ * so a consumer could do nothing but fail). Calls are
  * synchronous underneath: a call waiting for another process's write lock
  * blocks this thread for up to `busyTimeout` seconds.
  *
@@ -207,6 +242,8 @@ export class SqliteStorage implements Storage {
   /** The file as shown in error messages: absolute, resolved when opened. */
   #where: string;
   #closed = false;
+  /** A write has failed for lack of space (see #diskFull). */
+  #wasFull = false;
   /** Woken by this instance's enqueues (see waitForEnqueue). */
   readonly #queued = new Wakeup();
   /** Woken by this instance's writes to the result store (see waitForData). */
@@ -219,7 +256,7 @@ export class SqliteStorage implements Storage {
   /**
    * Open (creating if needed) the database and its tables.
    *
-   * @throws {HueyError} when the file cannot be opened or initialised.
+   * @throws {HueyError} when the file cannot be opened or initialised, or is read-only.
    * @throws {RangeError} when `busyTimeout` is negative or not finite.
    */
   constructor(options: SqliteStorageOptions = {}) {
@@ -252,6 +289,10 @@ export class SqliteStorage implements Storage {
       try {
         db.exec(SCHEMA);
         migrate(db);
+        // A write that changes nothing: SQLite opens a file it cannot write
+        // read-only, and says so only at the first write. Without this a
+        // consumer on a read-only file would start, then fail every poll.
+        db.exec("DELETE FROM huey_kv WHERE 0");
         db.exec("COMMIT");
       } catch (err) {
         if (db.isTransaction) db.exec("ROLLBACK");
@@ -266,7 +307,8 @@ export class SqliteStorage implements Storage {
         db?.close();
       } catch { /* already failed; report the first error */ }
       // Deno's message already ends with the file name; say it once.
-      const why = errorMessage(err).replace(`: ${filename}`, "");
+      let why = errorMessage(err).replace(`: ${filename}`, "");
+      if (isReadOnly(err, this.#where)) why = `the database is read-only (${why})`;
       throw new HueyError(`Cannot open SqliteStorage "${name}": ${why}: ${this.#where}`, {
         cause: err,
       });
@@ -283,11 +325,30 @@ export class SqliteStorage implements Storage {
     try {
       return fn(this.#sql);
     } catch (err) {
+      if (isDiskFull(err)) this.#diskFull();
       throw new HueyError(
         `Cannot ${action}: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
         { cause: err },
       );
     }
+  }
+
+  /**
+   * A write failed for lack of space. The write-ahead log only shrinks back
+   * (is reused from its start) after a checkpoint, and SQLite checkpoints
+   * every `wal_autocheckpoint` pages (4,000 here: 16 MB): on a disk with
+   * less than that free, the log would eat whatever space comes back and
+   * the storage would stay full for good. So from now on this connection
+   * checkpoints every 64 pages (256 kB), and tries one now (PASSIVE: it
+   * never waits for other connections; it fails harmlessly when the
+   * database file itself cannot grow).
+   */
+  #diskFull(): void {
+    try {
+      if (!this.#wasFull) this.#db.exec(`PRAGMA wal_autocheckpoint = ${FULL_DISK_CHECKPOINT}`);
+      this.#wasFull = true;
+      this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get();
+    } catch { /* still full: the caller reports the write's own error */ }
   }
 
   /** Run `fn` in one `BEGIN IMMEDIATE` transaction (takes the write lock first). */
@@ -342,12 +403,19 @@ export class SqliteStorage implements Storage {
     const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
       const token = crypto.randomUUID();
       const until = options.now + options.leaseSeconds * 1000;
-      const row = sql.dequeue.get(token, until, this.name) as Row | undefined;
-      if (!row) return undefined;
+      let row: Row | undefined;
+      let data: string | undefined;
+      while (data === undefined) {
+        row = sql.dequeue.get(token, until, this.name) as Row | undefined;
+        if (!row) return undefined;
+        data = decodeUtf8(row.data as Uint8Array);
+        // Not UTF-8: not run, not lost; kept in the error store, and the next one taken.
+        if (data === undefined) this.#setAside(sql, row, "the queue", options.now);
+      }
       const delivery: Delivery = {
-        data: text(row.data),
-        receipt: `${row.id}.${token}`,
-        deliveries: row.deliveries as number,
+        data,
+        receipt: `${row!.id}.${token}`,
+        deliveries: row!.deliveries as number,
       };
       const peekKey = options.peekKey;
       if (peekKey === undefined) return delivery;
@@ -360,8 +428,20 @@ export class SqliteStorage implements Storage {
       delivery.peeked = peeked;
       return delivery;
     };
-    if (requests.length === 1) return [this.#run("dequeue", (sql) => take(sql, requests[0]))];
+    // Even a single take runs in an explicit transaction: in autocommit,
+    // node:sqlite's get() hands back the RETURNING row and ignores the
+    // failure of the implicit commit that follows (SQLITE_FULL on a full
+    // disk), so a message whose lease was never stored would run, again and
+    // again. An explicit COMMIT reports it, and nothing is handed out.
     return this.#transaction("dequeue", (sql) => requests.map((options) => take(sql, options)));
+  }
+
+  /** Move the message in `row`, from `from`, to the error store: its bytes are not valid UTF-8. */
+  #setAside(sql: Statements, row: Row, from: "the queue" | "the schedule", now: number): void {
+    const where = `${from} of SqliteStorage "${this.name}" at ${this.#where}`;
+    const { data, reason } = notUtf8(row.data as Uint8Array, where);
+    sql.putError.run(this.name, data, reason, now);
+    (from === "the queue" ? sql.discard : sql.discardScheduled).run(row.id as number);
   }
 
   async ack(receipt: string): Promise<boolean> {
@@ -375,7 +455,12 @@ export class SqliteStorage implements Storage {
     return await this.#finishes.add({ key, value, receipt });
   }
 
-  /** Concurrent putDataAndAck calls in one transaction. */
+  /**
+   * Concurrent putDataAndAck calls in one transaction. Each acknowledges
+   * first and stores only if that worked: a finisher whose lease ran out
+   * (its message may have run again since) must not overwrite the result of
+   * the run that replaced it.
+   */
   async #finishBatch(
     requests: { key: string; value: string; receipt: string }[],
   ): Promise<boolean[]> {
@@ -383,11 +468,12 @@ export class SqliteStorage implements Storage {
       "store a result and acknowledge its message",
       (sql) =>
         requests.map(({ key, value, receipt }) => {
+          if (!acknowledge(sql, this.name, receipt)) return false;
           sql.putData.run(this.name, key, value);
-          return acknowledge(sql, this.name, receipt);
+          return true;
         }),
     );
-    this.#stored.notify();
+    if (acknowledged.includes(true)) this.#stored.notify();
     return acknowledged;
   }
 
@@ -442,15 +528,24 @@ export class SqliteStorage implements Storage {
   }
 
   async readSchedule(now: number): Promise<string[]> {
-    return this.#run("read the schedule", (sql) => {
-      // A cheap read first, so the common case (nothing due) takes no write lock.
-      if (!sql.anyDue.get(this.name, now)) return [];
-      // One DELETE ... RETURNING: atomic; RETURNING has no order, so sort here.
+    // A cheap read first, so the common case (nothing due) takes no write lock.
+    const any = this.#run("read the schedule", (sql) => sql.anyDue.get(this.name, now));
+    if (!any) return [];
+    // One DELETE ... RETURNING, in an explicit transaction so that rows are
+    // handed out only once their removal committed (see #takeBatch).
+    return this.#transaction("read the schedule", (sql) => {
       const rows = sql.readSchedule.all(this.name, now) as Row[];
+      // RETURNING has no order: sort here.
       rows.sort((a, b) =>
         (a.eta as number) - (b.eta as number) || (a.id as number) - (b.id as number)
       );
-      return rows.map((row) => text(row.data));
+      const due: string[] = [];
+      for (const row of rows) {
+        const data = decodeUtf8(row.data as Uint8Array);
+        if (data === undefined) this.#setAside(sql, row, "the schedule", now);
+        else due.push(data);
+      }
+      return due;
     });
   }
 
@@ -487,7 +582,8 @@ export class SqliteStorage implements Storage {
   }
 
   async popData(key: string): Promise<string | undefined> {
-    return this.#run("pop data", (sql) => {
+    // A transaction, so the value is handed out only once its removal committed (see #takeBatch).
+    return this.#transaction("pop data", (sql) => {
       const row = sql.popData.get(this.name, key) as Row | undefined;
       return row ? text(row.value) : undefined;
     });
