@@ -7,26 +7,19 @@
  * @module
  */
 import type { PeriodicSchedule } from "./crontab.ts";
-import { Enqueuer } from "./enqueue.ts";
-import { EventFeed } from "./events.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
-import { Executor } from "./executor.ts";
-import type { ExecuteOptions, ExecutionOutcome } from "./executor.ts";
-import { Hooks } from "./hooks.ts";
+import type { ExecuteOptions, ExecutionOutcome, Executor } from "./executor.ts";
 import type { LifecycleHook, PostExecuteHook, PreExecuteHook } from "./hooks.ts";
-import { Locks } from "./lock.ts";
 import type { TaskLock } from "./lock.ts";
 import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
-import { MessageCodec } from "./message.ts";
-import { checkCount, checkSeconds, checkTaskOptions, Registry } from "./registry.ts";
+import { checkCount, checkSeconds } from "./registry.ts";
 import type { TaskDefinition } from "./registry.ts";
 import { Result, ResultGroup } from "./result.ts";
-import type { GetOptions, ResultBackend } from "./result.ts";
-import { ResultStore } from "./result_store.ts";
-import { Revocations } from "./revocation.ts";
+import type { GetOptions } from "./result.ts";
+import { buildRooms } from "./rooms.ts";
+import type { Rooms } from "./rooms.ts";
 import { Serializer } from "./serializer.ts";
-import { Signals } from "./signals.ts";
 import type { SignalHandler, SignalName } from "./signals.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/types.ts";
@@ -149,16 +142,7 @@ export class Huey {
   readonly #immediateUseMemory: boolean;
   #immediate = false;
   readonly #clock: () => number;
-  readonly #registry = new Registry();
-  readonly #codec: MessageCodec;
-  readonly #revocations: Revocations;
-  readonly #hooks: Hooks;
-  readonly #signals = new Signals();
-  readonly #events: EventFeed;
-  readonly #locks = new Locks(() => this.storage);
-  readonly #store = new ResultStore(this);
-  readonly #enqueuer: Enqueuer;
-  readonly #backend: ResultBackend;
+  readonly #rooms: Rooms;
 
   /** A Huey with `options`; without `storage` it keeps everything in memory. */
   constructor(options: HueyOptions = {}) {
@@ -175,28 +159,8 @@ export class Huey {
     this.#storage = options.storage ?? new MemoryStorage({ name: this.name });
     this.#immediateUseMemory = options.immediateUseMemory ?? true;
     this.immediate = options.immediate ?? false;
-    this.#codec = new MessageCodec(this.serializer);
-    this.#revocations = new Revocations(this);
-    this.#hooks = new Hooks(() => this.logger);
-    this.#events = new EventFeed(this, this.#signals, options.events ?? true);
-    this.#enqueuer = new Enqueuer(this, this.#codec, this.#events, (task, now) => {
-      return this.executor.execute(task, { now });
-    });
-    this.executor = new Executor(this, {
-      registry: this.#registry,
-      codec: this.#codec,
-      revocations: this.#revocations,
-      hooks: this.#hooks,
-      events: this.#events,
-    }, (task, now) => this.#enqueuer.put(task, now));
-    this.#backend = {
-      results: this.results,
-      storeNone: this.storeNone,
-      store: this.#store,
-      revocations: this.#revocations,
-      reschedule: (task, call) =>
-        this.enqueue(this.#enqueuer.rescheduled(task, call)) as Promise<Result<unknown>>,
-    };
+    this.#rooms = buildRooms(this, options.events ?? true);
+    this.executor = this.#rooms.executor;
   }
 
   /** The storage in use: the private memory storage while in immediate mode (unless `immediateUseMemory: false`). */
@@ -288,26 +252,12 @@ export class Huey {
   }
 
   #declare(definition: TaskDefinition): TaskWrapper<unknown[], unknown> {
-    this.#registry.declare(definition);
-    return createWrapper({
-      newTask: (definition, args, call) =>
-        this.#registry.newTask(definition, args, call, this.now()),
-      checkCall: checkTaskOptions,
-      enqueue: (task, tx) =>
-        this.#enqueuer.put(task, undefined, tx).then(() => new Result(this.#backend, task)),
-      enqueueMany: async (tasks) => {
-        await this.#enqueuer.putMany(tasks);
-        return new ResultGroup(tasks.map((task) => new Result(this.#backend, task)));
-      },
-      revokeAll: (name, options) => this.#revocations.revokeAll(name, options),
-      restoreAll: (name) => this.#revocations.restoreAll(name),
-      isTaskRevoked: (name, date) => this.#revocations.isTaskRevoked(name, date),
-    }, definition);
+    return createWrapper(this.#rooms.wrappers, this.#rooms.registry.declare(definition));
   }
 
   /** The names of every declared task. */
   taskNames(): string[] {
-    return this.#registry.names();
+    return this.#rooms.registry.names();
   }
 
   /**
@@ -324,12 +274,12 @@ export class Huey {
    * serialized throw `SerializationError` naming the task and the argument.
    */
   encodeTask(task: Task): string {
-    return this.#codec.encode(task);
+    return this.#rooms.codec.encode(task);
   }
 
   /** Rebuild a task from a message string; throws `SerializationError` if it is malformed. */
   decodeTask(data: string): Task {
-    return this.#codec.decode(data);
+    return this.#rooms.codec.decode(data);
   }
 
   /**
@@ -342,9 +292,9 @@ export class Huey {
     task: Task<A, R, C>,
   ): Promise<ResultGroup<C>>;
   async enqueue(task: Task): Promise<Result<unknown> | ResultGroup<unknown[]>> {
-    await this.#enqueuer.put(task);
-    if (!task.onComplete) return new Result(this.#backend, task);
-    return new ResultGroup(task.pipeline().map((t) => new Result(this.#backend, t)));
+    await this.#rooms.enqueuer.put(task);
+    if (!task.onComplete) return new Result(this.#rooms.backend, task);
+    return new ResultGroup(task.pipeline().map((t) => new Result(this.#rooms.backend, t)));
   }
 
   /**
@@ -379,7 +329,7 @@ export class Huey {
    * ```
    */
   async result<T = unknown>(id: string, options?: GetOptions): Promise<T | undefined> {
-    return await Result.byId<T>(this.#backend, id).get(options);
+    return await Result.byId<T>(this.#rooms.backend, id).get(options);
   }
 
   /**
@@ -394,32 +344,32 @@ export class Huey {
    * ```
    */
   get<T = unknown>(key: string, options: { peek?: boolean } = {}): Promise<T | undefined> {
-    return this.#store.get<T>(key, options);
+    return this.#rooms.store.get<T>(key, options);
   }
 
   /** Store a key/value in the result store. */
   put(key: string, value: unknown): Promise<void> {
-    return this.#store.put(key, value);
+    return this.#rooms.store.put(key, value);
   }
 
   /** Store a key/value only if the key is empty; true if stored. */
   putIfEmpty(key: string, value: unknown): Promise<boolean> {
-    return this.#store.putIfEmpty(key, value);
+    return this.#rooms.store.putIfEmpty(key, value);
   }
 
   /** Remove a key from the result store; true if it existed. */
   delete(key: string): Promise<boolean> {
-    return this.#store.delete(key);
+    return this.#rooms.store.delete(key);
   }
 
   /** Revoke the invocation `id`: it will be skipped when its turn comes. */
   revokeById(id: string, options?: RevokeOptions): Promise<void> {
-    return this.#revocations.revokeById(id, options);
+    return this.#rooms.revocations.revokeById(id, options);
   }
 
   /** Undo {@link revokeById}; true if it was revoked. */
   restoreById(id: string): Promise<boolean> {
-    return this.#revocations.restoreById(id);
+    return this.#rooms.revocations.restoreById(id);
   }
 
   /**
@@ -434,12 +384,12 @@ export class Huey {
    * ```
    */
   revokeAll(task: AnyTaskWrapper | string, options?: RevokeOptions): Promise<void> {
-    return this.#revocations.revokeAll(typeof task === "string" ? task : task.name, options);
+    return this.#rooms.revocations.revokeAll(typeof task === "string" ? task : task.name, options);
   }
 
   /** Undo {@link revokeAll}; true if the task was revoked. */
   restoreAll(task: AnyTaskWrapper | string): Promise<boolean> {
-    return this.#revocations.restoreAll(typeof task === "string" ? task : task.name);
+    return this.#rooms.revocations.restoreAll(typeof task === "string" ? task : task.name);
   }
 
   /**
@@ -448,17 +398,17 @@ export class Huey {
    * task only).
    */
   isRevoked(task: Task | AnyTaskWrapper | string, date?: Date): Promise<boolean> {
-    return this.#revocations.isRevoked(task, date);
+    return this.#rooms.revocations.isRevoked(task, date);
   }
 
   /** Tasks waiting in the queue, in the order they will run. */
   async pending(limit?: number): Promise<Task[]> {
-    return this.#codec.decodeEach(await this.storage.enqueuedItems(limit), this.#skip);
+    return this.#rooms.codec.decodeEach(await this.storage.enqueuedItems(limit), this.#skip);
   }
 
   /** Tasks in the schedule, earliest first. */
   async scheduled(limit?: number): Promise<Task[]> {
-    return this.#codec.decodeEach(await this.storage.scheduledItems(limit), this.#skip);
+    return this.#rooms.codec.decodeEach(await this.storage.scheduledItems(limit), this.#skip);
   }
 
   readonly #skip = (error: unknown) => {
@@ -467,7 +417,7 @@ export class Huey {
 
   /** Every key of the result store with its decoded value. */
   allResults(): Promise<Map<string, unknown>> {
-    return this.#store.all();
+    return this.#rooms.store.all();
   }
 
   /** Remove everything: queue, schedule, results, locks, revocations and errors. */
@@ -486,79 +436,79 @@ export class Huey {
    * ```
    */
   lockTask(name: string): TaskLock {
-    return this.#locks.declare(name);
+    return this.#rooms.locks.declare(name);
   }
 
   /** True while the lock `name` is held. */
   isLocked(name: string): Promise<boolean> {
-    return this.#locks.isLocked(name);
+    return this.#rooms.locks.isLocked(name);
   }
 
   /** Release every lock declared in this process, plus `names`; returns the names that were held. */
   flushLocks(...names: string[]): Promise<string[]> {
-    return this.#locks.flush(...names);
+    return this.#rooms.locks.flush(...names);
   }
 
   /** Register a pre-execute hook under `name` (replacing one of that name). */
   registerPreExecute(name: string, hook: PreExecuteHook): void {
-    this.#hooks.preExecute.set(name, hook);
+    this.#rooms.hooks.preExecute.set(name, hook);
   }
   /** Remove a pre-execute hook; true if it existed. */
   unregisterPreExecute(name: string): boolean {
-    return this.#hooks.preExecute.delete(name);
+    return this.#rooms.hooks.preExecute.delete(name);
   }
   /** Register a pre-execute hook named after the function; returns it. */
   preExecute<F extends PreExecuteHook>(hook: F, name = hook.name || "pre-execute"): F {
-    return this.#hooks.add("preExecute", name, hook);
+    return this.#rooms.hooks.add("preExecute", name, hook);
   }
 
   /** Register a post-execute hook under `name`. */
   registerPostExecute(name: string, hook: PostExecuteHook): void {
-    this.#hooks.postExecute.set(name, hook);
+    this.#rooms.hooks.postExecute.set(name, hook);
   }
   /** Remove a post-execute hook; true if it existed. */
   unregisterPostExecute(name: string): boolean {
-    return this.#hooks.postExecute.delete(name);
+    return this.#rooms.hooks.postExecute.delete(name);
   }
   /** Register a post-execute hook named after the function; returns it. */
   postExecute<F extends PostExecuteHook>(hook: F, name = hook.name || "post-execute"): F {
-    return this.#hooks.add("postExecute", name, hook);
+    return this.#rooms.hooks.add("postExecute", name, hook);
   }
 
   /** Register a startup hook (run once per worker when the consumer starts). */
   registerOnStartup(name: string, hook: LifecycleHook): void {
-    this.#hooks.startup.set(name, hook);
+    this.#rooms.hooks.startup.set(name, hook);
   }
   /** Remove a startup hook; true if it existed. */
   unregisterOnStartup(name: string): boolean {
-    return this.#hooks.startup.delete(name);
+    return this.#rooms.hooks.startup.delete(name);
   }
   /** Register a startup hook named after the function; returns it. */
   onStartup<F extends LifecycleHook>(hook: F, name = hook.name || "startup"): F {
-    return this.#hooks.add("startup", name, hook);
+    return this.#rooms.hooks.add("startup", name, hook);
   }
 
   /** Register a shutdown hook (run once per worker when the consumer stops). */
   registerOnShutdown(name: string, hook: LifecycleHook): void {
-    this.#hooks.shutdown.set(name, hook);
+    this.#rooms.hooks.shutdown.set(name, hook);
   }
   /** Remove a shutdown hook; true if it existed. */
   unregisterOnShutdown(name: string): boolean {
-    return this.#hooks.shutdown.delete(name);
+    return this.#rooms.hooks.shutdown.delete(name);
   }
   /** Register a shutdown hook named after the function; returns it. */
   onShutdown<F extends LifecycleHook>(hook: F, name = hook.name || "shutdown"): F {
-    return this.#hooks.add("shutdown", name, hook);
+    return this.#rooms.hooks.add("shutdown", name, hook);
   }
 
   /** Run the startup hooks in order; a failing hook is logged and the rest still run. */
   runStartupHooks(): Promise<void> {
-    return this.#hooks.runStartup();
+    return this.#rooms.hooks.runStartup();
   }
 
   /** Run the shutdown hooks in order; a failing hook is logged and the rest still run. */
   runShutdownHooks(): Promise<void> {
-    return this.#hooks.runShutdown();
+    return this.#rooms.hooks.runShutdown();
   }
 
   /**
@@ -573,13 +523,13 @@ export class Huey {
    * ```
    */
   signal<H extends SignalHandler>(handler: H, ...names: SignalName[]): H {
-    this.#signals.connect(handler, names);
+    this.#rooms.signals.connect(handler, names);
     return handler;
   }
 
   /** Disconnect `handler` from `names` (all when none are given). */
   disconnectSignal(handler: SignalHandler, ...names: SignalName[]): void {
-    this.#signals.disconnect(handler, names);
+    this.#rooms.signals.disconnect(handler, names);
   }
 
   /**
@@ -601,7 +551,7 @@ export class Huey {
    * ```
    */
   events(options: SubscribeOptions = {}): EventStream {
-    return this.#events.subscribe(options);
+    return this.#rooms.events.subscribe(options);
   }
 
   /** Close the storage (and the immediate-mode memory storage). */

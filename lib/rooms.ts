@@ -1,0 +1,129 @@
+/**
+ * The rooms a Huey is made of, and how they are wired to each other: the
+ * registry, the wire form, revocation, hooks, signals and events, locks,
+ * the result store, where a task goes (enqueue) and what runs it (the
+ * executor). `Huey` builds them once and its methods hand off to them.
+ *
+ * @module
+ */
+import { Enqueuer } from "./enqueue.ts";
+import type { EnqueuerHost } from "./enqueue.ts";
+import { EventFeed } from "./events.ts";
+import type { EventFeedHost } from "./events.ts";
+import { Executor } from "./executor.ts";
+import type { ExecutorHost } from "./executor.ts";
+import { Hooks } from "./hooks.ts";
+import { Locks } from "./lock.ts";
+import { MessageCodec } from "./message.ts";
+import { checkTaskOptions, Registry } from "./registry.ts";
+import { Result, ResultGroup } from "./result.ts";
+import type { ResultBackend } from "./result.ts";
+import { ResultStore } from "./result_store.ts";
+import type { ResultStoreHost } from "./result_store.ts";
+import { Revocations } from "./revocation.ts";
+import type { RevocationHost } from "./revocation.ts";
+import { Signals } from "./signals.ts";
+import type { WrapperHost } from "./wrapper.ts";
+
+/** What the rooms need from the Huey that holds them: its settings, storage, logger and clock. */
+export interface HueyHost
+  extends ExecutorHost, EnqueuerHost, EventFeedHost, RevocationHost, ResultStoreHost {}
+
+/** A Huey's rooms, wired. */
+export interface Rooms {
+  /** The declared tasks. */
+  readonly registry: Registry;
+  /** Message strings to tasks and back. */
+  readonly codec: MessageCodec;
+  /** Revocation. */
+  readonly revocations: Revocations;
+  /** Pre/post-execute and lifecycle hooks. */
+  readonly hooks: Hooks;
+  /** Signal handlers. */
+  readonly signals: Signals;
+  /** Events, in this process or through the storage's pub/sub. */
+  readonly events: EventFeed;
+  /** The declared locks. */
+  readonly locks: Locks;
+  /** Results and the app's key/values. */
+  readonly store: ResultStore;
+  /** Where a task goes. */
+  readonly enqueuer: Enqueuer;
+  /** What runs tasks. */
+  readonly executor: Executor;
+  /** What a `Result` reads through. */
+  readonly backend: ResultBackend;
+  /** What a task wrapper enqueues and revokes through. */
+  readonly wrappers: WrapperHost;
+}
+
+/**
+ * Build the rooms of the Huey `host`; `events: false` drops every event
+ * (signals still fire).
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey(); // its constructor calls buildRooms(this, ...)
+ * console.log(huey.executor.registry.names()); // []
+ * ```
+ */
+export function buildRooms(host: HueyHost, events = true): Rooms {
+  const registry = new Registry();
+  const codec = new MessageCodec(host.serializer);
+  const revocations = new Revocations(host);
+  const hooks = new Hooks(() => host.logger);
+  const signals = new Signals();
+  const feed = new EventFeed(host, signals, events);
+  const store = new ResultStore(host);
+  // The executor runs what the enqueuer puts in immediate mode (called only
+  // once both exist), and puts retries and a pipeline's next tasks through it.
+  const enqueuer: Enqueuer = new Enqueuer(
+    host,
+    codec,
+    feed,
+    (task, now) => executor.execute(task, { now }),
+  );
+  const executor: Executor = new Executor(
+    host,
+    { registry, codec, revocations, hooks, events: feed },
+    (task, now) => enqueuer.put(task, now),
+  );
+  const backend: ResultBackend = {
+    results: host.results,
+    storeNone: host.storeNone,
+    store,
+    revocations,
+    reschedule: async (original, call) => {
+      const task = enqueuer.rescheduled(original, call);
+      await enqueuer.put(task);
+      return new Result(backend, task);
+    },
+  };
+  const wrappers: WrapperHost = {
+    newTask: (definition, args, call) => registry.newTask(definition, args, call, host.now()),
+    checkCall: checkTaskOptions,
+    enqueue: (task, tx) => enqueuer.put(task, undefined, tx).then(() => new Result(backend, task)),
+    enqueueMany: async (tasks) => {
+      await enqueuer.putMany(tasks);
+      return new ResultGroup(tasks.map((task) => new Result(backend, task)));
+    },
+    revokeAll: (name, options) => revocations.revokeAll(name, options),
+    restoreAll: (name) => revocations.restoreAll(name),
+    isTaskRevoked: (name, date) => revocations.isTaskRevoked(name, date),
+  };
+  return {
+    registry,
+    codec,
+    revocations,
+    hooks,
+    signals,
+    events: feed,
+    locks: new Locks(() => host.storage),
+    store,
+    enqueuer,
+    executor,
+    backend,
+    wrappers,
+  };
+}
