@@ -99,10 +99,13 @@ describe("declaring tasks", () => {
     );
   });
 
-  it("rejects bad schedule() arguments with RangeError and TypeError", async () => {
+  it("rejects bad schedule() arguments with ConfigurationError and TypeError", async () => {
     const huey = new MemoryHuey();
     const add = huey.task("add", (a: number, b: number) => a + b);
-    await assert.rejects(async () => await add.schedule([1, 2], { delay: -5 }), RangeError);
+    await assert.rejects(
+      async () => await add.schedule([1, 2], { delay: -5 }),
+      ConfigurationError,
+    );
     await assert.rejects(
       async () => await add.schedule([1, 2], { eta: "tomorrow" as unknown as Date }),
       TypeError,
