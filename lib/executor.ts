@@ -27,6 +27,7 @@ import type { Registry, TaskDefinition } from "./registry.ts";
 import type { StoredResult } from "./result.ts";
 import { REVOCATIONS_MARKER } from "./revocation.ts";
 import type { Revocations } from "./revocation.ts";
+import { nextRetry } from "./retry.ts";
 import {
   SIGNAL_CANCELED,
   SIGNAL_COMPLETE,
@@ -555,10 +556,15 @@ export class Executor {
     );
   }
 
+  /**
+   * Put `task` back for another attempt: at `eta` when the run asked for one
+   * (`RetryTask` with a delay or eta: the backoff neither applies nor
+   * advances), else after its retry delay (see {@link nextRetry}).
+   */
   async #retry(task: Task, eta?: Date): Promise<void> {
     task.retries -= 1;
     const now = this.now();
-    task.eta = eta ?? (task.retryDelay ? new Date(now + task.retryDelay * 1000) : undefined);
+    task.eta = eta ?? nextRetry(task, now);
     this.logger.info(`Retrying ${task}, ${task.retries} retries left`);
     await this.events.emit(SIGNAL_RETRYING, task);
     await this.#put(task, now);
