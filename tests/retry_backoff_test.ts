@@ -5,28 +5,13 @@
  * storage's schedule, and each attempt runs when `readSchedule(now)` says it
  * is due.
  */
-import { after, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import {
-  ConfigurationError,
-  crontab,
-  MemoryHuey,
-  MemoryStorage,
-  RedisStorage,
-  RetryTask,
-  Serializer,
-  SqliteStorage,
-} from "../mod.ts";
-import type { Huey, Storage, TaskOptions } from "../mod.ts";
+import { ConfigurationError, crontab, MemoryHuey, RetryTask, Serializer } from "../mod.ts";
+import type { Huey, TaskOptions } from "../mod.ts";
+import { onEachStorage } from "./each_storage.ts";
 import { fakeClock, producerAndWorker, silent } from "./helpers.ts";
 import type { FakeClock } from "./helpers.ts";
-import { tempDir } from "./process_helpers.ts";
-import { describeWithRedis } from "./redis_server.ts";
-
-const dir = tempDir("huey-backoff-");
-let names = 0;
-const uniqueName = () => `backoff-${Date.now().toString(36)}-${names++}`;
 
 /**
  * Run the first attempt of what the producer enqueued, then every retry as
@@ -57,112 +42,91 @@ const failing = (options: TaskOptions & { context?: false }) => (huey: Huey) =>
   }, options);
 
 /** The retry-backoff behaviour every storage must show; `open()` gives a fresh storage. */
-function backoffSuite(title: string, open: () => Storage, done?: () => Promise<void>) {
-  describe(`retry backoff on ${title}`, { timeout: 60_000 }, () => {
-    const opened: Storage[] = [];
-    after(async () => {
-      for (const storage of opened) await storage.close().catch(() => {});
-      await done?.();
-    });
-    const setup = <T>(declare: (huey: Huey) => T) => {
-      const clock = fakeClock();
-      const storage = open();
-      opened.push(storage);
-      return { clock, ...producerAndWorker(declare, { clock, storage }) };
-    };
+await onEachStorage("retry backoff", (open) => {
+  const setup = <T>(declare: (huey: Huey) => T) => {
+    const clock = fakeClock();
+    const storage = open();
+    return { clock, ...producerAndWorker(declare, { clock, storage }) };
+  };
 
-    it("retryDelay 2, retryBackoff 2, retries 3: waits 2, 4, 8 s", async () => {
-      const { clock, worker, tasks: fails } = setup(
-        failing({ retries: 3, retryDelay: 2, retryBackoff: 2 }),
-      );
-      await fails();
-      assert.deepEqual(await attemptTimes(worker, clock), [0, 2, 6, 14]);
-    });
-
-    it("the grown delay travels with the task: the schedule shows the next attempt's wait", async () => {
-      const { worker, producer, tasks: fails } = setup(
-        failing({ retries: 3, retryDelay: 2, retryBackoff: 2 }),
-      );
-      const r = await fails();
-      await worker.executeNext();
-      const [scheduled] = await producer.scheduled();
-      assert.equal(scheduled.id, r.id);
-      assert.equal(scheduled.retryBackoff, 2);
-      assert.equal(scheduled.retryDelay, 4, "the wait after this retry, as huey reports it");
-      assert.equal(scheduled.retries, 2);
-    });
-
-    it("per call: schedule() options win over the task's", async () => {
-      const { clock, worker, tasks: fails } = setup(failing({ retries: 1, retryDelay: 5 }));
-      await fails.schedule([], { retries: 3, retryDelay: 1, retryBackoff: 3 });
-      assert.deepEqual(await attemptTimes(worker, clock), [0, 1, 4, 13]);
-    });
-
-    it("is kept by reschedule()", async () => {
-      const { clock, worker, producer, tasks: fails } = setup(
-        failing({ retries: 2, retryDelay: 1 }),
-      );
-      const r = await fails.schedule([], { retryBackoff: 4, retryMaxDelay: 100 });
-      const moved = await r.reschedule({ delay: 0 });
-      assert.notEqual(moved.id, r.id);
-      const pending = (await producer.pending()).find((t) => t.id === moved.id);
-      assert.equal(pending?.retryBackoff, 4);
-      assert.equal(pending?.retryMaxDelay, 100);
-      assert.equal((await worker.executeNext())?.status, "revoked", "the original");
-      assert.deepEqual(await attemptTimes(worker, clock), [0, 1, 5]);
-    });
-
-    it("retryMaxDelay caps every wait", async () => {
-      const { clock, worker, tasks: fails } = setup(
-        failing({ retries: 4, retryDelay: 2, retryBackoff: 10, retryMaxDelay: 30 }),
-      );
-      await fails();
-      const times = await attemptTimes(worker, clock);
-      const waits = times.slice(1).map((t, i) => t - times[i]);
-      assert.deepEqual(waits, [2, 20, 30, 30]);
-    });
-
-    it("retryJitter shortens each wait by up to its fraction, at random", async () => {
-      const { clock, worker, producer, tasks: fails } = setup(
-        failing({ retries: 1, retryDelay: 10, retryJitter: 0.5 }),
-      );
-      const group = await fails.map(Array.from({ length: 40 }, () => []));
-      const failedAt = clock.now;
-      for (let i = 0; i < 40; i++) await worker.executeNext();
-      const waits = (await producer.scheduled()).map((t) => (t.eta!.getTime() - failedAt) / 1000);
-      assert.equal(waits.length, [...group].length);
-      for (const wait of waits) assert.ok(wait >= 5 && wait <= 10, `wait ${wait} s`);
-      assert.ok(new Set(waits).size > 10, `spread out: ${waits.join(", ")}`);
-      const [task] = await producer.scheduled();
-      assert.equal(task.retryDelay, 10, "the jitter does not change the nominal delay");
-    });
-
-    it("jitter and cap together: the cap holds, the spread stays below it", async () => {
-      const { clock, worker, producer, tasks: fails } = setup(
-        failing({ retries: 1, retryDelay: 100, retryMaxDelay: 20, retryJitter: 1 }),
-      );
-      await fails.map(Array.from({ length: 20 }, () => []));
-      const failedAt = clock.now;
-      for (let i = 0; i < 20; i++) await worker.executeNext();
-      for (const task of await producer.scheduled()) {
-        const wait = (task.eta!.getTime() - failedAt) / 1000;
-        assert.ok(wait >= 0 && wait <= 20, `wait ${wait} s`);
-      }
-    });
+  it("retryDelay 2, retryBackoff 2, retries 3: waits 2, 4, 8 s", async () => {
+    const { clock, worker, tasks: fails } = setup(
+      failing({ retries: 3, retryDelay: 2, retryBackoff: 2 }),
+    );
+    await fails();
+    assert.deepEqual(await attemptTimes(worker, clock), [0, 2, 6, 14]);
   });
-}
 
-backoffSuite("MemoryStorage", () => new MemoryStorage());
-backoffSuite(
-  "SqliteStorage",
-  () => new SqliteStorage({ name: uniqueName(), filename: join(dir, `${uniqueName()}.db`) }),
-);
-await describeWithRedis("retry backoff on RedisStorage", (server) => {
-  backoffSuite(
-    "RedisStorage",
-    () => new RedisStorage({ name: uniqueName(), url: server.url }),
-    () => server.stop(),
-  );
+  it("the grown delay travels with the task: the schedule shows the next attempt's wait", async () => {
+    const { worker, producer, tasks: fails } = setup(
+      failing({ retries: 3, retryDelay: 2, retryBackoff: 2 }),
+    );
+    const r = await fails();
+    await worker.executeNext();
+    const [scheduled] = await producer.scheduled();
+    assert.equal(scheduled.id, r.id);
+    assert.equal(scheduled.retryBackoff, 2);
+    assert.equal(scheduled.retryDelay, 4, "the wait after this retry, as huey reports it");
+    assert.equal(scheduled.retries, 2);
+  });
+
+  it("per call: schedule() options win over the task's", async () => {
+    const { clock, worker, tasks: fails } = setup(failing({ retries: 1, retryDelay: 5 }));
+    await fails.schedule([], { retries: 3, retryDelay: 1, retryBackoff: 3 });
+    assert.deepEqual(await attemptTimes(worker, clock), [0, 1, 4, 13]);
+  });
+
+  it("is kept by reschedule()", async () => {
+    const { clock, worker, producer, tasks: fails } = setup(
+      failing({ retries: 2, retryDelay: 1 }),
+    );
+    const r = await fails.schedule([], { retryBackoff: 4, retryMaxDelay: 100 });
+    const moved = await r.reschedule({ delay: 0 });
+    assert.notEqual(moved.id, r.id);
+    const pending = (await producer.pending()).find((t) => t.id === moved.id);
+    assert.equal(pending?.retryBackoff, 4);
+    assert.equal(pending?.retryMaxDelay, 100);
+    assert.equal((await worker.executeNext())?.status, "revoked", "the original");
+    assert.deepEqual(await attemptTimes(worker, clock), [0, 1, 5]);
+  });
+
+  it("retryMaxDelay caps every wait", async () => {
+    const { clock, worker, tasks: fails } = setup(
+      failing({ retries: 4, retryDelay: 2, retryBackoff: 10, retryMaxDelay: 30 }),
+    );
+    await fails();
+    const times = await attemptTimes(worker, clock);
+    const waits = times.slice(1).map((t, i) => t - times[i]);
+    assert.deepEqual(waits, [2, 20, 30, 30]);
+  });
+
+  it("retryJitter shortens each wait by up to its fraction, at random", async () => {
+    const { clock, worker, producer, tasks: fails } = setup(
+      failing({ retries: 1, retryDelay: 10, retryJitter: 0.5 }),
+    );
+    const group = await fails.map(Array.from({ length: 40 }, () => []));
+    const failedAt = clock.now;
+    for (let i = 0; i < 40; i++) await worker.executeNext();
+    const waits = (await producer.scheduled()).map((t) => (t.eta!.getTime() - failedAt) / 1000);
+    assert.equal(waits.length, [...group].length);
+    for (const wait of waits) assert.ok(wait >= 5 && wait <= 10, `wait ${wait} s`);
+    assert.ok(new Set(waits).size > 10, `spread out: ${waits.join(", ")}`);
+    const [task] = await producer.scheduled();
+    assert.equal(task.retryDelay, 10, "the jitter does not change the nominal delay");
+  });
+
+  it("jitter and cap together: the cap holds, the spread stays below it", async () => {
+    const { clock, worker, producer, tasks: fails } = setup(
+      failing({ retries: 1, retryDelay: 100, retryMaxDelay: 20, retryJitter: 1 }),
+    );
+    await fails.map(Array.from({ length: 20 }, () => []));
+    const failedAt = clock.now;
+    for (let i = 0; i < 20; i++) await worker.executeNext();
+    for (const task of await producer.scheduled()) {
+      const wait = (task.eta!.getTime() - failedAt) / 1000;
+      assert.ok(wait >= 0 && wait <= 20, `wait ${wait} s`);
+    }
+  });
 });
 
 describe("retry backoff semantics (huey 3.3)", () => {
