@@ -106,6 +106,7 @@ export {
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
+  SIGNAL_TIMEOUT,
   SIGNALS,
 } from "./lib/signals.ts";
 export type { SignalHandler, SignalName } from "./lib/signals.ts";
@@ -173,6 +174,7 @@ export {
   SerializationError,
   TaskError,
   TaskLockedError,
+  TaskTimeout,
   UnknownTaskError,
 } from "./lib/errors.ts";
 export type {

@@ -139,7 +139,7 @@ describe("huey.signal", () => {
     assert.throws(() => huey.signal(() => {}, "finished" as SignalName), TypeError);
   });
 
-  it("exports every huey 2 signal name", () => {
+  it("exports every huey 3.3 signal name", () => {
     assert.deepEqual([...SIGNALS].sort(), [
       "canceled",
       "complete",
@@ -152,6 +152,7 @@ describe("huey.signal", () => {
       "retrying",
       "revoked",
       "scheduled",
+      "timeout",
     ]);
   });
 });
