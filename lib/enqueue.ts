@@ -131,6 +131,7 @@ export class Enqueuer {
       retryMaxDelay: call.retryMaxDelay ?? original.retryMaxDelay,
       priority: call.priority ?? original.priority,
       expires: call.expires ?? original.expires,
+      timeout: call.timeout ?? original.timeout,
       expiresAt: undefined,
     });
   }

@@ -202,7 +202,7 @@ export class Registry {
       retryMaxDelay: call.retryMaxDelay ?? options.retryMaxDelay,
       priority: call.priority ?? options.priority ?? 0,
       expires: call.expires ?? options.expires,
-      timeout: options.timeout,
+      timeout: call.timeout ?? options.timeout,
       periodic: definition.schedule !== undefined,
     });
   }

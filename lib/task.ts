@@ -38,8 +38,12 @@ export interface TaskOptions {
    */
   expires?: number | Date;
   /**
-   * Seconds a run may take; then its `signal` aborts and the run counts as an
-   * error (retried if it has retries). @default no timeout
+   * Seconds a run may take (counted from when the task function is called,
+   * after the pre-execute hooks); then its `signal` aborts, a `TaskTimeout`
+   * is stored as its error, the `timeout` signal fires (not `error`), and it
+   * is retried if it has retries. A task that never yields (a synchronous
+   * loop) cannot be interrupted: check `ctx.checkTimeout()` in it. 0 means
+   * none. @default no timeout
    */
   timeout?: number;
   /**
@@ -64,6 +68,19 @@ export interface TaskContext {
    * what happens if this attempt fails.
    */
   task: Task;
+  /**
+   * Seconds left before the run's `timeout` (0 once it has passed);
+   * `Infinity` for a run without one, so comparing is always safe.
+   */
+  timeRemaining(): number;
+  /** True once the run has passed its `timeout`; always false without one. */
+  isTimedOut(): boolean;
+  /**
+   * Throw a `TaskTimeout` if the run has passed its `timeout`: for code the
+   * timer cannot interrupt (a synchronous loop), so the run ends as a
+   * timeout (its signal, its retries) rather than running on.
+   */
+  checkTimeout(): void;
 }
 
 /** Options of `schedule()` and of one invocation: when it runs and how. */
@@ -86,6 +103,8 @@ export interface ScheduleOptions {
   retryJitter?: number;
   /** Override the task's longest retry wait for this invocation. */
   retryMaxDelay?: number;
+  /** Override the task's timeout for this invocation, in seconds (0: none). */
+  timeout?: number;
   /** Use this id instead of a random one. */
   id?: string;
   /**
@@ -200,7 +219,7 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare expires?: number | Date;
   /** Expiry resolved to a time when the task was last put in the queue. */
   declare expiresAt?: Date;
-  /** Seconds a run may take. */
+  /** Seconds a run may take; unset or 0: no limit. */
   declare timeout?: number;
   /** True for runs of periodic tasks: their return values are not stored. */
   declare periodic: boolean;
@@ -413,8 +432,8 @@ export const TASK_RULES = {
   ),
   seconds,
   timeout: within(
-    `a number of seconds above 0, at most ${TASK_LIMITS.timeout}`,
-    (n) => n > 0 && n <= TASK_LIMITS.timeout,
+    `a number of seconds from 0 (none) to ${TASK_LIMITS.timeout}`,
+    (n) => n >= 0 && n <= TASK_LIMITS.timeout,
   ),
   backoff: within(
     `a number from 1 to ${TASK_LIMITS.backoff} (1: the same delay each time)`,

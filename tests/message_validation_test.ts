@@ -65,7 +65,7 @@ const BAD: [string, unknown, RegExp][] = [
   ["priority", NaN, /priority must be a number .*: NaN/],
   ["eta", new Date(NaN), /eta must be a valid Date: Invalid Date/],
   ["eta", "2026-11-23T10:00:00Z", /eta must be a valid Date: "2026-11-23T10:00:00Z"/],
-  ["timeout", 0, /timeout must be a number of seconds above 0, at most 2147483: 0/],
+  ["timeout", -1, /timeout must be a number of seconds from 0 \(none\) to 2147483: -1/],
   ["timeout", 1e300, /timeout must be a number of seconds .*: 1e\+300/],
   ["expires", -5, /expires must be a number of seconds from 0 to 10000000000 or a valid Date: -5/],
   ["expires", new Date(NaN), /expires must be .* or a valid Date: Invalid Date/],
@@ -190,7 +190,7 @@ describe("per-call and declared options", () => {
   it("rejects a timeout that a timer cannot wait for at declaration", () => {
     assert.throws(
       () => huey.task("long", () => 1, { timeout: 30 * 86400 }),
-      /task long timeout: expected a number of seconds above 0, at most 2147483: 2592000/,
+      /task long timeout: expected a number of seconds from 0 \(none\) to 2147483: 2592000/,
     );
   });
 });

@@ -91,7 +91,7 @@ describe("declaring tasks", () => {
         /-1/.test(err.message),
     );
     assert.throws(() => huey.task("t2", () => 1, { retryDelay: NaN }), ConfigurationError);
-    assert.throws(() => huey.task("t3", () => 1, { timeout: 0 }), ConfigurationError);
+    assert.throws(() => huey.task("t3", () => 1, { timeout: -1 }), ConfigurationError);
     assert.throws(() => huey.task("", () => 1), ConfigurationError);
     assert.throws(
       () => huey.task("t4", "not a function" as unknown as () => void),
