@@ -59,6 +59,7 @@ export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
   DropArgs,
+  InvocationOptions,
   Last,
   PipedArgs,
   RevokeOptions,

@@ -117,6 +117,26 @@ export interface ScheduleOptions {
   transaction?: unknown;
 }
 
+/**
+ * The per-call settings an invocation built ahead of time can carry
+ * (`wrapper.withOptions(options).s(...args)`, huey's `add.s(1, 2,
+ * timeout=5)`): {@link ScheduleOptions} without the id and the transaction,
+ * which belong to enqueuing it.
+ */
+export type InvocationOptions = Pick<
+  ScheduleOptions,
+  | "delay"
+  | "eta"
+  | "priority"
+  | "expires"
+  | "retries"
+  | "retryDelay"
+  | "retryBackoff"
+  | "retryJitter"
+  | "retryMaxDelay"
+  | "timeout"
+>;
+
 /** What `revoke()` takes: pause every future run, or only the next, or until a time. */
 export interface RevokeOptions {
   /** Skip only the next run; then the task is restored automatically. */

@@ -217,3 +217,41 @@ describe("the task's deadline, cooperatively", () => {
     await assert.rejects(() => r.get(), (error) => assertTimedOut(error, "crunch", 0.1));
   });
 });
+
+describe("per-call options on a built invocation (withOptions)", () => {
+  it("withOptions({ timeout }).s() sets a pipeline member's timeout; the others keep theirs", async () => {
+    const { worker, tasks } = producerAndWorker((h) => ({
+      add: h.task("add", (a: number, b: number) => a + b),
+      nap: h.task(
+        "nap",
+        (x: number, ms: number) => new Promise((r) => setTimeout(() => r(x), ms)),
+        { timeout: 5 },
+      ),
+    }));
+    const pipeline = tasks.add.s(1, 2).then(tasks.nap.withOptions({ timeout: 0.05 }), 200);
+    assert.equal(pipeline.onComplete?.timeout, 0.05);
+    const group = await worker.enqueue(pipeline);
+    assert.deepEqual(await drain(worker), ["complete", "timeout"]);
+    const [sum, napped] = [...group];
+    assert.equal(await sum.get(), 3);
+    await assert.rejects(() => napped.get(), (error) => assertTimedOut(error, "nap", 0.05));
+    assert.equal(tasks.nap.s(1, 1).timeout, 5, "s() keeps the declared timeout");
+    assert.equal(tasks.nap.withOptions({ timeout: 0 }).s(1, 1).timeout, 0);
+  });
+
+  it("takes the other per-call settings too, and refuses bad ones where it is called", () => {
+    const huey = new MemoryHuey({ logger: silent });
+    const add = huey.task("add", (a: number, b: number) => a + b, { retries: 1 });
+    const task = add.withOptions({ retries: 3, retryBackoff: 2, priority: 9, delay: 60 }).s(1, 2);
+    assert.deepEqual([task.retries, task.retryBackoff, task.priority], [3, 2, 9]);
+    assert.ok(task.eta, "delay counts from now");
+    assert.throws(
+      () => add.withOptions({ timeout: -1 }),
+      (error: Error) =>
+        error instanceof ConfigurationError &&
+        error.message.startsWith("Cannot use withOptions of add timeout: ") &&
+        error.message.endsWith(": -1"),
+    );
+    assert.throws(() => add.withOptions({ retryBackoff: 0.5 }), ConfigurationError);
+  });
+});
