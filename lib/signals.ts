@@ -35,16 +35,16 @@ export const SIGNAL_ENQUEUED = "enqueued";
  */
 export const SIGNAL_TIMEOUT = "timeout";
 
-/** Every signal name, in huey's order. */
+/** Every signal name, in the order huey 3.3 declares them (huey/signals.py). */
 export const SIGNALS = [
-  SIGNAL_EXECUTING,
+  SIGNAL_CANCELED,
   SIGNAL_COMPLETE,
   SIGNAL_ERROR,
-  SIGNAL_RETRYING,
-  SIGNAL_REVOKED,
-  SIGNAL_CANCELED,
+  SIGNAL_EXECUTING,
   SIGNAL_EXPIRED,
   SIGNAL_LOCKED,
+  SIGNAL_RETRYING,
+  SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
   SIGNAL_INTERRUPTED,
   SIGNAL_ENQUEUED,
