@@ -210,26 +210,29 @@ describe("signal sequences", () => {
     ]);
   });
 
-  it("a task with retryDelay is retrying, then scheduled", async () => {
-    const { worker, slowRetry, names, seen, clock } = setup();
-    const r = await slowRetry();
-    await worker.executeNext();
-    assert.deepEqual(names(), [
-      SIGNAL_ENQUEUED,
-      SIGNAL_EXECUTING,
-      SIGNAL_ERROR,
-      SIGNAL_RETRYING,
-      SIGNAL_SCHEDULED,
-    ]);
-    const scheduled = seen.at(-1)!.task;
-    assert.equal(scheduled.id, r.id);
-    assert.equal(scheduled.eta?.getTime(), START + 30_000);
+  for (const [kind, failure] of [["fails", SIGNAL_ERROR], ["times out", SIGNAL_TIMEOUT]] as const) {
+    it(`a task with retryDelay that ${kind}: ${failure}, retrying, then scheduled; enqueued when due`, async () => {
+      const tasks = setup();
+      const { worker, names, seen, clock } = tasks;
+      const r = await (failure === SIGNAL_ERROR ? tasks.slowRetry() : tasks.stuckLater());
+      await worker.executeNext();
+      assert.deepEqual(names(), [
+        SIGNAL_ENQUEUED,
+        SIGNAL_EXECUTING,
+        failure,
+        SIGNAL_RETRYING,
+        SIGNAL_SCHEDULED,
+      ]);
+      const scheduled = seen.at(-1)!.task;
+      assert.equal(scheduled.id, r.id);
+      assert.equal(scheduled.eta?.getTime(), START + 30_000);
 
-    clock.now = START + 30_000;
-    await worker.readSchedule();
-    await worker.executeNext();
-    assert.deepEqual(names().slice(5), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_ERROR]);
-  });
+      clock.now = START + 30_000;
+      await worker.readSchedule();
+      await worker.executeNext();
+      assert.deepEqual(names().slice(5), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, failure]);
+    });
+  }
 
   it("a scheduled task: scheduled, then enqueued when due", async () => {
     const { worker, add, names, clock } = setup();
@@ -305,23 +308,6 @@ describe("signal sequences", () => {
       assert.ok(error instanceof TaskTimeout, "the handler receives the TaskTimeout");
       assert.equal(error.timeout, 0.02);
     }
-  });
-
-  it("a timed-out task with retryDelay: timeout, retrying, scheduled, then enqueued when due", async () => {
-    const { worker, stuckLater, names, clock } = setup();
-    await stuckLater();
-    await worker.executeNext();
-    assert.deepEqual(names(), [
-      SIGNAL_ENQUEUED,
-      SIGNAL_EXECUTING,
-      SIGNAL_TIMEOUT,
-      SIGNAL_RETRYING,
-      SIGNAL_SCHEDULED,
-    ]);
-    clock.now = START + 30_000;
-    await worker.readSchedule();
-    await worker.executeNext();
-    assert.deepEqual(names().slice(5), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_TIMEOUT]);
   });
 
   it("a timeout is an event too, with the TaskTimeout's text", async () => {
