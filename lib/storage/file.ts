@@ -23,7 +23,8 @@ import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { checkCounterKey, checkIncrement } from "./counter.ts";
+import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 
 /** Options of {@link FileStorage}. */
@@ -90,6 +91,7 @@ function cap(limit: number | undefined): number | undefined {
  *   here by `dequeue` and back to `queue/` by `recoverLeases`.
  * - `schedule/<eta>-<seq>`, `errors/<seq>`: in time, then insertion order.
  * - `results/<sha256 of key>`: the key (as JSON) on the first line, the value after.
+ * - `counters/<sha256 of key>`: `{ key, value, expires }` as JSON.
  * - `seq`: the counter behind `<seq>`; `lock`: the lock file.
  *
  * Every operation holds an exclusive lock that works across processes: the
@@ -127,6 +129,7 @@ export class FileStorage implements Storage {
   #schedule: string;
   #results: string;
   #errors: string;
+  #counters: string;
   #lock: FileLock;
   #seqFile: string;
   #closed = false;
@@ -152,18 +155,22 @@ export class FileStorage implements Storage {
     this.#schedule = join(this.directory, "schedule");
     this.#results = join(this.directory, "results");
     this.#errors = join(this.directory, "errors");
+    this.#counters = join(this.directory, "counters");
     this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
-      for (const dir of [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors]) {
-        mkdirSync(dir, { recursive: true });
-      }
+      for (const dir of this.#dirs()) mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw new HueyError(
         `Cannot open FileStorage "${name}": ${errorMessage(err)}: ${this.directory}`,
         { cause: err },
       );
     }
+  }
+
+  /** Every directory of this name's data. */
+  #dirs(): string[] {
+    return [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors, this.#counters];
   }
 
   #error(action: string, why: string, cause?: unknown): HueyError {
@@ -540,6 +547,59 @@ export class FileStorage implements Storage {
     return this.#locked("flush stored data", () => this.#clear(this.#results));
   }
 
+  // -- counters ------------------------------------------------------------
+
+  /**
+   * Read, add and write back under the lock. A counter made with a ttl
+   * starts a new window: the expired ones are swept then, so dead windows
+   * do not pile up.
+   */
+  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
+    const { ttlMs, now } = checkIncrement(key, amount, options, this.#where());
+    return await this.#locked("increment a counter", () => {
+      const name = this.#resultName(key);
+      const content = this.#readOptional(join(this.#counters, name));
+      let counter = content === undefined
+        ? undefined
+        : JSON.parse(content) as { value: number; expires: number | null };
+      if (counter && counter.expires !== null && counter.expires <= now) counter = undefined;
+      if (amount === 0) return counter?.value ?? 0;
+      if (!counter) {
+        if (ttlMs !== undefined) this.#sweepCounters(now);
+        counter = { value: 0, expires: ttlMs === undefined ? null : now + ttlMs };
+      }
+      counter.value += amount;
+      this.#write(this.#counters, name, JSON.stringify({ key, ...counter }));
+      return counter.value;
+    });
+  }
+
+  /** Remove every counter that expired by `now`. */
+  #sweepCounters(now: number): void {
+    for (const name of this.#list(this.#counters)) {
+      const file = join(this.#counters, name);
+      const { expires } = JSON.parse(readFileSync(file, "utf8")) as { expires: number | null };
+      if (expires !== null && expires <= now) rmSync(file, { force: true });
+    }
+  }
+
+  async deleteCounter(key: string): Promise<boolean> {
+    checkCounterKey(key, this.#where());
+    return await this.#locked("delete a counter", () => {
+      try {
+        unlinkSync(join(this.#counters, this.#resultName(key)));
+        return true;
+      } catch (err) {
+        if (errorCode(err) === "ENOENT") return false;
+        throw err;
+      }
+    });
+  }
+
+  flushCounters(): Promise<void> {
+    return this.#locked("flush counters", () => this.#clear(this.#counters));
+  }
+
   // -- error store ---------------------------------------------------------
 
   #putError(data: string, reason: string, now: number): void {
@@ -569,9 +629,7 @@ export class FileStorage implements Storage {
 
   flushAll(): Promise<void> {
     return this.#locked("flush the storage", () => {
-      for (const dir of [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors]) {
-        this.#clear(dir);
-      }
+      for (const dir of this.#dirs()) this.#clear(dir);
     });
   }
 
