@@ -11,7 +11,15 @@
 import { errorMessage } from "../../_util.ts";
 import { HueyError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
+import { checkCounterKey, checkIncrement } from "../counter.ts";
+import type {
+  CounterOptions,
+  Delivery,
+  DequeueOptions,
+  ErrorItem,
+  Storage,
+  TransactionWrites,
+} from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
@@ -521,6 +529,42 @@ export class PostgresStorage implements Storage {
     );
     this.#assertOpen("wait for data");
     return found;
+  }
+
+  // -- counters ------------------------------------------------------------------------
+
+  /**
+   * One upsert; its expiry on the server's clock (`options.now` is not
+   * used). A counter made with a ttl starts a new window, so the expired
+   * ones of this name are swept then (one more statement, once per window).
+   */
+  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
+    const { ttlMs } = checkIncrement(key, amount, options, this.#label);
+    const stored = toColumn(key);
+    if (amount === 0) {
+      const rows = await this.#query("read a counter", this.#sql.readCounter, [this.name, stored]);
+      return rows.length ? Number(rows[0].value) : 0;
+    }
+    const params = [this.name, stored, String(amount), ttlMs ?? null];
+    const [row] = await this.#query("increment a counter", this.#sql.incr, params);
+    const value = Number(row.value);
+    if (ttlMs !== undefined && value === amount) {
+      await this.#query("sweep expired counters", this.#sql.sweepCounters, [this.name]);
+    }
+    return value;
+  }
+
+  async deleteCounter(key: string): Promise<boolean> {
+    checkCounterKey(key, this.#label);
+    const rows = await this.#query("delete a counter", this.#sql.deleteCounter, [
+      this.name,
+      toColumn(key),
+    ]);
+    return rows.length > 0;
+  }
+
+  async flushCounters(): Promise<void> {
+    await this.#query("flush counters", this.#sql.flushCounters, [this.name]);
   }
 
   // -- error store ---------------------------------------------------------------------
