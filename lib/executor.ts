@@ -13,6 +13,7 @@ import { describeError } from "./_util.ts";
 import { runInTaskContext, taskContext } from "./context.ts";
 import {
   CancelExecution,
+  RateLimitExceeded,
   RetryTask,
   SerializationError,
   TaskLockedError,
@@ -35,6 +36,7 @@ import {
   SIGNAL_EXPIRED,
   SIGNAL_INTERRUPTED,
   SIGNAL_LOCKED,
+  SIGNAL_RATE_LIMITED,
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
@@ -52,6 +54,7 @@ export type ExecutionStatus =
   | "revoked"
   | "canceled"
   | "locked"
+  | "rate-limited"
   | "interrupted"
   | "invalid";
 
@@ -63,7 +66,7 @@ export interface ExecutionOutcome {
   task?: Task;
   /** The return value, for `complete`. */
   value?: unknown;
-  /** The error, for `error`, `locked`, `canceled`, `interrupted` and `invalid`. */
+  /** The error, for `error`, `locked`, `rate-limited`, `canceled`, `interrupted` and `invalid`. */
   error?: unknown;
   /** True when the task was put back for another attempt. */
   retrying?: boolean;
@@ -449,8 +452,8 @@ export class Executor {
   }
 
   /**
-   * What a failed run's error means: a held lock, a retry request, a
-   * cancellation or a plain error; logs it, fires its signal, and adjusts
+   * What a failed run's error means: a held lock, a rate limit, a retry
+   * request, a cancellation or a plain error; logs it, fires its signal, and adjusts
    * the retries left.
    */
   async #classify(
@@ -462,6 +465,14 @@ export class Executor {
       logger.warn(`${task} not run: lock ${err.lockName} is held`);
       await events.emit(SIGNAL_LOCKED, task, err);
       return { status: "locked" };
+    }
+    if (err instanceof RateLimitExceeded) {
+      logger.warn(`${task} not run: ${err.message}`);
+      await events.emit(SIGNAL_RATE_LIMITED, task, err);
+      // huey's rules: `retry` keeps the retries; the window reset unless retryDelay says otherwise.
+      if (err.retry) task.retries += 1;
+      const reset = new Date(this.now() + err.delay * 1000);
+      return { status: "rate-limited", retryEta: task.retryDelay ? undefined : reset };
     }
     if (err instanceof RetryTask) {
       task.retries += 1;

@@ -22,6 +22,8 @@ export const SIGNAL_CANCELED = "canceled";
 export const SIGNAL_EXPIRED = "expired";
 /** A task could not take its lock. */
 export const SIGNAL_LOCKED = "locked";
+/** A task was stopped by a rate limit (`huey.rateLimit`); the handler receives the error. */
+export const SIGNAL_RATE_LIMITED = "rate-limited";
 /** A task was added to the schedule to run later. */
 export const SIGNAL_SCHEDULED = "scheduled";
 /** A running task was stopped by a hard shutdown. */
@@ -29,19 +31,20 @@ export const SIGNAL_INTERRUPTED = "interrupted";
 /** A task was put in the queue. */
 export const SIGNAL_ENQUEUED = "enqueued";
 
-/** Every signal name, in huey's order. */
+/** Every signal name, in the order of huey 3.3's signal reference (signals.rst). */
 export const SIGNALS = [
+  SIGNAL_ENQUEUED,
   SIGNAL_EXECUTING,
   SIGNAL_COMPLETE,
   SIGNAL_ERROR,
-  SIGNAL_RETRYING,
-  SIGNAL_REVOKED,
   SIGNAL_CANCELED,
+  SIGNAL_RETRYING,
+  SIGNAL_SCHEDULED,
+  SIGNAL_REVOKED,
   SIGNAL_EXPIRED,
   SIGNAL_LOCKED,
-  SIGNAL_SCHEDULED,
+  SIGNAL_RATE_LIMITED,
   SIGNAL_INTERRUPTED,
-  SIGNAL_ENQUEUED,
 ] as const;
 
 /** The name of a signal. */
@@ -49,7 +52,7 @@ export type SignalName = typeof SIGNALS[number];
 
 /**
  * Called when a signal is sent. `error` is set for `error` (and `locked`,
- * `canceled` when an error caused them). Handlers run one after another, in
+ * `rate-limited`, `canceled` when an error caused them). Handlers run one after another, in
  * the order they were connected; keep them fast.
  */
 export type SignalHandler = (

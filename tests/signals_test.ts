@@ -18,6 +18,7 @@ import {
   SIGNAL_EXECUTING,
   SIGNAL_EXPIRED,
   SIGNAL_INTERRUPTED,
+  SIGNAL_RATE_LIMITED,
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
@@ -58,6 +59,7 @@ function setup() {
     cancel: huey.task("cancel", () => {
       throw new CancelExecution();
     }),
+    limited: huey.task("limited", huey.rateLimit("limited", 1, 60).wrap(() => "ran")),
   });
   const tasks = declare(producer);
   declare(worker);
@@ -139,7 +141,7 @@ describe("huey.signal", () => {
     assert.throws(() => huey.signal(() => {}, "finished" as SignalName), TypeError);
   });
 
-  it("exports every huey 2 signal name", () => {
+  it("exports every huey 2 signal name and rate-limited, in the order of huey 3.3's reference", () => {
     assert.deepEqual([...SIGNALS].sort(), [
       "canceled",
       "complete",
@@ -149,10 +151,15 @@ describe("huey.signal", () => {
       "expired",
       "interrupted",
       "locked",
+      "rate-limited",
       "retrying",
       "revoked",
       "scheduled",
     ]);
+    const order = [...SIGNALS];
+    assert.equal(order[0], SIGNAL_ENQUEUED);
+    assert.equal(order.at(-1), SIGNAL_INTERRUPTED);
+    assert.equal(order.indexOf(SIGNAL_RATE_LIMITED), order.indexOf("locked") + 1);
   });
 });
 
@@ -254,6 +261,26 @@ describe("signal sequences", () => {
     assert.equal(outcome?.status, "canceled");
     assert.deepEqual(names(), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_CANCELED]);
     assert.ok(seen.at(-1)?.error instanceof CancelExecution);
+  });
+
+  it("a rate-limited task (with automatic retry): enqueued, executing, rate-limited, retrying, scheduled", async () => {
+    const { worker, limited, names, seen, clock } = setup();
+    await limited();
+    await worker.executeNext();
+    seen.length = 0;
+    clock.now = START + 20_000;
+    await limited();
+    const outcome = await worker.executeNext();
+    assert.equal(outcome?.status, "rate-limited");
+    assert.deepEqual(names(), [
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_RATE_LIMITED,
+      SIGNAL_RETRYING,
+      SIGNAL_SCHEDULED,
+    ]);
+    assert.equal(seen[2].error, outcome?.error, "the handler receives the RateLimitExceeded");
+    assert.equal(seen.at(-1)!.task.eta?.getTime(), START + 60_000, "the start of the next window");
   });
 
   it("a hard stop while running: executing, interrupted", async () => {

@@ -22,6 +22,7 @@ import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
+import { FileCounters } from "./file_counters.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
@@ -91,7 +92,7 @@ function cap(limit: number | undefined): number | undefined {
  *   here by `dequeue` and back to `queue/` by `recoverLeases`.
  * - `schedule/<eta>-<seq>`, `errors/<seq>`: in time, then insertion order.
  * - `results/<sha256 of key>`: the key (as JSON) on the first line, the value after.
- * - `counters/<sha256 of key>`: `{ key, value, expires }` as JSON.
+ * - `counters/<sha256 of key>`: `{ key, value, expires }` as JSON (file_counters.ts).
  * - `seq`: the counter behind `<seq>`; `lock`: the lock file.
  *
  * Every operation holds an exclusive lock that works across processes: the
@@ -130,6 +131,7 @@ export class FileStorage implements Storage {
   #results: string;
   #errors: string;
   #counters: string;
+  #counterFiles: FileCounters;
   #lock: FileLock;
   #seqFile: string;
   #closed = false;
@@ -156,6 +158,7 @@ export class FileStorage implements Storage {
     this.#results = join(this.directory, "results");
     this.#errors = join(this.directory, "errors");
     this.#counters = join(this.directory, "counters");
+    this.#counterFiles = new FileCounters(this.#counters, (d, n, c) => this.#write(d, n, c));
     this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
@@ -549,51 +552,14 @@ export class FileStorage implements Storage {
 
   // -- counters ------------------------------------------------------------
 
-  /**
-   * Read, add and write back under the lock. A counter made with a ttl
-   * starts a new window: the expired ones are swept then, so dead windows
-   * do not pile up.
-   */
   async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
-    const { ttlMs, now } = checkIncrement(key, amount, options, this.#where());
-    return await this.#locked("increment a counter", () => {
-      const name = this.#resultName(key);
-      const content = this.#readOptional(join(this.#counters, name));
-      let counter = content === undefined
-        ? undefined
-        : JSON.parse(content) as { value: number; expires: number | null };
-      if (counter && counter.expires !== null && counter.expires <= now) counter = undefined;
-      if (amount === 0) return counter?.value ?? 0;
-      if (!counter) {
-        if (ttlMs !== undefined) this.#sweepCounters(now);
-        counter = { value: 0, expires: ttlMs === undefined ? null : now + ttlMs };
-      }
-      counter.value += amount;
-      this.#write(this.#counters, name, JSON.stringify({ key, ...counter }));
-      return counter.value;
-    });
-  }
-
-  /** Remove every counter that expired by `now`. */
-  #sweepCounters(now: number): void {
-    for (const name of this.#list(this.#counters)) {
-      const file = join(this.#counters, name);
-      const { expires } = JSON.parse(readFileSync(file, "utf8")) as { expires: number | null };
-      if (expires !== null && expires <= now) rmSync(file, { force: true });
-    }
+    const increment = checkIncrement(key, amount, options, this.#where());
+    return await this.#locked("increment a counter", () => this.#counterFiles.incr(key, increment));
   }
 
   async deleteCounter(key: string): Promise<boolean> {
     checkCounterKey(key, this.#where());
-    return await this.#locked("delete a counter", () => {
-      try {
-        unlinkSync(join(this.#counters, this.#resultName(key)));
-        return true;
-      } catch (err) {
-        if (errorCode(err) === "ENOENT") return false;
-        throw err;
-      }
-    });
+    return await this.#locked("delete a counter", () => this.#counterFiles.delete(key));
   }
 
   flushCounters(): Promise<void> {

@@ -11,16 +11,9 @@
 import { errorMessage } from "../../_util.ts";
 import { HueyError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
-import { checkCounterKey, checkIncrement } from "../counter.ts";
-import type {
-  CounterOptions,
-  Delivery,
-  DequeueOptions,
-  ErrorItem,
-  Storage,
-  TransactionWrites,
-} from "../types.ts";
+import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
+import { PgCounters } from "./counters.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
@@ -131,6 +124,7 @@ export class PostgresStorage implements Storage {
   readonly #closing = new AbortController();
   readonly #waits: PgWaits;
   readonly #events: PgEventFeed;
+  readonly #counters: PgCounters;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
@@ -158,6 +152,7 @@ export class PostgresStorage implements Storage {
       closing: this.#closing.signal,
       run: (action, fn) => this.#run(action, fn),
     });
+    this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
@@ -531,41 +526,10 @@ export class PostgresStorage implements Storage {
     return found;
   }
 
-  // -- counters ------------------------------------------------------------------------
-
-  /**
-   * One upsert; its expiry on the server's clock (`options.now` is not
-   * used). A counter made with a ttl starts a new window, so the expired
-   * ones of this name are swept then (one more statement, once per window).
-   */
-  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
-    const { ttlMs } = checkIncrement(key, amount, options, this.#label);
-    const stored = toColumn(key);
-    if (amount === 0) {
-      const rows = await this.#query("read a counter", this.#sql.readCounter, [this.name, stored]);
-      return rows.length ? Number(rows[0].value) : 0;
-    }
-    const params = [this.name, stored, String(amount), ttlMs ?? null];
-    const [row] = await this.#query("increment a counter", this.#sql.incr, params);
-    const value = Number(row.value);
-    if (ttlMs !== undefined && value === amount) {
-      await this.#query("sweep expired counters", this.#sql.sweepCounters, [this.name]);
-    }
-    return value;
-  }
-
-  async deleteCounter(key: string): Promise<boolean> {
-    checkCounterKey(key, this.#label);
-    const rows = await this.#query("delete a counter", this.#sql.deleteCounter, [
-      this.name,
-      toColumn(key),
-    ]);
-    return rows.length > 0;
-  }
-
-  async flushCounters(): Promise<void> {
-    await this.#query("flush counters", this.#sql.flushCounters, [this.name]);
-  }
+  // -- counters (counters.ts) ----------------------------------------------------------
+  readonly incr: Storage["incr"] = (...args) => this.#counters.incr(...args);
+  readonly deleteCounter: Storage["deleteCounter"] = (key) => this.#counters.delete(key);
+  readonly flushCounters: Storage["flushCounters"] = () => this.#counters.flush();
 
   // -- error store ---------------------------------------------------------------------
 
