@@ -18,7 +18,6 @@ import {
   RateLimit,
   RateLimitExceeded,
   RedisStorage,
-  SIGNAL_ENQUEUED,
   SIGNAL_EXECUTING,
   SIGNAL_RATE_LIMITED,
   SIGNAL_RETRYING,
