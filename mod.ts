@@ -86,6 +86,8 @@ export type {
 } from "./lib/crontab.ts";
 export { TaskLock } from "./lib/lock.ts";
 export type { HeldLock } from "./lib/lock.ts";
+export { RateLimit } from "./lib/rate_limit.ts";
+export type { RateLimitHost, RateLimitOptions, RatePermit } from "./lib/rate_limit.ts";
 export { currentTask } from "./lib/context.ts";
 export { Serializer } from "./lib/serializer.ts";
 export type { SerializerOptions } from "./lib/serializer.ts";
@@ -104,6 +106,7 @@ export {
   SIGNAL_EXPIRED,
   SIGNAL_INTERRUPTED,
   SIGNAL_LOCKED,
+  SIGNAL_RATE_LIMITED,
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
@@ -148,6 +151,7 @@ export type {
 } from "./lib/storage/postgres/client.ts";
 export type { BlackHoleStorageOptions } from "./lib/storage/blackhole.ts";
 export type {
+  CounterOptions,
   Delivery,
   DequeueOptions,
   ErrorItem,
@@ -170,6 +174,7 @@ export {
   CancelExecution,
   ConfigurationError,
   HueyError,
+  RateLimitExceeded,
   ResultTimeout,
   RetryTask,
   SerializationError,

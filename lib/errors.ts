@@ -202,6 +202,50 @@ export class TaskLockedError extends HueyError {
 }
 
 /**
+ * A rate limit is used up for now (huey's `RateLimitExceeded`): thrown by
+ * `huey.rateLimit(...)` when a call would pass its limit. In a task, the
+ * consumer reports it as the `rate-limited` signal and retries the task
+ * when the window resets (see `RateLimitOptions.retry`).
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey, RateLimitExceeded } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * const limiter = huey.rateLimit("api", 1, 60);
+ * await limiter.acquire();
+ * try {
+ *   await limiter.run(() => "never");
+ * } catch (err) {
+ *   if (err instanceof RateLimitExceeded) console.log(err.limitName, err.delay); // "api", seconds to wait
+ * }
+ * ```
+ */
+export class RateLimitExceeded extends HueyError {
+  /** The counter of the window that is full (huey's `key`). */
+  readonly key: string;
+  /** Seconds until a call can pass again (the window resets): above 0, at most the window. */
+  readonly delay: number;
+  /** Whether a task stopped by it is retried whatever its retries (the limit's `retry`). */
+  readonly retry: boolean;
+  /** The rate limit's name, when known. */
+  readonly limitName?: string;
+
+  /** The window counted by `key` is full for `delay` more seconds. */
+  constructor(key: string, delay: number, retry = true, limitName?: string) {
+    super(
+      `Cannot run: rate limit ${limitName ?? key} exceeded: it resets in ${
+        Number(delay.toFixed(3))
+      }s`,
+    );
+    this.name = "RateLimitExceeded";
+    this.key = key;
+    this.delay = delay;
+    this.retry = retry;
+    this.limitName = limitName;
+  }
+}
+
+/**
  * A blocking `get()` reached its timeout before the result was ready
  * (huey's `ResultTimeout`).
  *

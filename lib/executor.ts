@@ -13,6 +13,7 @@ import { describeError } from "./_util.ts";
 import { runInTaskContext, taskContext } from "./context.ts";
 import {
   CancelExecution,
+  RateLimitExceeded,
   RetryTask,
   SerializationError,
   TaskLockedError,
@@ -37,6 +38,7 @@ import {
   SIGNAL_EXPIRED,
   SIGNAL_INTERRUPTED,
   SIGNAL_LOCKED,
+  SIGNAL_RATE_LIMITED,
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
@@ -56,6 +58,7 @@ export type ExecutionStatus =
   | "revoked"
   | "canceled"
   | "locked"
+  | "rate-limited"
   | "interrupted"
   | "invalid";
 
@@ -67,7 +70,7 @@ export interface ExecutionOutcome {
   task?: Task;
   /** The return value, for `complete`. */
   value?: unknown;
-  /** The error, for `error`, `timeout`, `locked`, `canceled`, `interrupted` and `invalid`. */
+  /** The error, for `error`, `timeout`, `locked`, `rate-limited`, `canceled`, `interrupted` and `invalid`. */
   error?: unknown;
   /** True when the task was put back for another attempt. */
   retrying?: boolean;
@@ -455,9 +458,9 @@ export class Executor {
   }
 
   /**
-   * What a failed run's error means: a timeout, a held lock, a retry
-   * request, a cancellation or a plain error; logs it, fires its signal,
-   * and adjusts the retries left.
+   * What a failed run's error means: a timeout, a held lock, a rate limit,
+   * a retry request, a cancellation or a plain error; logs it, fires its
+   * signal, and adjusts the retries left.
    */
   async #classify(
     task: Task,
@@ -474,6 +477,14 @@ export class Executor {
       logger.warn(`${task} not run: lock ${err.lockName} is held`);
       await events.emit(SIGNAL_LOCKED, task, err);
       return { status: "locked" };
+    }
+    if (err instanceof RateLimitExceeded) {
+      logger.warn(`${task} not run: ${err.message}`);
+      await events.emit(SIGNAL_RATE_LIMITED, task, err);
+      // huey's rules: `retry` keeps the retries; the window reset unless retryDelay says otherwise.
+      if (err.retry) task.retries += 1;
+      const reset = new Date(this.now() + err.delay * 1000);
+      return { status: "rate-limited", retryEta: task.retryDelay ? undefined : reset };
     }
     if (err instanceof RetryTask) {
       task.retries += 1;

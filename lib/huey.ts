@@ -15,6 +15,7 @@ import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import { checkCount, checkSeconds } from "./registry.ts";
 import type { TaskDefinition } from "./registry.ts";
+import type { RateLimit, RateLimitOptions } from "./rate_limit.ts";
 import { Result, ResultGroup } from "./result.ts";
 import type { GetOptions } from "./result.ts";
 import { buildRooms } from "./rooms.ts";
@@ -447,6 +448,24 @@ export class Huey {
   /** Release every lock declared in this process, plus `names`; returns the names that were held. */
   flushLocks(...names: string[]): Promise<string[]> {
     return this.#rooms.locks.flush(...names);
+  }
+
+  /**
+   * At most `limit` calls every `per` seconds, shared by every process on
+   * this storage (huey's `rate_limit`); a call past it throws
+   * `RateLimitExceeded`, and a task stopped by it is retried when the
+   * window resets (see {@link RateLimitOptions}). Throws a
+   * ConfigurationError for a `limit` or `per` that is not above 0.
+   *
+   * @example
+   * ```ts
+   * import { MemoryHuey } from "../mod.ts";
+   * const huey = new MemoryHuey();
+   * const sync = huey.task("data_sync", huey.rateLimit("data-sync", 10, 60).wrap(() => "synced"));
+   * ```
+   */
+  rateLimit(name: string, limit: number, per: number, options?: RateLimitOptions): RateLimit {
+    return this.#rooms.rateLimit(name, limit, per, options);
   }
 
   /** Register a pre-execute hook under `name` (replacing one of that name). */

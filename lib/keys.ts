@@ -12,6 +12,14 @@
  * | `%lock:<lock name>` | a held lock | lock.ts |
  * | `%periodic:<task name>:<minute, ms>` | which consumer enqueued a periodic run | consumer/scheduler.ts |
  *
+ * Counters (`Storage.incr`) are kept apart from the result store, but their
+ * keys follow the same rule:
+ *
+ * | counter | counts | written by |
+ * |---|---|---|
+ * | `%rate:<per>:<window>:<limit name>` | calls in one fixed window of a rate limit | rate_limit.ts |
+ * | `%rate:<per>/<buckets>:<bucket>:<limit name>` | calls in one bucket of a sliding window | rate_limit.ts |
+ *
  * A task id cannot start with `%` (task.ts), and the app's keys may not
  * ({@link checkAppKey}), so no id or app key can name a lock, a revocation
  * or a periodic marker. The prefix is printable, so the keys read well in
@@ -44,6 +52,13 @@ export const OWN_KEYS = {
   lock: (name: string): string => `%lock:${name}`,
   /** Taken by the one consumer that enqueues the periodic task `name` for `minute` (ms). */
   periodic: (name: string, minute: number): string => `%periodic:${name}:${minute}`,
+  /**
+   * The counter of window (or bucket) number `index` of the rate limit
+   * `name` whose windows are `span` long (`"60"`, or `"60/10"` for a
+   * sliding window's buckets): the name comes last, so no name can spell
+   * another limit's key.
+   */
+  rate: (name: string, span: string, index: number): string => `%rate:${span}:${index}:${name}`,
 } as const;
 
 /**

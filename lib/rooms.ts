@@ -1,8 +1,8 @@
 /**
  * The rooms a Huey is made of, and how they are wired to each other: the
  * registry, the wire form, revocation, hooks, signals and events, locks,
- * the result store, where a task goes (enqueue) and what runs it (the
- * executor). `Huey` builds them once and its methods hand off to them.
+ * rate limits, the result store, where a task goes (enqueue) and what runs
+ * it (the executor). `Huey` builds them once and its methods hand off to them.
  *
  * @module
  */
@@ -15,6 +15,8 @@ import type { ExecutorHost } from "./executor.ts";
 import { Hooks } from "./hooks.ts";
 import { Locks } from "./lock.ts";
 import { MessageCodec } from "./message.ts";
+import { RateLimit } from "./rate_limit.ts";
+import type { RateLimitOptions } from "./rate_limit.ts";
 import { checkTaskOptions, Registry } from "./registry.ts";
 import { Result, ResultGroup } from "./result.ts";
 import type { ResultBackend } from "./result.ts";
@@ -45,6 +47,13 @@ export interface Rooms {
   readonly events: EventFeed;
   /** The declared locks. */
   readonly locks: Locks;
+  /** A rate limit on this Huey's storage and clock. */
+  readonly rateLimit: (
+    name: string,
+    limit: number,
+    per: number,
+    options?: RateLimitOptions,
+  ) => RateLimit;
   /** Results and the app's key/values. */
   readonly store: ResultStore;
   /** Where a task goes. */
@@ -122,6 +131,7 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     signals,
     events: feed,
     locks: new Locks(() => host.storage),
+    rateLimit: (name, limit, per, options) => new RateLimit(host, name, limit, per, options),
     store,
     enqueuer,
     executor,

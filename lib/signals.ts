@@ -22,6 +22,8 @@ export const SIGNAL_CANCELED = "canceled";
 export const SIGNAL_EXPIRED = "expired";
 /** A task could not take its lock. */
 export const SIGNAL_LOCKED = "locked";
+/** A task was stopped by a rate limit (`huey.rateLimit`); the handler receives the error. */
+export const SIGNAL_RATE_LIMITED = "rate-limited";
 /** A task was added to the schedule to run later. */
 export const SIGNAL_SCHEDULED = "scheduled";
 /** A running task was stopped by a hard shutdown. */
@@ -49,6 +51,7 @@ export const SIGNALS = [
   SIGNAL_INTERRUPTED,
   SIGNAL_ENQUEUED,
   SIGNAL_TIMEOUT,
+  SIGNAL_RATE_LIMITED,
 ] as const;
 
 /** The name of a signal. */
@@ -56,7 +59,8 @@ export type SignalName = typeof SIGNALS[number];
 
 /**
  * Called when a signal is sent. `error` is set for `error` and `timeout`
- * (and `locked`, `canceled` when an error caused them). Handlers run one after another, in
+ * (and `locked`, `rate-limited`, `canceled` when an error caused them).
+ * Handlers run one after another, in
  * the order they were connected; keep them fast.
  */
 export type SignalHandler = (

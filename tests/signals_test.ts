@@ -18,6 +18,7 @@ import {
   SIGNAL_EXECUTING,
   SIGNAL_EXPIRED,
   SIGNAL_INTERRUPTED,
+  SIGNAL_RATE_LIMITED,
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
@@ -67,6 +68,7 @@ function setup() {
       retries: 1,
       retryDelay: 30,
     }),
+    limited: huey.task("limited", huey.rateLimit("limited", 1, 60).wrap(() => "ran")),
   });
   const tasks = declare(producer);
   declare(worker);
@@ -175,11 +177,13 @@ describe("huey.signal", () => {
       "expired",
       "interrupted",
       "locked",
+      "rate-limited",
       "retrying",
       "revoked",
       "scheduled",
       "timeout",
     ]);
+    assert.equal(SIGNALS.at(-1), SIGNAL_RATE_LIMITED, "huey 3.3 declares rate-limited last");
   });
 });
 
@@ -320,6 +324,26 @@ describe("signal sequences", () => {
     const timeout = (await collected).find((e) => e.signal === SIGNAL_TIMEOUT);
     assert.equal(timeout?.id, r.id);
     assert.match(timeout?.error ?? "", /^TaskTimeout: Task stuck \(.+\) timed out after 0\.02s$/);
+  });
+
+  it("a rate-limited task (with automatic retry): enqueued, executing, rate-limited, retrying, scheduled", async () => {
+    const { worker, limited, names, seen, clock } = setup();
+    await limited();
+    await worker.executeNext();
+    seen.length = 0;
+    clock.now = START + 20_000;
+    await limited();
+    const outcome = await worker.executeNext();
+    assert.equal(outcome?.status, "rate-limited");
+    assert.deepEqual(names(), [
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_RATE_LIMITED,
+      SIGNAL_RETRYING,
+      SIGNAL_SCHEDULED,
+    ]);
+    assert.equal(seen[2].error, outcome?.error, "the handler receives the RateLimitExceeded");
+    assert.equal(seen.at(-1)!.task.eta?.getTime(), START + 60_000, "the start of the next window");
   });
 
   it("a hard stop while running: executing, interrupted", async () => {

@@ -59,6 +59,20 @@ describe("BlackHoleStorage", () => {
     assert.equal((storage as Storage).waitForData, undefined, "results are polled, never awaited");
   });
 
+  it("keeps no counters: every increment finds a new one, so it returns the amount", async () => {
+    const storage = new BlackHoleStorage();
+    assert.equal(await storage.incr("hits"), 1);
+    assert.equal(await storage.incr("hits"), 1);
+    assert.equal(await storage.incr("hits", 5, { ttl: 60 }), 5);
+    assert.equal(await storage.incr("hits", -2), -2);
+    assert.equal(await storage.incr("hits", 0), 0);
+    assert.equal(await storage.deleteCounter("hits"), false);
+    await storage.flushCounters();
+    await assert.rejects(() => storage.incr("hits", 1.5), RangeError);
+    await assert.rejects(() => storage.incr("hits", 1, { ttl: 0 }), RangeError);
+    await assert.rejects(() => storage.deleteCounter(1 as unknown as string), TypeError);
+  });
+
   it("keeps no errors", async () => {
     const storage = new BlackHoleStorage();
     await storage.putError("bad", "why", T0);
@@ -71,6 +85,7 @@ describe("BlackHoleStorage", () => {
     await storage.flushSchedule();
     await storage.flushResults();
     await storage.flushErrors();
+    await storage.flushCounters();
     await storage.flushAll();
   });
 
@@ -80,6 +95,7 @@ describe("BlackHoleStorage", () => {
     await assert.rejects(() => storage.enqueue("x", 0), HueyError);
     await assert.rejects(() => storage.dequeue({ now: T0, leaseSeconds: 1 }), HueyError);
     await assert.rejects(() => storage.readSchedule(T0), HueyError);
+    await assert.rejects(() => storage.incr("k"), HueyError);
     await assert.rejects(() => storage.putIfEmpty("k", "v"), {
       name: "HueyError",
       message: 'Cannot store data: the storage is closed: BlackHoleStorage "void"',

@@ -535,6 +535,92 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       });
     });
 
+    describe("counters", () => {
+      it("incr adds and returns the new value; negative and zero amounts work", async () => {
+        assert.equal(await storage.incr("hits"), 1);
+        assert.equal(await storage.incr("hits"), 2);
+        assert.equal(await storage.incr("hits", 5), 7);
+        assert.equal(await storage.incr("hits", -10), -3);
+        assert.equal(await storage.incr("hits", 0), -3, "0 reads the value");
+        assert.equal(await storage.incr("missing", 0), 0, "a missing counter reads 0");
+        assert.equal(await storage.deleteCounter("missing"), false, "a read creates nothing");
+        assert.equal(await storage.incr("big", Number.MAX_SAFE_INTEGER - 1), 2 ** 53 - 2);
+        assert.equal(await storage.deleteCounter("hits"), true);
+        assert.equal(await storage.deleteCounter("hits"), false);
+        assert.equal(await storage.incr("hits", 0), 0);
+        assert.equal(await storage.incr("hits", -1), -1, "a new counter starts at 0");
+      });
+
+      it("keeps counters apart from the key/value store", async () => {
+        await storage.putData("k", "v");
+        assert.equal(await storage.incr("k", 3), 3);
+        assert.equal(await storage.peekData("k"), "v");
+        assert.equal(await storage.incr("only-a-counter"), 1);
+        assert.equal(await storage.hasDataForKey("only-a-counter"), false);
+        assert.equal(await storage.resultStoreSize(), 1);
+        assert.deepEqual(await storage.resultItems(), new Map([["k", "v"]]));
+        assert.equal(await storage.deleteData("k"), true);
+        assert.equal(await storage.incr("k", 0), 3, "deleting the value leaves the counter");
+        await storage.putData("k", "v2");
+        await storage.flushResults();
+        assert.equal(await storage.incr("k", 0), 3, "flushResults leaves counters");
+        await storage.putData("k", "v3");
+        assert.equal(await storage.deleteCounter("k"), true);
+        assert.equal(await storage.peekData("k"), "v3", "deleting the counter leaves the value");
+        await storage.flushCounters();
+        assert.equal(await storage.incr("only-a-counter", 0), 0);
+        assert.equal(await storage.peekData("k"), "v3", "flushCounters leaves values");
+      });
+
+      it("keeps counter keys byte for byte, any key apart from any other", async () => {
+        const keys = ["", "a", "A", "a ", "%rate:x:1", "\u0000", "\uFEFFé🙂", "k".repeat(2000)];
+        for (const [i, key] of keys.entries()) assert.equal(await storage.incr(key, i + 1), i + 1);
+        for (const [i, key] of keys.entries()) assert.equal(await storage.incr(key, 0), i + 1);
+      });
+
+      it("a ttl is set by the increment that creates the counter, and kept by later ones", async () => {
+        // On the storage's clock: lifetimes short enough to wait out.
+        const ttl = storageClock ? 0.4 : 10;
+        const at = (ms: number) => ({ now: T0 + ms });
+        assert.equal(await storage.incr("window", 1, { ttl, ...at(0) }), 1);
+        assert.equal(await storage.incr("window", 1, { ttl: 3600, ...at(1) }), 2);
+        assert.equal(await storage.incr("window", 1, at(2)), 3);
+        assert.equal(await storage.incr("forever", 1, at(0)), 1);
+        assert.equal(await storage.incr("forever", 1, { ttl, ...at(1) }), 2, "no expiry added");
+        assert.equal(await storage.incr("window", 0, at(ttl * 1000 - 1)), 3);
+        if (storageClock) await sleep(ttl * 1000);
+        assert.equal(await storage.incr("window", 0, at(ttl * 1000)), 0, "expired");
+        assert.equal(await storage.incr("window", 5, { ttl: 3600, ...at(ttl * 1000) }), 5);
+        assert.equal(await storage.incr("window", 0, at(ttl * 3000)), 5, "a new lifetime");
+        assert.equal(await storage.incr("forever", 0, at(3600_000)), 2);
+        if (storageClock) return;
+        // Expiry is judged on the caller's clock here: a caller behind it still sees the counter.
+        assert.equal(await storage.incr("late", 1, { ttl: 1, now: T0 }), 1);
+        assert.equal(await storage.incr("late", 1, { now: T0 + 999 }), 2);
+        assert.equal(await storage.incr("late", 1, { now: T0 + 1000 }), 1, "expired, made anew");
+      });
+
+      it("loses no increment among concurrent callers", async () => {
+        const seen = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => storage.incr("race", i % 2 ? 1 : 2)),
+        );
+        assert.equal(new Set(seen).size, 40, "every caller saw its own value");
+        assert.equal(await storage.incr("race", 0), 60);
+      });
+
+      it("refuses an amount that is not a safe integer, a bad ttl and a key that is not a string", async () => {
+        for (const amount of [1.5, NaN, Infinity, 2 ** 53, "1" as unknown as number]) {
+          await assert.rejects(() => storage.incr("bad", amount), RangeError, String(amount));
+        }
+        for (const ttl of [0, -1, NaN, Infinity, "5" as unknown as number]) {
+          await assert.rejects(() => storage.incr("bad", 1, { ttl }), RangeError, String(ttl));
+        }
+        await assert.rejects(() => storage.incr(7 as unknown as string), TypeError);
+        await assert.rejects(() => storage.deleteCounter(7 as unknown as string), TypeError);
+        assert.equal(await storage.incr("bad", 0), 0, "nothing was written");
+      });
+    });
+
     describe("error store", () => {
       it("keeps messages with their reason, oldest first", async () => {
         await storage.putError("garbage", "Cannot decode message", T0);
@@ -550,12 +636,16 @@ export function storageConformance(name: string, options: ConformanceOptions): v
     });
 
     describe("lifecycle", () => {
-      it("flushAll empties queue, schedule, results and errors", async () => {
+      it("flushAll empties queue, schedule, results, counters and errors", async () => {
         await storage.enqueue("q", 0);
         await storage.addToSchedule("s", T0);
         await storage.putData("k", "v");
+        await storage.incr("k", 2);
+        await storage.incr("expiring", 2, { ttl: 60 });
         await storage.putError("e", "why", T0);
         await storage.flushAll();
+        assert.equal(await storage.incr("k", 0), 0);
+        assert.equal(await storage.incr("expiring", 0), 0);
         assert.equal(await storage.queueSize(), 0);
         assert.equal(await storage.scheduleSize(), 0);
         assert.equal(await storage.resultStoreSize(), 0);
@@ -569,6 +659,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         await assert.rejects(() => own.dequeue({ now: T0, leaseSeconds: 1 }), HueyError);
         await assert.rejects(() => own.putData("k", "v"), HueyError);
         await assert.rejects(() => own.readSchedule(T0), HueyError);
+        await assert.rejects(() => own.incr("c"), HueyError);
       });
     });
 
@@ -599,6 +690,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           await first.addToSchedule("later", T0 + 60_000);
           await first.putData("k", "v");
           await first.putError("bad", "why", T0);
+          await first.incr("count", 4);
           await first.close();
 
           const second = await open("reopen");
@@ -616,6 +708,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           assert.deepEqual(await second.scheduledItems(), ["later"]);
           assert.equal(await second.peekData("k"), "v");
           assert.deepEqual(await second.errorItems(), [{ data: "bad", reason: "why", time: T0 }]);
+          assert.equal(await second.incr("count", 1), 5, "counters outlive the instance");
           await second.flushAll();
         });
       }
@@ -628,6 +721,9 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         await a.addToSchedule("sched-a", T0);
         await a.putData("k", "from-a");
         await a.putError("err-a", "why", T0);
+        assert.equal(await a.incr("count", 7), 7);
+        assert.equal(await b.incr("count", 0), 0);
+        assert.equal(await b.incr("count", 1), 1);
         assert.deepEqual(await b.enqueuedItems(), ["for-b"]);
         assert.equal(await b.queueSize(), 1);
         assert.equal(await b.scheduleSize(), 0);
@@ -651,6 +747,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.deepEqual(await a.readSchedule(T0), ["sched-a"]);
         assert.equal(await a.peekData("k"), "from-a");
         assert.deepEqual(await a.errorItems(), [{ data: "err-a", reason: "why", time: T0 }]);
+        assert.equal(await a.incr("count", 0), 7, "b's flushAll left a's counters");
         await a.flushAll();
       });
     });
@@ -707,6 +804,31 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(taken.length, producers * perProducer, "no message lost or duplicated");
         assert.equal(new Set(taken).size, producers * perProducer);
         assert.equal(await storage.queueSize(), 0);
+      });
+
+      it("loses no increment among concurrent processes", { timeout: 120_000 }, async () => {
+        const spec = options.processes!;
+        const module = spec.module.startsWith("file:")
+          ? spec.module
+          : new URL(spec.module, import.meta.url).href;
+        const base = [module, spec.exportName, JSON.stringify(spec.options)];
+        const processes = 3;
+        const each = 300;
+        // They start counting together, once all of them are likely up.
+        const start = String(Date.now() + 2000);
+        const outputs = await Promise.all(
+          Array.from(
+            { length: processes },
+            () => runProcess(["count", ...base, "shared", String(each), start]),
+          ),
+        );
+        const seen = outputs.flatMap((out) => JSON.parse(out) as number[]);
+        assert.equal(await storage.incr("shared", 0), processes * each, "no increment lost");
+        assert.deepEqual(
+          [...seen].sort((a, b) => a - b),
+          Array.from({ length: processes * each }, (_, i) => i + 1),
+          "every increment saw its own value",
+        );
       });
     });
   });

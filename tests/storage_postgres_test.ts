@@ -207,6 +207,7 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
         const tables = await sql`SELECT tablename FROM pg_tables WHERE schemaname = ${schema}
           ORDER BY tablename`;
         assert.deepEqual(tables.map((t) => t.tablename), [
+          'my "q"_counters',
           'my "q"_errors',
           'my "q"_kv',
           'my "q"_queue',
@@ -214,7 +215,7 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
           'my "q"_schema',
         ]);
         const [{ version }] = await sql`SELECT version FROM ${sql(schema)}.${sql('my "q"_schema')}`;
-        assert.equal(version, 1);
+        assert.equal(version, 2);
         // Another storage on the same tables starts without creating anything.
         const second = open({ name: "app", schema, tablePrefix: 'my "q"_', createTables: false });
         assert.deepEqual(await second.enqueuedItems(), ["x"]);
@@ -242,6 +243,33 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
         await sql.unsafe(`UPDATE "${schema}".huey_schema SET version = 99`);
         const newer = open({ name: "app", schema });
         await assert.rejects(() => newer.queueSize(), /schema version 99, newer than/);
+      } finally {
+        await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await sql.end();
+      }
+    });
+
+    it("migrates a version 1 database: adds the counters table, keeps what it held", async () => {
+      const schema = `m_${RUN}`;
+      const sql = postgres(server.url, { max: 1, onnotice: () => {} });
+      try {
+        const old = open({ name: "app", schema });
+        await old.enqueue("kept", 0);
+        await old.putData("k", "v");
+        // Back to what version 1 made: no counters table.
+        await sql.unsafe(`DROP TABLE "${schema}".huey_counters`);
+        await sql.unsafe(`UPDATE "${schema}".huey_schema SET version = 1`);
+        const waiting = open({ name: "app", schema, createTables: false });
+        await assert.rejects(
+          () => waiting.queueSize(),
+          /at schema version 1, this library needs 2/,
+        );
+        const upgraded = open({ name: "app", schema });
+        assert.equal(await upgraded.incr("hits", 2), 2);
+        assert.deepEqual(await upgraded.enqueuedItems(), ["kept"]);
+        assert.equal(await upgraded.peekData("k"), "v");
+        const [{ version }] = await sql.unsafe(`SELECT version FROM "${schema}".huey_schema`);
+        assert.equal(version, 2);
       } finally {
         await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
         await sql.end();

@@ -164,10 +164,11 @@ function registerRedisTests(server: RedisServer): void {
           await storage.putData("k", "v");
           await storage.putIfEmpty("lock", "1");
           await storage.putError("bad", "why", T0);
+          await storage.incr("window", 1, { ttl: 60 });
           const keys = (await raw.send(["KEYS", `*${name}*`])) as string[];
           assert.ok(
-            keys.length >= 6,
-            `expected the queue, leases, schedule, results, errors: ${keys}`,
+            keys.length >= 8,
+            `expected the queue, leases, schedule, results, errors, counters: ${keys}`,
           );
           for (const key of keys) {
             assert.ok(
@@ -188,6 +189,30 @@ function registerRedisTests(server: RedisServer): void {
         assert.throws(() => new RedisExpireStorage({ expireTime: -1 }), ConfigurationError);
         const cluster = createCluster({ rootNodes: [{ url }] });
         assert.throws(() => new RedisStorage({ client: cluster as never }), TypeError);
+      });
+    });
+
+    describe("counters", () => {
+      it("keeps counters in one hash and their expiries in a sorted set on the server's clock, sweeping expired ones", async () => {
+        const name = `counters-${RUN}`;
+        const storage = make("RedisStorage", { name });
+        const k = (what: string) => `huey.{${name}}.${what}`;
+        for (let i = 0; i < 5; i++) await storage.incr(`old-${i}`, 1, { ttl: 0.05 });
+        await storage.incr("forever", 2);
+        assert.equal(Number(await raw.send(["HLEN", k("counters")])), 6);
+        assert.equal(Number(await raw.send(["ZCARD", k("counter_expiries")])), 5);
+        await sleep(80);
+        // A caller's now an hour ahead changes nothing: the server's clock decides.
+        assert.equal(await storage.incr("new", 1, { ttl: 60, now: Date.now() + 3600_000 }), 1);
+        assert.equal(Number(await raw.send(["HLEN", k("counters")])), 2, "expired ones swept");
+        assert.equal(Number(await raw.send(["ZCARD", k("counter_expiries")])), 1);
+        const [seconds, micros] = (await raw.send(["TIME"])) as string[];
+        const left = Number(await raw.send(["ZSCORE", k("counter_expiries"), "new"])) -
+          (Number(seconds) * 1000 + Number(micros) / 1000);
+        assert.ok(left > 58_000 && left <= 60_000, `expires in ${left} ms of server time`);
+        assert.equal(await storage.incr("forever", 0), 2);
+        await storage.flushAll();
+        assert.deepEqual(await raw.send(["KEYS", `*${name}*`]), []);
       });
     });
 

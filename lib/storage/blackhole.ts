@@ -4,7 +4,8 @@
  * @module
  */
 import { HueyError } from "../errors.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { checkCounterKey, checkIncrement } from "./counter.ts";
+import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link BlackHoleStorage}. */
 export interface BlackHoleStorageOptions {
@@ -22,7 +23,10 @@ export interface BlackHoleStorageOptions {
  * always empty, so the write "succeeds" and a task lock can always be taken
  * (it never blocks, and never excludes anyone either). `ack`,
  * `extendLease` and `deleteData` return `false`: there is never anything to
- * act on. After `close()` every call rejects with a {@link HueyError}, as the
+ * act on. A counter is always new: `incr` returns `amount` (its value
+ * after this increment of a counter that starts at 0), so a rate limit
+ * never refuses anyone (limits of at least one call) and every chord
+ * member looks like the first. After `close()` every call rejects with a {@link HueyError}, as the
  * contract requires.
  *
  * By its nature it cannot pass the shared conformance suite (nothing comes
@@ -154,6 +158,29 @@ export class BlackHoleStorage implements Storage {
 
   flushResults(): Promise<void> {
     return this.#answer("flush stored data", undefined);
+  }
+
+  /** `amount`: the counter is always new (nothing was kept), so that is its value now. */
+  incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
+    try {
+      checkIncrement(key, amount, options, `BlackHoleStorage "${this.name}"`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#answer("increment a counter", amount);
+  }
+
+  deleteCounter(key: string): Promise<boolean> {
+    try {
+      checkCounterKey(key, `BlackHoleStorage "${this.name}"`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#answer("delete a counter", false);
+  }
+
+  flushCounters(): Promise<void> {
+    return this.#answer("flush counters", undefined);
   }
 
   putError(_data: string, _reason: string, _now: number): Promise<void> {

@@ -22,8 +22,10 @@ import { join, resolve } from "node:path";
 import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
+import { FileCounters } from "./file_counters.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { checkCounterKey, checkIncrement } from "./counter.ts";
+import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 
 /** Options of {@link FileStorage}. */
@@ -90,6 +92,7 @@ function cap(limit: number | undefined): number | undefined {
  *   here by `dequeue` and back to `queue/` by `recoverLeases`.
  * - `schedule/<eta>-<seq>`, `errors/<seq>`: in time, then insertion order.
  * - `results/<sha256 of key>`: the key (as JSON) on the first line, the value after.
+ * - `counters/<sha256 of key>`: `{ key, value, expires }` as JSON (file_counters.ts).
  * - `seq`: the counter behind `<seq>`; `lock`: the lock file.
  *
  * Every operation holds an exclusive lock that works across processes: the
@@ -127,6 +130,8 @@ export class FileStorage implements Storage {
   #schedule: string;
   #results: string;
   #errors: string;
+  #counters: string;
+  #counterFiles: FileCounters;
   #lock: FileLock;
   #seqFile: string;
   #closed = false;
@@ -152,18 +157,23 @@ export class FileStorage implements Storage {
     this.#schedule = join(this.directory, "schedule");
     this.#results = join(this.directory, "results");
     this.#errors = join(this.directory, "errors");
+    this.#counters = join(this.directory, "counters");
+    this.#counterFiles = new FileCounters(this.#counters, (d, n, c) => this.#write(d, n, c));
     this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
-      for (const dir of [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors]) {
-        mkdirSync(dir, { recursive: true });
-      }
+      for (const dir of this.#dirs()) mkdirSync(dir, { recursive: true });
     } catch (err) {
       throw new HueyError(
         `Cannot open FileStorage "${name}": ${errorMessage(err)}: ${this.directory}`,
         { cause: err },
       );
     }
+  }
+
+  /** Every directory of this name's data. */
+  #dirs(): string[] {
+    return [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors, this.#counters];
   }
 
   #error(action: string, why: string, cause?: unknown): HueyError {
@@ -540,6 +550,22 @@ export class FileStorage implements Storage {
     return this.#locked("flush stored data", () => this.#clear(this.#results));
   }
 
+  // -- counters ------------------------------------------------------------
+
+  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
+    const increment = checkIncrement(key, amount, options, this.#where());
+    return await this.#locked("increment a counter", () => this.#counterFiles.incr(key, increment));
+  }
+
+  async deleteCounter(key: string): Promise<boolean> {
+    checkCounterKey(key, this.#where());
+    return await this.#locked("delete a counter", () => this.#counterFiles.delete(key));
+  }
+
+  flushCounters(): Promise<void> {
+    return this.#locked("flush counters", () => this.#clear(this.#counters));
+  }
+
   // -- error store ---------------------------------------------------------
 
   #putError(data: string, reason: string, now: number): void {
@@ -569,9 +595,7 @@ export class FileStorage implements Storage {
 
   flushAll(): Promise<void> {
     return this.#locked("flush the storage", () => {
-      for (const dir of [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors]) {
-        this.#clear(dir);
-      }
+      for (const dir of this.#dirs()) this.#clear(dir);
     });
   }
 

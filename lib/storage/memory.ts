@@ -4,7 +4,8 @@
  * @module
  */
 import { HueyError } from "../errors.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { checkCounterKey, checkIncrement } from "./counter.ts";
+import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 interface QueuedMessage {
   data: string;
@@ -104,6 +105,8 @@ export class MemoryStorage implements Storage {
   #leases = new Map<string, Lease>();
   #schedule: { data: string; eta: number; seq: number }[] = [];
   #data = new Map<string, string>();
+  /** Counters, apart from #data; `expires` (ms, on the callers' clock) when they have a ttl. */
+  #counters = new Map<string, { value: number; expires?: number }>();
   #errors: ErrorItem[] = [];
   #dataWaiters = new Map<string, Set<() => void>>();
   #queueWaiters = new Set<() => void>();
@@ -332,6 +335,39 @@ export class MemoryStorage implements Storage {
     });
   }
 
+  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
+    this.#open();
+    const { ttlMs, now } = checkIncrement(key, amount, options, `MemoryStorage "${this.name}"`);
+    let counter = this.#counters.get(key);
+    if (counter?.expires !== undefined && counter.expires <= now) {
+      this.#counters.delete(key);
+      counter = undefined;
+    }
+    if (amount === 0) return counter?.value ?? 0;
+    if (!counter) {
+      if (ttlMs === undefined) counter = { value: 0 };
+      else {
+        // A new window: sweep the expired ones, so dead windows do not pile up.
+        for (const [k, c] of this.#counters) {
+          if (c.expires !== undefined && c.expires <= now) this.#counters.delete(k);
+        }
+        counter = { value: 0, expires: now + ttlMs };
+      }
+      this.#counters.set(key, counter);
+    }
+    return counter.value += amount;
+  }
+
+  async deleteCounter(key: string): Promise<boolean> {
+    this.#open();
+    return this.#counters.delete(checkCounterKey(key, `MemoryStorage "${this.name}"`));
+  }
+
+  async flushCounters(): Promise<void> {
+    this.#open();
+    this.#counters.clear();
+  }
+
   async putError(data: string, reason: string, now: number): Promise<void> {
     this.#open();
     this.#errors.push({ data, reason, time: now });
@@ -351,6 +387,7 @@ export class MemoryStorage implements Storage {
     await this.flushQueue();
     await this.flushSchedule();
     await this.flushResults();
+    await this.flushCounters();
     await this.flushErrors();
   }
 

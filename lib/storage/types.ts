@@ -8,7 +8,8 @@
  * that clock instead: its `dequeue`, `extendLease` and `recoverLeases`
  * ignore `now` (only the lease's duration counts), so consumers whose
  * clocks disagree still agree on when a lease ends. The schedule always
- * uses the caller's times.
+ * uses the caller's times, and so do counter expiries on drivers without
+ * a clock of their own.
  *
  * @module
  */
@@ -93,8 +94,31 @@ export interface DequeueOptions {
   peekKey?: string;
 }
 
+/** Options of {@link Storage.incr}. */
+export interface CounterOptions {
+  /**
+   * Seconds the counter lives when this increment creates it (it did not
+   * exist: never incremented, deleted, or expired); then it is gone, and
+   * reads as 0 until an increment creates it again. An increment of an
+   * existing counter keeps its expiry, whatever `ttl` it passes: a
+   * counter's lifetime is fixed when it is created, like a rate-limit
+   * window, so increments that keep coming cannot keep it alive for ever.
+   * A positive number of seconds.
+   * @default no expiry
+   */
+  ttl?: number;
+  /**
+   * The current time in ms since the epoch, from which drivers without a
+   * clock of their own (memory, SQLite, file) measure `ttl` and judge
+   * whether a counter has expired; Redis and Postgres use their server's
+   * clock and ignore it (as they do for leases).
+   * @default Date.now()
+   */
+  now?: number;
+}
+
 /**
- * Queue, schedule, result store and error store of one Huey instance.
+ * Queue, schedule, result store, counters and error store of one Huey instance.
  *
  * Every method is atomic with respect to other callers of the same storage,
  * including other processes for persistent drivers.
@@ -222,6 +246,37 @@ export interface Storage {
    */
   waitForData?(key: string, timeout: number, signal?: AbortSignal): Promise<boolean>;
 
+  // -- counters --------------------------------------------------------------
+
+  /**
+   * Add `amount` (a safe integer: negative and 0 work) to the counter
+   * `key` and return its new value; a counter that does not exist starts at
+   * 0. Atomic: concurrent increments from any number of callers and
+   * processes each see their own new value, and none is lost, so exactly
+   * one caller sees any given total (what a chord's "last member finished"
+   * and a rate limit's "call number N of the window" rely on). An `amount`
+   * of 0 only reads: it returns the value (0 when there is no counter) and
+   * creates or changes nothing, not even the expiry.
+   *
+   * Counters are kept apart from the result store: a counter and a value
+   * with the same key do not see each other, and counters are not counted
+   * or listed by `resultStoreSize` / `resultItems` nor removed by
+   * `flushResults`. Values are exact up to 2^53 either way. An increment is
+   * not idempotent: a task run twice (at-least-once delivery) increments
+   * twice; count each member once by taking a marker with `putIfEmpty`
+   * first. Rejects with a RangeError for an `amount` that is not a safe
+   * integer or a `ttl` that is not a positive number of seconds, and a
+   * TypeError for a key that is not a string.
+   */
+  incr(key: string, amount?: number, options?: CounterOptions): Promise<number>;
+  /**
+   * Remove the counter `key`; true if there was one (a counter past its
+   * expiry may still be there, until an increment or read finds it expired).
+   */
+  deleteCounter(key: string): Promise<boolean>;
+  /** Remove every counter of this storage's name. */
+  flushCounters(): Promise<void>;
+
   // -- error store ---------------------------------------------------------
 
   /** Keep a message that could not be run, with the reason. */
@@ -246,7 +301,7 @@ export interface Storage {
 
   // -- lifecycle -----------------------------------------------------------
 
-  /** Remove everything this storage holds for its name. */
+  /** Remove everything this storage holds for its name, counters included. */
   flushAll(): Promise<void>;
   /** Release connections and timers. Every later call rejects with a HueyError. */
   close(): Promise<void>;

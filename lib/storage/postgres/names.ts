@@ -18,6 +18,7 @@
  * | `huey_schedule` | scheduled messages |
  * | `huey_kv` | results, revocations, locks and user key/values |
  * | `huey_errors` | messages that could not be run |
+ * | `huey_counters` | counters (`incr`), apart from the result store (schema version 2) |
  *
  * Channels for the Huey name `app`: `huey_q.app` (an enqueue or a recovery:
  * wakes blocked dequeues), `huey_d.app` (a write to the result store; the
@@ -108,6 +109,8 @@ export class PostgresNames {
   readonly kv: string;
   /** The error store. */
   readonly errors: string;
+  /** Counters. */
+  readonly counters: string;
   /** What an index or constraint name is built from: `name("queue_waiting")`. */
   readonly index: (suffix: string) => string;
   /** Notified by every enqueue and recovery of this Huey name. */
@@ -160,6 +163,7 @@ export class PostgresNames {
     this.schedule = qualify("schedule");
     this.kv = qualify("kv");
     this.errors = qualify("errors");
+    this.counters = qualify("counters");
     // Index names live in the table's schema; CREATE INDEX takes them unqualified.
     this.index = (suffix) => quoteIdentifier(prefix + suffix);
     this.queueChannel = channelName(prefix, "q", name);

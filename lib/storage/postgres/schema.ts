@@ -27,7 +27,7 @@ import { quoteIdentifier } from "./names.ts";
 import type { PostgresNames } from "./names.ts";
 
 /** The version of the tables this library reads and writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /**
  * Version 1, created from nothing. The queue's `id` orders messages within
@@ -78,10 +78,30 @@ function createVersion1(n: PostgresNames): string[] {
 }
 
 /**
- * `MIGRATIONS[v - 1]` takes the tables from version `v` to `v + 1`. Empty
- * while there is one version; its length is always `SCHEMA_VERSION - 1`.
+ * Version 2 adds the counters (`incr`): `expires_at` is when a counter with
+ * a ttl expires, in ms on the server's clock; the partial index is what the
+ * sweep of expired counters scans.
  */
-export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [];
+function addCounters(n: PostgresNames): string[] {
+  return [
+    `CREATE TABLE ${n.counters} (
+      name text NOT NULL,
+      key text NOT NULL,
+      value bigint NOT NULL,
+      expires_at double precision,
+      PRIMARY KEY (name, key)
+    )`,
+    `CREATE INDEX ${n.index("counters_exp")}
+      ON ${n.counters} (name, expires_at) WHERE expires_at IS NOT NULL`,
+  ];
+}
+
+/**
+ * `MIGRATIONS[v - 1]` takes the tables from version `v` to `v + 1`; its
+ * length is always `SCHEMA_VERSION - 1`. A database made from nothing runs
+ * version 1's statements, then every step.
+ */
+export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [addCounters];
 
 /** A connection that runs statements, alone or in a transaction. */
 export interface Transactional extends PgRunner {
@@ -178,9 +198,10 @@ export async function initializeSchema(
         [],
       );
     }
-    const steps = version === undefined
-      ? createVersion1(names)
-      : MIGRATIONS.slice(version - 1).flatMap((step) => step(names));
+    const steps = [
+      ...(version === undefined ? createVersion1(names) : []),
+      ...MIGRATIONS.slice((version ?? 1) - 1).flatMap((step) => step(names)),
+    ];
     for (const statement of steps) await run.query(statement, []);
     await run.query(
       `INSERT INTO ${names.meta} (id, version) VALUES (1, $1::int)

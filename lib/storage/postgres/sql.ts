@@ -50,7 +50,7 @@ const keyPayload = (param: string) =>
  * ```
  */
 export function statements(n: PostgresNames) {
-  const { queue: q, schedule: s, kv, errors: e } = n;
+  const { queue: q, schedule: s, kv, errors: e, counters: c } = n;
   /*
    * The statements run as prepared, generic plans (client.ts), so none may
    * lean on the value of a parameter for a good plan: rows are found again
@@ -196,12 +196,38 @@ export function statements(n: PostgresNames) {
     /** No rows. */
     flushErrors: `DELETE FROM ${e} WHERE name = $1`,
 
+    /**
+     * Add `$3` (bigint) to the counter `$2`; `$4` its ttl in ms when this
+     * creates it (NULL: no expiry), from the server's time. An expired
+     * counter counts as missing: it is made anew. One row `value`, the new
+     * value. Concurrent upserts of one key wait for each other's row lock,
+     * so none is lost.
+     */
+    incr: `INSERT INTO ${c} AS c (name, key, value, expires_at)
+      VALUES ($1, $2, $3::bigint, ${SERVER_MS} + $4::float8)
+      ON CONFLICT (name, key) DO UPDATE SET
+        value = CASE WHEN c.expires_at <= ${SERVER_MS} THEN excluded.value
+          ELSE c.value + excluded.value END,
+        expires_at = CASE WHEN c.expires_at <= ${SERVER_MS} THEN excluded.expires_at
+          ELSE c.expires_at END
+      RETURNING value`,
+    /** `$2` key. One row `value` if the counter is there and not expired. */
+    readCounter: `SELECT value FROM ${c} WHERE name = $1 AND key = $2
+      AND (expires_at IS NULL OR expires_at > ${SERVER_MS})`,
+    /** Remove this name's expired counters (by the partial index). No rows. */
+    sweepCounters: `DELETE FROM ${c} WHERE name = $1 AND expires_at <= ${SERVER_MS}`,
+    /** `$2` key. One row if it existed. */
+    deleteCounter: `DELETE FROM ${c} WHERE name = $1 AND key = $2 RETURNING 1`,
+    /** No rows. */
+    flushCounters: `DELETE FROM ${c} WHERE name = $1`,
+
     /** `$1` a channel, `$2` text[] payloads, notified in array order (no Huey name). */
     publish: `SELECT pg_notify($1::text, p) FROM unnest($2::text[]) AS t(p)`,
     /** Everything of this Huey name, in one statement (so at once). No rows. */
     flushAll:
       `WITH a AS (DELETE FROM ${q} WHERE name = $1), b AS (DELETE FROM ${s} WHERE name = $1),
-      c AS (DELETE FROM ${kv} WHERE name = $1), d AS (DELETE FROM ${e} WHERE name = $1)
+      c AS (DELETE FROM ${kv} WHERE name = $1), d AS (DELETE FROM ${e} WHERE name = $1),
+      f AS (DELETE FROM ${c} WHERE name = $1)
       SELECT 1`,
   } as const;
 }

@@ -13,6 +13,7 @@ import { HueyError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
+import { PgCounters } from "./counters.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
@@ -123,6 +124,7 @@ export class PostgresStorage implements Storage {
   readonly #closing = new AbortController();
   readonly #waits: PgWaits;
   readonly #events: PgEventFeed;
+  readonly #counters: PgCounters;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
@@ -150,6 +152,7 @@ export class PostgresStorage implements Storage {
       closing: this.#closing.signal,
       run: (action, fn) => this.#run(action, fn),
     });
+    this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
@@ -522,6 +525,11 @@ export class PostgresStorage implements Storage {
     this.#assertOpen("wait for data");
     return found;
   }
+
+  // -- counters (counters.ts) ----------------------------------------------------------
+  readonly incr: Storage["incr"] = (...args) => this.#counters.incr(...args);
+  readonly deleteCounter: Storage["deleteCounter"] = (key) => this.#counters.delete(key);
+  readonly flushCounters: Storage["flushCounters"] = () => this.#counters.flush();
 
   // -- error store ---------------------------------------------------------------------
 

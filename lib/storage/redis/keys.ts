@@ -19,6 +19,8 @@
  * | `huey.{app}.results` | hash (`RedisStorage`, `PriorityRedisStorage`) | results, revocations, locks, user data |
  * | `huey.{app}.r.<key>` | string with an expiry (expire variants) | the same, one key each |
  * | `huey.{app}.errors` | list of JSON | messages that could not be run |
+ * | `huey.{app}.counters` | hash key -> integer | counters (`incr`), apart from the results |
+ * | `huey.{app}.counter_expiries` | sorted set key -> expiry (ms, server time) | when each counter with a ttl expires |
  *
  * Channels: `huey.{app}.events` (consumer events) and
  * `huey.{app}.data.<key>` (published by every write to `<key>`, so
@@ -59,6 +61,10 @@ export class RedisKeys {
   readonly results: string;
   /** Messages that could not be run. */
   readonly errors: string;
+  /** Counters: key -> value. */
+  readonly counters: string;
+  /** Counter key -> when it expires (ms, server time), for counters with a ttl. */
+  readonly counterExpiries: string;
   /** The channel of consumer events. */
   readonly events: string;
   /** What every per-result key starts with (of the layouts with one key per result). */
@@ -76,6 +82,8 @@ export class RedisKeys {
     this.schedule = prefix + "schedule";
     this.results = prefix + "results";
     this.errors = prefix + "errors";
+    this.counters = prefix + "counters";
+    this.counterExpiries = prefix + "counter_expiries";
     this.events = prefix + "events";
     this.resultPrefix = prefix + "r.";
   }
@@ -102,6 +110,8 @@ export class RedisKeys {
       this.schedule,
       this.results,
       this.errors,
+      this.counters,
+      this.counterExpiries,
     ];
   }
 }

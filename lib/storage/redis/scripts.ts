@@ -538,3 +538,63 @@ return v`);
  * ```
  */
 export const ALL_FIELDS: RedisScript = defineScript(`return redis.call('HGETALL', KEYS[1])`);
+
+/**
+ * Add to a counter (or read it, for an amount of 0), with its expiry on the
+ * server's clock. A counter is a field of the counters hash; one with a
+ * ttl also has its expiry (ms, server time) in the expiries sorted set. An
+ * expired counter is removed first, so it counts as missing: the increment
+ * makes it anew. The ttl is set only by the increment that creates the
+ * counter (Redis 6.2 has no `PEXPIRE NX`, and fields no expiry of their
+ * own before 7.4); that increment also sweeps up to 100 expired counters,
+ * so dead rate-limit windows do not pile up.
+ *
+ * - KEYS: counters (hash), expiries (sorted set).
+ * - ARGV: key, amount (an integer), ttl in ms or ''.
+ * - Reply: the counter's value after the increment.
+ *
+ * @example Count a call in a window of a minute
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { INCR_COUNTER } from "./scripts.ts";
+ * const keys = ["huey.{app}.counters", "huey.{app}.counter_expiries"];
+ * const hit = (redis: RedisConnection) => redis.run(INCR_COUNTER, keys, ["api:1", "1", "60000"]);
+ * ```
+ */
+export const INCR_COUNTER: RedisScript = defineScript(`${SERVER_NOW}
+local key = ARGV[1]
+local expires = redis.call('ZSCORE', KEYS[2], key)
+if expires and tonumber(expires) <= now then
+  redis.call('HDEL', KEYS[1], key)
+  redis.call('ZREM', KEYS[2], key)
+end
+if tonumber(ARGV[2]) == 0 then return tonumber(redis.call('HGET', KEYS[1], key) or '0') end
+local created = redis.call('HEXISTS', KEYS[1], key) == 0
+local value = redis.call('HINCRBY', KEYS[1], key, ARGV[2])
+if created and ARGV[3] ~= '' then
+  local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
+  for _, k in ipairs(dead) do redis.call('HDEL', KEYS[1], k) end
+  if #dead > 0 then redis.call('ZREM', KEYS[2], unpack(dead)) end
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), key)
+end
+return value`);
+
+/**
+ * Remove a counter and its expiry together (an increment in between would
+ * otherwise lose its new expiry).
+ *
+ * - KEYS: counters (hash), expiries (sorted set).
+ * - ARGV: key.
+ * - Reply: 1 if the counter was there, else 0.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { DELETE_COUNTER } from "./scripts.ts";
+ * const keys = ["huey.{app}.counters", "huey.{app}.counter_expiries"];
+ * const drop = (redis: RedisConnection) => redis.run(DELETE_COUNTER, keys, ["api:1"]);
+ * ```
+ */
+export const DELETE_COUNTER: RedisScript = defineScript(`
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])`);

@@ -22,7 +22,8 @@
  */
 import { ConfigurationError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage } from "../types.ts";
+import { checkCounterKey, checkIncrement } from "../counter.ts";
+import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "../types.ts";
 import { replyStrings } from "./connection.ts";
 import type { RedisClientLike, RedisReply } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
@@ -40,7 +41,9 @@ import {
   ACK,
   ADD_TO_SCHEDULE,
   CURRENT_LEASE,
+  DELETE_COUNTER,
   EXTEND_LEASE,
+  INCR_COUNTER,
   PUT_AND_ACK,
   READ_SCHEDULE,
 } from "./scripts.ts";
@@ -188,6 +191,8 @@ export class RedisStorage implements Storage {
     runForBytes: (script, keys, args) => this.#link.runForBytes(script, keys, args),
   };
   readonly #readTimeout: number;
+  /** This storage in messages: `RedisStorage "app"`. */
+  readonly #label: string;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
   /** Events waiting for the next PUBLISH (see {@link publishEvent}). */
@@ -227,9 +232,10 @@ export class RedisStorage implements Storage {
     this.#readTimeout = readTimeout;
     const owner = `storage "${name}"`;
     const { url, host, port, db, password, connectTimeout } = options;
+    this.#label = `${layout.className} "${name}"`;
     this.#link = new RedisLink(
       { url, host, port, db, password, connectTimeout, owner },
-      `${layout.className} "${name}"`,
+      this.#label,
       options.client,
     );
   }
@@ -491,6 +497,29 @@ export class RedisStorage implements Storage {
     } finally {
       unsubscribe();
     }
+  }
+
+  // -- counters --------------------------------------------------------------------
+
+  /**
+   * One script ({@link INCR_COUNTER}): a field of the counters hash, its
+   * expiry on the server's clock (`options.now` is not used).
+   */
+  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
+    const { ttlMs } = checkIncrement(key, amount, options, this.#label);
+    const k = this.#keys;
+    const args = [key, String(amount), ttlMs === undefined ? "" : String(ttlMs)];
+    return Number(await this.#link.run(INCR_COUNTER, [k.counters, k.counterExpiries], args));
+  }
+
+  async deleteCounter(key: string): Promise<boolean> {
+    checkCounterKey(key, this.#label);
+    const k = this.#keys;
+    return (await this.#link.run(DELETE_COUNTER, [k.counters, k.counterExpiries], [key])) === 1;
+  }
+
+  async flushCounters(): Promise<void> {
+    await this.#link.send(["DEL", this.#keys.counters, this.#keys.counterExpiries]);
   }
 
   // -- error store -----------------------------------------------------------------
