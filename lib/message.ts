@@ -1,7 +1,8 @@
 /**
  * The wire form of a task: what is enqueued, scheduled and handed to a
  * consumer. A message is `{ v: 1, ...fields }` with every field of
- * {@link Task}, the pipeline's next tasks nested as messages of their own.
+ * {@link Task}, the pipeline's next tasks (and a chord member's callback)
+ * nested as messages of their own.
  *
  * The fields are declared once, on the `Task` class; {@link FIELD_RULES}
  * must name every one of them (the compiler checks), with what it must be:
@@ -56,10 +57,13 @@ const FIELD_RULES: { readonly [K in keyof TaskFields]-?: FieldRule } = {
   periodic: optional((value) => typeof value === "boolean" ? undefined : "a boolean"),
   onComplete: nested,
   onError: nested,
+  chord: optional(TASK_RULES.chord),
+  chordCallback: nested,
+  chordDelay: optional(TASK_RULES.seconds),
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof TaskFields)[];
-/** The fields that hold the next tasks of a pipeline, as nested messages. */
-const NESTED = new Set<string>(["onComplete", "onError"]);
+/** The fields that hold the next tasks of a pipeline (and a chord's callback), as nested messages. */
+const NESTED = new Set<string>(["onComplete", "onError", "chordCallback"]);
 
 /** Why `value` is not a valid `field`, as an error message's words; undefined when valid. */
 function fieldProblem(field: keyof TaskFields, value: unknown): string | undefined {
@@ -186,10 +190,10 @@ export class MessageCodec {
 
 /** `err` (about a path inside the message) restated for the task and argument it points into. */
 function locateCulprit(task: Task, err: SerializationError): SerializationError {
-  const match = /^\$((?:\.(?:onComplete|onError))*)\.args\[(\d+)\]/.exec(err.path!);
+  const match = /^\$((?:\.(?:onComplete|onError|chordCallback))*)\.args\[(\d+)\]/.exec(err.path!);
   let culprit: Task | undefined = task;
   for (const step of match?.[1].split(".").filter(Boolean) ?? []) {
-    culprit = step === "onComplete" ? culprit?.onComplete : culprit?.onError;
+    culprit = culprit?.[step as "onComplete" | "onError" | "chordCallback"];
   }
   const taskName = culprit?.name ?? task.name;
   const argumentIndex = match ? Number(match[2]) : undefined;

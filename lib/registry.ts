@@ -107,6 +107,32 @@ export function checkTaskOptions(where: string, options: TaskOptions & ScheduleO
 }
 
 /**
+ * The `delay` each invocation was built with, where it had one (and no
+ * `eta`): its `eta` counts from when it was built, but a chord's callback
+ * waits its delay from when the chord completes, which `chord()` learns
+ * here. Kept beside the Task rather than in it: an ordinary message does
+ * not carry it.
+ */
+const DELAYS = new WeakMap<Task, number>();
+
+/**
+ * The `delay` (seconds) `task` was built with by a wrapper's `s()` or
+ * `withOptions({ delay }).s()`, or undefined.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * import { delayOf } from "./registry.ts";
+ * const huey = new MemoryHuey();
+ * const add = huey.task("add", (a: number, b: number) => a + b);
+ * console.log(delayOf(add.withOptions({ delay: 10 }).s(1, 2))); // 10
+ * ```
+ */
+export function delayOf(task: Task): number | undefined {
+  return DELAYS.get(task);
+}
+
+/**
  * The tasks one Huey declares.
  *
  * @example
@@ -190,7 +216,7 @@ export class Registry {
     const { options } = definition;
     const eta = call.eta ??
       (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined);
-    return new Task({
+    const task = new Task({
       id: call.id ?? newTaskId(),
       name: definition.name,
       args,
@@ -205,5 +231,7 @@ export class Registry {
       timeout: call.timeout ?? options.timeout,
       periodic: definition.schedule !== undefined,
     });
+    if (call.eta === undefined && call.delay !== undefined) DELAYS.set(task, call.delay);
+    return task;
   }
 }

@@ -20,6 +20,7 @@
  * | `Set`                          | `{"$t":"Set","v":[value, ...]}`               |
  * | `Uint8Array` and the other typed arrays | `{"$t":"Uint8Array","v":"<base64 of the bytes, little-endian>"}` |
  * | a plain object with its own `"$t"` key | `{"$t":"Object","v":{...}}` (escaped, so user data is never read as a tag) |
+ * | `TaskError` (a failed task, e.g. a failed chord member in the callback's results) | `{"$t":"TaskError","v":{name, message, stack?, taskId, taskName, retries}}` |
  *
  * Map keys, Map values, Set members and the values inside the escaped object
  * are tagged in turn. Repeated (non-cyclic) references to one object are
@@ -32,7 +33,7 @@
  * Rejected with {@link SerializationError} (its `path` says where, e.g.
  * `$.user.tags[2]`): functions, symbols, symbol-keyed properties, cycles and
  * instances of any other class (`Error`, `Promise`, `WeakMap`, `Buffer`,
- * subclasses of the supported types, your own classes).
+ * subclasses of the supported types, your own classes), except `TaskError`.
  *
  * @example Round-trip a Map of Dates
  * ```ts
@@ -45,7 +46,8 @@
  * @module
  */
 
-import { SerializationError } from "./errors.ts";
+import { SerializationError, TaskError } from "./errors.ts";
+import type { TaskErrorInfo } from "./errors.ts";
 
 /**
  * A JSON-safe value: what `JSON.stringify` accepts and `JSON.parse` gives back
@@ -235,6 +237,9 @@ function tagObject(value: object, walk: Walk): JsonValue {
   if (typed !== undefined) {
     return { [TAG]: typed.name, v: typedArrayToBase64(value as ArrayBufferView, typed) };
   }
+  if (proto === TaskError.prototype) {
+    return { [TAG]: "TaskError", v: tag((value as TaskError).toJSON(), walk) };
+  }
   const isArray = proto === Array.prototype;
   const isMap = proto === Map.prototype;
   const isSet = proto === Set.prototype;
@@ -367,7 +372,8 @@ export function isPlainJson(value: unknown, depth: number): boolean {
  * @example Tag a Date and report a bad argument
  * ```ts
  * import { toTagged } from "./tagged.ts";
- * import { SerializationError } from "./errors.ts";
+ * import { SerializationError, TaskError } from "./errors.ts";
+import type { TaskErrorInfo } from "./errors.ts";
  * console.log(toTagged({ at: new Date(0) })); // { at: { $t: "Date", v: "1970-01-01T00:00:00.000Z" } }
  * try {
  *   toTagged({ onDone: () => {} }, "args[1]");
@@ -507,6 +513,15 @@ function untagSpecial(record: Record<string, unknown>, walk: Walk): unknown {
         throw malformed("expected an object");
       }
       return untagRecord(v as Record<string, unknown>, walk);
+    case "TaskError": {
+      const info = (typeof v === "object" && v !== null ? untag(v, walk) : {}) as TaskErrorInfo;
+      const text = (key: keyof TaskErrorInfo) => typeof info[key] === "string";
+      if (
+        !text("name") || !text("message") || !text("taskId") || !text("taskName") ||
+        !(info.stack === undefined || text("stack")) || typeof info.retries !== "number"
+      ) throw malformed("expected { name, message, stack?, taskId, taskName, retries }");
+      return new TaskError(info);
+    }
     default: {
       const typed = TYPED_BY_NAME.get(name);
       if (typed === undefined) throw decodeError(walk, `unknown tag: ${JSON.stringify(name)}`);
@@ -534,6 +549,7 @@ const KNOWN_TAGS = new Set<string>([
   "Map",
   "Set",
   "Object",
+  "TaskError",
   ...TYPED_BY_NAME.keys(),
 ]);
 

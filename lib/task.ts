@@ -137,6 +137,20 @@ export type InvocationOptions = Pick<
   | "timeout"
 >;
 
+/**
+ * Where a task stands in a chord (`Task.chord`): the chord's id, the
+ * member's position (from 0, in declaration order) and how many members
+ * the chord has.
+ */
+export interface ChordLink {
+  /** The chord's id: its bookkeeping keys are named by it. */
+  id: string;
+  /** The member's position, 0 to `size - 1`. */
+  index: number;
+  /** How many members the chord has. */
+  size: number;
+}
+
 /** What `revoke()` takes: pause every future run, or only the next, or until a time. */
 export interface RevokeOptions {
   /** Skip only the next run; then the task is restored automatically. */
@@ -247,6 +261,23 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare onComplete?: Task;
   /** Runs after this one fails for good, with the error in front of its arguments. */
   declare onError?: Task;
+  /**
+   * Set on the last task of a chord member (the member itself, the tail of
+   * its pipeline, or an inner chord's callback): which chord, and the
+   * member's place in it. Unset on every other task.
+   */
+  declare chord?: ChordLink;
+  /**
+   * The chord's callback (with its pipeline), carried with `chord`: the run
+   * that finishes the last member enqueues it with the members' results in
+   * front of its arguments.
+   */
+  declare chordCallback?: Task;
+  /**
+   * A chord callback's delay in seconds, counted from when the chord
+   * completes (its `eta` is set then); unset on every other task.
+   */
+  declare chordDelay?: number;
 
   /** Carries the type parameters for inference; never set at run time. */
   declare readonly __types?: { args: A; result: R; chain: C };
@@ -388,8 +419,10 @@ export const TASK_LIMITS = {
   backoff: 1000,
   /** Longest task id. */
   idLength: 200,
-  /** Most tasks nested in a pipeline (`then` / `error` chains). */
+  /** Most tasks nested in a pipeline (`then` / `error` chains, chord callbacks). */
   pipelineDepth: 1000,
+  /** Most members of one chord: the task that finishes the last one reads every member's result. */
+  chordSize: 100_000,
 } as const;
 
 /**
@@ -461,6 +494,17 @@ export const TASK_RULES = {
   ),
   fraction: within("a fraction from 0 to 1", (n) => n >= 0 && n <= 1),
   date,
+  /** A chord link: a chord id, a size from 1 to the limit and an index below it. */
+  chord: (value: unknown): string | undefined => {
+    const link = value as Partial<ChordLink> | null;
+    const { size, index } = link ?? {};
+    return typeof link === "object" && link !== null && TASK_ID.test(String(link.id)) &&
+        typeof link.id === "string" &&
+        Number.isInteger(size) && size! >= 1 && size! <= TASK_LIMITS.chordSize &&
+        Number.isInteger(index) && index! >= 0 && index! < size!
+      ? undefined
+      : `a chord link { id, index, size } (a task id, a size from 1 to ${TASK_LIMITS.chordSize}, an index below it)`;
+  },
   /** Seconds after it is queued, or an absolute time. */
   expires: (value: unknown) =>
     (value instanceof Date ? date(value) : seconds(value)) && `${SECONDS} or a valid Date`,
