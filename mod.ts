@@ -1,7 +1,7 @@
 /**
  * huey for TypeScript: a little task queue. Tasks, results, delayed and
- * periodic tasks, retries, priorities, revocation, pipelines, locks, signals
- * and immediate mode, on Deno, Node and Bun.
+ * periodic tasks, retries, priorities, revocation, pipelines, groups and
+ * chords, locks, rate limits, signals and immediate mode, on Deno, Node and Bun.
  *
  * @example
  * ```ts
@@ -58,6 +58,7 @@ export type { MiniHueyOptions } from "./lib/mini.ts";
 export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
+  ChordLink,
   DropArgs,
   InvocationOptions,
   Last,
@@ -73,8 +74,11 @@ export type { AnyTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
 export type { Registry, TaskDefinition } from "./lib/registry.ts";
 export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";
-export { Result, ResultGroup } from "./lib/result.ts";
+export { ChordResult, Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
+export { Group, group } from "./lib/group.ts";
+export { Chord, chord } from "./lib/chord.ts";
+export type { AnyTask, ChordMember, MemberResult, MemberResults } from "./lib/chord.ts";
 export { crontab } from "./lib/crontab.ts";
 export type {
   Crontab,

@@ -5,11 +5,13 @@
  * schedule it if early → skip it if expired or revoked → pre-execute hooks
  * → run under its timeout → store the result (and acknowledge the message)
  * → post-execute hooks → next task of the pipeline, or error handler →
- * retry.
+ * chord count-down → retry.
  *
  * @module
  */
 import { describeError } from "./_util.ts";
+import { settleChordMember, settledMember } from "./chord.ts";
+import type { ChordHost } from "./chord.ts";
 import { runInTaskContext, taskContext } from "./context.ts";
 import {
   CancelExecution,
@@ -192,6 +194,7 @@ export class Executor {
   readonly #revocations: Revocations;
   readonly #host: ExecutorHost;
   readonly #put: PutTask;
+  readonly #chords: ChordHost;
 
   /** `put` is the Huey's: it decides where retries and a pipeline's next tasks go. */
   constructor(host: ExecutorHost, rooms: ExecutorRooms, put: PutTask) {
@@ -202,6 +205,14 @@ export class Executor {
     this.#revocations = rooms.revocations;
     this.hooks = rooms.hooks;
     this.events = rooms.events;
+    this.#chords = {
+      get storage() {
+        return host.storage;
+      },
+      serializer: rooms.codec.serializer,
+      now: () => host.now(),
+      put: (task) => put(task),
+    };
   }
 
   /** The storage in use. */
@@ -364,11 +375,13 @@ export class Executor {
     if (task.expiresAt && task.expiresAt.getTime() < now) {
       logger.info(`${task} expired, not run`);
       await events.emit(SIGNAL_EXPIRED, task);
+      await this.#settleSkipped(task, options);
       return { status: "expired", task };
     }
     if (!options.nothingRevoked && await this.#revocations.consume(task, now)) {
       logger.info(`${task} revoked, not run`);
       await events.emit(SIGNAL_REVOKED, task);
+      await this.#settleSkipped(task, options);
       return { status: "revoked", task };
     }
     const definition = this.registry.get(task.name);
@@ -381,6 +394,7 @@ export class Executor {
     if (cancellation) {
       logger.info(`${task} canceled by pre-execute hook ${cancellation.hook}`);
       await events.emit(SIGNAL_CANCELED, task);
+      await this.#settleSkipped(task, options);
       return { status: "canceled", task, error: cancellation.error };
     }
     return await this.#run(definition, task, options);
@@ -426,7 +440,10 @@ export class Executor {
     let retrying = status !== "complete" && task.retries > 0;
     // The next task of the pipeline, or the error handler once no retry is left.
     const next = status === "complete" ? task.onComplete : retrying ? undefined : task.onError;
-    const acknowledged = await this.#store(task, stored, options.delivery, retrying || !!next);
+    // The chord member this run settles for good, if any.
+    const member = retrying ? undefined : settledMember(task, status === "complete" && !!next);
+    const followUps = retrying || !!next || !!member;
+    const acknowledged = await this.#store(task, stored, options.delivery, followUps);
     await this.hooks.runPostExecute(task, value, error);
 
     if (status === "complete") {
@@ -441,6 +458,10 @@ export class Executor {
         ...next.args,
       ];
       await this.#put(next);
+    }
+    if (member && acknowledged !== false) {
+      const outcome = status === "complete" ? { value } : { error: errorInfo(task, error) };
+      await settleChordMember(this.#chords, member, outcome);
     }
     if (retrying) await this.#retry(task, retryEta);
     return { status, task, value, error, retrying, duration, acknowledged };
@@ -516,9 +537,10 @@ export class Executor {
    * - Nothing follows (`followUps` false): store and acknowledge in one
    *   fenced operation (`putDataAndAck`), or just acknowledge when there is
    *   no result. No extra round trip.
-   * - A retry, a pipeline's next task or an error handler follows: enqueuing
-   *   it and acknowledging cannot be one operation, so first renew the lease
-   *   (one more round trip, on these outcomes only). A stale run learns here
+   * - A retry, a pipeline's next task, an error handler or a chord's
+   *   count-down follows: doing it and acknowledging cannot be one
+   *   operation, so first renew the lease (one more round trip, on these
+   *   outcomes only). A stale run learns here
    *   that it is stale and stores and enqueues nothing; a current one has a
    *   fresh lease for the few steps left (hooks, enqueue, acknowledge).
    */
@@ -555,6 +577,24 @@ export class Executor {
     if (await storage.putDataAndAck(task.id, stored, receipt)) return true;
     await this.#reportStale(task, delivery, "its result is dropped, not stored");
     return false;
+  }
+
+  /**
+   * A skipped task (expired, revoked, cancelled before it ran) that ends a
+   * chord member contributes `undefined` to the chord, counted only while
+   * its run holds the message's lease (one renewal, on chord members only).
+   */
+  async #settleSkipped(task: Task, options: RunOptions): Promise<void> {
+    const member = settledMember(task, false);
+    if (!member) return;
+    const { delivery } = options;
+    if (
+      delivery && !(await this.storage.extendLease(delivery.receipt, this.now(), this.leaseTimeout))
+    ) {
+      await this.#reportStale(task, delivery, "its chord count-down is dropped");
+      return;
+    }
+    await settleChordMember(this.#chords, member, { value: undefined });
   }
 
   /**

@@ -6,9 +6,11 @@
  *
  * @module
  */
+import type { Chord } from "./chord.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
 import type { ExecuteOptions, ExecutionOutcome, Executor } from "./executor.ts";
+import type { Group } from "./group.ts";
 import type { LifecycleHook, PostExecuteHook, PreExecuteHook } from "./hooks.ts";
 import type { TaskLock } from "./lock.ts";
 import { createLogger } from "./logger.ts";
@@ -16,8 +18,8 @@ import type { Logger } from "./logger.ts";
 import { checkCount, checkSeconds } from "./registry.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { RateLimit, RateLimitOptions } from "./rate_limit.ts";
-import { Result, ResultGroup } from "./result.ts";
-import type { GetOptions } from "./result.ts";
+import { Result } from "./result.ts";
+import type { ChordResult, GetOptions, ResultGroup } from "./result.ts";
 import { buildRooms } from "./rooms.ts";
 import type { Rooms } from "./rooms.ts";
 import { Serializer } from "./serializer.ts";
@@ -285,17 +287,22 @@ export class Huey {
 
   /**
    * Enqueue a task built with `s()`: resolves to its `Result`, or to a
-   * `ResultGroup` for a pipeline (one result per task of the chain).
+   * `ResultGroup` for a pipeline (one result per task of the chain), a
+   * `group()` (one per member) or a `ChordResult` for a `chord()`.
    */
   enqueue<A extends unknown[], R>(task: Task<A, R, [R]>): Promise<Result<R>>;
   /** Enqueue a pipeline: one result per task of the chain. */
   enqueue<A extends unknown[], R, C extends unknown[]>(
     task: Task<A, R, C>,
   ): Promise<ResultGroup<C>>;
-  async enqueue(task: Task): Promise<Result<unknown> | ResultGroup<unknown[]>> {
-    await this.#rooms.enqueuer.put(task);
-    if (!task.onComplete) return new Result(this.#rooms.backend, task);
-    return new ResultGroup(task.pipeline().map((t) => new Result(this.#rooms.backend, t)));
+  /** Enqueue every member of a group: one result per member, in declaration order. */
+  enqueue<M extends unknown[]>(group: Group<M>): Promise<ResultGroup<M>>;
+  /** Enqueue a chord's members; its callback runs once they have all finished. */
+  enqueue<M extends unknown[], R, C extends unknown[]>(
+    chord: Chord<M, R, C>,
+  ): Promise<ChordResult<R, M, C>>;
+  enqueue(item: Task | Group | Chord): Promise<unknown> {
+    return this.#rooms.submit(item);
   }
 
   /**

@@ -11,6 +11,9 @@
  * | `%rt:<task name>` | the revocation of every invocation of a task | revocation.ts |
  * | `%lock:<lock name>` | a held lock | lock.ts |
  * | `%periodic:<task name>:<minute, ms>` | which consumer enqueued a periodic run | consumer/scheduler.ts |
+ * | `%chord:r<index>:<chord id>` | the outcome of chord member `index`, the first one recorded | chord.ts |
+ * | `%chord:c<index>:<chord id>` | member `index` has been counted | chord.ts |
+ * | `%chord:fired:<chord id>` | which member's run enqueued the chord's callback | chord.ts |
  *
  * Counters (`Storage.incr`) are kept apart from the result store, but their
  * keys follow the same rule:
@@ -19,6 +22,9 @@
  * |---|---|---|
  * | `%rate:<per>:<window>:<limit name>` | calls in one fixed window of a rate limit | rate_limit.ts |
  * | `%rate:<per>/<buckets>:<bucket>:<limit name>` | calls in one bucket of a sliding window | rate_limit.ts |
+ * | `%chord:<chord id>` | members of a chord counted so far | chord.ts |
+ *
+ * A chord's keys are removed once its callback is enqueued.
  *
  * A task id cannot start with `%` (task.ts), and the app's keys may not
  * ({@link checkAppKey}), so no id or app key can name a lock, a revocation
@@ -59,6 +65,14 @@ export const OWN_KEYS = {
    * another limit's key.
    */
   rate: (name: string, span: string, index: number): string => `%rate:${span}:${index}:${name}`,
+  /** The counter of the members of chord `id` counted so far. */
+  chordCount: (id: string): string => `%chord:${id}`,
+  /** The outcome of member `index` of chord `id` (the id comes last, after a fixed-form part). */
+  chordMember: (id: string, index: number): string => `%chord:r${index}:${id}`,
+  /** Present once member `index` of chord `id` has been counted. */
+  chordCounted: (id: string, index: number): string => `%chord:c${index}:${id}`,
+  /** Taken by the run that enqueues the callback of chord `id`; holds the member's index. */
+  chordFired: (id: string): string => `%chord:fired:${id}`,
 } as const;
 
 /**

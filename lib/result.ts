@@ -1,5 +1,6 @@
 /**
- * `Result` and `ResultGroup`: handles on the return values of enqueued tasks.
+ * `Result`, `ResultGroup` and `ChordResult`: handles on the return values of
+ * enqueued tasks, pipelines, groups and chords.
  *
  * @module
  */
@@ -289,5 +290,63 @@ export class ResultGroup<T extends unknown[]> implements Iterable<Result<T[numbe
   /** Forget values read so far. */
   reset(): void {
     for (const result of this.results) result.reset();
+  }
+}
+
+/**
+ * What `huey.enqueue(chord)` returns (huey's `ChordResult`): the callback's
+ * result, and handles on the members' and the callback pipeline's results.
+ * `R` is the callback's return type, `M` the members' result types, `C`
+ * the callback pipeline's.
+ *
+ * @example
+ * ```ts
+ * import { chord, MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey({ immediate: true });
+ * const incr = huey.task("incr", (n: number) => n + 1);
+ * const total = huey.task("total", (ns: number[]) => ns.reduce((a, b) => a + b, 0));
+ * const result = await huey.enqueue(chord([incr.s(0), incr.s(1)], total));
+ * console.log(await result.get({ blocking: true })); // 3
+ * console.log(await result.results.get()); // [1, 2]
+ * ```
+ */
+export class ChordResult<R, M extends unknown[] = unknown[], C extends unknown[] = [R]> {
+  /** One handle per member, in declaration order: its result (a pipeline's last task's, an inner chord's callback's). */
+  readonly results: ResultGroup<M>;
+  /** The callback's result. */
+  readonly callback: Result<R>;
+  /**
+   * The callback and every task chained after it with `chord.then()`, in
+   * order; `undefined` when nothing is chained after the callback.
+   */
+  readonly pipelineResults?: ResultGroup<C>;
+
+  /** The handles of one enqueued chord (`huey.enqueue` makes these). */
+  constructor(results: ResultGroup<M>, callback: Result<R>, pipelineResults?: ResultGroup<C>) {
+    this.results = results;
+    this.callback = callback;
+    this.pipelineResults = pipelineResults;
+  }
+
+  /** Id of the callback invocation. */
+  get id(): string {
+    return this.callback.id;
+  }
+
+  /** The callback's value (`callback.get()`): `undefined` until the chord has completed. */
+  get(options?: GetOptions): Promise<R | undefined> {
+    return this.callback.get(options);
+  }
+
+  /** Forget every value read so far (callback, members, pipeline), e.g. to read a retry's result. */
+  reset(): void {
+    this.callback.reset();
+    this.results.reset();
+    this.pipelineResults?.reset();
+  }
+
+  /** `ChordResult(callback name: id)`. */
+  toString(): string {
+    return `ChordResult(${this.callback.task.toString()})`;
   }
 }

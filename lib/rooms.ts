@@ -1,30 +1,34 @@
 /**
  * The rooms a Huey is made of, and how they are wired to each other: the
  * registry, the wire form, revocation, hooks, signals and events, locks,
- * rate limits, the result store, where a task goes (enqueue) and what runs
+ * rate limits, the result store, where a task goes (enqueue; groups and
+ * chords too) and what runs
  * it (the executor). `Huey` builds them once and its methods hand off to them.
  *
  * @module
  */
+import { Chord, lastOf, prepareChord } from "./chord.ts";
 import { Enqueuer } from "./enqueue.ts";
 import type { EnqueuerHost } from "./enqueue.ts";
 import { EventFeed } from "./events.ts";
 import type { EventFeedHost } from "./events.ts";
 import { Executor } from "./executor.ts";
 import type { ExecutorHost } from "./executor.ts";
+import { Group } from "./group.ts";
 import { Hooks } from "./hooks.ts";
 import { Locks } from "./lock.ts";
 import { MessageCodec } from "./message.ts";
 import { RateLimit } from "./rate_limit.ts";
 import type { RateLimitOptions } from "./rate_limit.ts";
 import { checkTaskOptions, Registry } from "./registry.ts";
-import { Result, ResultGroup } from "./result.ts";
+import { ChordResult, Result, ResultGroup } from "./result.ts";
 import type { ResultBackend } from "./result.ts";
 import { ResultStore } from "./result_store.ts";
 import type { ResultStoreHost } from "./result_store.ts";
 import { Revocations } from "./revocation.ts";
 import type { RevocationHost } from "./revocation.ts";
 import { Signals } from "./signals.ts";
+import type { Task } from "./task.ts";
 import type { WrapperHost } from "./wrapper.ts";
 
 /** What the rooms need from the Huey that holds them: its settings, storage, logger and clock. */
@@ -58,6 +62,15 @@ export interface Rooms {
   readonly store: ResultStore;
   /** Where a task goes. */
   readonly enqueuer: Enqueuer;
+  /**
+   * `huey.enqueue`: put a task (or pipeline), a group or a chord where it
+   * goes, and return the handles on its results.
+   */
+  readonly submit: (
+    item: Task | Group | Chord,
+  ) => Promise<
+    Result<unknown> | ResultGroup<unknown[]> | ChordResult<unknown, unknown[], unknown[]>
+  >;
   /** What runs tasks. */
   readonly executor: Executor;
   /** What a `Result` reads through. */
@@ -111,6 +124,26 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
       return new Result(backend, task);
     },
   };
+  const handle = (task: Task) => new Result(backend, task);
+  const handles = (tasks: Task[]) => new ResultGroup(tasks.map(handle));
+  const submit: Rooms["submit"] = async (item) => {
+    if (item instanceof Chord) {
+      // The members (inner chords' too) go in one storage operation.
+      const { tasks, members, callback } = prepareChord(item, host.now());
+      await enqueuer.putMany(tasks);
+      // One handle on the callback, so a value read through either is kept by both.
+      const first = handle(callback);
+      const rest = callback.pipeline().slice(1).map(handle);
+      const pipeline = rest.length ? new ResultGroup([first, ...rest]) : undefined;
+      return new ChordResult(handles(members), first, pipeline);
+    }
+    if (item instanceof Group) {
+      await enqueuer.putMany(item.tasks);
+      return handles(item.tasks.map(lastOf));
+    }
+    await enqueuer.put(item);
+    return item.onComplete ? handles(item.pipeline()) : handle(item);
+  };
   const wrappers: WrapperHost = {
     newTask: (definition, args, call) => registry.newTask(definition, args, call, host.now()),
     checkCall: checkTaskOptions,
@@ -134,6 +167,7 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     rateLimit: (name, limit, per, options) => new RateLimit(host, name, limit, per, options),
     store,
     enqueuer,
+    submit,
     executor,
     backend,
     wrappers,
