@@ -6,8 +6,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryHuey } from "../mod.ts";
-import type { Result, ResultGroup } from "../mod.ts";
+import { chord, group, MemoryHuey, TaskError } from "../mod.ts";
+import type { Chord, ChordResult, Group, Result, ResultGroup } from "../mod.ts";
 import type { TaskContext, TaskErrorInfo } from "../mod.ts";
 
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true
@@ -24,6 +24,13 @@ const withCtx = huey.task("ctx", (n: number, ctx: TaskContext) => `${ctx.name}:$
 const onFail = huey.task("onFail", (info: TaskErrorInfo, tag: string) => `${tag}:${info.name}`);
 const nothing = huey.task("nothing", () => {});
 const toStr = huey.task("toStr", (n: number) => String(n));
+const isLong = huey.task("isLong", (s: string) => s.length > 3);
+const pair = huey.task("pair", (results: [number, boolean]) => `${results[0]}/${results[1]}`);
+const sum = huey.task("sum", (ns: number[]) => ns.reduce((a, b) => a + b, 0));
+const tagged = huey.task(
+  "tagged",
+  (results: [number, boolean], tag: string) => `${tag}:${results}`,
+);
 
 function typeOnly(): void {
   // Calls take the function's arguments and resolve to typed Results.
@@ -68,8 +75,8 @@ function typeOnly(): void {
   expectType<Equal<typeof pipe, ReturnType<typeof add.s> extends never ? never : typeof pipe>>(
     true,
   );
-  const group = huey.enqueue(pipe);
-  expectType<Equal<typeof group, Promise<ResultGroup<[number, number, string]>>>>(true);
+  const pipeResults = huey.enqueue(pipe);
+  expectType<Equal<typeof pipeResults, Promise<ResultGroup<[number, number, string]>>>>(true);
   // Arrays returned by a parent are spread into the child's arguments.
   const fibs = huey.enqueue(fib.s(1).then(fib).then(fib));
   expectType<
@@ -101,6 +108,68 @@ function typeOnly(): void {
   }
   void [awaitsATask, returnsATask];
 
+  // Groups: a ResultGroup of the members' result types (a pipeline's last task's).
+  const g = group([add.s(1, 2), isLong.s("word")]);
+  expectType<Equal<typeof g, Group<[number, boolean]>>>(true);
+  expectType<
+    Equal<
+      ReturnType<typeof huey.enqueue<[number, boolean]>>,
+      Promise<ResultGroup<[number, boolean]>>
+    >
+  >(true);
+  const piped = group([add.s(1, 2).then(toStr), add.s(3, 4)]);
+  expectType<Equal<typeof piped, Group<[string, number]>>>(true);
+  expectType<Equal<ReturnType<typeof group<ReturnType<typeof add.s>[]>>, Group<number[]>>>(true);
+  g.error(onFail, "tag");
+  // @ts-expect-error a group's error handler takes the error info first
+  g.error(add, 1);
+  // @ts-expect-error a group cannot hold a task wrapper, only invocations
+  group([add, isLong.s("x")]);
+
+  // Chords: the callback's first parameter is the members' results, in order.
+  const c = chord([add.s(1, 2), isLong.s("x")], pair);
+  expectType<Equal<typeof c, Chord<[number, boolean], string, [string]>>>(true);
+  const enqueued = huey.enqueue(c);
+  expectType<Equal<typeof enqueued, Promise<ChordResult<string, [number, boolean], [string]>>>>(
+    true,
+  );
+  expectType<
+    Equal<
+      ReturnType<typeof g.then<[results: [number, boolean]], string>>,
+      Chord<[number, boolean], string, [string]>
+    >
+  >(true);
+  chord([add.s(1, 2), isLong.s("x")], tagged, "t");
+  chord([1, 2, 3].map((n) => add.s(n, n)), sum);
+  // Members may be pipelines (their last task's result) and chords (their callback's).
+  const mixed = chord(
+    [add.s(1, 2).then(toStr), add.s(1, 1)],
+    huey.task("mixed", (rs: [string, number]) => rs),
+  );
+  expectType<Equal<typeof mixed, Chord<[string, number], [string, number], [[string, number]]>>>(
+    true,
+  );
+  const nested = chord([chord([add.s(1, 2)], sum), add.s(3, 4)], sum);
+  expectType<Equal<typeof nested, Chord<[number, number], number, [number]>>>(true);
+  // then() after the callback pipes its result, as Task.then does.
+  const chained = chord([add.s(1, 2), isLong.s("x")], pair).then(greet);
+  expectType<Equal<typeof chained, Chord<[number, boolean], string, [string, string]>>>(true);
+  chord([add.s(1, 2)], sum).error(onFail, "tag");
+  // A callback that must tell failed and skipped members apart says so.
+  chord([add.s(1, 2)], huey.task("careful", (rs: (number | TaskError | undefined)[]) => rs.length));
+  // @ts-expect-error the callback's first parameter must take [number, boolean]
+  chord([add.s(1, 2), isLong.s("x")], huey.task("wrong", (rs: [string, string]) => rs.join()));
+  // @ts-expect-error the callback needs its extra argument
+  chord([add.s(1, 2), isLong.s("x")], tagged);
+  // @ts-expect-error a callback that takes no results does not fit
+  chord([add.s(1, 2)], nothing);
+  // @ts-expect-error group.then checks the callback in the same way
+  g.then(sum);
+  // @ts-expect-error the callback's number does not feed greet's string
+  chord([add.s(1, 2)], sum).then(greet);
+  // @ts-expect-error a chord's error handler takes the error info first
+  chord([add.s(1, 2)], sum).error(add, 1);
+
   // Single tasks resolve to a Result, pipelines to a ResultGroup.
   expectType<
     Equal<ReturnType<typeof huey.enqueue<[number, number], number>>, Promise<Result<number>>>
@@ -118,5 +187,17 @@ describe("typed task API", () => {
     const group = await huey.enqueue(add.s(1, 2).then(add, 3).then(toStr));
     assert.deepEqual(await group.get({ blocking: true }), [3, 6, "6"]);
     assert.equal(add.callLocal(2, 2), 4);
+  });
+
+  it("runs the groups and chords the types allow", async () => {
+    const results = await huey.enqueue(group([add.s(1, 2), isLong.s("word")]));
+    assert.deepEqual(await results.get(), [3, true]);
+    const c = await huey.enqueue(chord([add.s(1, 2), isLong.s("x")], pair).then(greet));
+    assert.equal(await c.get(), "3/false");
+    assert.deepEqual(await c.pipelineResults?.get(), ["3/false", "hi 3/false"]);
+    assert.equal(
+      await (await huey.enqueue(chord([chord([add.s(1, 2)], sum), add.s(3, 4)], sum))).get(),
+      10,
+    );
   });
 });
