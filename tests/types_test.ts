@@ -6,8 +6,8 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { chord, group, MemoryHuey, TaskError } from "../mod.ts";
-import type { Chord, ChordResult, Group, Result, ResultGroup } from "../mod.ts";
+import { chord, group, MemoryHuey } from "../mod.ts";
+import type { Chord, ChordResult, Group, Result, ResultGroup, TaskError } from "../mod.ts";
 import type { TaskContext, TaskErrorInfo } from "../mod.ts";
 
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true
