@@ -72,6 +72,7 @@ export type { AnyTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
 export type { Registry, TaskDefinition } from "./lib/registry.ts";
 export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";
+export type { Uniqueness, UniquenessHost } from "./lib/unique.ts";
 export { Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { crontab } from "./lib/crontab.ts";

@@ -2,7 +2,8 @@
  * Where a task goes when it is called, scheduled, retried or piped to: the
  * queue, the schedule (when its eta is in the future), or, in immediate
  * mode, a run right now. One task at a time, or many in one storage
- * operation.
+ * operation. A new unique task first takes its id (unique.ts), and is not
+ * enqueued when another holds it.
  *
  * @module
  */
@@ -14,6 +15,7 @@ import { SIGNAL_ENQUEUED, SIGNAL_SCHEDULED } from "./signals.ts";
 import type { Storage, TransactionWrites } from "./storage/types.ts";
 import { newTaskId } from "./task.ts";
 import type { ScheduleOptions, Task } from "./task.ts";
+import type { Uniqueness } from "./unique.ts";
 
 /** What an {@link Enqueuer} needs from its Huey. */
 export interface EnqueuerHost {
@@ -42,6 +44,20 @@ function writesFor(storage: Storage, task: Task, transaction: unknown): Transact
   return storage.inTransaction(transaction);
 }
 
+/** Every task that runs after `task`: its pipeline's and error handlers', at any depth. */
+function followers(task: Task): Task[] {
+  const out: Task[] = [];
+  const visit = (next: Task | undefined) => {
+    if (!next) return;
+    out.push(next);
+    visit(next.onComplete);
+    visit(next.onError);
+  };
+  visit(task.onComplete);
+  visit(task.onError);
+  return out;
+}
+
 /** `expires` (seconds from now, or a Date) as the time it falls on. */
 function expiryTime(expires: number | Date, now: number): Date {
   return expires instanceof Date ? expires : new Date(now + expires * 1000);
@@ -64,12 +80,69 @@ export class Enqueuer {
   readonly #codec: MessageCodec;
   readonly #events: EventFeed;
   readonly #runNow: RunNow;
+  readonly #unique: Uniqueness;
 
-  constructor(host: EnqueuerHost, codec: MessageCodec, events: EventFeed, runNow: RunNow) {
+  constructor(
+    host: EnqueuerHost,
+    codec: MessageCodec,
+    events: EventFeed,
+    unique: Uniqueness,
+    runNow: RunNow,
+  ) {
     this.#host = host;
     this.#codec = codec;
     this.#events = events;
+    this.#unique = unique;
     this.#runNow = runNow;
+  }
+
+  /**
+   * Put a task the app creates (a call, `schedule()`, `huey.enqueue()`, a
+   * periodic run): as {@link put}, but a unique one first takes its id,
+   * and is not enqueued (false) when a task with that id is queued,
+   * scheduled or running. Only `task` itself is unique: the later tasks of
+   * its pipeline are not (they run when it finishes, once each).
+   */
+  async putNew(
+    task: Task,
+    now: number = this.#host.now(),
+    transaction?: unknown,
+  ): Promise<boolean> {
+    for (const next of followers(task)) next.unique = undefined;
+    if (!task.unique) {
+      await this.put(task, now, transaction);
+      return true;
+    }
+    if (transaction !== undefined) {
+      throw new ConfigurationError(
+        `Cannot enqueue unique task ${task.name} (${task.id}) in a transaction: its id is taken outside it, and would stay taken if the transaction rolled back`,
+      );
+    }
+    // Encoded before the id is taken: a task that cannot be enqueued takes nothing.
+    this.#codec.encode(task);
+    if (!(await this.#unique.claim(task, now))) return false;
+    try {
+      await this.put(task, now);
+    } catch (error) {
+      await this.#unique.release(task);
+      throw error;
+    }
+    return true;
+  }
+
+  /** {@link putMany} for tasks the app creates: unique ones whose id is taken are left out. */
+  async putManyNew(tasks: readonly Task[], now: number = this.#host.now()): Promise<void> {
+    const taken = await Promise.all(tasks.map((task) => {
+      for (const next of followers(task)) next.unique = undefined;
+      return task.unique ? this.#unique.claim(task, now) : true;
+    }));
+    const fresh = tasks.filter((_, i) => taken[i]);
+    try {
+      if (fresh.length) await this.putMany(fresh, now);
+    } catch (error) {
+      await Promise.all(fresh.map((task) => this.#unique.release(task)));
+      throw error;
+    }
   }
 
   /**

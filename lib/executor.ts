@@ -44,6 +44,7 @@ import {
 import type { Delivery, Storage } from "./storage/types.ts";
 import type { Task } from "./task.ts";
 import { runUnderDeadline } from "./timeout.ts";
+import type { Uniqueness } from "./unique.ts";
 
 /** How one execution ended. */
 export type ExecutionStatus =
@@ -140,6 +141,8 @@ export interface ExecutorRooms {
   readonly hooks: Hooks;
   /** Signals and events. */
   readonly events: EventFeed;
+  /** The markers of unique tasks, freed when a task is done for good. */
+  readonly unique: Uniqueness;
 }
 
 function errorInfo(task: Task, error: unknown): TaskErrorInfo {
@@ -186,6 +189,7 @@ export class Executor {
   /** Signals and events (the consumer publishes its own events here). */
   readonly events: EventFeed;
   readonly #revocations: Revocations;
+  readonly #unique: Uniqueness;
   readonly #host: ExecutorHost;
   readonly #put: PutTask;
 
@@ -196,6 +200,7 @@ export class Executor {
     this.registry = rooms.registry;
     this.codec = rooms.codec;
     this.#revocations = rooms.revocations;
+    this.#unique = rooms.unique;
     this.hooks = rooms.hooks;
     this.events = rooms.events;
   }
@@ -359,11 +364,13 @@ export class Executor {
     }
     if (task.expiresAt && task.expiresAt.getTime() < now) {
       logger.info(`${task} expired, not run`);
+      await this.#unique.release(task);
       await events.emit(SIGNAL_EXPIRED, task);
       return { status: "expired", task };
     }
     if (!options.nothingRevoked && await this.#revocations.consume(task, now)) {
       logger.info(`${task} revoked, not run`);
+      await this.#unique.release(task);
       await events.emit(SIGNAL_REVOKED, task);
       return { status: "revoked", task };
     }
@@ -371,11 +378,13 @@ export class Executor {
     if (!definition) {
       const error = this.#unknown(task.name);
       await this.storage.putError(this.codec.encode(task), describeError(error), this.now());
+      await this.#unique.release(task);
       return { status: "invalid", task, error };
     }
     const cancellation = await this.hooks.runPreExecute(task);
     if (cancellation) {
       logger.info(`${task} canceled by pre-execute hook ${cancellation.hook}`);
+      await this.#unique.release(task);
       await events.emit(SIGNAL_CANCELED, task);
       return { status: "canceled", task, error: cancellation.error };
     }
@@ -420,6 +429,9 @@ export class Executor {
     let retrying = status !== "complete" && task.retries > 0;
     // The next task of the pipeline, or the error handler once no retry is left.
     const next = status === "complete" ? task.onComplete : retrying ? undefined : task.onError;
+    // Done for good: a unique task frees its id before its outcome shows, so
+    // whoever sees the result can schedule the next one at once.
+    if (!retrying) await this.#unique.release(task);
     const acknowledged = await this.#store(task, stored, options.delivery, retrying || !!next);
     await this.hooks.runPostExecute(task, value, error);
 
@@ -587,11 +599,16 @@ export class Executor {
     }
   }
 
-  /** Keep a message that will not run in the error store, with why. */
+  /** Keep a message that will not run in the error store, with why (a unique one frees its id). */
   async #setAside(data: string, error: unknown, now: number): Promise<void> {
     const reason = describeError(error);
     this.logger.error(`Message set aside in the error store: ${reason}`);
     await this.storage.putError(data, reason, now);
+    let task: Task | undefined;
+    try {
+      task = this.codec.decode(data);
+    } catch { /* undecodable: no id to free (its marker lapses) */ }
+    if (task) await this.#unique.release(task);
   }
 
   #unknown(name: string): UnknownTaskError {

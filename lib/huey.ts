@@ -70,6 +70,14 @@ export interface HueyOptions {
    * @default 5
    */
   maxDeliveries?: number;
+  /**
+   * Seconds a unique task's id stays taken past the time it was due when
+   * the task never finishes (its producer died before enqueuing it, its
+   * message was flushed): then a new task with that id may be created. A
+   * unique task still queued or retrying that long after it was due no
+   * longer keeps a second one out. @default 86400 (a day)
+   */
+  uniqueTtl?: number;
   /** Where huey logs. @default warnings and errors to stderr */
   logger?: Logger;
   /** The time, in ms since the epoch; tests pass a fake. @default Date.now */
@@ -125,6 +133,8 @@ export class Huey {
   readonly leaseTimeout: number;
   /** Deliveries a message may have before it is set aside. */
   readonly maxDeliveries: number;
+  /** Seconds a unique task's id stays taken past its due time, at most. */
+  readonly uniqueTtl: number;
   /** The serializer of messages and results. */
   readonly serializer: Serializer;
   /** Where huey logs. */
@@ -154,6 +164,8 @@ export class Huey {
     checkSeconds(options.leaseTimeout, "leaseTimeout", false);
     this.leaseTimeout = options.leaseTimeout ?? 30;
     this.maxDeliveries = checkCount(options.maxDeliveries ?? 5, "maxDeliveries", 1);
+    checkSeconds(options.uniqueTtl, "uniqueTtl", false);
+    this.uniqueTtl = options.uniqueTtl ?? 86400;
     this.serializer = options.serializer ?? new Serializer(options);
     this.logger = options.logger ?? createLogger({ level: "warn" });
     this.#clock = options.clock ?? Date.now;
@@ -285,7 +297,9 @@ export class Huey {
 
   /**
    * Enqueue a task built with `s()`: resolves to its `Result`, or to a
-   * `ResultGroup` for a pipeline (one result per task of the chain).
+   * `ResultGroup` for a pipeline (one result per task of the chain). A
+   * unique task whose id is taken is not enqueued: its Result is the
+   * holder's.
    */
   enqueue<A extends unknown[], R>(task: Task<A, R, [R]>): Promise<Result<R>>;
   /** Enqueue a pipeline: one result per task of the chain. */
@@ -293,7 +307,7 @@ export class Huey {
     task: Task<A, R, C>,
   ): Promise<ResultGroup<C>>;
   async enqueue(task: Task): Promise<Result<unknown> | ResultGroup<unknown[]>> {
-    await this.#rooms.enqueuer.put(task);
+    await this.#rooms.enqueuer.putNew(task);
     if (!task.onComplete) return new Result(this.#rooms.backend, task);
     return new ResultGroup(task.pipeline().map((t) => new Result(this.#rooms.backend, t)));
   }

@@ -19,6 +19,7 @@
  * |---|---|---|
  * | `%rate:<per>:<window>:<limit name>` | calls in one fixed window of a rate limit | rate_limit.ts |
  * | `%rate:<per>/<buckets>:<bucket>:<limit name>` | calls in one bucket of a sliding window | rate_limit.ts |
+ * | `%unique:<task id>` | the producers that asked for a unique task (1: the one that created it) | unique.ts |
  *
  * A task id cannot start with `%` (task.ts), and the app's keys may not
  * ({@link checkAppKey}), so no id or app key can name a lock, a revocation
@@ -59,6 +60,8 @@ export const OWN_KEYS = {
    * another limit's key.
    */
   rate: (name: string, span: string, index: number): string => `%rate:${span}:${index}:${name}`,
+  /** The counter that holds the id `id` of a unique task while it is not done. */
+  unique: (id: string): string => `%unique:${id}`,
 } as const;
 
 /**

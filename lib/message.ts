@@ -28,6 +28,7 @@ const optional = (rule: FieldRule): FieldRule => (value) =>
   value === undefined ? undefined : rule(value);
 const nonEmptyText: FieldRule = (value) =>
   typeof value === "string" && value !== "" ? undefined : "a non-empty string";
+const flag: FieldRule = optional((value) => typeof value === "boolean" ? undefined : "a boolean");
 const nested: FieldRule = (value) =>
   value === undefined || value instanceof Task ||
     (typeof value === "object" && value !== null && !Array.isArray(value))
@@ -50,9 +51,10 @@ const FIELD_RULES: { readonly [K in keyof TaskFields]-?: FieldRule } = {
   expires: optional(TASK_RULES.expires),
   expiresAt: optional(TASK_RULES.date),
   timeout: optional(TASK_RULES.timeout),
-  periodic: optional((value) => typeof value === "boolean" ? undefined : "a boolean"),
+  periodic: flag,
   onComplete: nested,
   onError: nested,
+  unique: flag,
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof TaskFields)[];
 /** The fields that hold the next tasks of a pipeline, as nested messages. */
@@ -85,7 +87,7 @@ function toMessage(task: Task, path = "$", depth = 0): Record<string, unknown> {
     const value = task[field];
     const problem = fieldProblem(field, value);
     if (problem) throw refuse(`${at(path)}${problem}`);
-    // Unset fields and a false `periodic` are left out: shorter messages.
+    // Unset fields and false flags are left out: shorter messages.
     if (value === undefined || value === false) continue;
     message[field] = NESTED.has(field)
       ? toMessage(value as Task, `${path}.${field}`, depth + 1)

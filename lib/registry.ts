@@ -9,6 +9,7 @@ import type { PeriodicSchedule } from "./crontab.ts";
 import { ConfigurationError } from "./errors.ts";
 import { newTaskId, shown, Task, TASK_RULES } from "./task.ts";
 import type { Expectation, ScheduleOptions, TaskOptions } from "./task.ts";
+import { uniqueId } from "./unique.ts";
 
 /** A declared task: its function and settings. */
 export interface TaskDefinition {
@@ -65,7 +66,10 @@ export function checkCount(value: number, what: string, min: number): number {
  * checkTaskOptions("task add", { retries: 2, retryDelay: 10 });
  * ```
  */
-export function checkTaskOptions(where: string, options: TaskOptions & ScheduleOptions): void {
+export function checkTaskOptions(
+  where: string,
+  options: Omit<TaskOptions & ScheduleOptions, "unique"> & { unique?: unknown },
+): void {
   const { eta } = options;
   const rules: [string, unknown, Expectation][] = [
     ["id", options.id, TASK_RULES.id],
@@ -87,6 +91,14 @@ export function checkTaskOptions(where: string, options: TaskOptions & ScheduleO
   }
   if (eta !== undefined && !(eta instanceof Date)) {
     throw new TypeError(`Cannot use ${where} eta: expected a Date: ${shown(eta)}`);
+  }
+  const { unique } = options;
+  if (unique !== undefined && typeof unique !== "boolean" && typeof unique !== "function") {
+    throw new TypeError(
+      `Cannot use ${where} unique: expected true, false or a function that returns the task id: ${
+        shown(unique)
+      }`,
+    );
   }
   const { transaction } = options;
   if (
@@ -178,13 +190,17 @@ export class Registry {
   /**
    * A new invocation of `definition` with `args`; per-call options win over
    * the declared ones, and a `delay` counts from `now` (ms since the epoch).
+   * A unique one's id comes from its key (see `TaskOptions.unique`).
    */
   newTask(definition: TaskDefinition, args: unknown[], call: ScheduleOptions, now: number): Task {
     const { options } = definition;
     const eta = call.eta ??
       (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined);
+    const unique = call.unique ?? (options.unique !== undefined && options.unique !== false);
+    const id = call.id ?? (unique ? uniqueId(definition.name, args, options.unique) : newTaskId());
     return new Task({
-      id: call.id ?? newTaskId(),
+      id,
+      unique: unique || undefined,
       name: definition.name,
       args,
       eta,

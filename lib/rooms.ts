@@ -25,11 +25,19 @@ import type { ResultStoreHost } from "./result_store.ts";
 import { Revocations } from "./revocation.ts";
 import type { RevocationHost } from "./revocation.ts";
 import { Signals } from "./signals.ts";
+import { Uniqueness } from "./unique.ts";
+import type { UniquenessHost } from "./unique.ts";
 import type { WrapperHost } from "./wrapper.ts";
 
 /** What the rooms need from the Huey that holds them: its settings, storage, logger and clock. */
 export interface HueyHost
-  extends ExecutorHost, EnqueuerHost, EventFeedHost, RevocationHost, ResultStoreHost {}
+  extends
+    ExecutorHost,
+    EnqueuerHost,
+    EventFeedHost,
+    RevocationHost,
+    ResultStoreHost,
+    UniquenessHost {}
 
 /** A Huey's rooms, wired. */
 export interface Rooms {
@@ -85,17 +93,19 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
   const signals = new Signals();
   const feed = new EventFeed(host, signals, events);
   const store = new ResultStore(host);
+  const unique = new Uniqueness(host);
   // The executor runs what the enqueuer puts in immediate mode (called only
   // once both exist), and puts retries and a pipeline's next tasks through it.
   const enqueuer: Enqueuer = new Enqueuer(
     host,
     codec,
     feed,
+    unique,
     (task, now) => executor.execute(task, { now }),
   );
   const executor: Executor = new Executor(
     host,
-    { registry, codec, revocations, hooks, events: feed },
+    { registry, codec, revocations, hooks, events: feed, unique },
     (task, now) => enqueuer.put(task, now),
   );
   const backend: ResultBackend = {
@@ -112,9 +122,11 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
   const wrappers: WrapperHost = {
     newTask: (definition, args, call) => registry.newTask(definition, args, call, host.now()),
     checkCall: checkTaskOptions,
-    enqueue: (task, tx) => enqueuer.put(task, undefined, tx).then(() => new Result(backend, task)),
+    // A unique task whose id is taken resolves to the Result of the task that holds it.
+    enqueue: (task, tx) =>
+      enqueuer.putNew(task, undefined, tx).then(() => new Result(backend, task)),
     enqueueMany: async (tasks) => {
-      await enqueuer.putMany(tasks);
+      await enqueuer.putManyNew(tasks);
       return new ResultGroup(tasks.map((task) => new Result(backend, task)));
     },
     revokeAll: (name, options) => revocations.revokeAll(name, options),

@@ -31,6 +31,15 @@ export interface TaskOptions {
    * @default false
    */
   context?: boolean;
+  /**
+   * Make every invocation unique (see {@link ScheduleOptions.unique}): a
+   * call is not enqueued while a task with its id is queued, scheduled or
+   * running. Its id is what this function returns for the call's
+   * arguments (a task id), or with `true` one made from the task's name and
+   * arguments, so equal calls share it; a call's own `id` wins over both.
+   * @default false
+   */
+  unique?: boolean | ((...args: never[]) => string);
 }
 
 /** Given to a task function declared with `context: true`, and returned by `currentTask()`. */
@@ -66,6 +75,17 @@ export interface ScheduleOptions {
   retryDelay?: number;
   /** Use this id instead of a random one. */
   id?: string;
+  /**
+   * Do not create this task if one with its id is queued, scheduled or
+   * running: resolve to that task's `Result` instead (BullMQ's `jobId`,
+   * pg-boss's `singletonKey`). Atomic across processes: of producers racing
+   * with one id, exactly one enqueues. The id is `id`, else the task's
+   * `unique` key (see {@link TaskOptions.unique}). Only the task enqueued
+   * here is unique, not the later tasks of its pipeline. Cannot be combined
+   * with `transaction`. `false` turns a task's `unique` off for this call.
+   * @default the task's `unique`
+   */
+  unique?: boolean;
   /**
    * Enqueue inside this open transaction of the application's database
    * client, so the task exists only if the transaction commits
@@ -177,6 +197,8 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare onComplete?: Task;
   /** Runs after this one fails for good, with the error in front of its arguments. */
   declare onError?: Task;
+  /** Holds its id's unique marker until it is done for good (see `ScheduleOptions.unique`). */
+  declare unique?: boolean;
 
   /** Carries the type parameters for inference; never set at run time. */
   declare readonly __types?: { args: A; result: R; chain: C };
