@@ -59,6 +59,14 @@ function runProcess(args: string[]): Promise<string> {
   });
 }
 
+/** The arguments that tell storage_process.ts how to build the driver `spec` names. */
+function processArgs(spec: NonNullable<ConformanceOptions["processes"]>): string[] {
+  const module = spec.module.startsWith("file:")
+    ? spec.module
+    : new URL(spec.module, import.meta.url).href;
+  return [module, spec.exportName, JSON.stringify(spec.options)];
+}
+
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
 const LEASE = 30;
 
@@ -782,11 +790,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       it("delivers every message exactly once across producer and consumer processes", {
         timeout: 120_000,
       }, async () => {
-        const spec = options.processes!;
-        const module = spec.module.startsWith("file:")
-          ? spec.module
-          : new URL(spec.module, import.meta.url).href;
-        const base = [module, spec.exportName, JSON.stringify(spec.options)];
+        const base = processArgs(options.processes!);
         const producers = 3;
         const perProducer = 150;
         const consumers = Array.from({ length: 3 }, () => runProcess(["consume", ...base]));
@@ -807,11 +811,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       });
 
       it("loses no increment among concurrent processes", { timeout: 120_000 }, async () => {
-        const spec = options.processes!;
-        const module = spec.module.startsWith("file:")
-          ? spec.module
-          : new URL(spec.module, import.meta.url).href;
-        const base = [module, spec.exportName, JSON.stringify(spec.options)];
+        const base = processArgs(options.processes!);
         const processes = 3;
         const each = 300;
         // They start counting together, once all of them are likely up.

@@ -13,8 +13,8 @@ import { HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
-import { checkCounterKey, checkIncrement } from "./counter.ts";
-import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
+import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
 export interface SqliteStorageOptions {
@@ -140,17 +140,7 @@ const SQL = {
   errorItems: `SELECT CAST(data AS BLOB) AS data, CAST(reason AS BLOB) AS reason, time
     FROM huey_error WHERE name = ? ORDER BY id LIMIT ?`,
   flushErrors: "DELETE FROM huey_error WHERE name = ?",
-  // An expired counter (expires <= now) counts as missing: the increment makes it anew.
-  incr: `INSERT INTO huey_counter (name, key, value, expires) VALUES (?, ?, ?, ?)
-    ON CONFLICT (name, key) DO UPDATE SET
-      value = CASE WHEN expires <= ? THEN excluded.value ELSE value + excluded.value END,
-      expires = CASE WHEN expires <= ? THEN excluded.expires ELSE expires END
-    RETURNING value`,
-  readCounter: `SELECT value FROM huey_counter
-    WHERE name = ? AND key = ? AND (expires IS NULL OR expires > ?)`,
-  sweepCounters: "DELETE FROM huey_counter WHERE name = ? AND expires <= ?",
-  deleteCounter: "DELETE FROM huey_counter WHERE name = ? AND key = ?",
-  flushCounters: "DELETE FROM huey_counter WHERE name = ?",
+  ...COUNTER_SQL,
 } as const;
 
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
@@ -269,6 +259,7 @@ export class SqliteStorage implements Storage {
   readonly #queued = new Wakeup();
   /** Woken by this instance's writes to the result store (see waitForData). */
   readonly #stored = new Wakeup();
+  readonly #counters: SqliteCounters;
   readonly #takes = new Batcher<DequeueOptions, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<{ key: string; value: string; receipt: string }, boolean>(
     (r) => this.#finishBatch(r),
@@ -323,6 +314,11 @@ export class SqliteStorage implements Storage {
       for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) sql[key] = db.prepare(SQL[key]);
       this.#db = db;
       this.#sql = sql;
+      this.#counters = new SqliteCounters(
+        name,
+        (a, f) => this.#run(a, f),
+        (a, f) => this.#transaction(a, f),
+      );
     } catch (err) {
       try {
         db?.close();
@@ -667,41 +663,10 @@ export class SqliteStorage implements Storage {
     this.#run("flush stored data", (sql) => sql.flushResults.run(this.name));
   }
 
-  // -- counters ------------------------------------------------------------
-
-  /**
-   * One upsert in a transaction (see #takeBatch: in autocommit a failed
-   * commit would go unreported). A counter made with a ttl starts a new
-   * window, so the expired ones of this name are swept then, in the same
-   * transaction (by the partial index on expires): dead windows do not pile up.
-   */
-  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
-    const { ttlMs, now } = checkIncrement(key, amount, options, `SqliteStorage "${this.name}"`);
-    if (amount === 0) {
-      return this.#run("read a counter", (sql) => {
-        const row = sql.readCounter.get(this.name, key, now) as Row | undefined;
-        return row ? Number(row.value) : 0;
-      });
-    }
-    const expires = ttlMs === undefined ? null : now + ttlMs;
-    return this.#transaction("increment a counter", (sql) => {
-      const row = sql.incr.get(this.name, key, amount, expires, now, now) as Row;
-      const value = Number(row.value);
-      if (expires !== null && value === amount) sql.sweepCounters.run(this.name, now);
-      return value;
-    });
-  }
-
-  async deleteCounter(key: string): Promise<boolean> {
-    checkCounterKey(key, `SqliteStorage "${this.name}"`);
-    return this.#run("delete a counter", (sql) => {
-      return Number(sql.deleteCounter.run(this.name, key).changes) > 0;
-    });
-  }
-
-  async flushCounters(): Promise<void> {
-    this.#run("flush counters", (sql) => sql.flushCounters.run(this.name));
-  }
+  // -- counters (sqlite_counters.ts) ---------------------------------------
+  readonly incr: Storage["incr"] = async (...args) => this.#counters.incr(...args);
+  readonly deleteCounter: Storage["deleteCounter"] = async (key) => this.#counters.delete(key);
+  readonly flushCounters: Storage["flushCounters"] = async () => this.#counters.flush();
 
   // -- error store ---------------------------------------------------------
 
