@@ -7,10 +7,10 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import {
   CancelExecution,
   ConfigurationError,
@@ -28,7 +28,8 @@ import type { FakeClock } from "./helpers.ts";
 import { consumer, fast, stop, until } from "./process_helpers.ts";
 import { describeWithPostgres } from "./postgres_server.ts";
 import { describeWithRedis } from "./redis_server.ts";
-import type { UniqueAppConfig } from "./fixtures/unique_app.ts";
+import { makeLimitsApp, writeAppModule } from "./fixtures/limits_app.ts";
+import type { LimitsAppConfig } from "./fixtures/limits_app.ts";
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const dir = mkdtempSync(join(tmpdir(), "huey-unique-"));
@@ -330,7 +331,7 @@ function producerProcess(args: string[]): Promise<string> {
 }
 
 /** The tests with real processes, on the storage `config` names. */
-function processTests(label: string, config: (name: string) => UniqueAppConfig): void {
+function processTests(label: string, config: (name: string) => LimitsAppConfig): void {
   describe(`unique tasks across processes on ${label}`, { timeout: 120_000 }, () => {
     it("producer processes racing for the same ids create one task per id", async () => {
       const app = config(`race-${RUN}-${names++}`);
@@ -341,8 +342,7 @@ function processTests(label: string, config: (name: string) => UniqueAppConfig):
       );
       const enqueued = outputs.map((out) => JSON.parse(out) as number);
       assert.equal(enqueued.reduce((a, b) => a + b, 0), count, `enqueued: ${enqueued}`);
-      const { makeUniqueApp } = await import("./fixtures/unique_app.ts");
-      const { huey } = makeUniqueApp(app);
+      const { huey } = makeLimitsApp(app);
       try {
         const ids = (await huey.pending()).map((task) => task.id).sort();
         assert.deepEqual(ids, Array.from({ length: count }, (_, i) => `sync-${i}`).sort());
@@ -356,16 +356,8 @@ function processTests(label: string, config: (name: string) => UniqueAppConfig):
       const log = join(dir, `${RUN}-${names++}.log`);
       const app = { ...config(`consumer-${RUN}-${names++}`), log };
       const module = join(dir, `unique-app-${names++}.ts`);
-      const fixture = pathToFileURL(
-        fileURLToPath(new URL("./fixtures/unique_app.ts", import.meta.url)),
-      );
-      writeFileSync(
-        module,
-        `import { makeUniqueApp } from ${JSON.stringify(fixture.href)};\n` +
-          `export const huey = makeUniqueApp(${JSON.stringify(app)}).huey;\n`,
-      );
-      const { makeUniqueApp } = await import("./fixtures/unique_app.ts");
-      const { huey, report } = makeUniqueApp(app);
+      writeAppModule(module, app);
+      const { huey, report } = makeLimitsApp(app);
       await huey.flush();
       const lines = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
       const running = await consumer([module, "-w", "2", ...fast]);
