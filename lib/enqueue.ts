@@ -199,8 +199,12 @@ export class Enqueuer {
       eta: call.eta ?? (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined),
       retries: call.retries ?? original.retries,
       retryDelay: call.retryDelay ?? original.retryDelay,
+      retryBackoff: call.retryBackoff ?? original.retryBackoff,
+      retryJitter: call.retryJitter ?? original.retryJitter,
+      retryMaxDelay: call.retryMaxDelay ?? original.retryMaxDelay,
       priority: call.priority ?? original.priority,
       expires: call.expires ?? original.expires,
+      timeout: call.timeout ?? original.timeout,
       expiresAt: undefined,
     });
   }

@@ -44,7 +44,10 @@ export interface ResultBackend {
     restoreById(id: string): Promise<boolean>;
     isRevoked(task: Task, date?: Date): Promise<boolean>;
   };
-  /** Enqueue a copy of `task` at the time `options` say. */
+  /**
+   * Check `options`, then revoke `task` and enqueue a copy at the time they
+   * say (a refused call leaves the original as it was).
+   */
   reschedule(task: Task, options: ScheduleOptions): Promise<Result<unknown>>;
 }
 
@@ -183,10 +186,10 @@ export class Result<T> {
 
   /**
    * Revoke this invocation and enqueue a copy with a new id to run at the new
-   * time (no check is made that the original has not run yet).
+   * time (no check is made that the original has not run yet). Its options
+   * are checked first: a bad one throws and leaves the original unrevoked.
    */
   async reschedule(options: ScheduleOptions = {}): Promise<Result<T>> {
-    await this.revoke();
     return (await this.#backend.reschedule(this.task, options)) as Result<T>;
   }
 

@@ -114,7 +114,9 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     store,
     revocations,
     reschedule: async (original, call) => {
+      // Built (and its options checked) before the original is revoked.
       const task = enqueuer.rescheduled(original, call);
+      await revocations.revokeById(original.id);
       await enqueuer.put(task);
       return new Result(backend, task);
     },

@@ -22,38 +22,46 @@ export const SIGNAL_CANCELED = "canceled";
 export const SIGNAL_EXPIRED = "expired";
 /** A task could not take its lock. */
 export const SIGNAL_LOCKED = "locked";
-/** A task was stopped by a rate limit (`huey.rateLimit`); the handler receives the error. */
-export const SIGNAL_RATE_LIMITED = "rate-limited";
 /** A task was added to the schedule to run later. */
 export const SIGNAL_SCHEDULED = "scheduled";
 /** A running task was stopped by a hard shutdown. */
 export const SIGNAL_INTERRUPTED = "interrupted";
 /** A task was put in the queue. */
 export const SIGNAL_ENQUEUED = "enqueued";
+/**
+ * A task ran past its `timeout` (or its `ctx.checkTimeout()` found it had);
+ * sent instead of `error`, with the `TaskTimeout`; `retrying` follows if it
+ * has retries left.
+ */
+export const SIGNAL_TIMEOUT = "timeout";
+/** A task was stopped by a rate limit (`huey.rateLimit`); the handler receives the error. */
+export const SIGNAL_RATE_LIMITED = "rate-limited";
 
-/** Every signal name, in the order of huey 3.3's signal reference (signals.rst). */
+/** Every signal name, in the order huey 3.3 declares them (huey/signals.py). */
 export const SIGNALS = [
-  SIGNAL_ENQUEUED,
-  SIGNAL_EXECUTING,
+  SIGNAL_CANCELED,
   SIGNAL_COMPLETE,
   SIGNAL_ERROR,
-  SIGNAL_CANCELED,
-  SIGNAL_RETRYING,
-  SIGNAL_SCHEDULED,
-  SIGNAL_REVOKED,
+  SIGNAL_EXECUTING,
   SIGNAL_EXPIRED,
   SIGNAL_LOCKED,
-  SIGNAL_RATE_LIMITED,
+  SIGNAL_RETRYING,
+  SIGNAL_REVOKED,
+  SIGNAL_SCHEDULED,
   SIGNAL_INTERRUPTED,
+  SIGNAL_ENQUEUED,
+  SIGNAL_TIMEOUT,
+  SIGNAL_RATE_LIMITED,
 ] as const;
 
 /** The name of a signal. */
 export type SignalName = typeof SIGNALS[number];
 
 /**
- * Called when a signal is sent. `error` is set for `error` (and `locked`,
- * `rate-limited`, `canceled` when an error caused them). Handlers run one after another, in
- * the order they were connected; keep them fast.
+ * Called when a signal is sent. `error` is set for `error`, `timeout` and
+ * `rate-limited` (and `locked`, `canceled` when an error caused them).
+ * Handlers run one after another, in the order they were connected; keep
+ * them fast.
  */
 export type SignalHandler = (
   signal: SignalName,
