@@ -257,7 +257,10 @@ await describeWithPostgres("rate limits on Postgres", (server) => {
 
 describe("rate limit retries (huey's table)", () => {
   /** A task limited to one call a minute, its window full, then called: what the consumer did. */
-  async function limitedRun(retry: boolean, options: { retries?: number; retryDelay?: number }) {
+  async function limitedRun(
+    retry: boolean,
+    options: { retries?: number; retryDelay?: number; retryBackoff?: number },
+  ) {
     const { producer, worker, clock, signals } = pair(new MemoryStorage());
     clock.now = MINUTE + 15_000;
     const declare = (huey: Huey) =>
@@ -296,6 +299,12 @@ describe("rate limit retries (huey's table)", () => {
     const delayed = await limitedRun(false, { retries: 2, retryDelay: 120 });
     assert.equal(delayed.scheduled.eta?.getTime(), MINUTE + 15_000 + 120_000);
     assert.equal(delayed.scheduled.retries, 1);
+  });
+
+  it("a rate-limited retry does not advance the retry backoff (an explicit time, as in huey 3.3)", async () => {
+    const { scheduled } = await limitedRun(false, { retries: 2, retryDelay: 10, retryBackoff: 3 });
+    assert.equal(scheduled.eta?.getTime(), MINUTE + 15_000 + 10_000);
+    assert.equal(scheduled.retryDelay, 10, "the next wait is still 10 s");
   });
 });
 
