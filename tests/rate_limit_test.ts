@@ -191,7 +191,6 @@ function behaviours(label: string, makeStorage: () => Storage | Promise<Storage>
 behaviours("MemoryStorage", () => new MemoryStorage());
 
 const dir = mkdtempSync(join(tmpdir(), "huey-rate-limit-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
 behaviours(
   "SqliteStorage",
   () => new SqliteStorage({ name: `rate-${names++}`, filename: join(dir, "rate.db") }),
@@ -511,3 +510,7 @@ describe("rate limit declarations", () => {
     assert.deepEqual([defaults.retry, defaults.sliding], [true, false]);
   });
 });
+
+// Last: Node runs a root after() hook once the tests registered before it
+// are done, and tests here are registered after top-level awaits.
+after(() => rmSync(dir, { recursive: true, force: true }));

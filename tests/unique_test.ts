@@ -33,7 +33,6 @@ import type { LimitsAppConfig } from "./fixtures/limits_app.ts";
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const dir = mkdtempSync(join(tmpdir(), "huey-unique-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
 let names = 0;
 
 /** A promise that a test resolves by hand. */
@@ -379,3 +378,7 @@ function processTests(label: string, config: (name: string) => LimitsAppConfig):
     });
   });
 }
+
+// Last: Node runs a root after() hook once the tests registered before it
+// are done, and tests here are registered after top-level awaits.
+after(() => rmSync(dir, { recursive: true, force: true }));
