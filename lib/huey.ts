@@ -435,7 +435,10 @@ export class Huey {
     return this.#rooms.store.all();
   }
 
-  /** Remove everything: queue, schedule, results, locks, revocations and errors. */
+  /**
+   * Remove everything: queue, schedule, results, locks, revocations, errors
+   * and counters (rate-limit windows, unique tasks' ids).
+   */
   flush(): Promise<void> {
     return this.storage.flushAll();
   }
