@@ -61,6 +61,7 @@ export type {
   DropArgs,
   Last,
   PipedArgs,
+  RescheduleOptions,
   RevokeOptions,
   ScheduleOptions,
   TaskContext,

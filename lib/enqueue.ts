@@ -13,7 +13,7 @@ import { checkTaskOptions } from "./registry.ts";
 import { SIGNAL_ENQUEUED, SIGNAL_SCHEDULED } from "./signals.ts";
 import type { Storage, TransactionWrites } from "./storage/types.ts";
 import { newTaskId } from "./task.ts";
-import type { ScheduleOptions, Task } from "./task.ts";
+import type { RescheduleOptions, Task } from "./task.ts";
 
 /** What an {@link Enqueuer} needs from its Huey. */
 export interface EnqueuerHost {
@@ -113,10 +113,12 @@ export class Enqueuer {
   /**
    * A copy of `original` to run at the time `call` says, with a new id
    * unless `call` gives one; its per-call options win over the original's.
+   * `copy()` carries every field of the Task (timeout, pipeline, and any
+   * field added later); the options below are the ones a call may change.
    */
-  rescheduled(original: Task, call: ScheduleOptions): Task {
+  rescheduled(original: Task, call: RescheduleOptions): Task {
     checkTaskOptions(`reschedule of ${original.name}`, call);
-    if (call.transaction !== undefined) {
+    if ((call as { transaction?: unknown }).transaction !== undefined) {
       // The original is revoked outside any transaction first: the pair cannot be atomic.
       throw new TypeError(`Cannot reschedule ${original.name} in a transaction: use schedule()`);
     }
@@ -126,6 +128,7 @@ export class Enqueuer {
       eta: call.eta ?? (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined),
       retries: call.retries ?? original.retries,
       retryDelay: call.retryDelay ?? original.retryDelay,
+      // retryBackoff goes here, as retryDelay does, once tasks have it.
       priority: call.priority ?? original.priority,
       expires: call.expires ?? original.expires,
       expiresAt: undefined,

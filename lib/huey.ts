@@ -393,11 +393,11 @@ export class Huey {
   }
 
   /**
-   * Whether a task is revoked at `date` (default now): an invocation (`Task`
-   * or id: the invocation or its whole task) or a task wrapper (the whole
-   * task only).
+   * Whether a task is revoked at `date` (default now): an invocation (`Task`,
+   * `Result` or id: the invocation or its whole task) or a task wrapper (the
+   * whole task only).
    */
-  isRevoked(task: Task | AnyTaskWrapper | string, date?: Date): Promise<boolean> {
+  isRevoked(task: Task | Result<unknown> | AnyTaskWrapper | string, date?: Date): Promise<boolean> {
     return this.#rooms.revocations.isRevoked(task, date);
   }
 

@@ -76,11 +76,22 @@ export interface ScheduleOptions {
   transaction?: unknown;
 }
 
+/**
+ * Options of `Result.reschedule()`: when the copy runs (`delay`/`eta`, or
+ * at once), and what it overrides; what is unset is the original's
+ * (retries, retry delay, priority, expiry; the timeout always is). Not
+ * `transaction`: the original is revoked outside it.
+ */
+export type RescheduleOptions = Omit<ScheduleOptions, "transaction">;
+
 /** What `revoke()` takes: pause every future run, or only the next, or until a time. */
 export interface RevokeOptions {
-  /** Skip only the next run; then the task is restored automatically. */
+  /**
+   * Skip only the next run; then the task is restored automatically.
+   * @default false (`Result.revoke()`: true, as in huey)
+   */
   revokeOnce?: boolean;
-  /** Restore automatically at this time. */
+  /** Restore automatically at this time (with `revokeOnce`: skip the next run only before it). */
   revokeUntil?: Date;
 }
 

@@ -92,6 +92,16 @@ function typeOnly(): void {
   }
   void [awaitsATask, returnsATask];
 
+  // huey.isRevoked() reads a Result's invocation too; reschedule() takes
+  // the schedule's options but cannot join a transaction.
+  const result = {} as Result<number>;
+  void huey.isRevoked(result);
+  void result.reschedule({ delay: 5, priority: 1, expires: 60, retries: 2, retryDelay: 3 });
+  // @ts-expect-error the original is revoked outside any transaction
+  void result.reschedule({ transaction: {} });
+  // @ts-expect-error isRevoked() takes a task, a Result, an id or a wrapper
+  void huey.isRevoked(42);
+
   // Single tasks resolve to a Result, pipelines to a ResultGroup.
   expectType<
     Equal<ReturnType<typeof huey.enqueue<[number, number], number>>, Promise<Result<number>>>
