@@ -112,6 +112,12 @@ export interface ExecutorHost {
   readonly results: boolean;
   /** Store `undefined` return values too. */
   readonly storeNone: boolean;
+  /**
+   * Store the error of an attempt that will be retried, and run the task's
+   * error handler for it (huey's `store_intermediate_errors`); when false,
+   * only the last attempt's error is stored and handled.
+   */
+  readonly storeIntermediateErrors: boolean;
   /** Seconds a dequeued message stays leased. */
   readonly leaseTimeout: number;
   /** Deliveries a message may have before it is set aside in the error store. */
@@ -410,13 +416,18 @@ export class Executor {
         return { status: "interrupted", task, error, duration: (performance.now() - start) / 1000 };
       }
       ({ status, retryEta } = await this.#classify(task, err));
-      if (keep) stored = this.#encodeResult(task, { error: errorInfo(task, err) });
     }
     const duration = (performance.now() - start) / 1000;
     if (status === "complete") logger.info(`${task} executed in ${duration.toFixed(3)}s`);
     let retrying = status !== "complete" && task.retries > 0;
-    // The next task of the pipeline, or the error handler once no retry is left.
-    const next = status === "complete" ? task.onComplete : retrying ? undefined : task.onError;
+    // A failed attempt's error is stored and handled on every attempt, or
+    // with storeIntermediateErrors false only once no retry is left, so a
+    // blocking get() waits for the final outcome.
+    const surfaced = status !== "complete" && (this.#host.storeIntermediateErrors || !retrying);
+    const failure = surfaced ? errorInfo(task, error) : undefined;
+    if (keep && failure) stored = this.#encodeResult(task, { error: failure });
+    // The next task of the pipeline, or the error handler of this attempt.
+    const next = status === "complete" ? task.onComplete : failure ? task.onError : undefined;
     const acknowledged = await this.#store(task, stored, options.delivery, retrying || !!next);
     await this.hooks.runPostExecute(task, value, error);
 
@@ -427,11 +438,9 @@ export class Executor {
     // A stale run's follow-ups are dropped: the run that replaced it enqueues its own.
     if (acknowledged === false) retrying = false;
     else if (next) {
-      next.args = [
-        ...(status === "complete" ? piped(value) : [errorInfo(task, error)]),
-        ...next.args,
-      ];
-      await this.#put(next);
+      // A copy: a retried task carries the same handler to its next attempt,
+      // which must get only its own error in front (huey 3.2's fix).
+      await this.#put(next.copy({ args: [...(failure ? [failure] : piped(value)), ...next.args] }));
     }
     if (retrying) await this.#retry(task, retryEta);
     return { status, task, value, error, retrying, duration, acknowledged };

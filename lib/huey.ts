@@ -37,6 +37,14 @@ export interface HueyOptions {
   results?: boolean;
   /** Store `undefined` return values too (so a blocking get() returns). @default false */
   storeNone?: boolean;
+  /**
+   * Store the error of a failed attempt that will be retried, and run the
+   * task's `.error()` handler for it, as huey does by default. When false,
+   * only the last attempt's error is stored and handled, so a blocking
+   * `get()` waits for the final outcome (the `error` and `retrying`
+   * signals still fire on every attempt). @default true
+   */
+  storeIntermediateErrors?: boolean;
   /** Periodic schedules read the time in UTC. @default true */
   utc?: boolean;
   /** Run tasks at call time instead of queueing them. @default false */
@@ -118,6 +126,8 @@ export class Huey {
   readonly results: boolean;
   /** Whether `undefined` return values are stored. */
   readonly storeNone: boolean;
+  /** Whether the errors of attempts that are retried are stored and handled. */
+  readonly storeIntermediateErrors: boolean;
   /** Whether periodic schedules read UTC time. */
   readonly utc: boolean;
   /** Seconds a dequeued message stays leased. */
@@ -149,6 +159,7 @@ export class Huey {
     this.name = options.name ?? "huey";
     this.results = options.results ?? true;
     this.storeNone = options.storeNone ?? false;
+    this.storeIntermediateErrors = options.storeIntermediateErrors ?? true;
     this.utc = options.utc ?? true;
     checkSeconds(options.leaseTimeout, "leaseTimeout", false);
     this.leaseTimeout = options.leaseTimeout ?? 30;

@@ -186,7 +186,10 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare periodic: boolean;
   /** Runs after this one succeeds, with the return value in front of its arguments. */
   declare onComplete?: Task;
-  /** Runs after this one fails for good, with the error in front of its arguments. */
+  /**
+   * Runs after a failed attempt of this one, with the error in front of its
+   * arguments (every attempt, or only the last: `storeIntermediateErrors`).
+   */
   declare onError?: Task;
 
   /** Carries the type parameters for inference; never set at run time. */
@@ -226,14 +229,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   }
 
   /**
-   * Run `task` if this task fails for good (no retries left), with a
-   * {@link TaskErrorInfo} in front of `args`. Chained error handlers run in turn.
+   * Run `task` when an attempt of this task fails, with that attempt's
+   * {@link TaskErrorInfo} in front of `args`: after every failed attempt, as
+   * in huey, or only after the last one with the Huey's
+   * `storeIntermediateErrors: false`. Chained error handlers run in turn.
    */
   error<A2 extends unknown[], R2>(
     task: TaskFactory<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
     ...args: DropArgs<A2, [TaskErrorInfo]>
   ): this;
-  /** Run an already built invocation (with `args` added after its own) if this task fails for good. */
+  /** Run an already built invocation (with `args` added after its own) when an attempt fails. */
   error(task: Task, ...args: unknown[]): this;
   error(task: TaskFactory | Task, ...args: unknown[]): this {
     let last: Task = this as Task;
