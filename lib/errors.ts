@@ -45,6 +45,8 @@ export interface TaskErrorInfo {
   taskName: string;
   /** Retries the task had left when this error was stored. */
   retries: number;
+  /** Fields a Huey's `buildErrorResult()` added (huey's custom error metadata). */
+  [field: string]: unknown;
 }
 
 /**
@@ -77,6 +79,11 @@ export class TaskError extends HueyError {
   readonly taskName: string;
   /** Retries the task had left when the error was stored. */
   readonly retries: number;
+  /**
+   * Everything stored for the failure (huey's `metadata`): the fields above,
+   * plus those a Huey's `buildErrorResult()` added.
+   */
+  readonly metadata: Readonly<TaskErrorInfo>;
 
   /** The failure a task stored, as `info` describes it. */
   constructor(info: TaskErrorInfo) {
@@ -88,18 +95,12 @@ export class TaskError extends HueyError {
     this.taskId = info.taskId;
     this.taskName = info.taskName;
     this.retries = info.retries;
+    this.metadata = Object.freeze({ ...info });
   }
 
-  /** The stored form of this error. */
+  /** The stored form of this error (with any fields `buildErrorResult()` added). */
   toJSON(): TaskErrorInfo {
-    return {
-      name: this.remoteName,
-      message: this.remoteMessage,
-      stack: this.remoteStack,
-      taskId: this.taskId,
-      taskName: this.taskName,
-      retries: this.retries,
-    };
+    return { ...this.metadata };
   }
 }
 

@@ -15,6 +15,7 @@ import {
   CancelExecution,
   RetryTask,
   SerializationError,
+  TaskError,
   TaskLockedError,
   UnknownTaskError,
 } from "./errors.ts";
@@ -126,6 +127,8 @@ export interface ExecutorHost {
   readonly appModule?: string;
   /** The current time, ms since the epoch. */
   now(): number;
+  /** What is stored (and given to the error handler) when `task` fails with `error`. */
+  buildErrorResult(task: Task, error: unknown): TaskErrorInfo;
 }
 
 /** Puts a task where it goes: the queue, the schedule, or (immediate mode) a run now. */
@@ -145,11 +148,28 @@ export interface ExecutorRooms {
   readonly events: EventFeed;
 }
 
-function errorInfo(task: Task, error: unknown): TaskErrorInfo {
+/**
+ * What is stored when `task` fails with `error` (the default of
+ * `Huey.buildErrorResult`): the error's name, message and stack, the task's
+ * id and name, and its retries left. A `TaskError` the task let through
+ * (it read another task's failed result) is stored as that task's error,
+ * as huey does, so the original name and message reach the caller; the
+ * stack stays this task's, where it was rethrown.
+ *
+ * @example
+ * ```ts
+ * import { errorResult } from "./executor.ts";
+ * import { Task } from "./task.ts";
+ * const task = new Task({ id: "1", name: "t", args: [], retries: 0, retryDelay: 0, priority: 0 });
+ * console.log(errorResult(task, new RangeError("no")).name); // "RangeError"
+ * ```
+ */
+export function errorResult(task: Task, error: unknown): TaskErrorInfo {
   const err = error instanceof Error ? error : undefined;
+  const nested = error instanceof TaskError ? error : undefined;
   return {
-    name: err?.name ?? "Error",
-    message: err ? err.message : String(error),
+    name: nested?.remoteName ?? err?.name ?? "Error",
+    message: nested?.remoteMessage ?? (err ? err.message : String(error)),
     stack: err?.stack,
     taskId: task.id,
     taskName: task.name,
@@ -424,8 +444,8 @@ export class Executor {
     // with storeIntermediateErrors false only once no retry is left, so a
     // blocking get() waits for the final outcome.
     const surfaced = status !== "complete" && (this.#host.storeIntermediateErrors || !retrying);
-    const failure = surfaced ? errorInfo(task, error) : undefined;
-    if (keep && failure) stored = this.#encodeResult(task, { error: failure });
+    const failure = surfaced && (keep || task.onError) ? this.#errorResult(task, error) : undefined;
+    if (keep && failure) stored = failure.stored;
     // The next task of the pipeline, or the error handler of this attempt.
     const next = status === "complete" ? task.onComplete : failure ? task.onError : undefined;
     const acknowledged = await this.#store(task, stored, options.delivery, retrying || !!next);
@@ -440,7 +460,8 @@ export class Executor {
     else if (next) {
       // A copy: a retried task carries the same handler to its next attempt,
       // which must get only its own error in front (huey 3.2's fix).
-      await this.#put(next.copy({ args: [...(failure ? [failure] : piped(value)), ...next.args] }));
+      const front = failure ? [failure.info] : piped(value);
+      await this.#put(next.copy({ args: [...front, ...next.args] }));
     }
     if (retrying) await this.#retry(task, retryEta);
     return { status, task, value, error, retrying, duration, acknowledged };
@@ -571,6 +592,23 @@ export class Executor {
     this.logger.info(`Retrying ${task}, ${task.retries} retries left`);
     await this.events.emit(SIGNAL_RETRYING, task);
     await this.#put(task, now);
+  }
+
+  /**
+   * The Huey's `buildErrorResult()` for `task` failing with `error`, and its
+   * stored form. An override that throws, or returns what cannot be
+   * serialized, is logged and the default stored instead: a failing hook
+   * must not keep the task's outcome from being stored.
+   */
+  #errorResult(task: Task, error: unknown): { info: TaskErrorInfo; stored: string } {
+    try {
+      const info = this.#host.buildErrorResult(task, error);
+      return { info, stored: this.#encodeResult(task, { error: info }) };
+    } catch (err) {
+      this.logger.error(`Cannot build the error result of ${task}: ${describeError(err)}`);
+      const info = errorResult(task, error);
+      return { info, stored: this.#encodeResult(task, { error: info }) };
+    }
   }
 
   #encodeResult(task: Task, result: StoredResult): string {

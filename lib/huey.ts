@@ -8,6 +8,8 @@
  */
 import type { PeriodicSchedule } from "./crontab.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
+import type { TaskErrorInfo } from "./errors.ts";
+import { errorResult } from "./executor.ts";
 import type { ExecuteOptions, ExecutionOutcome, Executor } from "./executor.ts";
 import type { LifecycleHook, PostExecuteHook, PreExecuteHook } from "./hooks.ts";
 import type { TaskLock } from "./lock.ts";
@@ -563,6 +565,27 @@ export class Huey {
    */
   events(options: SubscribeOptions = {}): EventStream {
     return this.#rooms.events.subscribe(options);
+  }
+
+  /**
+   * What is stored when `task` fails with `error`, and what its `.error()`
+   * handler receives (huey's `build_error_result`): the error's name,
+   * message and stack, the task's id, name and retries left. Override it in
+   * a subclass to store more; `TaskError.metadata` has every field.
+   *
+   * @example Store the arguments with every error
+   * ```ts
+   * import { MemoryHuey } from "../mod.ts";
+   * import type { Task, TaskErrorInfo } from "../mod.ts";
+   * class MyHuey extends MemoryHuey {
+   *   override buildErrorResult(task: Task, error: unknown): TaskErrorInfo {
+   *     return { ...super.buildErrorResult(task, error), taskArgs: task.args };
+   *   }
+   * }
+   * ```
+   */
+  buildErrorResult(task: Task, error: unknown): TaskErrorInfo {
+    return errorResult(task, error);
   }
 
   /** Close the storage (and the immediate-mode memory storage). */

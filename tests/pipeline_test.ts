@@ -152,7 +152,11 @@ describe("pipelines", () => {
   it("runs the error handler once, after the last attempt, with storeIntermediateErrors: false", async () => {
     const handled: string[] = [];
     let attempts = 0;
-    const huey = new MemoryHuey({ immediate: true, logger: silent, storeIntermediateErrors: false });
+    const huey = new MemoryHuey({
+      immediate: true,
+      logger: silent,
+      storeIntermediateErrors: false,
+    });
     const flaky = huey.task("flaky", () => {
       throw new RangeError(`attempt ${++attempts}`);
     }, { retries: 2 });
