@@ -6,13 +6,14 @@
  *
  * @module
  */
-import { ConfigurationError } from "./errors.ts";
+import { ConfigurationError, UnknownTaskError } from "./errors.ts";
 import type { EventFeed } from "./events.ts";
 import type { MessageCodec } from "./message.ts";
 import { checkTaskOptions } from "./registry.ts";
+import type { Registry } from "./registry.ts";
 import { SIGNAL_ENQUEUED, SIGNAL_SCHEDULED } from "./signals.ts";
 import type { Storage, TransactionWrites } from "./storage/types.ts";
-import { newTaskId } from "./task.ts";
+import { newTaskId, TASK_LIMITS } from "./task.ts";
 import type { RescheduleOptions, Task } from "./task.ts";
 
 /** What an {@link Enqueuer} needs from its Huey. */
@@ -64,12 +65,58 @@ export class Enqueuer {
   readonly #codec: MessageCodec;
   readonly #events: EventFeed;
   readonly #runNow: RunNow;
+  readonly #registry: Registry;
 
-  constructor(host: EnqueuerHost, codec: MessageCodec, events: EventFeed, runNow: RunNow) {
+  /** Puts tasks in `host`'s storage (or runs them with `runNow`), checking names against `registry`. */
+  constructor(
+    host: EnqueuerHost,
+    codec: MessageCodec,
+    events: EventFeed,
+    runNow: RunNow,
+    registry: Registry,
+  ) {
     this.#host = host;
     this.#codec = codec;
     this.#events = events;
     this.#runNow = runNow;
+    this.#registry = registry;
+  }
+
+  /**
+   * {@link put} for a task the app hands in (a call, `schedule()`, `map()`,
+   * `huey.enqueue()`, `reschedule()`): rejects with UnknownTaskError, and
+   * writes nothing, unless this Huey declares every task of its pipeline
+   * and error handlers. (Retries, a pipeline's next task and due scheduled
+   * tasks go through {@link put} alone: the consumer sets aside what it
+   * does not declare.)
+   */
+  async submit(task: Task, transaction?: unknown): Promise<void> {
+    this.#checkDeclared(task);
+    await this.put(task, undefined, transaction);
+  }
+
+  /** {@link putMany} with the check of {@link submit}. */
+  async submitMany(tasks: readonly Task[]): Promise<void> {
+    for (const task of tasks) this.#checkDeclared(task);
+    await this.putMany(tasks);
+  }
+
+  /**
+   * Throw UnknownTaskError for the first task in `task`'s pipeline and error
+   * handlers that the registry does not declare. Walks no deeper than a
+   * message may nest: deeper ones are refused when encoded.
+   */
+  #checkDeclared(task: Task): void {
+    const waiting: [Task, number][] = [[task, 0]];
+    for (let next = waiting.pop(); next; next = waiting.pop()) {
+      const [current, depth] = next;
+      if (!this.#registry.get(current.name)) {
+        throw new UnknownTaskError(current.name, this.#registry.names(), undefined, "enqueue");
+      }
+      if (depth >= TASK_LIMITS.pipelineDepth) continue;
+      if (current.onError) waiting.push([current.onError, depth + 1]);
+      if (current.onComplete) waiting.push([current.onComplete, depth + 1]);
+    }
   }
 
   /**

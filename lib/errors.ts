@@ -258,14 +258,27 @@ export class UnknownTaskError extends HueyError {
   /** Where the tasks were loaded from, when known (the consumer's app module). */
   readonly module?: string;
 
-  /** `taskName` is not among `registered`, the tasks `module` declares. */
-  constructor(taskName: string, registered: readonly string[], module?: string) {
-    const where = module ? ` (tasks loaded from ${module})` : "";
+  /**
+   * `taskName` is not among `registered`, the tasks `module` declares;
+   * `action` says what could not be done with it: a consumer cannot `run`
+   * it, a producer cannot `enqueue` it on a Huey that does not declare it.
+   */
+  constructor(
+    taskName: string,
+    registered: readonly string[],
+    module?: string,
+    action: "run" | "enqueue" = "run",
+  ) {
+    const where = module
+      ? ` (tasks loaded from ${module})`
+      : action === "enqueue"
+      ? " on this Huey (enqueue a task through the Huey that declares it)"
+      : "";
     const known = registered.length ? truncate(registered.join(", "), 1000) : "none";
     // The name comes from a message, so anyone who can enqueue chooses its
     // length: the message shows 200 characters of it, the field all of it.
     super(
-      `Cannot run task ${
+      `Cannot ${action} task ${
         JSON.stringify(truncate(taskName))
       }: not registered${where}; known: ${known}`,
     );

@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { contextDefinition } from "./context_task.ts";
+import type { ContextTaskOptions, TaskResource } from "./context_task.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
 import type { TaskErrorInfo } from "./errors.ts";
@@ -26,8 +28,7 @@ import type { SignalHandler, SignalName } from "./signals.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/types.ts";
 import type { RevokeOptions, Task, TaskContext, TaskOptions } from "./task.ts";
-import { createWrapper } from "./wrapper.ts";
-import type { AnyTaskWrapper, TaskWrapper } from "./wrapper.ts";
+import type { AnyTaskWrapper, PeriodicTaskWrapper, TaskWrapper } from "./wrapper.ts";
 
 /** Options of {@link Huey}. */
 export interface HueyOptions {
@@ -264,13 +265,47 @@ export class Huey {
     return this.#declare({ name, fn, options, schedule }) as TaskWrapper<[], unknown>;
   }
 
+  /**
+   * Declare a task that runs inside `resource`, entered before every run and
+   * exited after it, also when it throws (huey's `context_task`; see
+   * {@link TaskResource}); `asArgument` passes the entered value first.
+   *
+   * @example A connection per run, closed after it
+   * ```ts
+   * import { MemoryHuey } from "../mod.ts";
+   * const connect = async () => ({ query: (sql: string) => sql, async [Symbol.asyncDispose]() {} });
+   * new MemoryHuey().contextTask("q", connect, (db, sql: string) => db.query(sql), { asArgument: true });
+   * ```
+   */
+  contextTask<F extends AnyFunction>(
+    name: string,
+    resource: TaskResource,
+    fn: F,
+    options?: ContextTaskOptions & { asArgument?: false; context?: false },
+  ): TaskWrapper<Parameters<F>, Awaited<ReturnType<F>>>;
+  /** A context task whose function takes the entered resource first. */
+  contextTask<T, A extends unknown[], R>(
+    name: string,
+    resource: TaskResource<T>,
+    fn: (resource: Awaited<T>, ...args: A) => R,
+    options: ContextTaskOptions & { asArgument: true; context?: false },
+  ): TaskWrapper<A, Awaited<R>>;
+  contextTask(name: string, resource: TaskResource, fn: AnyFunction, options = {}): unknown {
+    return this.#declare(contextDefinition(name, resource, fn, options));
+  }
+
   #declare(definition: TaskDefinition): TaskWrapper<unknown[], unknown> {
-    return createWrapper(this.#rooms.wrappers, this.#rooms.registry.declare(definition));
+    return this.#rooms.declare(definition);
   }
 
   /** The names of every declared task. */
   taskNames(): string[] {
     return this.#rooms.registry.names();
+  }
+
+  /** The periodic tasks' wrappers, in declaration order, with their schedules (`validateDatetime`). */
+  periodicTasks(): PeriodicTaskWrapper[] {
+    return this.#rooms.periodicTasks();
   }
 
   /**
@@ -305,7 +340,7 @@ export class Huey {
     task: Task<A, R, C>,
   ): Promise<ResultGroup<C>>;
   async enqueue(task: Task): Promise<Result<unknown> | ResultGroup<unknown[]>> {
-    await this.#rooms.enqueuer.put(task);
+    await this.#rooms.enqueuer.submit(task);
     if (!task.onComplete) return new Result(this.#rooms.backend, task);
     return new ResultGroup(task.pipeline().map((t) => new Result(this.#rooms.backend, t)));
   }
@@ -569,20 +604,9 @@ export class Huey {
 
   /**
    * What is stored when `task` fails with `error`, and what its `.error()`
-   * handler receives (huey's `build_error_result`): the error's name,
-   * message and stack, the task's id, name and retries left. Override it in
-   * a subclass to store more; `TaskError.metadata` has every field.
-   *
-   * @example Store the arguments with every error
-   * ```ts
-   * import { MemoryHuey } from "../mod.ts";
-   * import type { Task, TaskErrorInfo } from "../mod.ts";
-   * class MyHuey extends MemoryHuey {
-   *   override buildErrorResult(task: Task, error: unknown): TaskErrorInfo {
-   *     return { ...super.buildErrorResult(task, error), taskArgs: task.args };
-   *   }
-   * }
-   * ```
+   * handler receives (huey's `build_error_result`). Override it in a
+   * subclass to store more: `{ ...super.buildErrorResult(task, error), host }`;
+   * `TaskError.metadata` has every field.
    */
   buildErrorResult(task: Task, error: unknown): TaskErrorInfo {
     return errorResult(task, error);

@@ -23,7 +23,9 @@ import type { ResultStoreHost } from "./result_store.ts";
 import { Revocations } from "./revocation.ts";
 import type { RevocationHost } from "./revocation.ts";
 import { Signals } from "./signals.ts";
-import type { WrapperHost } from "./wrapper.ts";
+import type { TaskDefinition } from "./registry.ts";
+import { createWrapper } from "./wrapper.ts";
+import type { PeriodicTaskWrapper, TaskWrapper, WrapperHost } from "./wrapper.ts";
 
 /** What the rooms need from the Huey that holds them: its settings, storage, logger and clock. */
 export interface HueyHost
@@ -55,6 +57,10 @@ export interface Rooms {
   readonly backend: ResultBackend;
   /** What a task wrapper enqueues and revokes through. */
   readonly wrappers: WrapperHost;
+  /** Declare a task (checked by the registry) and make its wrapper. */
+  declare(definition: TaskDefinition): TaskWrapper<unknown[], unknown>;
+  /** The wrappers of the periodic tasks, in declaration order. */
+  periodicTasks(): PeriodicTaskWrapper[];
 }
 
 /**
@@ -83,6 +89,7 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     codec,
     feed,
     (task, now) => executor.execute(task, { now }),
+    registry,
   );
   const executor: Executor = new Executor(
     host,
@@ -96,22 +103,25 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     revocations,
     reschedule: async (original, call) => {
       const task = enqueuer.rescheduled(original, call);
-      await enqueuer.put(task);
+      await enqueuer.submit(task);
       return new Result(backend, task);
     },
   };
   const wrappers: WrapperHost = {
     newTask: (definition, args, call) => registry.newTask(definition, args, call, host.now()),
     checkCall: checkTaskOptions,
-    enqueue: (task, tx) => enqueuer.put(task, undefined, tx).then(() => new Result(backend, task)),
+    enqueue: (task, tx) => enqueuer.submit(task, tx).then(() => new Result(backend, task)),
     enqueueMany: async (tasks) => {
-      await enqueuer.putMany(tasks);
+      await enqueuer.submitMany(tasks);
       return new ResultGroup(tasks.map((task) => new Result(backend, task)));
     },
     revokeAll: (name, options) => revocations.revokeAll(name, options),
     restoreAll: (name) => revocations.restoreAll(name),
     isTaskRevoked: (name, date) => revocations.isTaskRevoked(name, date),
+    unregister: (definition) => made.delete(definition) && registry.unregister(definition),
   };
+  // Each declaration's wrapper, for periodicTasks(); gone once unregistered.
+  const made = new Map<TaskDefinition, TaskWrapper<unknown[], unknown>>();
   return {
     registry,
     codec,
@@ -125,5 +135,12 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     executor,
     backend,
     wrappers,
+    declare: (definition) => {
+      const wrapper = createWrapper(wrappers, registry.declare(definition));
+      made.set(definition, wrapper);
+      return wrapper;
+    },
+    periodicTasks: () =>
+      registry.periodic().map((definition) => made.get(definition) as PeriodicTaskWrapper),
   };
 }

@@ -102,6 +102,25 @@ function typeOnly(): void {
   // @ts-expect-error isRevoked() takes a task, a Result, an id or a wrapper
   void huey.isRevoked(42);
 
+  // A context task with asArgument takes the entered resource first; the
+  // wrapper takes the other arguments. unregister() says whether it was there.
+  const connect = async () => ({ n: 1, async [Symbol.asyncDispose]() {} });
+  const query = huey.contextTask("q", connect, (db, sql: string) => db.n + sql.length, {
+    asArgument: true,
+  });
+  expectType<Equal<Parameters<typeof query>, [sql: string]>>(true);
+  expectType<Equal<ReturnType<typeof query>, Promise<Result<number>>>>(true);
+  // @ts-expect-error the resource is not the caller's to give
+  query({ n: 1 }, "SELECT 1");
+  const plain = huey.contextTask("p", connect, (n: number) => n * 2);
+  expectType<Equal<Parameters<typeof plain>, [n: number]>>(true);
+  // @ts-expect-error a resource is a function or { enter, exit }
+  huey.contextTask("bad", { enter: () => 1 }, () => 1);
+  expectType<Equal<ReturnType<typeof add.unregister>, boolean>>(true);
+  // Periodic tasks come with their schedules, which may tell their next run.
+  const next: Date | undefined = huey.periodicTasks()[0]?.validateDatetime.nextRun?.(new Date());
+  void next;
+
   // Single tasks resolve to a Result, pipelines to a ResultGroup.
   expectType<
     Equal<ReturnType<typeof huey.enqueue<[number, number], number>>, Promise<Result<number>>>
