@@ -151,6 +151,7 @@ export type {
   Delivery,
   DequeueOptions,
   ErrorItem,
+  PutDataOptions,
   Storage,
   TransactionWrites,
 } from "./lib/storage/types.ts";

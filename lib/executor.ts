@@ -177,6 +177,9 @@ export function errorResult(task: Task, error: unknown): TaskErrorInfo {
   };
 }
 
+/** How a task's result is written: as a result, which an expiring storage lets expire. */
+const RESULT = { result: true } as const;
+
 /** What a parent's return value adds in front of the next task's arguments. */
 function piped(value: unknown): unknown[] {
   if (value === undefined) return [];
@@ -537,7 +540,7 @@ export class Executor {
   ): Promise<boolean | undefined> {
     const storage = this.storage;
     if (!delivery) {
-      if (stored !== undefined) await storage.putData(task.id, stored);
+      if (stored !== undefined) await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     const { receipt } = delivery;
@@ -546,7 +549,7 @@ export class Executor {
         await this.#reportStale(task, delivery, "its result and follow-up tasks are dropped");
         return false;
       }
-      if (stored !== undefined) await storage.putData(task.id, stored);
+      if (stored !== undefined) await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     if (stored === undefined) {
@@ -556,7 +559,7 @@ export class Executor {
     }
     if (!storage.putDataAndAck) {
       // A storage without the fenced operation: store, and let the caller acknowledge.
-      await storage.putData(task.id, stored);
+      await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     if (await storage.putDataAndAck(task.id, stored, receipt)) return true;

@@ -196,8 +196,11 @@ export class PriorityRedisHuey extends Huey {
 }
 
 /**
- * {@link RedisHuey} keeping results in top-level keys that expire after
- * `expireTime` seconds (default 86400), so unread results do not pile up.
+ * {@link RedisHuey} keeping task results in top-level keys that expire
+ * `expireTime` seconds (default 86400) after they are stored, so unread
+ * results do not pile up; reading a result does not remove it (any number
+ * of readers may read it until it expires), and `huey.get(key)` keeps the
+ * key too. Locks, revocations and `put()` keys do not expire.
  *
  * @example
  * ```ts
