@@ -58,6 +58,8 @@ export interface HueyOptions {
   serializer?: Serializer;
   /** gzip payloads above this many bytes (`true`: always). Ignored with `serializer`. @default false */
   compression?: boolean | number;
+  /** Compress with zlib (`y:` frames) instead of gzip, as huey's `use_zlib`. Ignored with `serializer`. @default false */
+  zlib?: boolean;
   /**
    * Sign every message with HMAC-SHA256 and reject unsigned ones. Ignored
    * with `serializer`. A signature stops forged and altered messages, not
