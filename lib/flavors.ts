@@ -110,13 +110,22 @@ export class MemoryHuey extends Huey {
  * ```
  */
 export class SqliteHuey extends Huey {
+  readonly #sqlite: SqliteStorage;
+
   /** A Huey on its own SqliteStorage named `options.name`. */
   constructor(options: SqliteHueyOptions = {}) {
-    const { storage, huey } = split(options, ["filename", "busyTimeout"]);
-    super({
-      ...huey,
-      storage: new SqliteStorage({ ...storage, name: options.name ?? "huey" }),
-    });
+    const { storage, huey } = split(options, ["filename", "busyTimeout", "createTables"]);
+    const sqlite = new SqliteStorage({ ...storage, name: options.name ?? "huey" });
+    super({ ...huey, storage: sqlite });
+    this.#sqlite = sqlite;
+  }
+
+  /**
+   * Create the tables, or bring them to this version's (a no-op when they
+   * are current): a deployment step for `createTables: false`.
+   */
+  initializeSchema(): Promise<void> {
+    return this.#sqlite.initializeSchema();
   }
 }
 

@@ -9,8 +9,14 @@ import type { StatementSync } from "node:sqlite";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
-import { HueyError } from "../errors.ts";
+import { ConfigurationError, HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
+import {
+  initializeSchema,
+  readSchemaVersion,
+  schemaProblem,
+  SQLITE_SCHEMA_VERSION,
+} from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
@@ -27,54 +33,15 @@ export interface SqliteStorageOptions {
    * @default 5
    */
   busyTimeout?: number;
+  /**
+   * Create the tables (or bring them to this version) when the storage
+   * opens. With false, nothing is created: run `initializeSchema()` once,
+   * as a deployment step, and until then every operation rejects with a
+   * ConfigurationError saying so (sqlite_schema.ts has the versions).
+   * @default true
+   */
+  createTables?: boolean;
 }
-
-/*
- * One set of tables for every name, with a `name` column (as huey's
- * SqliteStorage does), so names need no quoting as identifiers.
- *
- * huey_queue holds waiting and leased messages. A waiting row has a NULL
- * receipt. Dequeue order is priority DESC, then id: ids grow on insert, and a
- * recovered message gets an id below every other row, which puts it at the
- * front of its priority.
- */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS huey_queue (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  priority REAL NOT NULL,
-  data TEXT NOT NULL,
-  receipt TEXT,
-  lease_until REAL,
-  deliveries INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS huey_queue_waiting
-  ON huey_queue (name, priority DESC, id) WHERE receipt IS NULL;
-DROP INDEX IF EXISTS huey_queue_receipt;
-CREATE INDEX IF NOT EXISTS huey_queue_leased
-  ON huey_queue (name, lease_until) WHERE receipt IS NOT NULL;
-CREATE TABLE IF NOT EXISTS huey_schedule (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  eta REAL NOT NULL,
-  data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS huey_schedule_eta ON huey_schedule (name, eta, id);
-CREATE TABLE IF NOT EXISTS huey_kv (
-  name TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (name, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS huey_error (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  data TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  time REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS huey_error_name ON huey_error (name, id);
-`;
 
 /*
  * Text is read back as `CAST(... AS BLOB)` and decoded here: Deno's
@@ -134,17 +101,22 @@ const SQL = {
 
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
 
-/**
- * Bring a database made by an earlier version up to this schema (inside the
- * schema transaction). Each step checks for what it adds, so running it
- * again is a no-op.
- */
-function migrate(db: DatabaseSync): void {
-  const columns = db.prepare("PRAGMA table_info(huey_queue)").all() as { name: string }[];
-  if (!columns.some((column) => column.name === "deliveries")) {
-    db.exec("ALTER TABLE huey_queue ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0");
-  }
+/** Every statement of {@link SQL}, prepared on `db` (whose tables must be current). */
+function prepareAll(db: DatabaseSync): Statements {
+  const sql = {} as Statements;
+  for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) sql[key] = db.prepare(SQL[key]);
+  return sql;
 }
+
+/**
+ * A write that changes nothing: SQLite opens a file it cannot write
+ * read-only, and says so only at the first write. Without this a consumer
+ * on a read-only file would start, then fail every poll.
+ */
+function writeCheck(db: DatabaseSync): void {
+  db.exec("DELETE FROM huey_kv WHERE 0");
+}
+
 type Row = Record<string, unknown>;
 
 /**
@@ -238,7 +210,8 @@ export class SqliteStorage implements Storage {
   readonly filename: string;
 
   #db: DatabaseSync;
-  #sql: Statements;
+  /** Prepared once the tables are there (at once, unless `createTables: false`). */
+  #sql?: Statements;
   /** The file as shown in error messages: absolute, resolved when opened. */
   #where: string;
   #closed = false;
@@ -281,31 +254,28 @@ export class SqliteStorage implements Storage {
       : resolve(filename);
     let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(filename, { timeout: Math.round(busyTimeout * 1000) });
-      db.prepare("PRAGMA journal_mode = WAL").get();
-      db.exec("PRAGMA synchronous = NORMAL");
-      db.exec("PRAGMA wal_autocheckpoint = 4000");
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        db.exec(SCHEMA);
-        migrate(db);
-        // A write that changes nothing: SQLite opens a file it cannot write
-        // read-only, and says so only at the first write. Without this a
-        // consumer on a read-only file would start, then fail every poll.
-        db.exec("DELETE FROM huey_kv WHERE 0");
-        db.exec("COMMIT");
-      } catch (err) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw err;
+      const opened = db = new DatabaseSync(filename, { timeout: Math.round(busyTimeout * 1000) });
+      opened.prepare("PRAGMA journal_mode = WAL").get();
+      opened.exec("PRAGMA synchronous = NORMAL");
+      opened.exec("PRAGMA wal_autocheckpoint = 4000");
+      this.#db = opened;
+      if (options.createTables ?? true) {
+        initializeSchema(opened, this.#where, () => writeCheck(opened));
+        this.#sql = prepareAll(opened);
+      } else if (readSchemaVersion(opened) === SQLITE_SCHEMA_VERSION) {
+        // Tables made already: checked and prepared now, as with createTables.
+        writeCheck(opened);
+        this.#sql = prepareAll(opened);
       }
-      const sql = {} as Statements;
-      for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) sql[key] = db.prepare(SQL[key]);
-      this.#db = db;
-      this.#sql = sql;
     } catch (err) {
       try {
         db?.close();
       } catch { /* already failed; report the first error */ }
+      if (err instanceof ConfigurationError) {
+        throw new ConfigurationError(`Cannot open SqliteStorage "${name}": ${err.message}`, {
+          cause: err,
+        });
+      }
       // Deno's message already ends with the file name; say it once.
       let why = errorMessage(err).replace(`: ${filename}`, "");
       if (isReadOnly(err, this.#where)) why = `the database is read-only (${why})`;
@@ -317,13 +287,10 @@ export class SqliteStorage implements Storage {
 
   /** Run `fn` on the open database; wrap any failure in a HueyError naming `action`. */
   #run<T>(action: string, fn: (sql: Statements) => T): T {
-    if (this.#closed) {
-      throw new HueyError(
-        `Cannot ${action}: the storage is closed: SqliteStorage "${this.name}" at ${this.#where}`,
-      );
-    }
+    this.#assertOpen(action);
+    const sql = this.#sql ?? this.#prepare(action);
     try {
-      return fn(this.#sql);
+      return fn(sql);
     } catch (err) {
       if (isDiskFull(err)) this.#diskFull();
       throw new HueyError(
@@ -331,6 +298,56 @@ export class SqliteStorage implements Storage {
         { cause: err },
       );
     }
+  }
+
+  /** Throw a HueyError naming `action` once the storage is closed. */
+  #assertOpen(action: string): void {
+    if (this.#closed) {
+      throw new HueyError(
+        `Cannot ${action}: the storage is closed: SqliteStorage "${this.name}" at ${this.#where}`,
+      );
+    }
+  }
+
+  /**
+   * The statements, on a storage opened with `createTables: false`, once
+   * the tables are current; a ConfigurationError naming `action` while they
+   * are missing or of another version.
+   */
+  #prepare(action: string): Statements {
+    const problem = schemaProblem(readSchemaVersion(this.#db), this.#where, false);
+    if (problem) {
+      throw new ConfigurationError(`Cannot ${action}: ${problem}: SqliteStorage "${this.name}"`);
+    }
+    try {
+      writeCheck(this.#db);
+      return (this.#sql = prepareAll(this.#db));
+    } catch (err) {
+      throw new HueyError(
+        `Cannot ${action}: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Create the tables, or bring them to this version's (a no-op when they
+   * are current), in one transaction: the deployment step of
+   * `createTables: false`. Rejects with a ConfigurationError, changing
+   * nothing, when the file's tables are of a newer version.
+   */
+  async initializeSchema(): Promise<void> {
+    this.#assertOpen("initialize the schema");
+    try {
+      initializeSchema(this.#db, this.#where, () => writeCheck(this.#db));
+    } catch (err) {
+      const what = `Cannot initialize the schema of SqliteStorage "${this.name}"`;
+      if (err instanceof ConfigurationError) {
+        throw new ConfigurationError(`${what}: ${err.message}`, { cause: err });
+      }
+      throw new HueyError(`${what}: ${errorMessage(err)}: ${this.#where}`, { cause: err });
+    }
+    this.#sql ??= prepareAll(this.#db);
   }
 
   /**
