@@ -6,9 +6,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryHuey } from "../mod.ts";
+import { Consumer, MemoryHuey, SqliteHuey } from "../mod.ts";
 import type { Result, ResultGroup } from "../mod.ts";
-import type { TaskContext, TaskErrorInfo } from "../mod.ts";
+import type { Task, TaskContext, TaskErrorInfo } from "../mod.ts";
 
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true
   : false;
@@ -120,6 +120,32 @@ function typeOnly(): void {
   // Periodic tasks come with their schedules, which may tell their next run.
   const next: Date | undefined = huey.periodicTasks()[0]?.validateDatetime.nextRun?.(new Date());
   void next;
+
+  // Options of this issue: each a boolean or a count, and buildErrorResult()
+  // returns a TaskErrorInfo that may carry more fields.
+  void new MemoryHuey({ storeIntermediateErrors: false, compression: true, zlib: true });
+  // @ts-expect-error zlib is a boolean
+  void new MemoryHuey({ zlib: "yes" });
+  // @ts-expect-error storeIntermediateErrors is a boolean
+  void new MemoryHuey({ storeIntermediateErrors: 1 });
+  const sqlite = new SqliteHuey({ filename: ":memory:", createTables: false });
+  expectType<Equal<ReturnType<typeof sqlite.initializeSchema>, Promise<void>>>(true);
+  void new Consumer(huey, { maxTasks: 100 });
+  // @ts-expect-error maxTasks is a number of tasks
+  void new Consumer(huey, { maxTasks: "100" });
+  class Annotating extends MemoryHuey {
+    override buildErrorResult(task: Task, error: unknown): TaskErrorInfo {
+      return { ...super.buildErrorResult(task, error), host: "worker-1" };
+    }
+  }
+  void Annotating;
+  class Broken extends MemoryHuey {
+    // @ts-expect-error a stored error keeps the fields of TaskErrorInfo
+    override buildErrorResult(): { host: string } {
+      return { host: "worker-1" };
+    }
+  }
+  void Broken;
 
   // Single tasks resolve to a Result, pipelines to a ResultGroup.
   expectType<
