@@ -6,6 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { ConfigurationError } from "./errors.ts";
 
 /** The JavaScript runtimes huey supports. */
 export type RuntimeName = "deno" | "bun" | "node";
@@ -166,6 +167,23 @@ export async function startWorkerThread(module: URL, data: unknown): Promise<Wor
       if (!exited) await worker.terminate();
     },
   };
+}
+
+/**
+ * The `node:sqlite` module, loaded when a SQLite storage is made rather than
+ * when the library is imported, so an app that uses another storage runs on
+ * a runtime without it (Node before 22.13). Throws one line saying what is
+ * needed where it is missing.
+ */
+export function sqliteModule(): typeof import("node:sqlite") {
+  const loaded = g.process?.getBuiltinModule?.("node:sqlite");
+  if (loaded) return loaded;
+  const found = runtimeName() === "node"
+    ? `found Node ${g.process.versions.node}`
+    : `found ${runtimeName()} ${g.Deno?.version?.deno ?? g.Bun?.version ?? ""}`.trim();
+  throw new ConfigurationError(
+    `hueyjs needs Node 22.13 or later (or Deno 2, or Bun) for node:sqlite, which SqliteStorage uses; ${found}. Other storages work without it.`,
+  );
 }
 
 /** The Redis client library the Redis storages use. */

@@ -15,7 +15,7 @@
  */
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -235,6 +235,38 @@ if (fromBuild) {
       assert.match(output, /Stopping: waiting for running tasks/);
       assert.match(output, /Consumer stopped\s*$/);
     });
+
+    // The machine's own `node` (Node 20 on Debian 12, where CI runs): older
+    // than node:sqlite, which only SqliteStorage loads.
+    const olderNode = (() => {
+      const probe = spawnSync("/usr/bin/node", ["-p", "process.versions.node"], {
+        encoding: "utf8",
+      });
+      const major = Number(probe.stdout?.split(".")[0]);
+      return probe.status === 0 && major < 22 ? "/usr/bin/node" : undefined;
+    })();
+    it(
+      "on a Node without node:sqlite, runs a Redis-only app and says in one line what SqliteHuey needs",
+      {
+        skip: olderNode ? false : "no Node older than 22 at /usr/bin/node here",
+      },
+      async () => {
+        writeFileSync(
+          join(project, "old_node.mjs"),
+          `import { RedisHuey, SqliteHuey } from "hueyjs";\n` +
+            `const redis = new RedisHuey({ name: "old", url: "redis://127.0.0.1:1" });\n` +
+            `console.log("made", redis.name);\n` +
+            `await redis.close();\n` +
+            `try { new SqliteHuey({ filename: "old.db" }); } catch (e) { console.log(e.name + ": " + e.message); }\n`,
+        );
+        const printed = await run(olderNode!, ["old_node.mjs"], { cwd: project, env });
+        assert.match(printed, /^made old$/m);
+        assert.match(
+          printed,
+          /^ConfigurationError: hueyjs needs Node 22\.13 or later .*for node:sqlite.*; found Node 20\.\d+\.\d+\. Other storages work without it\.$/m,
+        );
+      },
+    );
 
     it("type-checks a TypeScript file that uses the package (tsc, strict)", async () => {
       writeFileSync(join(project, "typed.ts"), TYPED);

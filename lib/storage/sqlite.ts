@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
-import type { StatementSync } from "node:sqlite";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { sqliteModule } from "../runtime.ts";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
@@ -252,6 +252,8 @@ export class SqliteStorage implements Storage {
     this.#where = filename === ":memory:" || filename.startsWith("file:")
       ? filename
       : resolve(filename);
+    // Outside the try: a runtime without node:sqlite says so in its own line.
+    const { DatabaseSync } = sqliteModule();
     let db: DatabaseSync | undefined;
     try {
       const opened = db = new DatabaseSync(filename, { timeout: Math.round(busyTimeout * 1000) });
