@@ -23,6 +23,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import { ConfigurationError } from "../errors.ts";
+import { schemaProblem as checkVersion } from "./schema_version.ts";
 
 /** The version of the tables this library reads and writes. */
 export const SQLITE_SCHEMA_VERSION = 1;
@@ -126,14 +127,7 @@ export function schemaProblem(
   where: string,
   canCreate: boolean,
 ): string | undefined {
-  if (version === SQLITE_SCHEMA_VERSION) return undefined;
-  if (version !== undefined && version > SQLITE_SCHEMA_VERSION) {
-    return `the tables in ${where} are at schema version ${version}, newer than this library's ${SQLITE_SCHEMA_VERSION}: upgrade the library`;
-  }
-  if (canCreate) return undefined;
-  return version === undefined
-    ? `the tables in ${where} do not exist: call initializeSchema() (or leave createTables on)`
-    : `the tables in ${where} are at schema version ${version}, this library needs ${SQLITE_SCHEMA_VERSION}: call initializeSchema() to migrate them`;
+  return checkVersion(version, SQLITE_SCHEMA_VERSION, `the tables in ${where}`, canCreate);
 }
 
 /**
