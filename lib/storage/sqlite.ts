@@ -11,12 +11,7 @@ import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
 import { ConfigurationError, HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
-import {
-  initializeSchema,
-  readSchemaVersion,
-  schemaProblem,
-  SQLITE_SCHEMA_VERSION,
-} from "./sqlite_schema.ts";
+import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
@@ -169,6 +164,41 @@ function text(value: unknown): string {
   return decoder.decode(value as Uint8Array);
 }
 
+/** `options` with their defaults, checked: a TypeError or RangeError naming a bad one. */
+function checkOptions(options: SqliteStorageOptions) {
+  const { name = "huey", filename = "huey.db", busyTimeout = 5 } = options;
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(`Cannot create SqliteStorage: name must be a non-empty string: ${name}`);
+  }
+  if (typeof filename !== "string" || filename === "") {
+    throw new TypeError(
+      `Cannot create SqliteStorage: filename must be a non-empty string: ${filename}`,
+    );
+  }
+  if (typeof busyTimeout !== "number" || !(busyTimeout >= 0) || !Number.isFinite(busyTimeout)) {
+    throw new RangeError(
+      `Cannot create SqliteStorage: busyTimeout must be a finite number of seconds >= 0: ${busyTimeout}`,
+    );
+  }
+  return { name, filename, busyTimeout };
+}
+
+/**
+ * The error to throw when the SqliteStorage `name` could not open
+ * `filename` (`where`, resolved) because of `err`: a ConfigurationError for
+ * tables it cannot use, a HueyError saying read-only where that is why.
+ */
+function openFailure(err: unknown, name: string, filename: string, where: string): HueyError {
+  const what = `Cannot open SqliteStorage "${name}"`;
+  if (err instanceof ConfigurationError) {
+    return new ConfigurationError(`${what}: ${err.message}`, { cause: err });
+  }
+  // Deno's message already ends with the file name; say it once.
+  let why = errorMessage(err).replace(`: ${filename}`, "");
+  if (isReadOnly(err, where)) why = `the database is read-only (${why})`;
+  return new HueyError(`${what}: ${why}: ${where}`, { cause: err });
+}
+
 /** SQLite's LIMIT for an optional `limit`: -1 means no limit. */
 function sqlLimit(limit: number | undefined): number {
   return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
@@ -233,20 +263,7 @@ export class SqliteStorage implements Storage {
    * @throws {RangeError} when `busyTimeout` is negative or not finite.
    */
   constructor(options: SqliteStorageOptions = {}) {
-    const { name = "huey", filename = "huey.db", busyTimeout = 5 } = options;
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError(`Cannot create SqliteStorage: name must be a non-empty string: ${name}`);
-    }
-    if (typeof filename !== "string" || filename === "") {
-      throw new TypeError(
-        `Cannot create SqliteStorage: filename must be a non-empty string: ${filename}`,
-      );
-    }
-    if (typeof busyTimeout !== "number" || !(busyTimeout >= 0) || !Number.isFinite(busyTimeout)) {
-      throw new RangeError(
-        `Cannot create SqliteStorage: busyTimeout must be a finite number of seconds >= 0: ${busyTimeout}`,
-      );
-    }
+    const { name, filename, busyTimeout } = checkOptions(options);
     this.name = name;
     this.filename = filename;
     this.#where = filename === ":memory:" || filename.startsWith("file:")
@@ -261,29 +278,16 @@ export class SqliteStorage implements Storage {
       opened.exec("PRAGMA synchronous = NORMAL");
       opened.exec("PRAGMA wal_autocheckpoint = 4000");
       this.#db = opened;
-      if (options.createTables ?? true) {
-        initializeSchema(opened, this.#where, () => writeCheck(opened));
-        this.#sql = prepareAll(opened);
-      } else if (readSchemaVersion(opened) === SQLITE_SCHEMA_VERSION) {
-        // Tables made already: checked and prepared now, as with createTables.
-        writeCheck(opened);
+      // With createTables: false and no current tables, #prepare() tries again at each use.
+      const create = options.createTables ?? true;
+      if (!readyTables(opened, this.#where, create, () => writeCheck(opened))) {
         this.#sql = prepareAll(opened);
       }
     } catch (err) {
       try {
         db?.close();
       } catch { /* already failed; report the first error */ }
-      if (err instanceof ConfigurationError) {
-        throw new ConfigurationError(`Cannot open SqliteStorage "${name}": ${err.message}`, {
-          cause: err,
-        });
-      }
-      // Deno's message already ends with the file name; say it once.
-      let why = errorMessage(err).replace(`: ${filename}`, "");
-      if (isReadOnly(err, this.#where)) why = `the database is read-only (${why})`;
-      throw new HueyError(`Cannot open SqliteStorage "${name}": ${why}: ${this.#where}`, {
-        cause: err,
-      });
+      throw openFailure(err, name, filename, this.#where);
     }
   }
 
@@ -312,24 +316,16 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * The statements, on a storage opened with `createTables: false`, once
-   * the tables are current; a ConfigurationError naming `action` while they
-   * are missing or of another version.
+   * The statements once the tables are current (with `createTables: false`
+   * they are prepared at first use); a ConfigurationError naming `action`
+   * while they are missing or of another version.
    */
   #prepare(action: string): Statements {
-    const problem = schemaProblem(readSchemaVersion(this.#db), this.#where, false);
-    if (problem) {
-      throw new ConfigurationError(`Cannot ${action}: ${problem}: SqliteStorage "${this.name}"`);
-    }
-    try {
-      writeCheck(this.#db);
-      return (this.#sql = prepareAll(this.#db));
-    } catch (err) {
-      throw new HueyError(
-        `Cannot ${action}: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
-        { cause: err },
-      );
-    }
+    const db = this.#db;
+    const check = () => readyTables(db, this.#where, false, () => writeCheck(db));
+    const problem = this.#schemaStep(`Cannot ${action}`, check);
+    if (problem) throw new ConfigurationError(`Cannot ${action}: ${problem}: ${this.#label}`);
+    return (this.#sql = prepareAll(db));
   }
 
   /**
@@ -340,16 +336,25 @@ export class SqliteStorage implements Storage {
    */
   async initializeSchema(): Promise<void> {
     this.#assertOpen("initialize the schema");
+    const db = this.#db;
+    this.#schemaStep(`Cannot initialize the schema of ${this.#label}`, () => {
+      initializeSchema(db, this.#where, () => writeCheck(db));
+      this.#sql ??= prepareAll(db);
+    });
+  }
+
+  /** Run `fn`; a failure is restated after `what` (a ConfigurationError stays one). */
+  #schemaStep<T>(what: string, fn: () => T): T {
     try {
-      initializeSchema(this.#db, this.#where, () => writeCheck(this.#db));
+      return fn();
     } catch (err) {
-      const what = `Cannot initialize the schema of SqliteStorage "${this.name}"`;
-      if (err instanceof ConfigurationError) {
-        throw new ConfigurationError(`${what}: ${err.message}`, { cause: err });
-      }
-      throw new HueyError(`${what}: ${errorMessage(err)}: ${this.#where}`, { cause: err });
+      const Kind = err instanceof ConfigurationError ? ConfigurationError : HueyError;
+      throw new Kind(`${what}: ${errorMessage(err)}: ${this.#where}`, { cause: err });
     }
-    this.#sql ??= prepareAll(this.#db);
+  }
+
+  get #label(): string {
+    return `SqliteStorage "${this.name}"`;
   }
 
   /**

@@ -166,3 +166,31 @@ export function initializeSchema(db: DatabaseSync, where: string, check?: () => 
     throw err;
   }
 }
+
+/**
+ * Get the tables of `db` (the file `where`) ready on open: with `create`,
+ * create or migrate them ({@link initializeSchema}); without, only check
+ * that they are current. Returns why they cannot be used yet, or
+ * `undefined` once they can (and `check`, the storage's first write, ran).
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { readyTables } from "./sqlite_schema.ts";
+ * console.log(readyTables(new DatabaseSync(":memory:"), ":memory:", false, () => {})); // "the tables in :memory: do not exist: ..."
+ * ```
+ */
+export function readyTables(
+  db: DatabaseSync,
+  where: string,
+  create: boolean,
+  check: () => void,
+): string | undefined {
+  if (create) {
+    initializeSchema(db, where, check);
+    return undefined;
+  }
+  const problem = schemaProblem(readSchemaVersion(db), where, false);
+  if (!problem) check();
+  return problem;
+}
