@@ -70,7 +70,12 @@ export type {
   TaskOptions,
 } from "./lib/task.ts";
 export type { AnyTaskWrapper, PeriodicTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
-export type { ContextTaskOptions, ResourceContext, TaskResource } from "./lib/context_task.ts";
+export type {
+  ContextTaskDeclaration,
+  ContextTaskOptions,
+  ResourceContext,
+  TaskResource,
+} from "./lib/context_task.ts";
 export type { Registry, TaskDefinition } from "./lib/registry.ts";
 export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";

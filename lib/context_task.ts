@@ -9,6 +9,7 @@
 import { ConfigurationError } from "./errors.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { TaskOptions } from "./task.ts";
+import type { TaskWrapper } from "./wrapper.ts";
 
 /**
  * huey's context-manager shape: `enter()` before each run (its value is
@@ -34,6 +35,28 @@ export type TaskResource<T = unknown> = (() => T | PromiseLike<T>) | ResourceCon
 export interface ContextTaskOptions extends TaskOptions {
   /** Pass the entered resource to the task function as its first argument. @default false */
   asArgument?: boolean;
+}
+
+/**
+ * `huey.contextTask(name, resource, fn, options)`: declare a task that runs
+ * inside `resource`; with `asArgument: true` its function takes the entered
+ * resource first, and the wrapper takes the other arguments.
+ */
+export interface ContextTaskDeclaration {
+  /** A context task whose function takes only the caller's arguments. */
+  <F extends (...args: never) => unknown>(
+    name: string,
+    resource: TaskResource,
+    fn: F,
+    options?: ContextTaskOptions & { asArgument?: false; context?: false },
+  ): TaskWrapper<Parameters<F>, Awaited<ReturnType<F>>>;
+  /** A context task whose function takes the entered resource first. */
+  <T, A extends unknown[], R>(
+    name: string,
+    resource: TaskResource<T>,
+    fn: (resource: Awaited<T>, ...args: A) => R,
+    options: ContextTaskOptions & { asArgument: true; context?: false },
+  ): TaskWrapper<A, Awaited<R>>;
 }
 
 const asyncDispose: symbol | undefined = (Symbol as { asyncDispose?: symbol }).asyncDispose;

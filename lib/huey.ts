@@ -7,7 +7,7 @@
  * @module
  */
 import { contextDefinition } from "./context_task.ts";
-import type { ContextTaskOptions, TaskResource } from "./context_task.ts";
+import type { ContextTaskDeclaration, ContextTaskOptions, TaskResource } from "./context_task.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
 import type { TaskErrorInfo } from "./errors.ts";
@@ -279,22 +279,12 @@ export class Huey {
    * new MemoryHuey().contextTask("q", connect, (db, sql: string) => db.query(sql), { asArgument: true });
    * ```
    */
-  contextTask<F extends AnyFunction>(
+  readonly contextTask: ContextTaskDeclaration = (
     name: string,
     resource: TaskResource,
-    fn: F,
-    options?: ContextTaskOptions & { asArgument?: false; context?: false },
-  ): TaskWrapper<Parameters<F>, Awaited<ReturnType<F>>>;
-  /** A context task whose function takes the entered resource first. */
-  contextTask<T, A extends unknown[], R>(
-    name: string,
-    resource: TaskResource<T>,
-    fn: (resource: Awaited<T>, ...args: A) => R,
-    options: ContextTaskOptions & { asArgument: true; context?: false },
-  ): TaskWrapper<A, Awaited<R>>;
-  contextTask(name: string, resource: TaskResource, fn: AnyFunction, options = {}): unknown {
-    return this.#declare(contextDefinition(name, resource, fn, options));
-  }
+    fn: AnyFunction,
+    options: ContextTaskOptions = {},
+  ) => this.#declare(contextDefinition(name, resource, fn, options)) as never;
 
   #declare(definition: TaskDefinition): TaskWrapper<unknown[], unknown> {
     return this.#rooms.declare(definition);
