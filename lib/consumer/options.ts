@@ -66,17 +66,17 @@ export interface ConsumerOptions {
   maxTasks?: number;
 }
 
-/** The options that stay unset unless given. */
-type Unset = "logfile" | "utc" | "maxTasks";
+/** Options with every default filled in (those without a default stay unset unless given). */
+export type ResolvedConsumerOptions =
+  & Required<Omit<ConsumerOptions, "logfile" | "utc" | "maxTasks">>
+  & {
+    logfile?: string;
+    utc?: boolean;
+    maxTasks?: number;
+  };
 
-/** Options with every default filled in. */
-export type ResolvedConsumerOptions = Required<Omit<ConsumerOptions, Unset>> & {
-  logfile?: string;
-  utc?: boolean;
-  maxTasks?: number;
-};
-
-const UNSET: readonly string[] = ["logfile", "utc", "maxTasks"] satisfies Unset[];
+/** The options without a default. */
+const UNSET: readonly string[] = ["logfile", "utc", "maxTasks"] satisfies (keyof ConsumerOptions)[];
 
 /** huey's defaults. */
 export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freeze({
