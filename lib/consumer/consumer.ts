@@ -88,7 +88,14 @@ export class Consumer {
     const pool = new AsyncPool(this.huey, this.options);
     // A process pool's child is one worker: when it retires (-M) the child
     // ends, and its parent starts a fresh process.
-    if (this.#setup.workerOnly) pool.onRetired = () => void this.stop();
+    if (this.#setup.workerOnly) {
+      pool.onRetired = () => {
+        this.huey.logger.info(
+          `Ran ${this.options.maxTasks} tasks (--max-tasks); this process ends`,
+        );
+        void this.stop();
+      };
+    }
     return pool;
   }
 
