@@ -59,6 +59,7 @@ export { Task } from "./lib/task.ts";
 export type {
   AcceptsPiped,
   DropArgs,
+  InvocationOptions,
   Last,
   PipedArgs,
   RescheduleOptions,
@@ -113,6 +114,7 @@ export {
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
+  SIGNAL_TIMEOUT,
   SIGNALS,
 } from "./lib/signals.ts";
 export type { SignalHandler, SignalName } from "./lib/signals.ts";
@@ -181,6 +183,7 @@ export {
   SerializationError,
   TaskError,
   TaskLockedError,
+  TaskTimeout,
   UnknownTaskError,
 } from "./lib/errors.ts";
 export type {

@@ -5,6 +5,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { TaskTimeout } from "./errors.ts";
 import type { Task, TaskContext } from "./task.ts";
 import type { TaskSignal } from "./timeout.ts";
 
@@ -33,28 +34,63 @@ export function runInTaskContext<T>(context: TaskContext, fn: () => T): T {
 }
 
 /**
+ * The context of one run: the task's id, name and retries, its signal (made
+ * on first read when given as a function), and its deadline for the
+ * cooperative checks. A class, so the methods are shared by every run
+ * rather than made per task (every run gets a context, for `currentTask()`).
+ */
+class RunContext implements TaskContext {
+  id: string;
+  name: string;
+  retries: number;
+  task: Task;
+  #signal: TaskSignal;
+  readonly #deadline?: number;
+  readonly #timeout?: number;
+
+  constructor(task: Task, signal: TaskSignal, deadline?: number) {
+    this.id = task.id;
+    this.name = task.name;
+    this.retries = task.retries;
+    this.task = task;
+    this.#signal = signal;
+    this.#deadline = deadline;
+    this.#timeout = task.timeout;
+  }
+
+  get signal(): AbortSignal {
+    if (typeof this.#signal === "function") this.#signal = this.#signal();
+    return this.#signal;
+  }
+
+  timeRemaining(): number {
+    if (this.#deadline === undefined) return Infinity;
+    return Math.max(0, (this.#deadline - performance.now()) / 1000);
+  }
+
+  isTimedOut(): boolean {
+    return this.#deadline !== undefined && performance.now() >= this.#deadline;
+  }
+
+  checkTimeout(): void {
+    if (this.isTimedOut()) throw new TaskTimeout(this.#timeout ?? 0, this.task);
+  }
+}
+
+/**
  * The context of a run of `task`; `signal` may be a function that makes the
- * signal when the task first reads it.
+ * signal when the task first reads it; `deadline` is when the run's timeout
+ * passes, as a `performance.now()` time (unset: no timeout).
  *
  * @example
  * ```ts
  * import { taskContext } from "./context.ts";
  * import { Task } from "./task.ts";
  * const task = new Task({ id: "1", name: "add", args: [], retries: 0, retryDelay: 0, priority: 0 });
- * console.log(taskContext(task, new AbortController().signal).name); // "add"
+ * const ctx = taskContext(task, new AbortController().signal);
+ * console.log(ctx.name, ctx.timeRemaining()); // "add" Infinity
  * ```
  */
-export function taskContext(task: Task, signal: TaskSignal): TaskContext {
-  const { id, name, retries } = task;
-  if (typeof signal !== "function") return { id, name, retries, signal, task };
-  let own: AbortSignal | undefined;
-  return {
-    id,
-    name,
-    retries,
-    get signal() {
-      return own ??= signal();
-    },
-    task,
-  };
+export function taskContext(task: Task, signal: TaskSignal, deadline?: number): TaskContext {
+  return new RunContext(task, signal, deadline);
 }

@@ -160,11 +160,13 @@ export class Enqueuer {
   /**
    * A copy of `original` to run at the time `call` says, with a new id
    * unless `call` gives one; its per-call options win over the original's.
-   * `copy()` carries every field of the Task (timeout, pipeline, and any
-   * field added later); the options below are the ones a call may change.
+   * `copy()` carries every field of the Task (the pipeline, and any field
+   * added later); the options below are the ones a call may change. Throws,
+   * as {@link submit} rejects, for bad options or an undeclared task.
    */
   rescheduled(original: Task, call: RescheduleOptions): Task {
     checkTaskOptions(`reschedule of ${original.name}`, call);
+    this.#checkDeclared(original);
     if ((call as { transaction?: unknown }).transaction !== undefined) {
       // The original is revoked outside any transaction first: the pair cannot be atomic.
       throw new TypeError(`Cannot reschedule ${original.name} in a transaction: use schedule()`);
@@ -175,9 +177,12 @@ export class Enqueuer {
       eta: call.eta ?? (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined),
       retries: call.retries ?? original.retries,
       retryDelay: call.retryDelay ?? original.retryDelay,
-      // retryBackoff goes here, as retryDelay does, once tasks have it.
+      retryBackoff: call.retryBackoff ?? original.retryBackoff,
+      retryJitter: call.retryJitter ?? original.retryJitter,
+      retryMaxDelay: call.retryMaxDelay ?? original.retryMaxDelay,
       priority: call.priority ?? original.priority,
       expires: call.expires ?? original.expires,
+      timeout: call.timeout ?? original.timeout,
       expiresAt: undefined,
     });
   }

@@ -240,6 +240,49 @@ export class ResultTimeout extends HueyError {
 }
 
 /**
+ * A task ran past its `timeout` (huey's `TaskTimeout`): the run's signal
+ * aborts with it, it is what `ctx.checkTimeout()` throws, and it is stored
+ * as the run's error (`TaskError.remoteName` is `"TaskTimeout"`); the
+ * `timeout` signal fires instead of `error`, and the task is retried if it
+ * has retries left.
+ *
+ * @example Check the deadline in a long loop
+ * ```ts
+ * import { MemoryHuey, TaskTimeout } from "../mod.ts";
+ * import type { TaskContext } from "../mod.ts";
+ * const huey = new MemoryHuey({ immediate: true });
+ * const crunch = huey.task("crunch", (rows: number[], ctx: TaskContext) => {
+ *   let sum = 0;
+ *   for (const row of rows) {
+ *     ctx.checkTimeout(); // throws a TaskTimeout once the 60 s are up
+ *     sum += row;
+ *   }
+ *   return sum;
+ * }, { timeout: 60, context: true });
+ * console.log(await (await crunch([1, 2, 3])).get()); // 6
+ * console.log(new TaskTimeout(60, { id: "1", name: "crunch" }).message);
+ * ```
+ */
+export class TaskTimeout extends HueyError {
+  /** The limit that was passed, in seconds. */
+  readonly timeout: number;
+  /** Id of the invocation that timed out, when known. */
+  readonly taskId?: string;
+  /** Name of the task that timed out, when known. */
+  readonly taskName?: string;
+
+  /** `task` (when known) ran past `timeout` seconds. */
+  constructor(timeout: number, task?: { id: string; name: string }) {
+    const who = task ? `Task ${truncate(task.name)} (${task.id})` : "Task";
+    super(`${who} timed out after ${timeout}s`);
+    this.name = "TaskTimeout";
+    this.timeout = timeout;
+    this.taskId = task?.id;
+    this.taskName = task?.name;
+  }
+}
+
+/**
  * A message names a task this process has not registered
  * (huey's "not found in TaskRegistry").
  *

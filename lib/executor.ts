@@ -17,6 +17,7 @@ import {
   SerializationError,
   TaskError,
   TaskLockedError,
+  TaskTimeout,
   UnknownTaskError,
 } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
@@ -28,6 +29,7 @@ import type { Registry, TaskDefinition } from "./registry.ts";
 import type { StoredResult } from "./result.ts";
 import { REVOCATIONS_MARKER } from "./revocation.ts";
 import type { Revocations } from "./revocation.ts";
+import { nextRetry } from "./retry.ts";
 import {
   SIGNAL_CANCELED,
   SIGNAL_COMPLETE,
@@ -39,6 +41,7 @@ import {
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
+  SIGNAL_TIMEOUT,
 } from "./signals.ts";
 import type { Delivery, Storage } from "./storage/types.ts";
 import type { Task } from "./task.ts";
@@ -48,6 +51,7 @@ import { runUnderDeadline } from "./timeout.ts";
 export type ExecutionStatus =
   | "complete"
   | "error"
+  | "timeout"
   | "scheduled"
   | "expired"
   | "revoked"
@@ -64,7 +68,7 @@ export interface ExecutionOutcome {
   task?: Task;
   /** The return value, for `complete`. */
   value?: unknown;
-  /** The error, for `error`, `locked`, `canceled`, `interrupted` and `invalid`. */
+  /** The error, for `error`, `timeout`, `locked`, `canceled`, `interrupted` and `invalid`. */
   error?: unknown;
   /** True when the task was put back for another attempt. */
   retrying?: boolean;
@@ -422,7 +426,9 @@ export class Executor {
     let retryEta: Date | undefined;
     let stored: string | undefined;
     const start = performance.now();
-    options.onStart?.({ id: task.id, name: task.name, timeout: task.timeout, started: this.now() });
+    // A timeout of 0 is none: health checks must not take the run for hung.
+    const timeout = task.timeout || undefined;
+    options.onStart?.({ id: task.id, name: task.name, timeout, started: this.now() });
     const executing = events.emit(SIGNAL_EXECUTING, task);
     if (executing) await executing;
     logger.info(`Executing ${task}`);
@@ -474,23 +480,29 @@ export class Executor {
   #call(definition: TaskDefinition, task: Task, hardStop?: AbortSignal): Promise<unknown> {
     const fn = definition.fn as (...args: unknown[]) => unknown;
     const withContext = definition.options.context === true;
-    return runUnderDeadline((signal) => {
-      const context = taskContext(task, signal);
+    return runUnderDeadline((signal, deadline) => {
+      const context = taskContext(task, signal, deadline);
       const args = withContext ? [...task.args, context] : task.args;
       return runInTaskContext(context, () => fn(...args));
-    }, { timeout: task.timeout, hardStop, label: `Task ${task.name} (${task.id})` });
+    }, { timeout: task.timeout, hardStop, task });
   }
 
   /**
-   * What a failed run's error means: a held lock, a retry request, a
-   * cancellation or a plain error; logs it, fires its signal, and adjusts
-   * the retries left.
+   * What a failed run's error means: a timeout, a held lock, a retry
+   * request, a cancellation or a plain error; logs it, fires its signal,
+   * and adjusts the retries left.
    */
   async #classify(
     task: Task,
     err: unknown,
   ): Promise<{ status: ExecutionStatus; retryEta?: Date }> {
     const { events, logger } = this;
+    if (err instanceof TaskTimeout) {
+      // huey's order: `timeout` instead of `error`, then `retrying` if it can be.
+      logger.warn(`${task} timed out after ${err.timeout}s`);
+      await events.emit(SIGNAL_TIMEOUT, task, err);
+      return { status: "timeout" };
+    }
     if (err instanceof TaskLockedError) {
       logger.warn(`${task} not run: lock ${err.lockName} is held`);
       await events.emit(SIGNAL_LOCKED, task, err);
@@ -588,10 +600,15 @@ export class Executor {
     );
   }
 
+  /**
+   * Put `task` back for another attempt: at `eta` when the run asked for one
+   * (`RetryTask` with a delay or eta: the backoff neither applies nor
+   * advances), else after its retry delay (see {@link nextRetry}).
+   */
   async #retry(task: Task, eta?: Date): Promise<void> {
     task.retries -= 1;
     const now = this.now();
-    task.eta = eta ?? (task.retryDelay ? new Date(now + task.retryDelay * 1000) : undefined);
+    task.eta = eta ?? nextRetry(task, now);
     this.logger.info(`Retrying ${task}, ${task.retries} retries left`);
     await this.events.emit(SIGNAL_RETRYING, task);
     await this.#put(task, now);

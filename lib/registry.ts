@@ -56,13 +56,17 @@ export function checkCount(value: number, what: string, min: number): number {
 }
 
 /**
- * Check task options (at declaration) or per-call options (at `schedule()`);
- * `where` names them in the `RangeError`/`TypeError` message.
+ * Check task options (at declaration) or per-call options (at `schedule()`,
+ * `reschedule()`), so a bad setting is refused where it is written, never
+ * in the consumer. A setting out of its range (`retries`, `retryBackoff`,
+ * `timeout`, ...) throws a `ConfigurationError`; an id, eta or transaction
+ * of the wrong kind a `TypeError`. `where` names the task in the message,
+ * with the option and the value.
  *
  * @example
  * ```ts
  * import { checkTaskOptions } from "./registry.ts";
- * checkTaskOptions("task add", { retries: 2, retryDelay: 10 });
+ * checkTaskOptions("task add", { retries: 2, retryDelay: 10, retryBackoff: 2 });
  * ```
  */
 export function checkTaskOptions(where: string, options: TaskOptions & ScheduleOptions): void {
@@ -72,6 +76,9 @@ export function checkTaskOptions(where: string, options: TaskOptions & ScheduleO
     ["retries", options.retries, TASK_RULES.retries],
     ["priority", options.priority, TASK_RULES.priority],
     ["retryDelay", options.retryDelay, TASK_RULES.seconds],
+    ["retryBackoff", options.retryBackoff, TASK_RULES.backoff],
+    ["retryJitter", options.retryJitter, TASK_RULES.fraction],
+    ["retryMaxDelay", options.retryMaxDelay, TASK_RULES.seconds],
     ["delay", options.delay, TASK_RULES.seconds],
     ["timeout", options.timeout, TASK_RULES.timeout],
     ["expires", options.expires, TASK_RULES.expires],
@@ -80,10 +87,10 @@ export function checkTaskOptions(where: string, options: TaskOptions & ScheduleO
     const expected = value === undefined ? undefined : rule(value);
     if (expected === undefined) continue;
     const message = `Cannot use ${where} ${key}: expected ${expected}: ${shown(value)}`;
-    throw key === "id" ? new TypeError(message) : new RangeError(message);
+    throw key === "id" ? new TypeError(message) : new ConfigurationError(message);
   }
   if (eta instanceof Date && Number.isNaN(eta.getTime())) {
-    throw new RangeError(`Cannot use ${where} eta: the Date is invalid`);
+    throw new ConfigurationError(`Cannot use ${where} eta: the Date is invalid`);
   }
   if (eta !== undefined && !(eta instanceof Date)) {
     throw new TypeError(`Cannot use ${where} eta: expected a Date: ${shown(eta)}`);
@@ -206,9 +213,12 @@ export class Registry {
       eta,
       retries: call.retries ?? options.retries ?? 0,
       retryDelay: call.retryDelay ?? options.retryDelay ?? 0,
+      retryBackoff: call.retryBackoff ?? options.retryBackoff,
+      retryJitter: call.retryJitter ?? options.retryJitter,
+      retryMaxDelay: call.retryMaxDelay ?? options.retryMaxDelay,
       priority: call.priority ?? options.priority ?? 0,
       expires: call.expires ?? options.expires,
-      timeout: options.timeout,
+      timeout: call.timeout ?? options.timeout,
       periodic: definition.schedule !== undefined,
     });
   }

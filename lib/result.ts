@@ -44,7 +44,10 @@ export interface ResultBackend {
     restoreById(id: string): Promise<boolean>;
     isRevoked(task: Task, date?: Date): Promise<boolean>;
   };
-  /** Enqueue a copy of `task` at the time `options` say. */
+  /**
+   * Check `options`, then revoke `task` (once) and enqueue a copy at the
+   * time they say (a refused call leaves the original as it was).
+   */
   reschedule(task: Task, options: RescheduleOptions): Promise<Result<unknown>>;
 }
 
@@ -190,11 +193,11 @@ export class Result<T> {
    * Revoke this invocation (once) and enqueue a copy with a new id to run
    * at the new time, or at once without `delay`/`eta` (no check is made that
    * the original has not run yet). The copy keeps the original's arguments,
-   * pipeline, retries, retry delay, timeout, priority and expiry, unless
-   * `options` override them.
+   * pipeline, retries and their delays, timeout, priority and expiry, unless
+   * `options` override them. Its options are checked first: a bad one
+   * throws and leaves the original unrevoked.
    */
   async reschedule(options: RescheduleOptions = {}): Promise<Result<T>> {
-    await this.revoke();
     return (await this.#backend.reschedule(this.task, options)) as Result<T>;
   }
 

@@ -102,8 +102,11 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     store,
     revocations,
     reschedule: async (original, call) => {
+      // Built (and its options checked) before the original is revoked.
       const task = enqueuer.rescheduled(original, call);
-      await enqueuer.submit(task);
+      // Once, as huey's Result.revoke(): its key goes with the skipped run.
+      await revocations.revokeById(original.id, { revokeOnce: true });
+      await enqueuer.put(task);
       return new Result(backend, task);
     },
   };

@@ -28,28 +28,35 @@ export const SIGNAL_SCHEDULED = "scheduled";
 export const SIGNAL_INTERRUPTED = "interrupted";
 /** A task was put in the queue. */
 export const SIGNAL_ENQUEUED = "enqueued";
+/**
+ * A task ran past its `timeout` (or its `ctx.checkTimeout()` found it had);
+ * sent instead of `error`, with the `TaskTimeout`; `retrying` follows if it
+ * has retries left.
+ */
+export const SIGNAL_TIMEOUT = "timeout";
 
-/** Every signal name, in huey's order. */
+/** Every signal name, in the order huey 3.3 declares them (huey/signals.py). */
 export const SIGNALS = [
-  SIGNAL_EXECUTING,
+  SIGNAL_CANCELED,
   SIGNAL_COMPLETE,
   SIGNAL_ERROR,
-  SIGNAL_RETRYING,
-  SIGNAL_REVOKED,
-  SIGNAL_CANCELED,
+  SIGNAL_EXECUTING,
   SIGNAL_EXPIRED,
   SIGNAL_LOCKED,
+  SIGNAL_RETRYING,
+  SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
   SIGNAL_INTERRUPTED,
   SIGNAL_ENQUEUED,
+  SIGNAL_TIMEOUT,
 ] as const;
 
 /** The name of a signal. */
 export type SignalName = typeof SIGNALS[number];
 
 /**
- * Called when a signal is sent. `error` is set for `error` (and `locked`,
- * `canceled` when an error caused them). Handlers run one after another, in
+ * Called when a signal is sent. `error` is set for `error` and `timeout`
+ * (and `locked`, `canceled` when an error caused them). Handlers run one after another, in
  * the order they were connected; keep them fast.
  */
 export type SignalHandler = (

@@ -12,8 +12,24 @@ import { preview } from "./tagged.ts";
 export interface TaskOptions {
   /** Times to retry after an error. @default 0 */
   retries?: number;
-  /** Seconds to wait before each retry. @default 0 */
+  /** Seconds to wait before the first retry (and each, without `retryBackoff`). @default 0 */
   retryDelay?: number;
+  /**
+   * Multiply the wait by this after each retry (huey 3.3's `retry_backoff`):
+   * `retryDelay: 2, retryBackoff: 2` waits 2, 4, 8 s. At least 1; a
+   * `RetryTask` with its own `delay` or `eta` neither uses nor advances it.
+   * @default 1 (the wait stays `retryDelay`)
+   */
+  retryBackoff?: number;
+  /**
+   * Shorten each wait by up to this fraction of it, at random, so tasks
+   * that failed together do not all retry at the same moment: 0.2 waits
+   * 80-100% of the delay, 1 anywhere from 0 to all of it ("full jitter").
+   * @default 0
+   */
+  retryJitter?: number;
+  /** The longest wait before a retry, in seconds, however far the backoff grows. @default no cap */
+  retryMaxDelay?: number;
   /** Higher runs first on storages that support priority. @default 0 */
   priority?: number;
   /**
@@ -22,8 +38,12 @@ export interface TaskOptions {
    */
   expires?: number | Date;
   /**
-   * Seconds a run may take; then its `signal` aborts and the run counts as an
-   * error (retried if it has retries). @default no timeout
+   * Seconds a run may take (counted from when the task function is called,
+   * after the pre-execute hooks); then its `signal` aborts, a `TaskTimeout`
+   * is stored as its error, the `timeout` signal fires (not `error`), and it
+   * is retried if it has retries. A task that never yields (a synchronous
+   * loop) cannot be interrupted: check `ctx.checkTimeout()` in it. 0 means
+   * none. @default no timeout
    */
   timeout?: number;
   /**
@@ -48,6 +68,19 @@ export interface TaskContext {
    * what happens if this attempt fails.
    */
   task: Task;
+  /**
+   * Seconds left before the run's `timeout` (0 once it has passed);
+   * `Infinity` for a run without one, so comparing is always safe.
+   */
+  timeRemaining(): number;
+  /** True once the run has passed its `timeout`; always false without one. */
+  isTimedOut(): boolean;
+  /**
+   * Throw a `TaskTimeout` if the run has passed its `timeout`: for code the
+   * timer cannot interrupt (a synchronous loop), so the run ends as a
+   * timeout (its signal, its retries) rather than running on.
+   */
+  checkTimeout(): void;
 }
 
 /** Options of `schedule()` and of one invocation: when it runs and how. */
@@ -64,6 +97,14 @@ export interface ScheduleOptions {
   retries?: number;
   /** Override the task's retry delay for this invocation. */
   retryDelay?: number;
+  /** Override the task's retry backoff for this invocation (see `TaskOptions.retryBackoff`). */
+  retryBackoff?: number;
+  /** Override the task's retry jitter for this invocation (see `TaskOptions.retryJitter`). */
+  retryJitter?: number;
+  /** Override the task's longest retry wait for this invocation. */
+  retryMaxDelay?: number;
+  /** Override the task's timeout for this invocation, in seconds (0: none). */
+  timeout?: number;
   /** Use this id instead of a random one. */
   id?: string;
   /**
@@ -79,10 +120,30 @@ export interface ScheduleOptions {
 /**
  * Options of `Result.reschedule()`: when the copy runs (`delay`/`eta`, or
  * at once), and what it overrides; what is unset is the original's
- * (retries, retry delay, priority, expiry; the timeout always is). Not
- * `transaction`: the original is revoked outside it.
+ * (retries and their delays, timeout, priority, expiry). Not `transaction`:
+ * the original is revoked outside it.
  */
 export type RescheduleOptions = Omit<ScheduleOptions, "transaction">;
+
+/**
+ * The per-call settings an invocation built ahead of time can carry
+ * (`wrapper.withOptions(options).s(...args)`, huey's `add.s(1, 2,
+ * timeout=5)`): {@link ScheduleOptions} without the id and the transaction,
+ * which belong to enqueuing it.
+ */
+export type InvocationOptions = Pick<
+  ScheduleOptions,
+  | "delay"
+  | "eta"
+  | "priority"
+  | "expires"
+  | "retries"
+  | "retryDelay"
+  | "retryBackoff"
+  | "retryJitter"
+  | "retryMaxDelay"
+  | "timeout"
+>;
 
 /** What `revoke()` takes: pause every future run, or only the next, or until a time. */
 export interface RevokeOptions {
@@ -172,15 +233,24 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare eta?: Date;
   /** Retries left. */
   declare retries: number;
-  /** Seconds between retries. */
+  /**
+   * Seconds to wait before the next retry: with a backoff, it grows after
+   * each retry and the grown value travels with the task (as in huey 3.3).
+   */
   declare retryDelay: number;
+  /** What the wait is multiplied by after each retry; unset: 1. */
+  declare retryBackoff?: number;
+  /** The fraction of each wait that may be cut at random; unset: 0. */
+  declare retryJitter?: number;
+  /** The longest wait before a retry, in seconds; unset: no cap. */
+  declare retryMaxDelay?: number;
   /** Queue priority. */
   declare priority: number;
   /** Expiry as declared: seconds after enqueueing, or a Date. */
   declare expires?: number | Date;
   /** Expiry resolved to a time when the task was last put in the queue. */
   declare expiresAt?: Date;
-  /** Seconds a run may take. */
+  /** Seconds a run may take; unset or 0: no limit. */
   declare timeout?: number;
   /** True for runs of periodic tasks: their return values are not stored. */
   declare periodic: boolean;
@@ -330,6 +400,8 @@ export const TASK_LIMITS = {
    * timer asked to wait longer fires at once.
    */
   timeout: 2_147_483,
+  /** Largest `retryBackoff`: past it, the first few retries reach any cap anyway. */
+  backoff: 1000,
   /** Longest task id. */
   idLength: 200,
   /** Most tasks nested in a pipeline (`then` / `error` chains). */
@@ -396,9 +468,14 @@ export const TASK_RULES = {
   ),
   seconds,
   timeout: within(
-    `a number of seconds above 0, at most ${TASK_LIMITS.timeout}`,
-    (n) => n > 0 && n <= TASK_LIMITS.timeout,
+    `a number of seconds from 0 (none) to ${TASK_LIMITS.timeout}`,
+    (n) => n >= 0 && n <= TASK_LIMITS.timeout,
   ),
+  backoff: within(
+    `a number from 1 to ${TASK_LIMITS.backoff} (1: the same delay each time)`,
+    (n) => n >= 1 && n <= TASK_LIMITS.backoff,
+  ),
+  fraction: within("a fraction from 0 to 1", (n) => n >= 0 && n <= 1),
   date,
   /** Seconds after it is queued, or an absolute time. */
   expires: (value: unknown) =>

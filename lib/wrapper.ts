@@ -1,6 +1,6 @@
 /**
  * The task wrapper: the callable that `huey.task()` returns. Calling it
- * enqueues; its methods build invocations (`s`), schedule them, map over
+ * enqueues; its methods build invocations (`s`, `withOptions`), schedule them, map over
  * argument lists, revoke the task, or call the plain function.
  *
  * @module
@@ -9,7 +9,14 @@ import { taskContext } from "./context.ts";
 import type { Crontab, PeriodicSchedule } from "./crontab.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { Result, ResultGroup } from "./result.ts";
-import type { RevokeOptions, ScheduleOptions, Task, TaskOptions } from "./task.ts";
+import type {
+  InvocationOptions,
+  RevokeOptions,
+  ScheduleOptions,
+  Task,
+  TaskFactory,
+  TaskOptions,
+} from "./task.ts";
 
 /**
  * The callable returned by `huey.task()`: call it to enqueue, or use its
@@ -29,6 +36,14 @@ export interface TaskWrapper<A extends unknown[] = unknown[], R = unknown> {
   readonly validateDatetime?: PeriodicSchedule;
   /** Build an invocation without enqueuing it (for pipelines and `huey.enqueue`). */
   s(...args: A): Task<A, R>;
+  /**
+   * A factory whose `s()` builds invocations with these per-call settings
+   * (huey's `add.s(1, 2, timeout=5)`; `s()` itself takes only the task's
+   * arguments, so its types stay the function's): for pipelines and
+   * `huey.enqueue`, e.g. `fetch.s(url).then(parse.withOptions({ timeout: 5 }))`.
+   * The settings are checked here: a bad one throws a ConfigurationError.
+   */
+  withOptions(options: InvocationOptions): TaskFactory<A, R>;
   /** Enqueue an invocation to run later (`delay`/`eta`) or with per-call options. */
   schedule(args: A, options?: ScheduleOptions): Promise<Result<R>>;
   /** Enqueue one invocation per argument list, in one storage operation. */
@@ -113,6 +128,10 @@ export function createWrapper(
     options: Object.freeze({ ...options }),
     validateDatetime: definition.schedule,
     s,
+    withOptions: (call: InvocationOptions) => {
+      host.checkCall(`withOptions of ${name}`, call);
+      return { name, s: (...args: unknown[]) => host.newTask(definition, args, call) };
+    },
     schedule: (args: unknown[], call: ScheduleOptions = {}) => {
       if (!Array.isArray(args)) {
         throw new TypeError(`Cannot schedule task ${name}: args must be an array: ${args}`);

@@ -5,7 +5,7 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { MemoryHuey, SerializationError, Serializer, Task } from "../mod.ts";
+import { ConfigurationError, MemoryHuey, SerializationError, Serializer, Task } from "../mod.ts";
 import { consumer, fast, freshApp, stop, tempDir } from "./process_helpers.ts";
 import { silent } from "./helpers.ts";
 
@@ -52,6 +52,11 @@ const BAD: [string, unknown, RegExp][] = [
   ["retries", "3", /retries must be an integer from 0 to 1000000: "3"/],
   ["retryDelay", -1, /retryDelay must be a number of seconds from 0 to 10000000000: -1/],
   ["retryDelay", Infinity, /retryDelay must be a number of seconds .*: Infinity/],
+  ["retryBackoff", 0.5, /retryBackoff must be a number from 1 to 1000 .*: 0\.5/],
+  ["retryBackoff", 1e6, /retryBackoff must be a number from 1 to 1000 .*: 1000000/],
+  ["retryJitter", -0.5, /retryJitter must be a fraction from 0 to 1: -0\.5/],
+  ["retryJitter", 2, /retryJitter must be a fraction from 0 to 1: 2/],
+  ["retryMaxDelay", -1, /retryMaxDelay must be a number of seconds from 0 to 10000000000: -1/],
   [
     "priority",
     1e16,
@@ -60,7 +65,7 @@ const BAD: [string, unknown, RegExp][] = [
   ["priority", NaN, /priority must be a number .*: NaN/],
   ["eta", new Date(NaN), /eta must be a valid Date: Invalid Date/],
   ["eta", "2026-11-23T10:00:00Z", /eta must be a valid Date: "2026-11-23T10:00:00Z"/],
-  ["timeout", 0, /timeout must be a number of seconds above 0, at most 2147483: 0/],
+  ["timeout", -1, /timeout must be a number of seconds from 0 \(none\) to 2147483: -1/],
   ["timeout", 1e300, /timeout must be a number of seconds .*: 1e\+300/],
   ["expires", -5, /expires must be a number of seconds from 0 to 10000000000 or a valid Date: -5/],
   ["expires", new Date(NaN), /expires must be .* or a valid Date: Invalid Date/],
@@ -84,6 +89,9 @@ describe("task message fields", () => {
     const task = huey.decodeTask(message({
       retries: 1_000_000,
       retryDelay: 1e10,
+      retryBackoff: 1000,
+      retryJitter: 1,
+      retryMaxDelay: 0,
       priority: -1e15,
       timeout: 2_147_483,
       expires: 0,
@@ -171,7 +179,8 @@ describe("per-call and declared options", () => {
       assert.throws(
         () => add.schedule([1, 2], options),
         (error: Error) =>
-          error instanceof RangeError && /^Cannot use schedule of add /.test(error.message) &&
+          error instanceof ConfigurationError &&
+          /^Cannot use schedule of add /.test(error.message) &&
           why.test(error.message),
         JSON.stringify(options),
       );
@@ -181,7 +190,7 @@ describe("per-call and declared options", () => {
   it("rejects a timeout that a timer cannot wait for at declaration", () => {
     assert.throws(
       () => huey.task("long", () => 1, { timeout: 30 * 86400 }),
-      /task long timeout: expected a number of seconds above 0, at most 2147483: 2592000/,
+      /task long timeout: expected a number of seconds from 0 \(none\) to 2147483: 2592000/,
     );
   });
 });

@@ -219,7 +219,7 @@ describe("timeouts and interruption", () => {
     await assert.rejects(
       () => r.get(),
       (err: unknown) =>
-        err instanceof TaskError && err.remoteName === "TimeoutError" &&
+        err instanceof TaskError && err.remoteName === "TaskTimeout" &&
         /timed out after 0.05s/.test(err.remoteMessage),
     );
   });

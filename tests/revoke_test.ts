@@ -565,13 +565,14 @@ describe("revoking once (huey's revoke_once for an instance)", () => {
     assert.deepEqual([...(await producer.allResults()).keys()], ["%revocations"]);
   });
 
-  it("reschedule() carries retries, retryDelay and timeout, and takes expires and priority", async () => {
+  it("reschedule() carries retries, retryDelay, retryBackoff and timeout, and takes expires and priority", async () => {
     const { producer, worker } = env;
     const slow = producer.task("slow", (n: number) => n, { timeout: 9, retries: 1 });
     worker.task("slow", (n: number) => n, { timeout: 9, retries: 1 });
     const original = await slow.schedule([1], {
       retries: 3,
       retryDelay: 5,
+      retryBackoff: 2,
       priority: 2,
       expires: 60,
       delay: 100,
@@ -580,9 +581,10 @@ describe("revoking once (huey's revoke_once for an instance)", () => {
     const [task] = await producer.pending();
     assert.equal(task.id, copy.id);
     assert.deepEqual(
-      [task.args, task.retries, task.retryDelay, task.timeout, task.priority, task.expires],
-      [[1], 3, 5, 9, 7, 30],
+      [task.args, task.retries, task.retryDelay, task.retryBackoff, task.timeout],
+      [[1], 3, 5, 2, 9],
     );
+    assert.deepEqual([task.priority, task.expires], [7, 30]);
     const kept = await (await producer.scheduled())[0].id;
     assert.equal(kept, original.id);
     const plain = await copy.reschedule();

@@ -21,7 +21,9 @@ import {
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
+  SIGNAL_TIMEOUT,
   SIGNALS,
+  TaskTimeout,
 } from "../mod.ts";
 import type { HueyEvent, SignalName, Task } from "../mod.ts";
 
@@ -57,6 +59,13 @@ function setup() {
     short: huey.task("short", () => "too late?", { expires: 10 }),
     cancel: huey.task("cancel", () => {
       throw new CancelExecution();
+    }),
+    // Never settle: only their timeouts end them.
+    stuck: huey.task("stuck", () => new Promise<never>(() => {}), { timeout: 0.02, retries: 1 }),
+    stuckLater: huey.task("stuckLater", () => new Promise<never>(() => {}), {
+      timeout: 0.02,
+      retries: 1,
+      retryDelay: 30,
     }),
   });
   const tasks = declare(producer);
@@ -139,7 +148,24 @@ describe("huey.signal", () => {
     assert.throws(() => huey.signal(() => {}, "finished" as SignalName), TypeError);
   });
 
-  it("exports every huey 2 signal name", () => {
+  it("lists the signals in huey 3.3's order (huey/signals.py)", () => {
+    assert.deepEqual(SIGNALS.slice(0, 12), [
+      "canceled",
+      "complete",
+      "error",
+      "executing",
+      "expired",
+      "locked",
+      "retrying",
+      "revoked",
+      "scheduled",
+      "interrupted",
+      "enqueued",
+      "timeout",
+    ]);
+  });
+
+  it("exports every huey 3.3 signal name", () => {
     assert.deepEqual([...SIGNALS].sort(), [
       "canceled",
       "complete",
@@ -152,6 +178,7 @@ describe("huey.signal", () => {
       "retrying",
       "revoked",
       "scheduled",
+      "timeout",
     ]);
   });
 });
@@ -183,26 +210,29 @@ describe("signal sequences", () => {
     ]);
   });
 
-  it("a task with retryDelay is retrying, then scheduled", async () => {
-    const { worker, slowRetry, names, seen, clock } = setup();
-    const r = await slowRetry();
-    await worker.executeNext();
-    assert.deepEqual(names(), [
-      SIGNAL_ENQUEUED,
-      SIGNAL_EXECUTING,
-      SIGNAL_ERROR,
-      SIGNAL_RETRYING,
-      SIGNAL_SCHEDULED,
-    ]);
-    const scheduled = seen.at(-1)!.task;
-    assert.equal(scheduled.id, r.id);
-    assert.equal(scheduled.eta?.getTime(), START + 30_000);
+  for (const [kind, failure] of [["fails", SIGNAL_ERROR], ["times out", SIGNAL_TIMEOUT]] as const) {
+    it(`a task with retryDelay that ${kind}: ${failure}, retrying, then scheduled; enqueued when due`, async () => {
+      const tasks = setup();
+      const { worker, names, seen, clock } = tasks;
+      const r = await (failure === SIGNAL_ERROR ? tasks.slowRetry() : tasks.stuckLater());
+      await worker.executeNext();
+      assert.deepEqual(names(), [
+        SIGNAL_ENQUEUED,
+        SIGNAL_EXECUTING,
+        failure,
+        SIGNAL_RETRYING,
+        SIGNAL_SCHEDULED,
+      ]);
+      const scheduled = seen.at(-1)!.task;
+      assert.equal(scheduled.id, r.id);
+      assert.equal(scheduled.eta?.getTime(), START + 30_000);
 
-    clock.now = START + 30_000;
-    await worker.readSchedule();
-    await worker.executeNext();
-    assert.deepEqual(names().slice(5), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_ERROR]);
-  });
+      clock.now = START + 30_000;
+      await worker.readSchedule();
+      await worker.executeNext();
+      assert.deepEqual(names().slice(5), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, failure]);
+    });
+  }
 
   it("a scheduled task: scheduled, then enqueued when due", async () => {
     const { worker, add, names, clock } = setup();
@@ -254,6 +284,42 @@ describe("signal sequences", () => {
     assert.equal(outcome?.status, "canceled");
     assert.deepEqual(names(), [SIGNAL_ENQUEUED, SIGNAL_EXECUTING, SIGNAL_CANCELED]);
     assert.ok(seen.at(-1)?.error instanceof CancelExecution);
+  });
+
+  it("a timed-out task with retries and no delay: timeout (not error), retrying, enqueued", async () => {
+    const { worker, stuck, names, seen } = setup();
+    const r = await stuck();
+    assert.equal((await worker.executeNext())?.status, "timeout");
+    assert.equal((await worker.executeNext())?.status, "timeout");
+    assert.equal(await worker.executeNext(), undefined, "no retries left");
+    assert.deepEqual(names(), [
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_TIMEOUT,
+      SIGNAL_RETRYING,
+      SIGNAL_ENQUEUED,
+      SIGNAL_EXECUTING,
+      SIGNAL_TIMEOUT,
+    ]);
+    const timeouts = seen.filter((s) => s.signal === SIGNAL_TIMEOUT);
+    for (const { task, error, by } of timeouts) {
+      assert.equal(task.id, r.id);
+      assert.equal(by, "worker");
+      assert.ok(error instanceof TaskTimeout, "the handler receives the TaskTimeout");
+      assert.equal(error.timeout, 0.02);
+    }
+  });
+
+  it("a timeout is an event too, with the TaskTimeout's text", async () => {
+    const { worker, stuck } = setup();
+    const controller = new AbortController();
+    const collected = collect(worker.events({ signal: controller.signal }));
+    const r = await stuck();
+    await worker.executeNext();
+    controller.abort();
+    const timeout = (await collected).find((e) => e.signal === SIGNAL_TIMEOUT);
+    assert.equal(timeout?.id, r.id);
+    assert.match(timeout?.error ?? "", /^TaskTimeout: Task stuck \(.+\) timed out after 0\.02s$/);
   });
 
   it("a hard stop while running: executing, interrupted", async () => {

@@ -91,7 +91,7 @@ describe("declaring tasks", () => {
         /-1/.test(err.message),
     );
     assert.throws(() => huey.task("t2", () => 1, { retryDelay: NaN }), ConfigurationError);
-    assert.throws(() => huey.task("t3", () => 1, { timeout: 0 }), ConfigurationError);
+    assert.throws(() => huey.task("t3", () => 1, { timeout: -1 }), ConfigurationError);
     assert.throws(() => huey.task("", () => 1), ConfigurationError);
     assert.throws(
       () => huey.task("t4", "not a function" as unknown as () => void),
@@ -99,10 +99,13 @@ describe("declaring tasks", () => {
     );
   });
 
-  it("rejects bad schedule() arguments with RangeError and TypeError", async () => {
+  it("rejects bad schedule() arguments with ConfigurationError and TypeError", async () => {
     const huey = new MemoryHuey();
     const add = huey.task("add", (a: number, b: number) => a + b);
-    await assert.rejects(async () => await add.schedule([1, 2], { delay: -5 }), RangeError);
+    await assert.rejects(
+      async () => await add.schedule([1, 2], { delay: -5 }),
+      ConfigurationError,
+    );
     await assert.rejects(
       async () => await add.schedule([1, 2], { eta: "tomorrow" as unknown as Date }),
       TypeError,

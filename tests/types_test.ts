@@ -47,6 +47,15 @@ function typeOnly(): void {
   add.map([[1, 2], [3]]);
   // @ts-expect-error s() checks arguments too
   add.s(1, "x");
+  // withOptions() keeps the argument and result types of s() and of pipelines.
+  expectType<Equal<ReturnType<ReturnType<typeof add.withOptions>["s"]>, ReturnType<typeof add.s>>>(
+    true,
+  );
+  add.s(1, 2).then(toStr.withOptions({ timeout: 5 }));
+  // @ts-expect-error the piped number does not fit greet's string
+  add.s(1, 2).then(greet.withOptions({ timeout: 5 }));
+  // @ts-expect-error withOptions() does not take the enqueue-time id
+  add.withOptions({ id: "x" });
   // A parameter with a default keeps the default's type (the README's fib).
   expectType<Equal<Parameters<typeof fib>, [a: number, b?: number]>>(true);
   // @ts-expect-error b is a number
