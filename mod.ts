@@ -62,6 +62,7 @@ export type {
   InvocationOptions,
   Last,
   PipedArgs,
+  RescheduleOptions,
   RevokeOptions,
   ScheduleOptions,
   TaskContext,
@@ -69,7 +70,13 @@ export type {
   TaskFields,
   TaskOptions,
 } from "./lib/task.ts";
-export type { AnyTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
+export type { AnyTaskWrapper, PeriodicTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
+export type {
+  ContextTaskDeclaration,
+  ContextTaskOptions,
+  ResourceContext,
+  TaskResource,
+} from "./lib/context_task.ts";
 export type { Registry, TaskDefinition } from "./lib/registry.ts";
 export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";
@@ -88,7 +95,12 @@ export type {
 export { TaskLock } from "./lib/lock.ts";
 export type { HeldLock } from "./lib/lock.ts";
 export { RateLimit } from "./lib/rate_limit.ts";
-export type { RateLimitHost, RateLimitOptions, RatePermit } from "./lib/rate_limit.ts";
+export type {
+  RateLimitDeclaration,
+  RateLimitHost,
+  RateLimitOptions,
+  RatePermit,
+} from "./lib/rate_limit.ts";
 export { currentTask } from "./lib/context.ts";
 export { Serializer } from "./lib/serializer.ts";
 export type { SerializerOptions } from "./lib/serializer.ts";
@@ -156,6 +168,7 @@ export type {
   Delivery,
   DequeueOptions,
   ErrorItem,
+  PutDataOptions,
   Storage,
   TransactionWrites,
 } from "./lib/storage/types.ts";

@@ -16,6 +16,7 @@ import {
   RateLimitExceeded,
   RetryTask,
   SerializationError,
+  TaskError,
   TaskLockedError,
   TaskTimeout,
   UnknownTaskError,
@@ -123,6 +124,12 @@ export interface ExecutorHost {
   readonly results: boolean;
   /** Store `undefined` return values too. */
   readonly storeNone: boolean;
+  /**
+   * Store the error of an attempt that will be retried, and run the task's
+   * error handler for it (huey's `store_intermediate_errors`); when false,
+   * only the last attempt's error is stored and handled.
+   */
+  readonly storeIntermediateErrors: boolean;
   /** Seconds a dequeued message stays leased. */
   readonly leaseTimeout: number;
   /** Deliveries a message may have before it is set aside in the error store. */
@@ -131,6 +138,8 @@ export interface ExecutorHost {
   readonly appModule?: string;
   /** The current time, ms since the epoch. */
   now(): number;
+  /** What is stored (and given to the error handler) when `task` fails with `error`. */
+  buildErrorResult(task: Task, error: unknown): TaskErrorInfo;
 }
 
 /** Puts a task where it goes: the queue, the schedule, or (immediate mode) a run now. */
@@ -152,17 +161,37 @@ export interface ExecutorRooms {
   readonly unique: Uniqueness;
 }
 
-function errorInfo(task: Task, error: unknown): TaskErrorInfo {
+/**
+ * What is stored when `task` fails with `error` (the default of
+ * `Huey.buildErrorResult`): the error's name, message and stack, the task's
+ * id and name, and its retries left. A `TaskError` the task let through
+ * (it read another task's failed result) is stored as that task's error,
+ * as huey does, so the original name and message reach the caller; the
+ * stack stays this task's, where it was rethrown.
+ *
+ * @example
+ * ```ts
+ * import { errorResult } from "./executor.ts";
+ * import { Task } from "./task.ts";
+ * const task = new Task({ id: "1", name: "t", args: [], retries: 0, retryDelay: 0, priority: 0 });
+ * console.log(errorResult(task, new RangeError("no")).name); // "RangeError"
+ * ```
+ */
+export function errorResult(task: Task, error: unknown): TaskErrorInfo {
   const err = error instanceof Error ? error : undefined;
+  const nested = error instanceof TaskError ? error : undefined;
   return {
-    name: err?.name ?? "Error",
-    message: err ? err.message : String(error),
+    name: nested?.remoteName ?? err?.name ?? "Error",
+    message: nested?.remoteMessage ?? (err ? err.message : String(error)),
     stack: err?.stack,
     taskId: task.id,
     taskName: task.name,
     retries: task.retries,
   };
 }
+
+/** How a task's result is written: as a result, which an expiring storage lets expire. */
+const RESULT = { result: true } as const;
 
 /** What a parent's return value adds in front of the next task's arguments. */
 function piped(value: unknown): unknown[] {
@@ -431,13 +460,18 @@ export class Executor {
         return { status: "interrupted", task, error, duration: (performance.now() - start) / 1000 };
       }
       ({ status, retryEta } = await this.#classify(task, err));
-      if (keep) stored = this.#encodeResult(task, { error: errorInfo(task, err) });
     }
     const duration = (performance.now() - start) / 1000;
     if (status === "complete") logger.info(`${task} executed in ${duration.toFixed(3)}s`);
     let retrying = status !== "complete" && task.retries > 0;
-    // The next task of the pipeline, or the error handler once no retry is left.
-    const next = status === "complete" ? task.onComplete : retrying ? undefined : task.onError;
+    // A failed attempt's error is stored and handled on every attempt, or
+    // with storeIntermediateErrors false only once no retry is left, so a
+    // blocking get() waits for the final outcome.
+    const surfaced = status !== "complete" && (this.#host.storeIntermediateErrors || !retrying);
+    const failure = surfaced && (keep || task.onError) ? this.#errorResult(task, error) : undefined;
+    if (keep && failure) stored = failure.stored;
+    // The next task of the pipeline, or the error handler of this attempt.
+    const next = status === "complete" ? task.onComplete : failure ? task.onError : undefined;
     // Done for good: a unique task frees its id before its outcome shows, so
     // whoever sees the result can schedule the next one at once.
     if (!retrying) await this.#unique.release(task);
@@ -451,11 +485,10 @@ export class Executor {
     // A stale run's follow-ups are dropped: the run that replaced it enqueues its own.
     if (acknowledged === false) retrying = false;
     else if (next) {
-      next.args = [
-        ...(status === "complete" ? piped(value) : [errorInfo(task, error)]),
-        ...next.args,
-      ];
-      await this.#put(next);
+      // A copy: a retried task carries the same handler to its next attempt,
+      // which must get only its own error in front (huey 3.2's fix).
+      const front = failure ? [failure.info] : piped(value);
+      await this.#put(next.copy({ args: [...front, ...next.args] }));
     }
     if (retrying) await this.#retry(task, retryEta);
     return { status, task, value, error, retrying, duration, acknowledged };
@@ -546,7 +579,7 @@ export class Executor {
   ): Promise<boolean | undefined> {
     const storage = this.storage;
     if (!delivery) {
-      if (stored !== undefined) await storage.putData(task.id, stored);
+      if (stored !== undefined) await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     const { receipt } = delivery;
@@ -555,7 +588,7 @@ export class Executor {
         await this.#reportStale(task, delivery, "its result and follow-up tasks are dropped");
         return false;
       }
-      if (stored !== undefined) await storage.putData(task.id, stored);
+      if (stored !== undefined) await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     if (stored === undefined) {
@@ -565,7 +598,7 @@ export class Executor {
     }
     if (!storage.putDataAndAck) {
       // A storage without the fenced operation: store, and let the caller acknowledge.
-      await storage.putData(task.id, stored);
+      await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     if (await storage.putDataAndAck(task.id, stored, receipt)) return true;
@@ -606,6 +639,23 @@ export class Executor {
     this.logger.info(`Retrying ${task}, ${task.retries} retries left`);
     await this.events.emit(SIGNAL_RETRYING, task);
     await this.#put(task, now);
+  }
+
+  /**
+   * The Huey's `buildErrorResult()` for `task` failing with `error`, and its
+   * stored form. An override that throws, or returns what cannot be
+   * serialized, is logged and the default stored instead: a failing hook
+   * must not keep the task's outcome from being stored.
+   */
+  #errorResult(task: Task, error: unknown): { info: TaskErrorInfo; stored: string } {
+    try {
+      const info = this.#host.buildErrorResult(task, error);
+      return { info, stored: this.#encodeResult(task, { error: info }) };
+    } catch (err) {
+      this.logger.error(`Cannot build the error result of ${task}: ${describeError(err)}`);
+      const info = errorResult(task, error);
+      return { info, stored: this.#encodeResult(task, { error: info }) };
+    }
   }
 
   #encodeResult(task: Task, result: StoredResult): string {

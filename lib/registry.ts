@@ -163,6 +163,17 @@ export class Registry {
     return definition;
   }
 
+  /**
+   * Remove `definition` (huey's `unregister`): a consumer no longer runs
+   * its messages, a periodic one is no longer enqueued, and its name can be
+   * declared again. True if it was declared; false when it was removed
+   * already (or its name now belongs to a later declaration, which stays).
+   */
+  unregister(definition: TaskDefinition): boolean {
+    if (this.#tasks.get(definition.name) !== definition) return false;
+    return this.#tasks.delete(definition.name);
+  }
+
   /** The declaration of `name`, or undefined. */
   get(name: string): TaskDefinition | undefined {
     return this.#tasks.get(name);
@@ -173,9 +184,14 @@ export class Registry {
     return [...this.#tasks.keys()];
   }
 
+  /** The periodic tasks, in declaration order. */
+  periodic(): TaskDefinition[] {
+    return [...this.#tasks.values()].filter((d) => d.schedule !== undefined);
+  }
+
   /** The names of the periodic tasks, in declaration order. */
   periodicNames(): string[] {
-    return [...this.#tasks.values()].filter((d) => d.schedule !== undefined).map((d) => d.name);
+    return this.periodic().map((d) => d.name);
   }
 
   /**

@@ -16,7 +16,7 @@ import { Hooks } from "./hooks.ts";
 import { Locks } from "./lock.ts";
 import { MessageCodec } from "./message.ts";
 import { RateLimit } from "./rate_limit.ts";
-import type { RateLimitOptions } from "./rate_limit.ts";
+import type { RateLimitDeclaration } from "./rate_limit.ts";
 import { checkTaskOptions, Registry } from "./registry.ts";
 import { Result, ResultGroup } from "./result.ts";
 import type { ResultBackend } from "./result.ts";
@@ -25,9 +25,11 @@ import type { ResultStoreHost } from "./result_store.ts";
 import { Revocations } from "./revocation.ts";
 import type { RevocationHost } from "./revocation.ts";
 import { Signals } from "./signals.ts";
+import type { TaskDefinition } from "./registry.ts";
 import { Uniqueness } from "./unique.ts";
 import type { UniquenessHost } from "./unique.ts";
-import type { WrapperHost } from "./wrapper.ts";
+import { createWrapper } from "./wrapper.ts";
+import type { PeriodicTaskWrapper, TaskWrapper, WrapperHost } from "./wrapper.ts";
 
 /** What the rooms need from the Huey that holds them: its settings, storage, logger and clock. */
 export interface HueyHost
@@ -56,12 +58,7 @@ export interface Rooms {
   /** The declared locks. */
   readonly locks: Locks;
   /** A rate limit on this Huey's storage and clock. */
-  readonly rateLimit: (
-    name: string,
-    limit: number,
-    per: number,
-    options?: RateLimitOptions,
-  ) => RateLimit;
+  readonly rateLimit: RateLimitDeclaration;
   /** Results and the app's key/values. */
   readonly store: ResultStore;
   /** Where a task goes. */
@@ -72,10 +69,15 @@ export interface Rooms {
   readonly backend: ResultBackend;
   /** What a task wrapper enqueues and revokes through. */
   readonly wrappers: WrapperHost;
+  /** Declare a task (checked by the registry) and make its wrapper. */
+  declare(definition: TaskDefinition): TaskWrapper<unknown[], unknown>;
+  /** The wrappers of the periodic tasks, in declaration order. */
+  periodicTasks(): PeriodicTaskWrapper[];
 }
 
 /**
- * Build the rooms of the Huey `host`; `events: false` drops every event
+ * Build the rooms of the Huey `host`; `events: false` drops every event,
+ * `uniqueTtl` is the Huey's option (see `HueyOptions.uniqueTtl`)
  * (signals still fire).
  *
  * @example
@@ -85,7 +87,7 @@ export interface Rooms {
  * console.log(huey.executor.registry.names()); // []
  * ```
  */
-export function buildRooms(host: HueyHost, events = true): Rooms {
+export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): Rooms {
   const registry = new Registry();
   const codec = new MessageCodec(host.serializer);
   const revocations = new Revocations(host);
@@ -93,15 +95,16 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
   const signals = new Signals();
   const feed = new EventFeed(host, signals, events);
   const store = new ResultStore(host);
-  const unique = new Uniqueness(host);
+  const unique = new Uniqueness(host, uniqueTtl);
   // The executor runs what the enqueuer puts in immediate mode (called only
   // once both exist), and puts retries and a pipeline's next tasks through it.
   const enqueuer: Enqueuer = new Enqueuer(
     host,
     codec,
     feed,
-    unique,
     (task, now) => executor.execute(task, { now }),
+    registry,
+    unique,
   );
   const executor: Executor = new Executor(
     host,
@@ -116,7 +119,8 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     reschedule: async (original, call) => {
       // Built (and its options checked) before the original is revoked.
       const task = enqueuer.rescheduled(original, call);
-      await revocations.revokeById(original.id);
+      // Once, as huey's Result.revoke(): its key goes with the skipped run.
+      await revocations.revokeById(original.id, { revokeOnce: true });
       await enqueuer.put(task);
       return new Result(backend, task);
     },
@@ -125,16 +129,18 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     newTask: (definition, args, call) => registry.newTask(definition, args, call, host.now()),
     checkCall: checkTaskOptions,
     // A unique task whose id is taken resolves to the Result of the task that holds it.
-    enqueue: (task, tx) =>
-      enqueuer.putNew(task, undefined, tx).then(() => new Result(backend, task)),
+    enqueue: (task, tx) => enqueuer.submit(task, tx).then(() => new Result(backend, task)),
     enqueueMany: async (tasks) => {
-      await enqueuer.putManyNew(tasks);
+      await enqueuer.submitMany(tasks);
       return new ResultGroup(tasks.map((task) => new Result(backend, task)));
     },
     revokeAll: (name, options) => revocations.revokeAll(name, options),
     restoreAll: (name) => revocations.restoreAll(name),
     isTaskRevoked: (name, date) => revocations.isTaskRevoked(name, date),
+    unregister: (definition) => made.delete(definition) && registry.unregister(definition),
   };
+  // Each declaration's wrapper, for periodicTasks(); gone once unregistered.
+  const made = new Map<TaskDefinition, TaskWrapper<unknown[], unknown>>();
   return {
     registry,
     codec,
@@ -149,5 +155,12 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     executor,
     backend,
     wrappers,
+    declare: (definition) => {
+      const wrapper = createWrapper(wrappers, registry.declare(definition));
+      made.set(definition, wrapper);
+      return wrapper;
+    },
+    periodicTasks: () =>
+      registry.periodic().map((definition) => made.get(definition) as PeriodicTaskWrapper),
   };
 }

@@ -138,6 +138,14 @@ export interface ScheduleOptions {
 }
 
 /**
+ * Options of `Result.reschedule()`: when the copy runs (`delay`/`eta`, or
+ * at once), and what it overrides; what is unset is the original's
+ * (retries and their delays, timeout, priority, expiry). Not `transaction`:
+ * the original is revoked outside it.
+ */
+export type RescheduleOptions = Omit<ScheduleOptions, "transaction">;
+
+/**
  * The per-call settings an invocation built ahead of time can carry
  * (`wrapper.withOptions(options).s(...args)`, huey's `add.s(1, 2,
  * timeout=5)`): {@link ScheduleOptions} without the id and the transaction,
@@ -159,9 +167,12 @@ export type InvocationOptions = Pick<
 
 /** What `revoke()` takes: pause every future run, or only the next, or until a time. */
 export interface RevokeOptions {
-  /** Skip only the next run; then the task is restored automatically. */
+  /**
+   * Skip only the next run; then the task is restored automatically.
+   * @default false (`Result.revoke()`: true, as in huey)
+   */
   revokeOnce?: boolean;
-  /** Restore automatically at this time. */
+  /** Restore automatically at this time (with `revokeOnce`: skip the next run only before it). */
   revokeUntil?: Date;
 }
 
@@ -265,7 +276,10 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare periodic: boolean;
   /** Runs after this one succeeds, with the return value in front of its arguments. */
   declare onComplete?: Task;
-  /** Runs after this one fails for good, with the error in front of its arguments. */
+  /**
+   * Runs after a failed attempt of this one, with the error in front of its
+   * arguments (every attempt, or only the last: `storeIntermediateErrors`).
+   */
   declare onError?: Task;
   /** Holds its id's unique marker until it is done for good (see `ScheduleOptions.unique`). */
   declare unique?: boolean;
@@ -307,14 +321,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   }
 
   /**
-   * Run `task` if this task fails for good (no retries left), with a
-   * {@link TaskErrorInfo} in front of `args`. Chained error handlers run in turn.
+   * Run `task` when an attempt of this task fails, with that attempt's
+   * {@link TaskErrorInfo} in front of `args`: after every failed attempt, as
+   * in huey, or only after the last one with the Huey's
+   * `storeIntermediateErrors: false`. Chained error handlers run in turn.
    */
   error<A2 extends unknown[], R2>(
     task: TaskFactory<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
     ...args: DropArgs<A2, [TaskErrorInfo]>
   ): this;
-  /** Run an already built invocation (with `args` added after its own) if this task fails for good. */
+  /** Run an already built invocation (with `args` added after its own) when an attempt fails. */
   error(task: Task, ...args: unknown[]): this;
   error(task: TaskFactory | Task, ...args: unknown[]): this {
     let last: Task = this as Task;

@@ -17,7 +17,7 @@
  * (a marker taken with `putIfEmpty` could not expire on most storages, and
  * could not be taken over safely: two producers could both delete a stale
  * one and both enqueue). The ttl is the time until the task is due plus
- * the Huey's `uniqueTtl` (a day by default): a unique task that has not
+ * the Huey's `uniqueTtl` option (a day by default): a unique task that has not
  * finished that long after it was due (still retrying, or stuck in a
  * backlog) no longer keeps a second one out.
  *
@@ -38,8 +38,6 @@ export interface UniquenessHost {
   readonly storage: Storage;
   /** Where a marker that cannot be released is reported. */
   readonly logger: Logger;
-  /** Seconds a marker outlives the time its task was due. */
-  readonly uniqueTtl: number;
 }
 
 /**
@@ -86,10 +84,23 @@ export function uniqueId(name: string, args: unknown[], key: TaskOptions["unique
  */
 export class Uniqueness {
   readonly #host: UniquenessHost;
+  /** Seconds a marker outlives the time its task was due. */
+  readonly #ttl: number;
 
-  /** Markers on `host`'s storage. */
-  constructor(host: UniquenessHost) {
+  /**
+   * Markers on `host`'s storage that outlive their task's due time by
+   * `uniqueTtl` seconds at most; a RangeError unless that is above 0.
+   */
+  constructor(host: UniquenessHost, uniqueTtl = 86400) {
+    if (typeof uniqueTtl !== "number" || !(uniqueTtl > 0 && uniqueTtl <= TASK_LIMITS.seconds)) {
+      throw new RangeError(
+        `Cannot use uniqueTtl: expected a number of seconds above 0, at most ${TASK_LIMITS.seconds}: ${
+          shown(uniqueTtl)
+        }`,
+      );
+    }
     this.#host = host;
+    this.#ttl = uniqueTtl;
   }
 
   /**
@@ -98,7 +109,7 @@ export class Uniqueness {
    */
   async claim(task: Task, now: number): Promise<boolean> {
     const due = task.eta ? Math.max(0, task.eta.getTime() - now) / 1000 : 0;
-    const ttl = Math.min(TASK_LIMITS.seconds, due + this.#host.uniqueTtl);
+    const ttl = Math.min(TASK_LIMITS.seconds, due + this.#ttl);
     return (await this.#host.storage.incr(OWN_KEYS.unique(task.id), 1, { ttl, now })) === 1;
   }
 

@@ -44,6 +44,12 @@ export interface ConformanceOptions {
    * @default "caller"
    */
   leaseClock?: "caller" | "storage";
+  /**
+   * True for a storage whose reads never delete (`popData` is a peek), as
+   * huey's RedisExpireStorage: its values go when they expire or are deleted.
+   * @default false
+   */
+  popKeeps?: boolean;
 }
 
 /** Run `tests/fixtures/storage_process.ts` with `args`; resolves to its stdout. */
@@ -499,6 +505,10 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.peekData("k"), "v2");
         assert.equal(await storage.peekData("k"), "v2");
         assert.equal(await storage.popData("k"), "v2");
+        if (options.popKeeps) {
+          assert.equal(await storage.popData("k"), "v2", "a read keeps the value here");
+          assert.equal(await storage.deleteData("k"), true);
+        }
         assert.equal(await storage.popData("k"), undefined);
         await storage.putData("d", "x");
         assert.equal(await storage.deleteData("d"), true);

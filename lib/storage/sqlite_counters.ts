@@ -1,6 +1,6 @@
 /**
  * The counters of a SqliteStorage (`Storage.incr`): rows of `huey_counter`
- * (its table is in sqlite.ts's schema), on the callers' clock. SqliteStorage
+ * (schema version 2, sqlite_schema.ts), on the callers' clock. SqliteStorage
  * prepares these statements with its own and runs them through its error
  * handling.
  *
@@ -47,17 +47,21 @@ export type SqliteRun = <T>(action: string, fn: (sql: CounterStatements) => T) =
  *   Object.entries(COUNTER_SQL).map(([k, text]) => [k, db.prepare(text)]),
  * ) as CounterStatements;
  * const run = <T>(_action: string, fn: (s: CounterStatements) => T) => fn(sql);
- * console.log(new SqliteCounters("app", run, run).incr("hits", 2)); // 2
+ * console.log(new SqliteCounters({ name: "app" }, run, run).incr("hits", 2)); // 2
  * ```
  */
 export class SqliteCounters {
-  readonly #name: string;
+  readonly #owner: { readonly name: string };
   readonly #run: SqliteRun;
   readonly #transaction: SqliteRun;
 
-  /** Counters of the name `name`, run with `run` (and `transaction` for increments). */
-  constructor(name: string, run: SqliteRun, transaction: SqliteRun) {
-    this.#name = name;
+  /**
+   * Counters of the name of `owner` (the storage: read at each call, so it
+   * can build these before it has its name), run with `run` (and
+   * `transaction` for increments).
+   */
+  constructor(owner: { readonly name: string }, run: SqliteRun, transaction: SqliteRun) {
+    this.#owner = owner;
     this.#run = run;
     this.#transaction = transaction;
   }
@@ -69,7 +73,7 @@ export class SqliteCounters {
    * transaction (by the partial index on expires): dead windows do not pile up.
    */
   incr(key: string, amount = 1, options?: CounterOptions): number {
-    const name = this.#name;
+    const name = this.#owner.name;
     const { ttlMs, now } = checkIncrement(key, amount, options, `SqliteStorage "${name}"`);
     if (amount === 0) {
       return this.#run("read a counter", (sql) => {
@@ -88,14 +92,15 @@ export class SqliteCounters {
 
   /** Remove the counter `key`; true if it was there. */
   delete(key: string): boolean {
-    checkCounterKey(key, `SqliteStorage "${this.#name}"`);
+    const name = this.#owner.name;
+    checkCounterKey(key, `SqliteStorage "${name}"`);
     return this.#run("delete a counter", (sql) => {
-      return Number(sql.deleteCounter.run(this.#name, key).changes) > 0;
+      return Number(sql.deleteCounter.run(name, key).changes) > 0;
     });
   }
 
   /** Remove every counter of the name. */
   flush(): void {
-    this.#run("flush counters", (sql) => sql.flushCounters.run(this.#name));
+    this.#run("flush counters", (sql) => sql.flushCounters.run(this.#owner.name));
   }
 }
