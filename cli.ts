@@ -31,6 +31,8 @@ Workers:
                                huey's greenlet = async, thread = worker
   -c, --health-check-interval S  seconds between worker health checks (default ${CONSUMER_DEFAULTS.healthCheckInterval})
   -C, --disable-health-check   do not check or replace workers
+  -M, --max-tasks N            recycle a worker after it has run N tasks (a fresh
+                               loop, thread or process starts at once)
       --shutdown-timeout S     seconds SIGINT waits for running tasks (default ${CONSUMER_DEFAULTS.shutdownTimeout})
 Queue polling (storages without blocking reads):
   -d, --delay S                first polling delay (default ${CONSUMER_DEFAULTS.initialDelay})
@@ -85,6 +87,7 @@ async function main(argv: string[]): Promise<void> {
         backoff: { type: "string", short: "b" },
         "health-check-interval": { type: "string", short: "c" },
         "disable-health-check": { type: "boolean", short: "C" },
+        "max-tasks": { type: "string", short: "M" },
         "scheduler-interval": { type: "string", short: "s" },
         utc: { type: "boolean", short: "u" },
         localtime: { type: "boolean", short: "o" },
@@ -126,6 +129,7 @@ async function main(argv: string[]): Promise<void> {
     backoff: number("backoff", values.backoff),
     healthCheckInterval: number("health-check-interval", values["health-check-interval"]),
     checkWorkerHealth: values["disable-health-check"] ? false : undefined,
+    maxTasks: number("max-tasks", values["max-tasks"]),
     schedulerInterval: number("scheduler-interval", values["scheduler-interval"]),
     utc: values.localtime ? false : values.utc ? true : undefined,
     flushLocks: values["flush-locks"] || undefined,

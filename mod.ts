@@ -63,6 +63,7 @@ export type {
   InvocationOptions,
   Last,
   PipedArgs,
+  RescheduleOptions,
   RevokeOptions,
   ScheduleOptions,
   TaskContext,
@@ -70,10 +71,17 @@ export type {
   TaskFields,
   TaskOptions,
 } from "./lib/task.ts";
-export type { AnyTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
+export type { AnyTaskWrapper, PeriodicTaskWrapper, TaskWrapper } from "./lib/wrapper.ts";
+export type {
+  ContextTaskDeclaration,
+  ContextTaskOptions,
+  ResourceContext,
+  TaskResource,
+} from "./lib/context_task.ts";
 export type { Registry, TaskDefinition } from "./lib/registry.ts";
 export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";
+export type { Uniqueness, UniquenessHost } from "./lib/unique.ts";
 export { ChordResult, Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { Group, group } from "./lib/group.ts";
@@ -91,7 +99,12 @@ export type {
 export { TaskLock } from "./lib/lock.ts";
 export type { HeldLock } from "./lib/lock.ts";
 export { RateLimit } from "./lib/rate_limit.ts";
-export type { RateLimitHost, RateLimitOptions, RatePermit } from "./lib/rate_limit.ts";
+export type {
+  RateLimitDeclaration,
+  RateLimitHost,
+  RateLimitOptions,
+  RatePermit,
+} from "./lib/rate_limit.ts";
 export { currentTask } from "./lib/context.ts";
 export { Serializer } from "./lib/serializer.ts";
 export type { SerializerOptions } from "./lib/serializer.ts";
@@ -159,6 +172,7 @@ export type {
   Delivery,
   DequeueOptions,
   ErrorItem,
+  PutDataOptions,
   Storage,
   TransactionWrites,
 } from "./lib/storage/types.ts";

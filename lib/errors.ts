@@ -45,6 +45,8 @@ export interface TaskErrorInfo {
   taskName: string;
   /** Retries the task had left when this error was stored. */
   retries: number;
+  /** Fields a Huey's `buildErrorResult()` added (huey's custom error metadata). */
+  [field: string]: unknown;
 }
 
 /**
@@ -77,6 +79,11 @@ export class TaskError extends HueyError {
   readonly taskName: string;
   /** Retries the task had left when the error was stored. */
   readonly retries: number;
+  /**
+   * Everything stored for the failure (huey's `metadata`): the fields above,
+   * plus those a Huey's `buildErrorResult()` added.
+   */
+  readonly metadata: Readonly<TaskErrorInfo>;
 
   /** The failure a task stored, as `info` describes it. */
   constructor(info: TaskErrorInfo) {
@@ -88,18 +95,12 @@ export class TaskError extends HueyError {
     this.taskId = info.taskId;
     this.taskName = info.taskName;
     this.retries = info.retries;
+    this.metadata = Object.freeze({ ...info });
   }
 
-  /** The stored form of this error. */
+  /** The stored form of this error (with any fields `buildErrorResult()` added). */
   toJSON(): TaskErrorInfo {
-    return {
-      name: this.remoteName,
-      message: this.remoteMessage,
-      stack: this.remoteStack,
-      taskId: this.taskId,
-      taskName: this.taskName,
-      retries: this.retries,
-    };
+    return { ...this.metadata };
   }
 }
 
@@ -344,14 +345,27 @@ export class UnknownTaskError extends HueyError {
   /** Where the tasks were loaded from, when known (the consumer's app module). */
   readonly module?: string;
 
-  /** `taskName` is not among `registered`, the tasks `module` declares. */
-  constructor(taskName: string, registered: readonly string[], module?: string) {
-    const where = module ? ` (tasks loaded from ${module})` : "";
+  /**
+   * `taskName` is not among `registered`, the tasks `module` declares;
+   * `action` says what could not be done with it: a consumer cannot `run`
+   * it, a producer cannot `enqueue` it on a Huey that does not declare it.
+   */
+  constructor(
+    taskName: string,
+    registered: readonly string[],
+    module?: string,
+    action: "run" | "enqueue" = "run",
+  ) {
+    const where = module
+      ? ` (tasks loaded from ${module})`
+      : action === "enqueue"
+      ? " on this Huey (enqueue a task through the Huey that declares it)"
+      : "";
     const known = registered.length ? truncate(registered.join(", "), 1000) : "none";
     // The name comes from a message, so anyone who can enqueue chooses its
     // length: the message shows 200 characters of it, the field all of it.
     super(
-      `Cannot run task ${
+      `Cannot ${action} task ${
         JSON.stringify(truncate(taskName))
       }: not registered${where}; known: ${known}`,
     );

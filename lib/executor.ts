@@ -18,6 +18,7 @@ import {
   RateLimitExceeded,
   RetryTask,
   SerializationError,
+  TaskError,
   TaskLockedError,
   TaskTimeout,
   UnknownTaskError,
@@ -49,6 +50,7 @@ import {
 import type { Delivery, Storage } from "./storage/types.ts";
 import type { Task } from "./task.ts";
 import { runUnderDeadline } from "./timeout.ts";
+import type { Uniqueness } from "./unique.ts";
 
 /** How one execution ended. */
 export type ExecutionStatus =
@@ -72,7 +74,10 @@ export interface ExecutionOutcome {
   task?: Task;
   /** The return value, for `complete`. */
   value?: unknown;
-  /** The error, for `error`, `timeout`, `locked`, `rate-limited`, `canceled`, `interrupted` and `invalid`. */
+  /**
+   * The error, for `error`, `timeout`, `locked`, `rate-limited`, `canceled`,
+   * `interrupted` and `invalid`.
+   */
   error?: unknown;
   /** True when the task was put back for another attempt. */
   retrying?: boolean;
@@ -121,6 +126,12 @@ export interface ExecutorHost {
   readonly results: boolean;
   /** Store `undefined` return values too. */
   readonly storeNone: boolean;
+  /**
+   * Store the error of an attempt that will be retried, and run the task's
+   * error handler for it (huey's `store_intermediate_errors`); when false,
+   * only the last attempt's error is stored and handled.
+   */
+  readonly storeIntermediateErrors: boolean;
   /** Seconds a dequeued message stays leased. */
   readonly leaseTimeout: number;
   /** Deliveries a message may have before it is set aside in the error store. */
@@ -129,6 +140,8 @@ export interface ExecutorHost {
   readonly appModule?: string;
   /** The current time, ms since the epoch. */
   now(): number;
+  /** What is stored (and given to the error handler) when `task` fails with `error`. */
+  buildErrorResult(task: Task, error: unknown): TaskErrorInfo;
 }
 
 /** Puts a task where it goes: the queue, the schedule, or (immediate mode) a run now. */
@@ -146,19 +159,43 @@ export interface ExecutorRooms {
   readonly hooks: Hooks;
   /** Signals and events. */
   readonly events: EventFeed;
+  /** The markers of unique tasks, freed when a task is done for good. */
+  readonly unique: Uniqueness;
+  /** What settling a chord member works with (see chord.ts). */
+  readonly chords: ChordHost;
 }
 
-function errorInfo(task: Task, error: unknown): TaskErrorInfo {
+/**
+ * What is stored when `task` fails with `error` (the default of
+ * `Huey.buildErrorResult`): the error's name, message and stack, the task's
+ * id and name, and its retries left. A `TaskError` the task let through
+ * (it read another task's failed result) is stored as that task's error,
+ * as huey does, so the original name and message reach the caller; the
+ * stack stays this task's, where it was rethrown.
+ *
+ * @example
+ * ```ts
+ * import { errorResult } from "./executor.ts";
+ * import { Task } from "./task.ts";
+ * const task = new Task({ id: "1", name: "t", args: [], retries: 0, retryDelay: 0, priority: 0 });
+ * console.log(errorResult(task, new RangeError("no")).name); // "RangeError"
+ * ```
+ */
+export function errorResult(task: Task, error: unknown): TaskErrorInfo {
   const err = error instanceof Error ? error : undefined;
+  const nested = error instanceof TaskError ? error : undefined;
   return {
-    name: err?.name ?? "Error",
-    message: err ? err.message : String(error),
+    name: nested?.remoteName ?? err?.name ?? "Error",
+    message: nested?.remoteMessage ?? (err ? err.message : String(error)),
     stack: err?.stack,
     taskId: task.id,
     taskName: task.name,
     retries: task.retries,
   };
 }
+
+/** How a task's result is written: as a result, which an expiring storage lets expire. */
+const RESULT = { result: true } as const;
 
 /** What a parent's return value adds in front of the next task's arguments. */
 function piped(value: unknown): unknown[] {
@@ -192,6 +229,7 @@ export class Executor {
   /** Signals and events (the consumer publishes its own events here). */
   readonly events: EventFeed;
   readonly #revocations: Revocations;
+  readonly #unique: Uniqueness;
   readonly #host: ExecutorHost;
   readonly #put: PutTask;
   readonly #chords: ChordHost;
@@ -203,16 +241,10 @@ export class Executor {
     this.registry = rooms.registry;
     this.codec = rooms.codec;
     this.#revocations = rooms.revocations;
+    this.#unique = rooms.unique;
     this.hooks = rooms.hooks;
     this.events = rooms.events;
-    this.#chords = {
-      get storage() {
-        return host.storage;
-      },
-      serializer: rooms.codec.serializer,
-      now: () => host.now(),
-      put: (task) => put(task),
-    };
+    this.#chords = rooms.chords;
   }
 
   /** The storage in use. */
@@ -374,12 +406,14 @@ export class Executor {
     }
     if (task.expiresAt && task.expiresAt.getTime() < now) {
       logger.info(`${task} expired, not run`);
+      await this.#unique.release(task);
       await events.emit(SIGNAL_EXPIRED, task);
       await this.#settleSkipped(task, options);
       return { status: "expired", task };
     }
     if (!options.nothingRevoked && await this.#revocations.consume(task, now)) {
       logger.info(`${task} revoked, not run`);
+      await this.#unique.release(task);
       await events.emit(SIGNAL_REVOKED, task);
       await this.#settleSkipped(task, options);
       return { status: "revoked", task };
@@ -388,11 +422,13 @@ export class Executor {
     if (!definition) {
       const error = this.#unknown(task.name);
       await this.storage.putError(this.codec.encode(task), describeError(error), this.now());
+      await this.#unique.release(task);
       return { status: "invalid", task, error };
     }
     const cancellation = await this.hooks.runPreExecute(task);
     if (cancellation) {
       logger.info(`${task} canceled by pre-execute hook ${cancellation.hook}`);
+      await this.#unique.release(task);
       await events.emit(SIGNAL_CANCELED, task);
       await this.#settleSkipped(task, options);
       return { status: "canceled", task, error: cancellation.error };
@@ -433,13 +469,21 @@ export class Executor {
         return { status: "interrupted", task, error, duration: (performance.now() - start) / 1000 };
       }
       ({ status, retryEta } = await this.#classify(task, err));
-      if (keep) stored = this.#encodeResult(task, { error: errorInfo(task, err) });
     }
     const duration = (performance.now() - start) / 1000;
     if (status === "complete") logger.info(`${task} executed in ${duration.toFixed(3)}s`);
     let retrying = status !== "complete" && task.retries > 0;
-    // The next task of the pipeline, or the error handler once no retry is left.
-    const next = status === "complete" ? task.onComplete : retrying ? undefined : task.onError;
+    // A failed attempt's error is stored and handled on every attempt, or
+    // with storeIntermediateErrors false only once no retry is left, so a
+    // blocking get() waits for the final outcome.
+    const surfaced = status !== "complete" && (this.#host.storeIntermediateErrors || !retrying);
+    const failure = surfaced && (keep || task.onError) ? this.#errorResult(task, error) : undefined;
+    if (keep && failure) stored = failure.stored;
+    // The next task of the pipeline, or the error handler of this attempt.
+    const next = status === "complete" ? task.onComplete : failure ? task.onError : undefined;
+    // Done for good: a unique task frees its id before its outcome shows, so
+    // whoever sees the result can schedule the next one at once.
+    if (!retrying) await this.#unique.release(task);
     // The chord member this run settles for good, if any.
     const member = retrying ? undefined : settledMember(task, status === "complete" && !!next);
     const followUps = retrying || !!next || !!member;
@@ -453,14 +497,15 @@ export class Executor {
     // A stale run's follow-ups are dropped: the run that replaced it enqueues its own.
     if (acknowledged === false) retrying = false;
     else if (next) {
-      next.args = [
-        ...(status === "complete" ? piped(value) : [errorInfo(task, error)]),
-        ...next.args,
-      ];
-      await this.#put(next);
+      // A copy: a retried task carries the same handler to its next attempt,
+      // which must get only its own error in front (huey 3.2's fix).
+      const front = failure ? [failure.info] : piped(value);
+      await this.#put(next.copy({ args: [...front, ...next.args] }));
     }
     if (member && acknowledged !== false) {
-      const outcome = status === "complete" ? { value } : { error: errorInfo(task, error) };
+      const outcome = status === "complete"
+        ? { value }
+        : { error: (failure ?? this.#errorResult(task, error)).info };
       await settleChordMember(this.#chords, member, outcome);
     }
     if (retrying) await this.#retry(task, retryEta);
@@ -502,10 +547,11 @@ export class Executor {
     if (err instanceof RateLimitExceeded) {
       logger.warn(`${task} not run: ${err.message}`);
       await events.emit(SIGNAL_RATE_LIMITED, task, err);
-      // huey's rules: `retry` keeps the retries; the window reset unless retryDelay says otherwise.
+      // huey's rules: `retry` keeps the retries; at the window reset unless
+      // the task has a retryDelay; an explicit time, so no backoff advances.
       if (err.retry) task.retries += 1;
-      const reset = new Date(this.now() + err.delay * 1000);
-      return { status: "rate-limited", retryEta: task.retryDelay ? undefined : reset };
+      const wait = task.retryDelay || err.delay;
+      return { status: "rate-limited", retryEta: new Date(this.now() + wait * 1000) };
     }
     if (err instanceof RetryTask) {
       task.retries += 1;
@@ -552,7 +598,7 @@ export class Executor {
   ): Promise<boolean | undefined> {
     const storage = this.storage;
     if (!delivery) {
-      if (stored !== undefined) await storage.putData(task.id, stored);
+      if (stored !== undefined) await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     const { receipt } = delivery;
@@ -561,7 +607,7 @@ export class Executor {
         await this.#reportStale(task, delivery, "its result and follow-up tasks are dropped");
         return false;
       }
-      if (stored !== undefined) await storage.putData(task.id, stored);
+      if (stored !== undefined) await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     if (stored === undefined) {
@@ -571,7 +617,7 @@ export class Executor {
     }
     if (!storage.putDataAndAck) {
       // A storage without the fenced operation: store, and let the caller acknowledge.
-      await storage.putData(task.id, stored);
+      await storage.putData(task.id, stored, RESULT);
       return undefined;
     }
     if (await storage.putDataAndAck(task.id, stored, receipt)) return true;
@@ -581,20 +627,13 @@ export class Executor {
 
   /**
    * A skipped task (expired, revoked, cancelled before it ran) that ends a
-   * chord member contributes `undefined` to the chord, counted only while
-   * its run holds the message's lease (one renewal, on chord members only).
+   * chord member contributes `undefined`, while its run holds the lease.
    */
   async #settleSkipped(task: Task, options: RunOptions): Promise<void> {
     const member = settledMember(task, false);
-    if (!member) return;
-    const { delivery } = options;
-    if (
-      delivery && !(await this.storage.extendLease(delivery.receipt, this.now(), this.leaseTimeout))
-    ) {
-      await this.#reportStale(task, delivery, "its chord count-down is dropped");
-      return;
+    if (member && (await this.#store(task, undefined, options.delivery, true)) !== false) {
+      await settleChordMember(this.#chords, member, { value: undefined });
     }
-    await settleChordMember(this.#chords, member, { value: undefined });
   }
 
   /**
@@ -632,6 +671,23 @@ export class Executor {
     await this.#put(task, now);
   }
 
+  /**
+   * The Huey's `buildErrorResult()` for `task` failing with `error`, and its
+   * stored form. An override that throws, or returns what cannot be
+   * serialized, is logged and the default stored instead: a failing hook
+   * must not keep the task's outcome from being stored.
+   */
+  #errorResult(task: Task, error: unknown): { info: TaskErrorInfo; stored: string } {
+    try {
+      const info = this.#host.buildErrorResult(task, error);
+      return { info, stored: this.#encodeResult(task, { error: info }) };
+    } catch (err) {
+      this.logger.error(`Cannot build the error result of ${task}: ${describeError(err)}`);
+      const info = errorResult(task, error);
+      return { info, stored: this.#encodeResult(task, { error: info }) };
+    }
+  }
+
   #encodeResult(task: Task, result: StoredResult): string {
     try {
       return this.codec.serializer.encode(result);
@@ -644,11 +700,16 @@ export class Executor {
     }
   }
 
-  /** Keep a message that will not run in the error store, with why. */
+  /** Keep a message that will not run in the error store, with why (a unique one frees its id). */
   async #setAside(data: string, error: unknown, now: number): Promise<void> {
     const reason = describeError(error);
     this.logger.error(`Message set aside in the error store: ${reason}`);
     await this.storage.putError(data, reason, now);
+    let task: Task | undefined;
+    try {
+      task = this.codec.decode(data);
+    } catch { /* undecodable: no id to free (its marker lapses) */ }
+    if (task) await this.#unique.release(task);
   }
 
   #unknown(name: string): UnknownTaskError {

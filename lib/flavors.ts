@@ -110,13 +110,22 @@ export class MemoryHuey extends Huey {
  * ```
  */
 export class SqliteHuey extends Huey {
+  readonly #sqlite: SqliteStorage;
+
   /** A Huey on its own SqliteStorage named `options.name`. */
   constructor(options: SqliteHueyOptions = {}) {
-    const { storage, huey } = split(options, ["filename", "busyTimeout"]);
-    super({
-      ...huey,
-      storage: new SqliteStorage({ ...storage, name: options.name ?? "huey" }),
-    });
+    const { storage, huey } = split(options, ["filename", "busyTimeout", "createTables"]);
+    const sqlite = new SqliteStorage({ ...storage, name: options.name ?? "huey" });
+    super({ ...huey, storage: sqlite });
+    this.#sqlite = sqlite;
+  }
+
+  /**
+   * Create the tables, or bring them to this version's (a no-op when they
+   * are current): a deployment step for `createTables: false`.
+   */
+  initializeSchema(): Promise<void> {
+    return this.#sqlite.initializeSchema();
   }
 }
 
@@ -196,8 +205,11 @@ export class PriorityRedisHuey extends Huey {
 }
 
 /**
- * {@link RedisHuey} keeping results in top-level keys that expire after
- * `expireTime` seconds (default 86400), so unread results do not pile up.
+ * {@link RedisHuey} keeping task results in top-level keys that expire
+ * `expireTime` seconds (default 86400) after they are stored, so unread
+ * results do not pile up; reading a result does not remove it (any number
+ * of readers may read it until it expires), and `huey.get(key)` keeps the
+ * key too. Locks, revocations and `put()` keys do not expire.
  *
  * @example
  * ```ts

@@ -7,8 +7,12 @@
  * @module
  */
 import type { Chord } from "./chord.ts";
+import { contextDefinition } from "./context_task.ts";
+import type { ContextTaskDeclaration, ContextTaskOptions, TaskResource } from "./context_task.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
+import type { TaskErrorInfo } from "./errors.ts";
+import { errorResult } from "./executor.ts";
 import type { ExecuteOptions, ExecutionOutcome, Executor } from "./executor.ts";
 import type { Group } from "./group.ts";
 import type { LifecycleHook, PostExecuteHook, PreExecuteHook } from "./hooks.ts";
@@ -17,7 +21,7 @@ import { createLogger } from "./logger.ts";
 import type { Logger } from "./logger.ts";
 import { checkCount, checkSeconds } from "./registry.ts";
 import type { TaskDefinition } from "./registry.ts";
-import type { RateLimit, RateLimitOptions } from "./rate_limit.ts";
+import type { RateLimitDeclaration } from "./rate_limit.ts";
 import { Result } from "./result.ts";
 import type { ChordResult, GetOptions, ResultGroup } from "./result.ts";
 import { buildRooms } from "./rooms.ts";
@@ -27,8 +31,7 @@ import type { SignalHandler, SignalName } from "./signals.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/types.ts";
 import type { RevokeOptions, Task, TaskContext, TaskOptions } from "./task.ts";
-import { createWrapper } from "./wrapper.ts";
-import type { AnyTaskWrapper, TaskWrapper } from "./wrapper.ts";
+import type { AnyTaskWrapper, PeriodicTaskWrapper, TaskWrapper } from "./wrapper.ts";
 
 /** Options of {@link Huey}. */
 export interface HueyOptions {
@@ -40,6 +43,14 @@ export interface HueyOptions {
   results?: boolean;
   /** Store `undefined` return values too (so a blocking get() returns). @default false */
   storeNone?: boolean;
+  /**
+   * Store the error of a failed attempt that will be retried, and run the
+   * task's `.error()` handler for it, as huey does by default. When false,
+   * only the last attempt's error is stored and handled, so a blocking
+   * `get()` waits for the final outcome (the `error` and `retrying`
+   * signals still fire on every attempt). @default true
+   */
+  storeIntermediateErrors?: boolean;
   /** Periodic schedules read the time in UTC. @default true */
   utc?: boolean;
   /** Run tasks at call time instead of queueing them. @default false */
@@ -50,6 +61,8 @@ export interface HueyOptions {
   serializer?: Serializer;
   /** gzip payloads above this many bytes (`true`: always). Ignored with `serializer`. @default false */
   compression?: boolean | number;
+  /** Compress with zlib (`y:` frames) instead of gzip, as huey's `use_zlib`. Ignored with `serializer`. @default false */
+  zlib?: boolean;
   /**
    * Sign every message with HMAC-SHA256 and reject unsigned ones. Ignored
    * with `serializer`. A signature stops forged and altered messages, not
@@ -72,6 +85,14 @@ export interface HueyOptions {
    * @default 5
    */
   maxDeliveries?: number;
+  /**
+   * Seconds a unique task's id stays taken past the time it was due when
+   * the task never finishes (its producer died before enqueuing it, its
+   * message was flushed): then a new task with that id may be created. A
+   * unique task still queued or retrying that long after it was due no
+   * longer keeps a second one out. @default 86400 (a day)
+   */
+  uniqueTtl?: number;
   /** Where huey logs. @default warnings and errors to stderr */
   logger?: Logger;
   /** The time, in ms since the epoch; tests pass a fake. @default Date.now */
@@ -121,6 +142,8 @@ export class Huey {
   readonly results: boolean;
   /** Whether `undefined` return values are stored. */
   readonly storeNone: boolean;
+  /** Whether the errors of attempts that are retried are stored and handled. */
+  readonly storeIntermediateErrors: boolean;
   /** Whether periodic schedules read UTC time. */
   readonly utc: boolean;
   /** Seconds a dequeued message stays leased. */
@@ -152,6 +175,7 @@ export class Huey {
     this.name = options.name ?? "huey";
     this.results = options.results ?? true;
     this.storeNone = options.storeNone ?? false;
+    this.storeIntermediateErrors = options.storeIntermediateErrors ?? true;
     this.utc = options.utc ?? true;
     checkSeconds(options.leaseTimeout, "leaseTimeout", false);
     this.leaseTimeout = options.leaseTimeout ?? 30;
@@ -162,7 +186,7 @@ export class Huey {
     this.#storage = options.storage ?? new MemoryStorage({ name: this.name });
     this.#immediateUseMemory = options.immediateUseMemory ?? true;
     this.immediate = options.immediate ?? false;
-    this.#rooms = buildRooms(this, options.events ?? true);
+    this.#rooms = buildRooms(this, options.events ?? true, options.uniqueTtl);
     this.executor = this.#rooms.executor;
   }
 
@@ -254,13 +278,37 @@ export class Huey {
     return this.#declare({ name, fn, options, schedule }) as TaskWrapper<[], unknown>;
   }
 
+  /**
+   * Declare a task that runs inside `resource`, entered before every run and
+   * exited after it, also when it throws (huey's `context_task`; see
+   * {@link TaskResource}); `asArgument` passes the entered value first.
+   *
+   * @example A connection per run, closed after it
+   * ```ts
+   * import { MemoryHuey } from "../mod.ts";
+   * const connect = async () => ({ query: (sql: string) => sql, async [Symbol.asyncDispose]() {} });
+   * new MemoryHuey().contextTask("q", connect, (db, sql: string) => db.query(sql), { asArgument: true });
+   * ```
+   */
+  readonly contextTask: ContextTaskDeclaration = (
+    name: string,
+    resource: TaskResource,
+    fn: AnyFunction,
+    options: ContextTaskOptions = {},
+  ) => this.#declare(contextDefinition(name, resource, fn, options)) as never;
+
   #declare(definition: TaskDefinition): TaskWrapper<unknown[], unknown> {
-    return createWrapper(this.#rooms.wrappers, this.#rooms.registry.declare(definition));
+    return this.#rooms.declare(definition);
   }
 
   /** The names of every declared task. */
   taskNames(): string[] {
     return this.#rooms.registry.names();
+  }
+
+  /** The periodic tasks' wrappers, in declaration order, with their schedules (`validateDatetime`). */
+  periodicTasks(): PeriodicTaskWrapper[] {
+    return this.#rooms.periodicTasks();
   }
 
   /**
@@ -401,11 +449,11 @@ export class Huey {
   }
 
   /**
-   * Whether a task is revoked at `date` (default now): an invocation (`Task`
-   * or id: the invocation or its whole task) or a task wrapper (the whole
-   * task only).
+   * Whether a task is revoked at `date` (default now): an invocation (`Task`,
+   * `Result` or id: the invocation or its whole task) or a task wrapper (the
+   * whole task only).
    */
-  isRevoked(task: Task | AnyTaskWrapper | string, date?: Date): Promise<boolean> {
+  isRevoked(task: Task | Result<unknown> | AnyTaskWrapper | string, date?: Date): Promise<boolean> {
     return this.#rooms.revocations.isRevoked(task, date);
   }
 
@@ -428,7 +476,7 @@ export class Huey {
     return this.#rooms.store.all();
   }
 
-  /** Remove everything: queue, schedule, results, locks, revocations and errors. */
+  /** Remove everything: queue, schedule, results, locks, revocations, errors and counters. */
   flush(): Promise<void> {
     return this.storage.flushAll();
   }
@@ -458,22 +506,10 @@ export class Huey {
   }
 
   /**
-   * At most `limit` calls every `per` seconds, shared by every process on
-   * this storage (huey's `rate_limit`); a call past it throws
-   * `RateLimitExceeded`, and a task stopped by it is retried when the
-   * window resets (see {@link RateLimitOptions}). Throws a
-   * ConfigurationError for a `limit` or `per` that is not above 0.
-   *
-   * @example
-   * ```ts
-   * import { MemoryHuey } from "../mod.ts";
-   * const huey = new MemoryHuey();
-   * const sync = huey.task("data_sync", huey.rateLimit("data-sync", 10, 60).wrap(() => "synced"));
-   * ```
+   * A rate limit shared by every process on this storage: at most `limit`
+   * calls every `per` seconds (huey's `rate_limit`; see {@link RateLimit}).
    */
-  rateLimit(name: string, limit: number, per: number, options?: RateLimitOptions): RateLimit {
-    return this.#rooms.rateLimit(name, limit, per, options);
-  }
+  readonly rateLimit: RateLimitDeclaration = (...args) => this.#rooms.rateLimit(...args);
 
   /** Register a pre-execute hook under `name` (replacing one of that name). */
   registerPreExecute(name: string, hook: PreExecuteHook): void {
@@ -578,6 +614,16 @@ export class Huey {
    */
   events(options: SubscribeOptions = {}): EventStream {
     return this.#rooms.events.subscribe(options);
+  }
+
+  /**
+   * What is stored when `task` fails with `error`, and what its `.error()`
+   * handler receives (huey's `build_error_result`). Override it in a
+   * subclass to store more: `{ ...super.buildErrorResult(task, error), host }`;
+   * `TaskError.metadata` has every field.
+   */
+  buildErrorResult(task: Task, error: unknown): TaskErrorInfo {
+    return errorResult(task, error);
   }
 
   /** Close the storage (and the immediate-mode memory storage). */

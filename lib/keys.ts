@@ -23,6 +23,7 @@
  * | `%rate:<per>:<window>:<limit name>` | calls in one fixed window of a rate limit | rate_limit.ts |
  * | `%rate:<per>/<buckets>:<bucket>:<limit name>` | calls in one bucket of a sliding window | rate_limit.ts |
  * | `%chord:<chord id>` | members of a chord counted so far | chord.ts |
+ * | `%unique:<task id>` | the producers that asked for a unique task (1: the one that created it) | unique.ts |
  *
  * A chord's keys are removed once its callback is enqueued.
  *
@@ -73,6 +74,8 @@ export const OWN_KEYS = {
   chordCounted: (id: string, index: number): string => `%chord:c${index}:${id}`,
   /** Taken by the run that enqueues the callback of chord `id`; holds the member's index. */
   chordFired: (id: string): string => `%chord:fired:${id}`,
+  /** The counter that holds the id `id` of a unique task while it is not done. */
+  unique: (id: string): string => `%unique:${id}`,
 } as const;
 
 /**

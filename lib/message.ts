@@ -29,6 +29,7 @@ const optional = (rule: FieldRule): FieldRule => (value) =>
   value === undefined ? undefined : rule(value);
 const nonEmptyText: FieldRule = (value) =>
   typeof value === "string" && value !== "" ? undefined : "a non-empty string";
+const flag: FieldRule = optional((value) => typeof value === "boolean" ? undefined : "a boolean");
 const nested: FieldRule = (value) =>
   value === undefined || value instanceof Task ||
     (typeof value === "object" && value !== null && !Array.isArray(value))
@@ -54,9 +55,10 @@ const FIELD_RULES: { readonly [K in keyof TaskFields]-?: FieldRule } = {
   expires: optional(TASK_RULES.expires),
   expiresAt: optional(TASK_RULES.date),
   timeout: optional(TASK_RULES.timeout),
-  periodic: optional((value) => typeof value === "boolean" ? undefined : "a boolean"),
+  periodic: flag,
   onComplete: nested,
   onError: nested,
+  unique: flag,
   chord: optional(TASK_RULES.chord),
   chordCallback: nested,
   chordDelay: optional(TASK_RULES.seconds),
@@ -92,7 +94,7 @@ function toMessage(task: Task, path = "$", depth = 0): Record<string, unknown> {
     const value = task[field];
     const problem = fieldProblem(field, value);
     if (problem) throw refuse(`${at(path)}${problem}`);
-    // Unset fields and a false `periodic` are left out: shorter messages.
+    // Unset fields and false flags are left out: shorter messages.
     if (value === undefined || value === false) continue;
     message[field] = NESTED.has(field)
       ? toMessage(value as Task, `${path}.${field}`, depth + 1)

@@ -52,6 +52,25 @@ export interface RatePermit extends AsyncDisposable {
   readonly remaining: number;
 }
 
+/**
+ * `huey.rateLimit(name, limit, per, options)`: the rate limit `name`, at
+ * most `limit` calls every `per` seconds. Throws a ConfigurationError for
+ * a `limit` or `per` that is not above 0.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "../mod.ts";
+ * const huey = new MemoryHuey();
+ * huey.task("data_sync", huey.rateLimit("data-sync", 10, 60).wrap(() => "synced"));
+ * ```
+ */
+export type RateLimitDeclaration = (
+  name: string,
+  limit: number,
+  per: number,
+  options?: RateLimitOptions,
+) => RateLimit;
+
 /** How many buckets a sliding window is kept in. */
 export const SLIDING_BUCKETS = 10;
 

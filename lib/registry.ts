@@ -9,6 +9,7 @@ import type { PeriodicSchedule } from "./crontab.ts";
 import { ConfigurationError } from "./errors.ts";
 import { newTaskId, shown, Task, TASK_RULES } from "./task.ts";
 import type { Expectation, ScheduleOptions, TaskOptions } from "./task.ts";
+import { uniqueId } from "./unique.ts";
 
 /** A declared task: its function and settings. */
 export interface TaskDefinition {
@@ -69,7 +70,10 @@ export function checkCount(value: number, what: string, min: number): number {
  * checkTaskOptions("task add", { retries: 2, retryDelay: 10, retryBackoff: 2 });
  * ```
  */
-export function checkTaskOptions(where: string, options: TaskOptions & ScheduleOptions): void {
+export function checkTaskOptions(
+  where: string,
+  options: Omit<TaskOptions & ScheduleOptions, "unique"> & { unique?: unknown },
+): void {
   const { eta } = options;
   const rules: [string, unknown, Expectation][] = [
     ["id", options.id, TASK_RULES.id],
@@ -94,6 +98,14 @@ export function checkTaskOptions(where: string, options: TaskOptions & ScheduleO
   }
   if (eta !== undefined && !(eta instanceof Date)) {
     throw new TypeError(`Cannot use ${where} eta: expected a Date: ${shown(eta)}`);
+  }
+  const { unique } = options;
+  if (unique !== undefined && typeof unique !== "boolean" && typeof unique !== "function") {
+    throw new TypeError(
+      `Cannot use ${where} unique: expected true, false or a function that returns the task id: ${
+        shown(unique)
+      }`,
+    );
   }
   const { transaction } = options;
   if (
@@ -177,6 +189,17 @@ export class Registry {
     return definition;
   }
 
+  /**
+   * Remove `definition` (huey's `unregister`): a consumer no longer runs
+   * its messages, a periodic one is no longer enqueued, and its name can be
+   * declared again. True if it was declared; false when it was removed
+   * already (or its name now belongs to a later declaration, which stays).
+   */
+  unregister(definition: TaskDefinition): boolean {
+    if (this.#tasks.get(definition.name) !== definition) return false;
+    return this.#tasks.delete(definition.name);
+  }
+
   /** The declaration of `name`, or undefined. */
   get(name: string): TaskDefinition | undefined {
     return this.#tasks.get(name);
@@ -187,9 +210,14 @@ export class Registry {
     return [...this.#tasks.keys()];
   }
 
+  /** The periodic tasks, in declaration order. */
+  periodic(): TaskDefinition[] {
+    return [...this.#tasks.values()].filter((d) => d.schedule !== undefined);
+  }
+
   /** The names of the periodic tasks, in declaration order. */
   periodicNames(): string[] {
-    return [...this.#tasks.values()].filter((d) => d.schedule !== undefined).map((d) => d.name);
+    return this.periodic().map((d) => d.name);
   }
 
   /**
@@ -211,13 +239,17 @@ export class Registry {
   /**
    * A new invocation of `definition` with `args`; per-call options win over
    * the declared ones, and a `delay` counts from `now` (ms since the epoch).
+   * A unique one's id comes from its key (see `TaskOptions.unique`).
    */
   newTask(definition: TaskDefinition, args: unknown[], call: ScheduleOptions, now: number): Task {
     const { options } = definition;
     const eta = call.eta ??
       (call.delay !== undefined ? new Date(now + call.delay * 1000) : undefined);
+    const unique = call.unique ?? (options.unique !== undefined && options.unique !== false);
+    const id = call.id ?? (unique ? uniqueId(definition.name, args, options.unique) : newTaskId());
     const task = new Task({
-      id: call.id ?? newTaskId(),
+      id,
+      unique: unique || undefined,
       name: definition.name,
       args,
       eta,

@@ -7,7 +7,7 @@
 import { ConfigurationError, ResultTimeout, TaskError } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
 import { checkTaskId, Task } from "./task.ts";
-import type { RevokeOptions, ScheduleOptions } from "./task.ts";
+import type { RescheduleOptions, RevokeOptions } from "./task.ts";
 
 /** Options of {@link Result.get}. */
 export interface GetOptions {
@@ -46,10 +46,10 @@ export interface ResultBackend {
     isRevoked(task: Task, date?: Date): Promise<boolean>;
   };
   /**
-   * Check `options`, then revoke `task` and enqueue a copy at the time they
-   * say (a refused call leaves the original as it was).
+   * Check `options`, then revoke `task` (once) and enqueue a copy at the
+   * time they say (a refused call leaves the original as it was).
    */
-  reschedule(task: Task, options: ScheduleOptions): Promise<Result<unknown>>;
+  reschedule(task: Task, options: RescheduleOptions): Promise<Result<unknown>>;
 }
 
 /**
@@ -170,9 +170,14 @@ export class Result<T> {
     this.#settled = undefined;
   }
 
-  /** Revoke this invocation (and only it). */
-  revoke(options?: RevokeOptions): Promise<void> {
-    return this.#backend.revocations.revokeById(this.id, options);
+  /**
+   * Revoke this invocation (and only it): once by default, as in huey, so
+   * the revocation goes when the consumer skips the task, and a copy
+   * enqueued later with the same id runs. `{ revokeOnce: false }` keeps it
+   * until {@link restore}.
+   */
+  revoke(options: RevokeOptions = {}): Promise<void> {
+    return this.#backend.revocations.revokeById(this.id, { revokeOnce: true, ...options });
   }
 
   /** Undo {@link revoke}; true if it was revoked. */
@@ -186,11 +191,14 @@ export class Result<T> {
   }
 
   /**
-   * Revoke this invocation and enqueue a copy with a new id to run at the new
-   * time (no check is made that the original has not run yet). Its options
-   * are checked first: a bad one throws and leaves the original unrevoked.
+   * Revoke this invocation (once) and enqueue a copy with a new id to run
+   * at the new time, or at once without `delay`/`eta` (no check is made that
+   * the original has not run yet). The copy keeps the original's arguments,
+   * pipeline, retries and their delays, timeout, priority and expiry, unless
+   * `options` override them. Its options are checked first: a bad one
+   * throws and leaves the original unrevoked.
    */
-  async reschedule(options: ScheduleOptions = {}): Promise<Result<T>> {
+  async reschedule(options: RescheduleOptions = {}): Promise<Result<T>> {
     return (await this.#backend.reschedule(this.task, options)) as Result<T>;
   }
 

@@ -10,6 +10,7 @@
  * @module
  */
 import { OWN_KEYS } from "./keys.ts";
+import { Result } from "./result.ts";
 import type { Serializer } from "./serializer.ts";
 import type { Storage } from "./storage/types.ts";
 import { checkTaskId, Task } from "./task.ts";
@@ -92,11 +93,15 @@ export class Revocations {
 
   /**
    * Whether `target` is revoked at `date` (default now): an invocation id, a
-   * `Task` (the invocation or its whole task), or a task name given as
-   * `{ name }` (a task wrapper: the whole task only).
+   * `Task` or a `Result` (the invocation or its whole task), or a task name
+   * given as `{ name }` (a task wrapper: the whole task only).
    */
-  async isRevoked(target: Task | { name: string } | string, date?: Date): Promise<boolean> {
+  async isRevoked(
+    target: Task | Result<unknown> | { name: string } | string,
+    date?: Date,
+  ): Promise<boolean> {
     const now = date?.getTime() ?? this.#host.now();
+    if (target instanceof Result) target = target.task;
     if (typeof target === "string") return await this.#holds(revokeKey(target), now, false);
     if (target instanceof Task && await this.#holds(revokeKey(target.id), now, false)) return true;
     return await this.#holds(revokeAllKey(target.name), now, false);
@@ -142,12 +147,10 @@ export class Revocations {
     data ??= await storage.peekData(key);
     if (data === undefined) return false;
     const { until, once } = this.#host.serializer.decode(data) as Revocation;
-    if (once) {
-      if (consume) await storage.deleteData(key);
-      return true;
-    }
-    if (until === null || until.getTime() > now) return true;
+    // A time that has passed ends the revocation, once or not.
+    const over = until !== null && until.getTime() <= now;
+    if (!over && !once) return true;
     if (consume) await storage.deleteData(key);
-    return false;
+    return !over;
   }
 }

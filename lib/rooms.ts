@@ -8,6 +8,7 @@
  * @module
  */
 import { Chord, lastOf, prepareChord } from "./chord.ts";
+import type { ChordHost } from "./chord.ts";
 import { Enqueuer } from "./enqueue.ts";
 import type { EnqueuerHost } from "./enqueue.ts";
 import { EventFeed } from "./events.ts";
@@ -19,7 +20,7 @@ import { Hooks } from "./hooks.ts";
 import { Locks } from "./lock.ts";
 import { MessageCodec } from "./message.ts";
 import { RateLimit } from "./rate_limit.ts";
-import type { RateLimitOptions } from "./rate_limit.ts";
+import type { RateLimitDeclaration } from "./rate_limit.ts";
 import { checkTaskOptions, Registry } from "./registry.ts";
 import { ChordResult, Result, ResultGroup } from "./result.ts";
 import type { ResultBackend } from "./result.ts";
@@ -28,12 +29,22 @@ import type { ResultStoreHost } from "./result_store.ts";
 import { Revocations } from "./revocation.ts";
 import type { RevocationHost } from "./revocation.ts";
 import { Signals } from "./signals.ts";
+import type { TaskDefinition } from "./registry.ts";
 import type { Task } from "./task.ts";
-import type { WrapperHost } from "./wrapper.ts";
+import { Uniqueness } from "./unique.ts";
+import type { UniquenessHost } from "./unique.ts";
+import { createWrapper } from "./wrapper.ts";
+import type { PeriodicTaskWrapper, TaskWrapper, WrapperHost } from "./wrapper.ts";
 
 /** What the rooms need from the Huey that holds them: its settings, storage, logger and clock. */
 export interface HueyHost
-  extends ExecutorHost, EnqueuerHost, EventFeedHost, RevocationHost, ResultStoreHost {}
+  extends
+    ExecutorHost,
+    EnqueuerHost,
+    EventFeedHost,
+    RevocationHost,
+    ResultStoreHost,
+    UniquenessHost {}
 
 /** A Huey's rooms, wired. */
 export interface Rooms {
@@ -52,12 +63,7 @@ export interface Rooms {
   /** The declared locks. */
   readonly locks: Locks;
   /** A rate limit on this Huey's storage and clock. */
-  readonly rateLimit: (
-    name: string,
-    limit: number,
-    per: number,
-    options?: RateLimitOptions,
-  ) => RateLimit;
+  readonly rateLimit: RateLimitDeclaration;
   /** Results and the app's key/values. */
   readonly store: ResultStore;
   /** Where a task goes. */
@@ -77,10 +83,15 @@ export interface Rooms {
   readonly backend: ResultBackend;
   /** What a task wrapper enqueues and revokes through. */
   readonly wrappers: WrapperHost;
+  /** Declare a task (checked by the registry) and make its wrapper. */
+  declare(definition: TaskDefinition): TaskWrapper<unknown[], unknown>;
+  /** The wrappers of the periodic tasks, in declaration order. */
+  periodicTasks(): PeriodicTaskWrapper[];
 }
 
 /**
- * Build the rooms of the Huey `host`; `events: false` drops every event
+ * Build the rooms of the Huey `host`; `events: false` drops every event,
+ * `uniqueTtl` is the Huey's option (see `HueyOptions.uniqueTtl`)
  * (signals still fire).
  *
  * @example
@@ -90,7 +101,7 @@ export interface Rooms {
  * console.log(huey.executor.registry.names()); // []
  * ```
  */
-export function buildRooms(host: HueyHost, events = true): Rooms {
+export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): Rooms {
   const registry = new Registry();
   const codec = new MessageCodec(host.serializer);
   const revocations = new Revocations(host);
@@ -98,6 +109,7 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
   const signals = new Signals();
   const feed = new EventFeed(host, signals, events);
   const store = new ResultStore(host);
+  const unique = new Uniqueness(host, uniqueTtl);
   // The executor runs what the enqueuer puts in immediate mode (called only
   // once both exist), and puts retries and a pipeline's next tasks through it.
   const enqueuer: Enqueuer = new Enqueuer(
@@ -105,10 +117,20 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     codec,
     feed,
     (task, now) => executor.execute(task, { now }),
+    registry,
+    unique,
   );
+  const chords: ChordHost = {
+    get storage() {
+      return host.storage;
+    },
+    serializer: codec.serializer,
+    now: () => host.now(),
+    put: (task) => enqueuer.put(task),
+  };
   const executor: Executor = new Executor(
     host,
-    { registry, codec, revocations, hooks, events: feed },
+    { registry, codec, revocations, hooks, events: feed, unique, chords },
     (task, now) => enqueuer.put(task, now),
   );
   const backend: ResultBackend = {
@@ -119,7 +141,8 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     reschedule: async (original, call) => {
       // Built (and its options checked) before the original is revoked.
       const task = enqueuer.rescheduled(original, call);
-      await revocations.revokeById(original.id);
+      // Once, as huey's Result.revoke(): its key goes with the skipped run.
+      await revocations.revokeById(original.id, { revokeOnce: true });
       await enqueuer.put(task);
       return new Result(backend, task);
     },
@@ -130,7 +153,7 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     if (item instanceof Chord) {
       // The members (inner chords' too) go in one storage operation.
       const { tasks, members, callback } = prepareChord(item, host.now());
-      await enqueuer.putMany(tasks);
+      await enqueuer.submitMany(tasks);
       // One handle on the callback, so a value read through either is kept by both.
       const first = handle(callback);
       const rest = callback.pipeline().slice(1).map(handle);
@@ -138,24 +161,28 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
       return new ChordResult(handles(members), first, pipeline);
     }
     if (item instanceof Group) {
-      await enqueuer.putMany(item.tasks);
+      await enqueuer.submitMany(item.tasks);
       return handles(item.tasks.map(lastOf));
     }
-    await enqueuer.put(item);
+    await enqueuer.submit(item);
     return item.onComplete ? handles(item.pipeline()) : handle(item);
   };
   const wrappers: WrapperHost = {
     newTask: (definition, args, call) => registry.newTask(definition, args, call, host.now()),
     checkCall: checkTaskOptions,
-    enqueue: (task, tx) => enqueuer.put(task, undefined, tx).then(() => new Result(backend, task)),
+    // A unique task whose id is taken resolves to the Result of the task that holds it.
+    enqueue: (task, tx) => enqueuer.submit(task, tx).then(() => new Result(backend, task)),
     enqueueMany: async (tasks) => {
-      await enqueuer.putMany(tasks);
+      await enqueuer.submitMany(tasks);
       return new ResultGroup(tasks.map((task) => new Result(backend, task)));
     },
     revokeAll: (name, options) => revocations.revokeAll(name, options),
     restoreAll: (name) => revocations.restoreAll(name),
     isTaskRevoked: (name, date) => revocations.isTaskRevoked(name, date),
+    unregister: (definition) => made.delete(definition) && registry.unregister(definition),
   };
+  // Each declaration's wrapper, for periodicTasks(); gone once unregistered.
+  const made = new Map<TaskDefinition, TaskWrapper<unknown[], unknown>>();
   return {
     registry,
     codec,
@@ -171,5 +198,12 @@ export function buildRooms(host: HueyHost, events = true): Rooms {
     executor,
     backend,
     wrappers,
+    declare: (definition) => {
+      const wrapper = createWrapper(wrappers, registry.declare(definition));
+      made.set(definition, wrapper);
+      return wrapper;
+    },
+    periodicTasks: () =>
+      registry.periodic().map((definition) => made.get(definition) as PeriodicTaskWrapper),
   };
 }

@@ -11,14 +11,16 @@
  * - **plain**: `JSON.stringify(toTagged(value))`. It starts with one of
  *   `{ [ " - 0-9 t f n` (no leading whitespace).
  * - **compressed**: `z:` followed by the base64 of the gzip of the plain frame's
- *   UTF-8 bytes. Written when `compression` is on and the plain frame is larger
- *   than the threshold.
+ *   UTF-8 bytes, or `y:` followed by the base64 of their zlib (deflate) stream
+ *   with `zlib: true` (huey's `use_zlib`). Written when `compression` is on
+ *   and the plain frame is larger than the threshold.
  * - **signed**: `s:<hmac>:<body>` where `<body>` is a plain or compressed frame
  *   and `<hmac>` is the 64 lowercase hex digits of HMAC-SHA256(signingKey,
  *   UTF-8 of `<body>`). Written for every message when `signingKey` is set.
  *
- * JSON never starts with `z` or `s`, so the frames cannot be confused.
- * `decode` reads plain and compressed frames whatever `compression` says; with
+ * JSON never starts with `z`, `y` or `s`, so the frames cannot be confused.
+ * `decode` reads plain and both compressed frames whatever `compression` and
+ * `zlib` say (a compressing reader takes plain frames, and the other way); with
  * a `signingKey` it accepts only signed frames with a matching HMAC, without
  * one it rejects signed frames. Anything else is rejected.
  *
@@ -57,7 +59,7 @@
  */
 
 import { createHmac, timingSafeEqual } from "node:crypto";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { deflateSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { SerializationError } from "./errors.ts";
 import {
   BASE64,
@@ -90,6 +92,13 @@ export interface SerializerOptions {
    * @default false
    */
   compression?: boolean | number;
+  /**
+   * Compress with zlib (deflate, `y:` frames) instead of gzip (`z:`), as
+   * huey's `use_zlib`: 18 bytes less per frame. Decoding reads both.
+   *
+   * @default false
+   */
+  zlib?: boolean;
   /**
    * HMAC-SHA256 key. When set, every payload is signed and `decode` rejects
    * payloads whose signature is missing or does not match. When unset,
@@ -180,6 +189,8 @@ function decodeFailure(why: string, value: string, cause?: unknown): Serializati
 export class Serializer {
   /** Compress payloads larger than this many bytes; `undefined`: never. */
   readonly #threshold: number | undefined;
+  /** Compressed frames are zlib (`y:`) rather than gzip (`z:`). */
+  readonly #zlib: boolean;
   /** The HMAC key, or `undefined` when not signing. */
   readonly #key: string | Uint8Array | undefined;
   /** The largest plain frame, in UTF-8 bytes. */
@@ -199,7 +210,16 @@ export class Serializer {
    * @throws {TypeError} if `signingKey` is empty or not a string or Uint8Array.
    */
   constructor(options: SerializerOptions = {}) {
-    const { compression = false, signingKey, maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE } = options;
+    const {
+      compression = false,
+      zlib = false,
+      signingKey,
+      maxMessageSize = DEFAULT_MAX_MESSAGE_SIZE,
+    } = options;
+    if (typeof zlib !== "boolean") {
+      throw new TypeError(`Cannot create serializer: zlib must be a boolean: ${typeof zlib}`);
+    }
+    this.#zlib = zlib;
     if (!Number.isSafeInteger(maxMessageSize) || maxMessageSize < 1) {
       throw new RangeError(
         `Cannot create serializer: maxMessageSize must be a positive integer of bytes: ${
@@ -262,7 +282,11 @@ export class Serializer {
     const threshold = this.#threshold;
     if (threshold !== undefined && body.length * 3 > threshold) {
       const bytes = encoder.encode(body);
-      if (bytes.byteLength > threshold) body = `z:${bytesToBase64(gzipSync(bytes))}`;
+      if (bytes.byteLength > threshold) {
+        body = this.#zlib
+          ? `y:${bytesToBase64(deflateSync(bytes))}`
+          : `z:${bytesToBase64(gzipSync(bytes))}`;
+      }
     }
     return this.#key === undefined ? body : `s:${this.#sign(body)}:${body}`;
   }
@@ -311,12 +335,14 @@ export class Serializer {
       throw decodeFailure("signed message but no signingKey is configured", text);
     }
     let json = body;
-    if (body.startsWith("z:")) {
+    const gzip = body.startsWith("z:");
+    if (gzip || body.startsWith("y:")) {
       const payload = body.slice(2);
       if (!BASE64.test(payload)) throw decodeFailure("compressed payload is not base64", text);
       try {
         // Inflation stops at the limit: a small frame cannot make us allocate gigabytes.
-        json = decoder.decode(gunzipSync(base64ToBytes(payload), { maxOutputLength: this.#limit }));
+        const inflate = gzip ? gunzipSync : inflateSync;
+        json = decoder.decode(inflate(base64ToBytes(payload), { maxOutputLength: this.#limit }));
       } catch (err) {
         if ((err as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
           throw decodeFailure(
@@ -324,7 +350,7 @@ export class Serializer {
             text,
           );
         }
-        throw decodeFailure("cannot gunzip compressed payload", text, err);
+        throw decodeFailure(`cannot ${gzip ? "gunzip" : "inflate"} compressed payload`, text, err);
       }
     } else {
       const over = oversize(body, this.#limit);

@@ -22,8 +22,6 @@ export const SIGNAL_CANCELED = "canceled";
 export const SIGNAL_EXPIRED = "expired";
 /** A task could not take its lock. */
 export const SIGNAL_LOCKED = "locked";
-/** A task was stopped by a rate limit (`huey.rateLimit`); the handler receives the error. */
-export const SIGNAL_RATE_LIMITED = "rate-limited";
 /** A task was added to the schedule to run later. */
 export const SIGNAL_SCHEDULED = "scheduled";
 /** A running task was stopped by a hard shutdown. */
@@ -36,6 +34,8 @@ export const SIGNAL_ENQUEUED = "enqueued";
  * has retries left.
  */
 export const SIGNAL_TIMEOUT = "timeout";
+/** A task was stopped by a rate limit (`huey.rateLimit`); the handler receives the error. */
+export const SIGNAL_RATE_LIMITED = "rate-limited";
 
 /** Every signal name, in the order huey 3.3 declares them (huey/signals.py). */
 export const SIGNALS = [
@@ -58,10 +58,10 @@ export const SIGNALS = [
 export type SignalName = typeof SIGNALS[number];
 
 /**
- * Called when a signal is sent. `error` is set for `error` and `timeout`
- * (and `locked`, `rate-limited`, `canceled` when an error caused them).
- * Handlers run one after another, in
- * the order they were connected; keep them fast.
+ * Called when a signal is sent. `error` is set for `error`, `timeout` and
+ * `rate-limited` (and `locked`, `canceled` when an error caused them).
+ * Handlers run one after another, in the order they were connected; keep
+ * them fast.
  */
 export type SignalHandler = (
   signal: SignalName,

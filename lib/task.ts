@@ -51,6 +51,15 @@ export interface TaskOptions {
    * @default false
    */
   context?: boolean;
+  /**
+   * Make every invocation unique (see {@link ScheduleOptions.unique}): a
+   * call is not enqueued while a task with its id is queued, scheduled or
+   * running. Its id is what this function returns for the call's
+   * arguments (a task id), or with `true` one made from the task's name and
+   * arguments, so equal calls share it; a call's own `id` wins over both.
+   * @default false
+   */
+  unique?: boolean | ((...args: never[]) => string);
 }
 
 /** Given to a task function declared with `context: true`, and returned by `currentTask()`. */
@@ -108,6 +117,17 @@ export interface ScheduleOptions {
   /** Use this id instead of a random one. */
   id?: string;
   /**
+   * Do not create this task if one with its id is queued, scheduled or
+   * running: resolve to that task's `Result` instead (BullMQ's `jobId`,
+   * pg-boss's `singletonKey`). Atomic across processes: of producers racing
+   * with one id, exactly one enqueues. The id is `id`, else the task's
+   * `unique` key (see {@link TaskOptions.unique}). Only the task enqueued
+   * here is unique, not the later tasks of its pipeline. Cannot be combined
+   * with `transaction`. `false` turns a task's `unique` off for this call.
+   * @default the task's `unique`
+   */
+  unique?: boolean;
+  /**
    * Enqueue inside this open transaction of the application's database
    * client, so the task exists only if the transaction commits
    * (PostgresStorage: the `tx` of postgres.js `sql.begin(async (tx) => ...)`,
@@ -116,6 +136,14 @@ export interface ScheduleOptions {
    */
   transaction?: unknown;
 }
+
+/**
+ * Options of `Result.reschedule()`: when the copy runs (`delay`/`eta`, or
+ * at once), and what it overrides; what is unset is the original's
+ * (retries and their delays, timeout, priority, expiry). Not `transaction`:
+ * the original is revoked outside it.
+ */
+export type RescheduleOptions = Omit<ScheduleOptions, "transaction">;
 
 /**
  * The per-call settings an invocation built ahead of time can carry
@@ -153,9 +181,12 @@ export interface ChordLink {
 
 /** What `revoke()` takes: pause every future run, or only the next, or until a time. */
 export interface RevokeOptions {
-  /** Skip only the next run; then the task is restored automatically. */
+  /**
+   * Skip only the next run; then the task is restored automatically.
+   * @default false (`Result.revoke()`: true, as in huey)
+   */
   revokeOnce?: boolean;
-  /** Restore automatically at this time. */
+  /** Restore automatically at this time (with `revokeOnce`: skip the next run only before it). */
   revokeUntil?: Date;
 }
 
@@ -259,7 +290,10 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare periodic: boolean;
   /** Runs after this one succeeds, with the return value in front of its arguments. */
   declare onComplete?: Task;
-  /** Runs after this one fails for good, with the error in front of its arguments. */
+  /**
+   * Runs after a failed attempt of this one, with the error in front of its
+   * arguments (every attempt, or only the last: `storeIntermediateErrors`).
+   */
   declare onError?: Task;
   /**
    * Set on the last task of a chord member (the member itself, the tail of
@@ -278,6 +312,8 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
    * completes (its `eta` is set then); unset on every other task.
    */
   declare chordDelay?: number;
+  /** Holds its id's unique marker until it is done for good (see `ScheduleOptions.unique`). */
+  declare unique?: boolean;
 
   /** Carries the type parameters for inference; never set at run time. */
   declare readonly __types?: { args: A; result: R; chain: C };
@@ -316,14 +352,16 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   }
 
   /**
-   * Run `task` if this task fails for good (no retries left), with a
-   * {@link TaskErrorInfo} in front of `args`. Chained error handlers run in turn.
+   * Run `task` when an attempt of this task fails, with that attempt's
+   * {@link TaskErrorInfo} in front of `args`: after every failed attempt, as
+   * in huey, or only after the last one with the Huey's
+   * `storeIntermediateErrors: false`. Chained error handlers run in turn.
    */
   error<A2 extends unknown[], R2>(
     task: TaskFactory<A2, R2> & AcceptsPiped<A2, [TaskErrorInfo]>,
     ...args: DropArgs<A2, [TaskErrorInfo]>
   ): this;
-  /** Run an already built invocation (with `args` added after its own) if this task fails for good. */
+  /** Run an already built invocation (with `args` added after its own) when an attempt fails. */
   error(task: Task, ...args: unknown[]): this;
   error(task: TaskFactory | Task, ...args: unknown[]): this {
     let last: Task = this as Task;

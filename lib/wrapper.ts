@@ -6,7 +6,7 @@
  * @module
  */
 import { taskContext } from "./context.ts";
-import type { PeriodicSchedule } from "./crontab.ts";
+import type { Crontab, PeriodicSchedule } from "./crontab.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { Result, ResultGroup } from "./result.ts";
 import type {
@@ -56,7 +56,24 @@ export interface TaskWrapper<A extends unknown[] = unknown[], R = unknown> {
   restore(): Promise<boolean>;
   /** True if every invocation is revoked at `date` (default now). */
   isRevoked(date?: Date): Promise<boolean>;
+  /**
+   * Remove the task from its Huey (huey's `unregister`): a consumer of this
+   * Huey no longer runs it, a periodic task is no longer enqueued, this
+   * wrapper's calls throw `UnknownTaskError`, and the name can be declared
+   * again. True the first time, then false.
+   */
+  unregister(): boolean;
 }
+
+/**
+ * A periodic task's wrapper (`huey.periodicTasks()`): its schedule is
+ * `validateDatetime`, which tells its next run (`nextRun(after)`) when it
+ * was made by `crontab()`.
+ */
+export type PeriodicTaskWrapper = TaskWrapper<[], unknown> & {
+  /** When the task runs. */
+  readonly validateDatetime: PeriodicSchedule & Partial<Pick<Crontab, "nextRun">>;
+};
 
 /** A task wrapper of any signature (for APIs that only need its name). */
 // deno-lint-ignore no-explicit-any
@@ -81,6 +98,8 @@ export interface WrapperHost {
   restoreAll(name: string): Promise<boolean>;
   /** Whether the whole task `name` is revoked at `date`. */
   isTaskRevoked(name: string, date?: Date): Promise<boolean>;
+  /** Remove `definition` from the registry; true if it was there. */
+  unregister(definition: TaskDefinition): boolean;
 }
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -138,5 +157,6 @@ export function createWrapper(
     revoke: (revokeOptions?: RevokeOptions) => host.revokeAll(name, revokeOptions),
     restore: () => host.restoreAll(name),
     isRevoked: (date?: Date) => host.isTaskRevoked(name, date),
+    unregister: () => host.unregister(definition),
   }) as unknown as TaskWrapper<unknown[], unknown>;
 }

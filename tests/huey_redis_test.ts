@@ -4,11 +4,11 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PriorityRedisHuey, RedisHuey } from "../mod.ts";
-import type { HueyEvent } from "../mod.ts";
+import { PriorityRedisExpireHuey, PriorityRedisHuey, RedisExpireHuey, RedisHuey } from "../mod.ts";
+import type { Huey, HueyEvent } from "../mod.ts";
 import { Consumer } from "../lib/consumer/consumer.ts";
 import { createLogger } from "../lib/logger.ts";
-import { describeWithRedis, startRedisServer } from "./redis_server.ts";
+import { describeWithRedis, rawCommand, startRedisServer } from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";
 import { silent } from "./helpers.ts";
 
@@ -88,6 +88,74 @@ function register(server: RedisServer): void {
       setTimeout(() => worker.executeNext(), 50);
       assert.equal(await r.get({ blocking: true, timeout: 5 }), 5);
     });
+
+    for (const Flavor of [RedisExpireHuey, PriorityRedisExpireHuey]) {
+      describe(`${Flavor.name}: only results expire, and reading one does not remove it`, () => {
+        /** A producer and a worker of `Flavor` on one name, results kept `expireTime` seconds. */
+        function expiring(expireTime: number) {
+          const name = uniqueName();
+          const producer = new Flavor({ name, url: server.url, logger: silent, expireTime });
+          const worker = new Flavor({ name, url: server.url, logger: silent, expireTime });
+          open.push(producer, worker);
+          const declare = (huey: Huey) => ({
+            add: huey.task("add", (a: number, b: number) => a + b),
+            slow: huey.task("slow", huey.lockTask("slow-lock").wrap(() => "locked run")),
+          });
+          return { name, producer, worker, tasks: declare(producer), workerTasks: declare(worker) };
+        }
+        const ttl = (name: string, key: string) =>
+          rawCommand(server.url, ["PTTL", `huey.{${name}}.r.${key}`]).then((reply) =>
+            Number(reply.slice(1))
+          );
+
+        it("a result stays readable until it expires; reads do not remove it", async () => {
+          const { producer, worker, tasks } = expiring(0.5);
+          const r = await tasks.add(1, 2);
+          assert.equal((await worker.executeNext())?.status, "complete");
+          assert.equal(await r.get(), 3);
+          r.reset();
+          assert.equal(await r.get(), 3, "read again: still there");
+          assert.equal(await producer.result(r.id), 3, "and through another handle");
+          assert.equal(await r.isReady(), true);
+          await new Promise((resolve) => setTimeout(resolve, 700));
+          assert.equal(await producer.result(r.id), undefined, "gone once expireTime passed");
+        });
+
+        it("locks, revocations and the app's put() keys do not expire; results do, also those stored before a pipeline's next task", async () => {
+          const { name, producer, worker, tasks } = expiring(60);
+          await using _held = await producer.lockTask("reports").acquire();
+          await producer.revokeAll("never");
+          await producer.put("config", { mode: "fast" });
+          const group = await producer.enqueue(tasks.add.s(1, 2).then(tasks.add, 3));
+          const single = await tasks.add(5, 5);
+          while (await worker.executeNext());
+          assert.deepEqual(await group.get(), [3, 6]);
+          assert.equal(await single.get(), 10);
+          for (const key of ["%lock:reports", "%rt:never", "%revocations", "config"]) {
+            assert.equal(await ttl(name, key), -1, `${key} has no TTL`);
+          }
+          for (const result of [...group, single]) {
+            const left = await ttl(name, result.id);
+            assert.ok(left > 50_000 && left <= 60_000, `result ${result.id}: PTTL ${left}`);
+          }
+          assert.equal(await producer.isLocked("reports"), true);
+          assert.deepEqual(await producer.get("config"), { mode: "fast" });
+          assert.deepEqual(await producer.get("config"), { mode: "fast" }, "a read keeps it");
+          assert.equal(await producer.delete("config"), true);
+        });
+
+        it("a held lock outlives expireTime", async () => {
+          const { producer, worker, tasks, workerTasks } = expiring(0.2);
+          void workerTasks;
+          await using _held = await producer.lockTask("slow-lock").acquire();
+          await new Promise((resolve) => setTimeout(resolve, 400));
+          assert.equal(await producer.isLocked("slow-lock"), true);
+          const r = await tasks.slow();
+          assert.equal((await worker.executeNext())?.status, "locked");
+          await assert.rejects(() => r.get(), /TaskLockedError/);
+        });
+      });
+    }
 
     it("a consumer logs storage errors while Redis is down and resumes when it is back", async () => {
       const own = await startRedisServer();

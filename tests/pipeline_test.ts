@@ -123,7 +123,7 @@ describe("pipelines", () => {
     assert.equal(await group.at(1)!.get(), undefined);
   });
 
-  it("runs an error handler with the error info once the task has failed for good", async () => {
+  it("runs an error handler after every failed attempt, each with that attempt's error (huey's default)", async () => {
     const handled: [TaskErrorInfo, string][] = [];
     let attempts = 0;
     const huey = new MemoryHuey({ immediate: true, logger: silent });
@@ -136,13 +136,34 @@ describe("pipelines", () => {
     });
     const r = await huey.enqueue(flaky.s().error(onError, "alert"));
     assert.equal(attempts, 3);
-    assert.equal(handled.length, 1, "not on the attempts that were retried");
-    const [[info, tag]] = handled;
-    assert.equal(tag, "alert");
-    assert.equal(info.name, "RangeError");
-    assert.equal(info.message, "attempt 3");
-    assert.equal(info.taskId, r.id);
-    assert.equal(info.taskName, "flaky");
+    assert.deepEqual(handled.map(([info]) => [info.message, info.retries]), [
+      ["attempt 1", 2],
+      ["attempt 2", 1],
+      ["attempt 3", 0],
+    ]);
+    for (const [info, tag] of handled) {
+      assert.equal(tag, "alert", "one error in front of the handler's own arguments, never more");
+      assert.equal(info.name, "RangeError");
+      assert.equal(info.taskId, r.id);
+      assert.equal(info.taskName, "flaky");
+    }
+  });
+
+  it("runs the error handler once, after the last attempt, with storeIntermediateErrors: false", async () => {
+    const handled: string[] = [];
+    let attempts = 0;
+    const huey = new MemoryHuey({
+      immediate: true,
+      logger: silent,
+      storeIntermediateErrors: false,
+    });
+    const flaky = huey.task("flaky", () => {
+      throw new RangeError(`attempt ${++attempts}`);
+    }, { retries: 2 });
+    const onError = huey.task("on_error", (info: TaskErrorInfo) => void handled.push(info.message));
+    await huey.enqueue(flaky.s().error(onError));
+    assert.equal(attempts, 3);
+    assert.deepEqual(handled, ["attempt 3"]);
   });
 
   it("accepts an invocation built with s() as the next step", async () => {

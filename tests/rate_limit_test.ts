@@ -7,7 +7,7 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -28,6 +28,9 @@ import {
 import type { SignalName, Storage } from "../mod.ts";
 import { fakeClock, silent } from "./helpers.ts";
 import type { FakeClock } from "./helpers.ts";
+import { makeLimitsApp, writeAppModule } from "./fixtures/limits_app.ts";
+import type { LimitsAppConfig } from "./fixtures/limits_app.ts";
+import { consumer, fast, stop, until } from "./process_helpers.ts";
 import { describeWithPostgres } from "./postgres_server.ts";
 import { describeWithRedis } from "./redis_server.ts";
 
@@ -188,7 +191,6 @@ function behaviours(label: string, makeStorage: () => Storage | Promise<Storage>
 behaviours("MemoryStorage", () => new MemoryStorage());
 
 const dir = mkdtempSync(join(tmpdir(), "huey-rate-limit-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
 behaviours(
   "SqliteStorage",
   () => new SqliteStorage({ name: `rate-${names++}`, filename: join(dir, "rate.db") }),
@@ -197,7 +199,53 @@ behaviours(
 await describeWithRedis("rate limits on Redis", (server) => {
   after(() => server.stop());
   behaviours("RedisStorage", () => new RedisStorage({ url: server.url, name: `rate-${RUN}` }));
+  consumerTest("Redis", { name: `rate-consumer-${RUN}`, redis: server.url });
 });
+
+consumerTest("SQLite", { name: `rate-consumer-${RUN}`, db: join(dir, "consumer.db") });
+
+/**
+ * A real consumer process (`cli.ts`, four workers) runs tasks limited to 3
+ * per 2-second window on the real clock: every task runs, those past the
+ * limit in a later window, and no window runs more than 3.
+ */
+function consumerTest(label: string, config: LimitsAppConfig): void {
+  it(`a consumer process on ${label} runs rate-limited tasks at most 3 per window, each once`, {
+    timeout: 60_000,
+  }, async () => {
+    const log = join(dir, `${label}-${RUN}.log`);
+    const app = { ...config, log };
+    const module = join(dir, `rate-app-${label}.ts`);
+    writeAppModule(module, app);
+    const { huey, limited } = makeLimitsApp(app);
+    await huey.flush();
+    const ran = () =>
+      existsSync(log)
+        ? readFileSync(log, "utf8").trim().split("\n").map((line) => line.split(" ").map(Number))
+        : [];
+    const running = await consumer([module, "-w", "4", ...fast]);
+    try {
+      const started = Date.now();
+      await limited.map(Array.from({ length: 8 }, (_, i) => [i] as [number]));
+      await until(() => ran().length === 8, 30_000, running.output);
+      const took = (Date.now() - started) / 1000;
+      assert.deepEqual(ran().map(([, n]) => n).sort(), [0, 1, 2, 3, 4, 5, 6, 7], "each ran once");
+      const perWindow = new Map<number, number>();
+      for (const [, , , after] of ran()) {
+        const window = Math.floor(after / 2000);
+        perWindow.set(window, (perWindow.get(window) ?? 0) + 1);
+      }
+      assert.ok([...perWindow.values()].every((n) => n <= 3), `per window: ${[...perWindow]}`);
+      assert.ok(perWindow.size >= 3, "8 calls need three windows");
+      assert.ok(took < 10, `all ran within ${took} s`);
+      assert.match(running.output(), /rate limit burst exceeded/);
+    } finally {
+      assert.equal(await stop(running), 0, running.output());
+      await huey.flush();
+      await huey.close();
+    }
+  });
+}
 
 await describeWithPostgres("rate limits on Postgres", (server) => {
   behaviours(
@@ -208,7 +256,10 @@ await describeWithPostgres("rate limits on Postgres", (server) => {
 
 describe("rate limit retries (huey's table)", () => {
   /** A task limited to one call a minute, its window full, then called: what the consumer did. */
-  async function limitedRun(retry: boolean, options: { retries?: number; retryDelay?: number }) {
+  async function limitedRun(
+    retry: boolean,
+    options: { retries?: number; retryDelay?: number; retryBackoff?: number },
+  ) {
     const { producer, worker, clock, signals } = pair(new MemoryStorage());
     clock.now = MINUTE + 15_000;
     const declare = (huey: Huey) =>
@@ -247,6 +298,12 @@ describe("rate limit retries (huey's table)", () => {
     const delayed = await limitedRun(false, { retries: 2, retryDelay: 120 });
     assert.equal(delayed.scheduled.eta?.getTime(), MINUTE + 15_000 + 120_000);
     assert.equal(delayed.scheduled.retries, 1);
+  });
+
+  it("a rate-limited retry does not advance the retry backoff (an explicit time, as in huey 3.3)", async () => {
+    const { scheduled } = await limitedRun(false, { retries: 2, retryDelay: 10, retryBackoff: 3 });
+    assert.equal(scheduled.eta?.getTime(), MINUTE + 15_000 + 10_000);
+    assert.equal(scheduled.retryDelay, 10, "the next wait is still 10 s");
   });
 });
 
@@ -453,3 +510,7 @@ describe("rate limit declarations", () => {
     assert.deepEqual([defaults.retry, defaults.sliding], [true, false]);
   });
 });
+
+// Last: Node runs a root after() hook once the tests registered before it
+// are done, and tests here are registered after top-level awaits.
+after(() => rmSync(dir, { recursive: true, force: true }));

@@ -493,3 +493,113 @@ describe("the revocations marker", () => {
     assert.equal(await kept.get(), 11);
   });
 });
+
+describe("revoking once (huey's revoke_once for an instance)", () => {
+  let env: ReturnType<typeof setup>;
+  beforeEach(() => {
+    env = setup();
+    env.declare(env.worker);
+  });
+
+  it("Result.revoke() revokes once: once skipped, isRevoked() is false and a copy with the same id runs", async () => {
+    const { add, producer, worker, calls } = env;
+    const r = await add.schedule([1, 2], { id: "job-1" });
+    await r.revoke();
+    assert.equal(await r.isRevoked(), true);
+    assert.equal((await worker.executeNext())?.status, "revoked");
+    assert.equal(await r.isRevoked(), false, "the revoke key went with the skipped run");
+    assert.equal(await producer.isRevoked(r.id), false);
+
+    const again = await add.schedule([3, 4], { id: "job-1" });
+    assert.equal((await worker.executeNext())?.status, "complete");
+    assert.equal(await again.get(), 7);
+    assert.deepEqual(calls, [[3, 4]]);
+  });
+
+  it("Result.revoke({ revokeOnce: false }) stays until restored", async () => {
+    const { add, worker } = env;
+    const r = await add.schedule([1, 2], { id: "job-2" });
+    await r.revoke({ revokeOnce: false });
+    assert.equal((await worker.executeNext())?.status, "revoked");
+    assert.equal(await r.isRevoked(), true);
+    await add.schedule([1, 2], { id: "job-2" });
+    assert.equal((await worker.executeNext())?.status, "revoked");
+  });
+
+  it("huey.revokeById(), huey.revokeAll() and the wrapper's revoke() stay persistent by default", async () => {
+    const { add, producer, worker } = env;
+    const r = await add.schedule([1, 2], { id: "job-3" });
+    await producer.revokeById(r.id);
+    assert.equal((await worker.executeNext())?.status, "revoked");
+    assert.equal(await producer.isRevoked(r.id), true);
+    await add.schedule([1, 2], { id: "job-3" });
+    assert.equal((await worker.executeNext())?.status, "revoked");
+    assert.equal(await producer.restoreById(r.id), true);
+
+    for (const revoke of [() => add.revoke(), () => producer.revokeAll(add)]) {
+      await revoke();
+      await add(1, 1);
+      await add(2, 2);
+      assert.deepEqual(
+        [(await worker.executeNext())?.status, (await worker.executeNext())?.status],
+        ["revoked", "revoked"],
+      );
+      assert.equal(await add.isRevoked(), true);
+      assert.equal(await add.restore(), true);
+    }
+  });
+
+  it("a rescheduled task leaves nothing of the original in the result store", async () => {
+    const { add, producer, worker, clock } = env;
+    const original = await add(1, 2);
+    const copy = await original.reschedule({ delay: 5 });
+    assert.equal((await worker.executeNext())?.status, "revoked");
+    clock.now = START + 6_000;
+    await worker.readSchedule();
+    assert.equal((await worker.executeNext())?.status, "complete");
+    assert.equal(await original.isRevoked(), false);
+    const keys = [...(await producer.allResults()).keys()];
+    // The revocations marker stays (see "Revoking and restoring" in the README).
+    assert.deepEqual(keys.filter((key) => key !== "%revocations"), [copy.id]);
+    assert.equal(await copy.get(), 3);
+    assert.deepEqual([...(await producer.allResults()).keys()], ["%revocations"]);
+  });
+
+  it("reschedule() carries retries, retryDelay, retryBackoff and timeout, and takes expires and priority", async () => {
+    const { producer, worker } = env;
+    const slow = producer.task("slow", (n: number) => n, { timeout: 9, retries: 1 });
+    worker.task("slow", (n: number) => n, { timeout: 9, retries: 1 });
+    const original = await slow.schedule([1], {
+      retries: 3,
+      retryDelay: 5,
+      retryBackoff: 2,
+      priority: 2,
+      expires: 60,
+      delay: 100,
+    });
+    const copy = await original.reschedule({ priority: 7, expires: 30 });
+    const [task] = await producer.pending();
+    assert.equal(task.id, copy.id);
+    assert.deepEqual(
+      [task.args, task.retries, task.retryDelay, task.retryBackoff, task.timeout],
+      [[1], 3, 5, 2, 9],
+    );
+    assert.deepEqual([task.priority, task.expires], [7, 30]);
+    const kept = await (await producer.scheduled())[0].id;
+    assert.equal(kept, original.id);
+    const plain = await copy.reschedule();
+    const again = (await producer.pending()).find((t) => t.id === plain.id)!;
+    assert.deepEqual([again.priority, again.expires, again.retries], [7, 30, 3]);
+  });
+
+  it("huey.isRevoked(result) reads the invocation's revocation", async () => {
+    const { add, producer } = env;
+    const r = await add(1, 2);
+    assert.equal(await producer.isRevoked(r), false);
+    await r.revoke();
+    assert.equal(await producer.isRevoked(r), true);
+    await r.restore();
+    await add.revoke();
+    assert.equal(await producer.isRevoked(r), true, "its task as a whole is revoked");
+  });
+});

@@ -1,9 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { deflateSync } from "node:zlib";
 import { Serializer } from "../lib/serializer.ts";
 import { fromTagged, toTagged } from "../lib/tagged.ts";
 import type { JsonValue } from "../lib/tagged.ts";
 import { SerializationError } from "../lib/errors.ts";
+import { Huey, MemoryStorage } from "../mod.ts";
 
 const plain = new Serializer();
 
@@ -438,6 +441,47 @@ describe("Serializer compression", () => {
     assert.deepStrictEqual(plain.decode(text), big);
   });
 
+  it("deflates with zlib: true (huey's use_zlib) into y: frames, which every serializer reads", () => {
+    const zlib = new Serializer({ compression: 1024, zlib: true });
+    const gzip = new Serializer({ compression: 1024 });
+    const text = zlib.encode(big);
+    assert.ok(text.startsWith("y:"), text.slice(0, 10));
+    assert.match(text.slice(2), /^[A-Za-z0-9+/]+=*$/);
+    assert.ok(text.length < gzip.encode(big).length, "no gzip header and trailer");
+    for (const reader of [zlib, gzip, plain]) assert.deepStrictEqual(reader.decode(text), big);
+    assert.deepStrictEqual(zlib.decode(gzip.encode(big)), big, "and it reads gzip frames");
+    const small = { a: 1 };
+    assert.equal(zlib.encode(small), plain.encode(small), "under the threshold: plain");
+    const signed = new Serializer({ compression: true, zlib: true, signingKey: "k" });
+    assert.match(signed.encode(small), /^s:[0-9a-f]{64}:y:/);
+    assert.deepStrictEqual(signed.decode(signed.encode(small)), small);
+  });
+
+  it("reads plain frames when compression is on", () => {
+    for (const options of [{ compression: true }, { compression: true, zlib: true }]) {
+      const reader = new Serializer(options);
+      assert.deepStrictEqual(reader.decode(plain.encode(big)), big);
+      assert.equal(reader.decode(plain.encode("x")), "x");
+    }
+  });
+
+  it("rejects a y: frame that is not deflate data, or inflates past maxMessageSize", () => {
+    assert.throws(
+      () => plain.decode("y:AAAA"),
+      /^SerializationError: Cannot decode message: cannot inflate compressed payload/,
+    );
+    assert.throws(() => plain.decode("y:!!"), /compressed payload is not base64/);
+    const bomb = `y:${Buffer.from(deflateSync(new Uint8Array(8 << 20))).toString("base64")}`;
+    assert.throws(
+      () => plain.decode(bomb),
+      /inflates to more than 4194304 bytes \(maxMessageSize\)/,
+    );
+    assert.throws(
+      () => new Serializer({ zlib: "yes" as unknown as boolean }),
+      /^TypeError: Cannot create serializer: zlib must be a boolean: string/,
+    );
+  });
+
   it("rejects bad compression options", () => {
     assert.throws(() => new Serializer({ compression: -1 }), RangeError);
     assert.throws(() => new Serializer({ compression: NaN }), RangeError);
@@ -612,5 +656,24 @@ describe("Serializer fast paths agree with the full walk", () => {
     for (const text of texts) assert.deepEqual(plain.decode(text), fullDecode(text));
     assert.equal(plain.decode('{"$\\u0074":"undefined"}'), undefined);
     assert.equal(plain.decode('{"\\u0024t":"BigInt","v":"7"}'), 7n);
+  });
+});
+
+describe("a Huey's compression options", () => {
+  it("a compressing consumer (zlib) runs a plain producer's messages, and the producer reads its results", async () => {
+    const storage = new MemoryStorage();
+    const producer = new Huey({ storage });
+    const worker = new Huey({ storage, compression: true, zlib: true });
+    const declare = (huey: Huey) => huey.task("echo", (text: string) => text.repeat(2));
+    const echo = declare(producer);
+    declare(worker);
+    const r = await echo("ab");
+    assert.ok(
+      (await storage.enqueuedItems())[0].startsWith("{"),
+      "the producer writes plain frames",
+    );
+    assert.equal((await worker.executeNext())?.status, "complete");
+    assert.ok((await storage.peekData(r.id))!.startsWith("y:"), "the worker writes zlib frames");
+    assert.equal(await r.get(), "abab");
   });
 });

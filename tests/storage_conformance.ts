@@ -44,6 +44,12 @@ export interface ConformanceOptions {
    * @default "caller"
    */
   leaseClock?: "caller" | "storage";
+  /**
+   * True for a storage whose reads never delete (`popData` is a peek), as
+   * huey's RedisExpireStorage: its values go when they expire or are deleted.
+   * @default false
+   */
+  popKeeps?: boolean;
 }
 
 /** Run `tests/fixtures/storage_process.ts` with `args`; resolves to its stdout. */
@@ -57,6 +63,14 @@ function runProcess(args: string[]): Promise<string> {
       } else resolve(stdout);
     });
   });
+}
+
+/** The arguments that tell storage_process.ts how to build the driver `spec` names. */
+function processArgs(spec: NonNullable<ConformanceOptions["processes"]>): string[] {
+  const module = spec.module.startsWith("file:")
+    ? spec.module
+    : new URL(spec.module, import.meta.url).href;
+  return [module, spec.exportName, JSON.stringify(spec.options)];
 }
 
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -491,6 +505,10 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await storage.peekData("k"), "v2");
         assert.equal(await storage.peekData("k"), "v2");
         assert.equal(await storage.popData("k"), "v2");
+        if (options.popKeeps) {
+          assert.equal(await storage.popData("k"), "v2", "a read keeps the value here");
+          assert.equal(await storage.deleteData("k"), true);
+        }
         assert.equal(await storage.popData("k"), undefined);
         await storage.putData("d", "x");
         assert.equal(await storage.deleteData("d"), true);
@@ -782,11 +800,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       it("delivers every message exactly once across producer and consumer processes", {
         timeout: 120_000,
       }, async () => {
-        const spec = options.processes!;
-        const module = spec.module.startsWith("file:")
-          ? spec.module
-          : new URL(spec.module, import.meta.url).href;
-        const base = [module, spec.exportName, JSON.stringify(spec.options)];
+        const base = processArgs(options.processes!);
         const producers = 3;
         const perProducer = 150;
         const consumers = Array.from({ length: 3 }, () => runProcess(["consume", ...base]));
@@ -807,11 +821,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       });
 
       it("loses no increment among concurrent processes", { timeout: 120_000 }, async () => {
-        const spec = options.processes!;
-        const module = spec.module.startsWith("file:")
-          ? spec.module
-          : new URL(spec.module, import.meta.url).href;
-        const base = [module, spec.exportName, JSON.stringify(spec.options)];
+        const base = processArgs(options.processes!);
         const processes = 3;
         const each = 300;
         // They start counting together, once all of them are likely up.

@@ -81,6 +81,7 @@ function registerRedisTests(server: RedisServer): void {
         open: (suffix) => new CLASSES[className]({ url, name: `${name}-${suffix}` }),
         persistent: true,
         leaseClock: "storage",
+        popKeeps: className.includes("Expire"),
         processes: {
           module: "../lib/storage/redis/storage.ts",
           exportName: className,
@@ -148,6 +149,7 @@ function registerRedisTests(server: RedisServer): void {
             }),
           persistent: true,
           leaseClock: "storage",
+          popKeeps: true,
         });
       });
     }
@@ -217,38 +219,56 @@ function registerRedisTests(server: RedisServer): void {
     });
 
     describe("expiring results", () => {
-      it("stores results as keys with a TTL of expireTime in the expire variants", async () => {
+      it("gives results a TTL of expireTime in the expire variants, and nothing else", async () => {
         for (const className of ["RedisExpireStorage", "PriorityRedisExpireStorage"] as const) {
           const name = `ttl-${RUN}-${className}`;
           const storage = make(className, { name, expireTime: 120 });
-          await storage.putData("result", "42");
+          await storage.putData("result", "42", { result: true });
+          await storage.putData("kept", "v");
           assert.equal(await storage.putIfEmpty("lock", "1"), true);
-          for (const key of ["result", "lock"]) {
-            const ttl = Number(await raw.send(["TTL", `huey.{${name}}.r.${key}`]));
-            assert.ok(ttl > 0 && ttl <= 120, `TTL of ${key}: ${ttl}`);
-          }
-          assert.equal(await storage.resultStoreSize(), 2);
-          assert.deepEqual(await storage.resultItems(), new Map([["result", "42"], ["lock", "1"]]));
+          const ttl = (key: string) => raw.send(["TTL", `huey.{${name}}.r.${key}`]).then(Number);
+          const left = await ttl("result");
+          assert.ok(left > 0 && left <= 120, `TTL of the result: ${left}`);
+          assert.equal(await ttl("kept"), -1, "a value that is not a result does not expire");
+          assert.equal(await ttl("lock"), -1, "a lock does not expire");
+          assert.equal(await storage.resultStoreSize(), 3);
+          assert.deepEqual(
+            await storage.resultItems(),
+            new Map([["result", "42"], ["kept", "v"], ["lock", "1"]]),
+          );
           await storage.flushAll();
         }
       });
 
+      it("expires a result stored with its message's acknowledgement (putDataAndAck)", async () => {
+        const name = `ttl-${RUN}-ack`;
+        const storage = make("RedisExpireStorage", { name, expireTime: 120 });
+        await storage.enqueue("m", 0);
+        const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30 });
+        assert.equal(await storage.putDataAndAck("done", "1", delivery!.receipt), true);
+        const left = Number(await raw.send(["TTL", `huey.{${name}}.r.done`]));
+        assert.ok(left > 0 && left <= 120, `TTL ${left}`);
+        await storage.flushAll();
+      });
+
       it("uses 86400 seconds by default and no TTL in the plain variants", async () => {
         const expiring = make("RedisExpireStorage", { name: `ttl-${RUN}-default` });
-        await expiring.putData("k", "v");
+        await expiring.putData("k", "v", { result: true });
         const ttl = Number(await raw.send(["TTL", `huey.{ttl-${RUN}-default}.r.k`]));
         assert.ok(ttl > 86300 && ttl <= 86400, `TTL ${ttl}`);
         await expiring.flushAll();
         const plain = make("RedisStorage", { name: `ttl-${RUN}-plain` });
-        await plain.putData("k", "v");
+        await plain.putData("k", "v", { result: true });
         assert.equal(await raw.send(["TTL", `huey.{ttl-${RUN}-plain}.results`]), -1);
         await plain.flushAll();
       });
 
-      it("lets a result expire", async () => {
-        const storage = make("RedisExpireStorage", { name: `ttl-${RUN}-short`, expireTime: 0.05 });
-        await storage.putData("k", "v");
-        await sleep(150);
+      it("lets a result expire, and keeps it until then however often it is read", async () => {
+        const storage = make("RedisExpireStorage", { name: `ttl-${RUN}-short`, expireTime: 0.2 });
+        await storage.putData("k", "v", { result: true });
+        assert.equal(await storage.popData("k"), "v");
+        assert.equal(await storage.popData("k"), "v");
+        await sleep(400);
         assert.equal(await storage.peekData("k"), undefined);
         assert.equal(await storage.resultStoreSize(), 0);
       });

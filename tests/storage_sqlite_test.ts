@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { HueyError } from "../lib/errors.ts";
+import { ConfigurationError, HueyError } from "../lib/errors.ts";
+import { SqliteHuey } from "../lib/flavors.ts";
 import { SqliteStorage } from "../lib/storage/sqlite.ts";
 import { assertNotUtf8SetAside, notUtf8Bytes } from "./helpers.ts";
 import { storageConformance } from "./storage_conformance.ts";
@@ -231,6 +232,150 @@ describe("SqliteStorage", () => {
         other.close();
         await storage.close();
       }
+    });
+
+    describe("tables and their version (createTables, initializeSchema)", () => {
+      /** The huey tables in `file` and the version it records, read with a connection of our own. */
+      const inspect = (file: string) => {
+        const db = new DatabaseSync(file);
+        try {
+          const tables = (db.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'huey%' ORDER BY name",
+          ).all() as { name: string }[]).map((row) => row.name);
+          const version = tables.includes("huey_schema")
+            ? (db.prepare("SELECT version FROM huey_schema").get() as { version: number }).version
+            : undefined;
+          return { tables, version };
+        } finally {
+          db.close();
+        }
+      };
+      const TABLES = [
+        "huey_counter",
+        "huey_error",
+        "huey_kv",
+        "huey_queue",
+        "huey_schedule",
+        "huey_schema",
+      ];
+
+      it("creates the tables on open by default, and records their version", async () => {
+        const file = freshFile();
+        await new SqliteStorage({ filename: file }).close();
+        assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+      });
+
+      it("with createTables: false opens without them, refuses to work until initializeSchema() made them", async () => {
+        const file = freshFile();
+        const storage = new SqliteStorage({ name: "app", filename: file, createTables: false });
+        try {
+          assert.deepEqual(inspect(file).tables, [], "nothing created on open");
+          await assert.rejects(() => storage.enqueue("x", 0), (err: unknown) => {
+            assert.ok(err instanceof ConfigurationError);
+            assert.equal(
+              err.message,
+              `Cannot enqueue: the tables in ${file} do not exist: call initializeSchema() (or leave createTables on): SqliteStorage "app"`,
+            );
+            return true;
+          });
+          await storage.initializeSchema();
+          await storage.initializeSchema(); // a no-op once they are current
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+          await storage.enqueue("x", 0);
+          assert.equal(await storage.queueSize(), 1);
+          const other = new SqliteStorage({ name: "app", filename: file, createTables: false });
+          assert.equal(await other.queueSize(), 1, "current tables: used at once");
+          await other.close();
+        } finally {
+          await storage.close();
+        }
+      });
+
+      it("SqliteHuey({ createTables: false }).initializeSchema() as a deployment step", async () => {
+        const file = freshFile();
+        const huey = new SqliteHuey({ filename: file, createTables: false });
+        const add = huey.task("add", (a: number, b: number) => a + b);
+        await assert.rejects(() => add(1, 2), ConfigurationError);
+        await huey.initializeSchema();
+        await add(1, 2);
+        assert.equal((await huey.executeNext())?.value, 3);
+        await huey.close();
+      });
+
+      it("migrates tables made before versions were recorded, unless createTables: false", async () => {
+        const file = freshFile();
+        const old = new DatabaseSync(file);
+        old.exec(`CREATE TABLE huey_queue (id INTEGER PRIMARY KEY, name TEXT NOT NULL,
+          priority REAL NOT NULL, data TEXT NOT NULL, receipt TEXT, lease_until REAL);
+          INSERT INTO huey_queue (name, priority, data) VALUES ('huey', 0, 'waiting')`);
+        old.close();
+        const strict = new SqliteStorage({ filename: file, createTables: false });
+        await assert.rejects(
+          () => strict.queueSize(),
+          /the tables in .* are at schema version 0, this library needs 2: call initializeSchema\(\) to migrate them/,
+        );
+        await strict.close();
+        const storage = new SqliteStorage({ filename: file });
+        try {
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+          const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30 });
+          assert.deepEqual([delivery?.data, delivery?.deliveries], ["waiting", 1]);
+        } finally {
+          await storage.close();
+        }
+      });
+
+      it("migrates tables of version 1: adds the counters, keeps what they held", async () => {
+        const file = freshFile();
+        const first = new SqliteStorage({ filename: file });
+        await first.enqueue("kept", 0);
+        await first.close();
+        // Back to what version 1 made: no counters table.
+        const db = new DatabaseSync(file);
+        db.exec("DROP TABLE huey_counter; UPDATE huey_schema SET version = 1");
+        db.close();
+        const strict = new SqliteStorage({ filename: file, createTables: false });
+        await assert.rejects(
+          () => strict.incr("hits"),
+          /at schema version 1, this library needs 2/,
+        );
+        await strict.close();
+        const storage = new SqliteStorage({ filename: file });
+        try {
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+          assert.equal(await storage.incr("hits", 2), 2);
+          assert.deepEqual(await storage.enqueuedItems(), ["kept"]);
+        } finally {
+          await storage.close();
+        }
+      });
+
+      it("refuses tables of a newer version, in either mode, naming both versions", async () => {
+        const file = freshFile();
+        await new SqliteStorage({ filename: file }).close();
+        const db = new DatabaseSync(file);
+        db.exec("UPDATE huey_schema SET version = 7");
+        db.close();
+        assert.throws(
+          () => new SqliteStorage({ name: "app", filename: file }),
+          (err: unknown) => {
+            assert.ok(err instanceof ConfigurationError);
+            assert.match(
+              err.message,
+              /^Cannot open SqliteStorage "app": the tables in .* are at schema version 7, newer than this library's 2: upgrade the library/,
+            );
+            return true;
+          },
+        );
+        const strict = new SqliteStorage({ filename: file, createTables: false });
+        await assert.rejects(
+          () => strict.queueSize(),
+          /schema version 7, newer than this library's 2/,
+        );
+        await assert.rejects(() => strict.initializeSchema(), /newer than this library's 2/);
+        await strict.close();
+        assert.equal(inspect(file).version, 7, "left as it was");
+      });
     });
 
     it("rejects a negative busy timeout", () => {

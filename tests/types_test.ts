@@ -6,9 +6,9 @@
  */
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { chord, group, MemoryHuey } from "../mod.ts";
+import { chord, Consumer, group, MemoryHuey, SqliteHuey } from "../mod.ts";
 import type { Chord, ChordResult, Group, Result, ResultGroup, TaskError } from "../mod.ts";
-import type { TaskContext, TaskErrorInfo } from "../mod.ts";
+import type { Task, TaskContext, TaskErrorInfo } from "../mod.ts";
 
 type Equal<X, Y> = (<T>() => T extends X ? 1 : 2) extends (<T>() => T extends Y ? 1 : 2) ? true
   : false;
@@ -169,6 +169,61 @@ function typeOnly(): void {
   chord([add.s(1, 2)], sum).then(greet);
   // @ts-expect-error a chord's error handler takes the error info first
   chord([add.s(1, 2)], sum).error(add, 1);
+
+  // huey.isRevoked() reads a Result's invocation too; reschedule() takes
+  // the schedule's options but cannot join a transaction.
+  const result = {} as Result<number>;
+  void huey.isRevoked(result);
+  void result.reschedule({ delay: 5, priority: 1, expires: 60, retries: 2, retryDelay: 3 });
+  // @ts-expect-error the original is revoked outside any transaction
+  void result.reschedule({ transaction: {} });
+  // @ts-expect-error isRevoked() takes a task, a Result, an id or a wrapper
+  void huey.isRevoked(42);
+
+  // A context task with asArgument takes the entered resource first; the
+  // wrapper takes the other arguments. unregister() says whether it was there.
+  const connect = async () => ({ n: 1, async [Symbol.asyncDispose]() {} });
+  const query = huey.contextTask("q", connect, (db, sql: string) => db.n + sql.length, {
+    asArgument: true,
+  });
+  expectType<Equal<Parameters<typeof query>, [sql: string]>>(true);
+  expectType<Equal<ReturnType<typeof query>, Promise<Result<number>>>>(true);
+  // @ts-expect-error the resource is not the caller's to give
+  query({ n: 1 }, "SELECT 1");
+  const plain = huey.contextTask("p", connect, (n: number) => n * 2);
+  expectType<Equal<Parameters<typeof plain>, [n: number]>>(true);
+  // @ts-expect-error a resource is a function or { enter, exit }
+  huey.contextTask("bad", { enter: () => 1 }, () => 1);
+  expectType<Equal<ReturnType<typeof add.unregister>, boolean>>(true);
+  // Periodic tasks come with their schedules, which may tell their next run.
+  const next: Date | undefined = huey.periodicTasks()[0]?.validateDatetime.nextRun?.(new Date());
+  void next;
+
+  // Options of this issue: each a boolean or a count, and buildErrorResult()
+  // returns a TaskErrorInfo that may carry more fields.
+  void new MemoryHuey({ storeIntermediateErrors: false, compression: true, zlib: true });
+  // @ts-expect-error zlib is a boolean
+  void new MemoryHuey({ zlib: "yes" });
+  // @ts-expect-error storeIntermediateErrors is a boolean
+  void new MemoryHuey({ storeIntermediateErrors: 1 });
+  const sqlite = new SqliteHuey({ filename: ":memory:", createTables: false });
+  expectType<Equal<ReturnType<typeof sqlite.initializeSchema>, Promise<void>>>(true);
+  void new Consumer(huey, { maxTasks: 100 });
+  // @ts-expect-error maxTasks is a number of tasks
+  void new Consumer(huey, { maxTasks: "100" });
+  class Annotating extends MemoryHuey {
+    override buildErrorResult(task: Task, error: unknown): TaskErrorInfo {
+      return { ...super.buildErrorResult(task, error), host: "worker-1" };
+    }
+  }
+  void Annotating;
+  class Broken extends MemoryHuey {
+    // @ts-expect-error a stored error keeps the fields of TaskErrorInfo
+    override buildErrorResult(): { host: string } {
+      return { host: "worker-1" };
+    }
+  }
+  void Broken;
 
   // Single tasks resolve to a Result, pipelines to a ResultGroup.
   expectType<

@@ -6,6 +6,7 @@
 import { BasePool } from "./pool.ts";
 import type { PoolWorker, WorkerFault } from "./pool.ts";
 import { runWorkerLoop } from "./worker_loop.ts";
+import type { LoopEnd } from "./worker_loop.ts";
 
 interface AsyncWorker extends PoolWorker {
   stop: AbortController;
@@ -45,8 +46,9 @@ export class AsyncPool extends BasePool<AsyncWorker> {
 
   async #run(worker: AsyncWorker): Promise<void> {
     await this.huey.runStartupHooks();
+    let end: LoopEnd | undefined;
     try {
-      await runWorkerLoop(this.huey, {
+      end = await runWorkerLoop(this.huey, {
         ...this.options,
         stop: worker.stop.signal,
         abort: worker.abort.signal,
@@ -57,6 +59,8 @@ export class AsyncPool extends BasePool<AsyncWorker> {
     } finally {
       await this.huey.runShutdownHooks();
     }
+    // Only now, its shutdown hooks done: the pool replaces it once it has ended.
+    worker.retired = end === "retired";
   }
 
   protected requestStop(worker: AsyncWorker): void {

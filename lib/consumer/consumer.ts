@@ -85,7 +85,18 @@ export class Consumer {
     const { workerType } = this.options;
     if (workerType === "worker") return new ThreadPool(this.huey, this.#setup.app!, this.options);
     if (workerType === "process") return new ProcessPool(this.huey, this.#setup.app!, this.options);
-    return new AsyncPool(this.huey, this.options);
+    const pool = new AsyncPool(this.huey, this.options);
+    // A process pool's child is one worker: when it retires (-M) the child
+    // ends, and its parent starts a fresh process.
+    if (this.#setup.workerOnly) {
+      pool.onRetired = () => {
+        this.huey.logger.info(
+          `Ran ${this.options.maxTasks} tasks (--max-tasks); this process ends`,
+        );
+        void this.stop();
+      };
+    }
+    return pool;
   }
 
   /** Start the scheduler, the workers and the health checks. */

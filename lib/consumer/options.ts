@@ -56,13 +56,27 @@ export interface ConsumerOptions {
   simpleLog?: boolean;
   /** Seconds a graceful stop (SIGINT) waits for running tasks before aborting them. @default 30 */
   shutdownTimeout?: number;
+  /**
+   * Recycle a worker once it has run this many tasks (`-M`): it takes no
+   * more, and a fresh one (a new loop with its startup hooks, thread or
+   * process) starts at once, which returns what a task leaked. Every
+   * message a worker takes counts, whatever its outcome.
+   * @default never
+   */
+  maxTasks?: number;
 }
 
-/** Options with every default filled in. */
-export type ResolvedConsumerOptions = Required<Omit<ConsumerOptions, "logfile" | "utc">> & {
-  logfile?: string;
-  utc?: boolean;
-};
+/** Options with every default filled in (those without a default stay unset unless given). */
+export type ResolvedConsumerOptions =
+  & Required<Omit<ConsumerOptions, "logfile" | "utc" | "maxTasks">>
+  & {
+    logfile?: string;
+    utc?: boolean;
+    maxTasks?: number;
+  };
+
+/** The options without a default. */
+const UNSET: readonly string[] = ["logfile", "utc", "maxTasks"] satisfies (keyof ConsumerOptions)[];
 
 /** huey's defaults. */
 export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freeze({
@@ -106,7 +120,7 @@ function positive(name: string, value: number, min = 0, exclusive = true): void 
 export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedConsumerOptions {
   const resolved = { ...CONSUMER_DEFAULTS, ...options } as ResolvedConsumerOptions;
   for (const [key, value] of Object.entries(options)) {
-    if (!(key in CONSUMER_DEFAULTS) && key !== "logfile" && key !== "utc") {
+    if (!(key in CONSUMER_DEFAULTS) && !UNSET.includes(key)) {
       throw new ConfigurationError(`Cannot start consumer: unknown option: ${key}`);
     }
     if (value === undefined) {
@@ -149,6 +163,12 @@ export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedC
   if (!["debug", "info", "warn", "error"].includes(resolved.logLevel)) {
     throw new ConfigurationError(
       `Cannot start consumer: log level must be debug, info, warn or error: ${resolved.logLevel}`,
+    );
+  }
+  const { maxTasks } = resolved;
+  if (maxTasks !== undefined && (!Number.isInteger(maxTasks) || maxTasks < 1)) {
+    throw new ConfigurationError(
+      `Cannot start consumer: max tasks must be an integer >= 1: ${maxTasks}`,
     );
   }
   if (

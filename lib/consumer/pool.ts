@@ -27,6 +27,12 @@ export interface WorkerPool {
   stop(graceful: boolean): Promise<void>;
   /** Replace workers that died or hang past their task's timeout; returns how many. */
   checkHealth(now: number): Promise<number>;
+  /**
+   * Called, when set, instead of replacing a worker that retired after
+   * `maxTasks` tasks: the consumer of a `process` pool's child stops, so
+   * the child exits and its parent starts a fresh process.
+   */
+  onRetired?: () => void;
 }
 
 /** One worker as {@link BasePool} tracks it; each pool adds its handle (thread, child...). */
@@ -37,6 +43,8 @@ export interface PoolWorker {
   done: Promise<void>;
   /** The pool asked it to end: its end is expected, not a death to report. */
   stopping: boolean;
+  /** It ended by itself after `maxTasks` tasks (`-M`): replaced at once, not reported. */
+  retired?: boolean;
 }
 
 /** Why a worker must be replaced, as {@link BasePool.diagnose} finds it. */
@@ -100,6 +108,10 @@ export abstract class BasePool<W extends PoolWorker> implements WorkerPool {
   #workers: W[] = [];
   #stopping = false;
   #checking?: Promise<number>;
+  /** A worker retired while a check ran: the check goes over the workers again. */
+  #retiredSince = false;
+  /** See {@link WorkerPool.onRetired}. */
+  onRetired?: () => void;
 
   /** A pool of `options.workers` workers for `huey`; none runs before {@link start}. */
   constructor(huey: Huey, options: ResolvedConsumerOptions) {
@@ -132,8 +144,33 @@ export abstract class BasePool<W extends PoolWorker> implements WorkerPool {
   async start(): Promise<void> {
     this.#stopping = false;
     this.#workers = await Promise.all(
-      Array.from({ length: this.options.workers }, (_, i) => this.spawn(i)),
+      Array.from({ length: this.options.workers }, (_, i) => this.#start(i)),
     );
+  }
+
+  /** Spawn worker `index` and watch for its retirement. */
+  async #start(index: number): Promise<W> {
+    const worker = await this.spawn(index);
+    void worker.done.then(() => {
+      if (worker.retired && !this.#stopping) this.#retire(worker);
+    });
+    return worker;
+  }
+
+  /**
+   * `worker` ran its `maxTasks` tasks and ended: start its replacement now
+   * (through the health check's replacement, so the two never both replace
+   * it), or tell {@link onRetired}.
+   */
+  #retire(worker: W): void {
+    if (this.onRetired) return this.onRetired();
+    this.huey.logger.info(
+      `Worker ${worker.index} ran ${this.options.maxTasks} tasks (--max-tasks); replacing it`,
+    );
+    this.#retiredSince = true;
+    this.checkHealth(this.huey.now()).catch((error) => {
+      this.huey.logger.error(`Cannot replace worker ${worker.index}`, error);
+    });
   }
 
   /** Stop every worker, escalating from stop to abort to kill (see {@link BasePool}). */
@@ -181,24 +218,28 @@ export abstract class BasePool<W extends PoolWorker> implements WorkerPool {
 
   async #check(now: number): Promise<number> {
     let replaced = 0;
-    for (const [i, worker] of this.#workers.entries()) {
-      if (this.#stopping) break;
-      const fault = this.diagnose(worker, now);
-      if (!fault) continue;
-      if (fault.hung) {
-        this.huey.logger.error(fault.message);
-        worker.stopping = true;
-        await this.kill(worker);
-      } else {
-        this.huey.logger.warn(fault.message);
+    do {
+      this.#retiredSince = false;
+      for (const [i, worker] of this.#workers.entries()) {
+        if (this.#stopping) break;
+        // A retired worker is replaced without a word (its retirement was logged).
+        const fault = worker.retired ? undefined : this.diagnose(worker, now);
+        if (!fault && !worker.retired) continue;
+        if (fault?.hung) {
+          this.huey.logger.error(fault.message);
+          worker.stopping = true;
+          await this.kill(worker);
+        } else if (fault) {
+          this.huey.logger.warn(fault.message);
+        }
+        try {
+          this.#workers[i] = await this.#start(worker.index);
+          replaced++;
+        } catch (error) {
+          this.huey.logger.error(`Cannot replace worker ${worker.index}`, error);
+        }
       }
-      try {
-        this.#workers[i] = await this.spawn(worker.index);
-        replaced++;
-      } catch (error) {
-        this.huey.logger.error(`Cannot replace worker ${worker.index}`, error);
-      }
-    }
+    } while (this.#retiredSince && !this.#stopping);
     return replaced;
   }
 }

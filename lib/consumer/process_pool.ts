@@ -49,6 +49,7 @@ function childOptions(options: ResolvedConsumerOptions): ResolvedConsumerOptions
     logLevel: options.logLevel,
     simpleLog: options.simpleLog,
     logfile: options.logfile,
+    maxTasks: options.maxTasks,
   });
 }
 
@@ -94,7 +95,9 @@ export class ProcessPool extends BasePool<ProcessWorker> {
       done: new Promise<void>((resolve) => {
         child.on("exit", (code, signal) => {
           worker.dead = true;
-          if (!worker.stopping) {
+          // A child ends by itself with 0 only when its worker retired (-M).
+          worker.retired = !worker.stopping && code === 0 && this.options.maxTasks !== undefined;
+          if (!worker.stopping && !worker.retired) {
             this.huey.logger.error(`Worker process ${index} exited (${signal ?? code})`);
           }
           resolve();

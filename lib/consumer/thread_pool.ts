@@ -19,6 +19,7 @@ export type FromWorker =
   | { type: "ready" }
   | { type: "task-start"; id: string; name: string; timeout?: number; started: number }
   | { type: "task-end" }
+  | { type: "retired" }
   | { type: "done" }
   | { type: "failed"; message: string };
 
@@ -82,6 +83,7 @@ export class ThreadPool extends BasePool<ThreadWorker> {
       done: new Promise<void>((resolve) => {
         thread.onExit((code, error) => {
           worker.dead = true;
+          worker.retired = retiring;
           if (!worker.stopping) {
             this.huey.logger.error(`Worker ${index} exited with code ${code}`, error ?? "");
             failed(new Error(`worker ${index} exited with code ${code}`));
@@ -90,9 +92,12 @@ export class ThreadPool extends BasePool<ThreadWorker> {
         });
       }),
     };
+    // Told by the thread before it ends; the pool replaces it once it has.
+    let retiring = false;
     thread.onMessage((raw) => {
       const message = raw as FromWorker;
       if (message.type === "ready") ready();
+      else if (message.type === "retired") retiring = true;
       else if (message.type === "failed") failed(new Error(message.message));
       else if (message.type === "task-start") worker.running = message;
       else if (message.type === "task-end") worker.running = undefined;

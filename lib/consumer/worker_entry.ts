@@ -29,7 +29,7 @@ try {
   const huey = await loadWorkerApp(data, `worker ${data.index}`);
   await huey.runStartupHooks();
   send({ type: "ready" });
-  await runWorkerLoop(huey, {
+  const end = await runWorkerLoop(huey, {
     ...data.options,
     stop: stop.signal,
     abort: abort.signal,
@@ -47,6 +47,7 @@ try {
       send({ type: "task-end" });
     },
   });
+  if (end === "retired") send({ type: "retired" });
   await huey.runShutdownHooks();
   await huey.close();
 } catch (error) {

@@ -32,7 +32,12 @@ export interface WorkerLoopOptions extends WorkerActivity {
   abort: AbortSignal;
   /** Seconds a blocking dequeue waits before checking `stop` again. @default 1 */
   blockingWait?: number;
+  /** End the loop once it has run this many messages (`-M`). @default no limit */
+  maxTasks?: number;
 }
+
+/** Why a worker loop ended: told to stop, or retired after `maxTasks` messages. */
+export type LoopEnd = "stopped" | "retired";
 
 /** Log a storage failure as `what: error` and emit it as a `storage_error` event. */
 export function reportStorageError(huey: Huey, what: string, error: unknown): void {
@@ -127,23 +132,29 @@ export async function processDelivery(
 }
 
 /**
- * Take and run messages until `stop` aborts. Non-blocking storages are
+ * Take and run messages until `stop` aborts ("stopped"), or until
+ * `maxTasks` messages have run ("retired"). Non-blocking storages are
  * polled with a growing delay (`initialDelay` × `backoff` up to `maxDelay`),
  * reset when a message arrives; blocking storages wait in `dequeue`.
  * Storage errors are logged, emitted as `storage_error` and retried with the
  * same backoff.
  */
-export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<void> {
+export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<LoopEnd> {
   const renewal = new LeaseRenewal(huey);
   try {
-    await loop(huey, options, renewal);
+    return await loop(huey, options, renewal);
   } finally {
     renewal.stop();
   }
 }
 
-async function loop(huey: Huey, options: WorkerLoopOptions, renewal: LeaseRenewal): Promise<void> {
+async function loop(
+  huey: Huey,
+  options: WorkerLoopOptions,
+  renewal: LeaseRenewal,
+): Promise<LoopEnd> {
   let delay = options.initialDelay;
+  let ran = 0;
   const backOff = async () => {
     const storage = huey.storage;
     if (storage.waitForEnqueue) await storage.waitForEnqueue(delay, options.stop);
@@ -174,5 +185,7 @@ async function loop(huey: Huey, options: WorkerLoopOptions, renewal: LeaseRenewa
     }
     delay = options.initialDelay;
     await processDelivery(huey, delivery, options.abort, options, renewal);
+    if (options.maxTasks !== undefined && ++ran >= options.maxTasks) return "retired";
   }
+  return "stopped";
 }

@@ -9,12 +9,13 @@ import { sqliteModule } from "../runtime.ts";
 import { closeSync, existsSync, openSync } from "node:fs";
 import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
-import { HueyError } from "../errors.ts";
+import { ConfigurationError, HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
+import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
-import { checkCounterKey, checkIncrement } from "./counter.ts";
-import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
+import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
 export interface SqliteStorageOptions {
@@ -28,63 +29,15 @@ export interface SqliteStorageOptions {
    * @default 5
    */
   busyTimeout?: number;
+  /**
+   * Create the tables (or bring them to this version) when the storage
+   * opens. With false, nothing is created: run `initializeSchema()` once,
+   * as a deployment step, and until then every operation rejects with a
+   * ConfigurationError saying so (sqlite_schema.ts has the versions).
+   * @default true
+   */
+  createTables?: boolean;
 }
-
-/*
- * One set of tables for every name, with a `name` column (as huey's
- * SqliteStorage does), so names need no quoting as identifiers.
- *
- * huey_queue holds waiting and leased messages. A waiting row has a NULL
- * receipt. Dequeue order is priority DESC, then id: ids grow on insert, and a
- * recovered message gets an id below every other row, which puts it at the
- * front of its priority.
- */
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS huey_queue (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  priority REAL NOT NULL,
-  data TEXT NOT NULL,
-  receipt TEXT,
-  lease_until REAL,
-  deliveries INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS huey_queue_waiting
-  ON huey_queue (name, priority DESC, id) WHERE receipt IS NULL;
-DROP INDEX IF EXISTS huey_queue_receipt;
-CREATE INDEX IF NOT EXISTS huey_queue_leased
-  ON huey_queue (name, lease_until) WHERE receipt IS NOT NULL;
-CREATE TABLE IF NOT EXISTS huey_schedule (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  eta REAL NOT NULL,
-  data TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS huey_schedule_eta ON huey_schedule (name, eta, id);
-CREATE TABLE IF NOT EXISTS huey_kv (
-  name TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value TEXT NOT NULL,
-  PRIMARY KEY (name, key)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS huey_error (
-  id INTEGER PRIMARY KEY,
-  name TEXT NOT NULL,
-  data TEXT NOT NULL,
-  reason TEXT NOT NULL,
-  time REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS huey_error_name ON huey_error (name, id);
-CREATE TABLE IF NOT EXISTS huey_counter (
-  name TEXT NOT NULL,
-  key TEXT NOT NULL,
-  value INTEGER NOT NULL,
-  expires REAL,
-  PRIMARY KEY (name, key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS huey_counter_expires
-  ON huey_counter (name, expires) WHERE expires IS NOT NULL;
-`;
 
 /*
  * Text is read back as `CAST(... AS BLOB)` and decoded here: Deno's
@@ -140,32 +93,27 @@ const SQL = {
   errorItems: `SELECT CAST(data AS BLOB) AS data, CAST(reason AS BLOB) AS reason, time
     FROM huey_error WHERE name = ? ORDER BY id LIMIT ?`,
   flushErrors: "DELETE FROM huey_error WHERE name = ?",
-  // An expired counter (expires <= now) counts as missing: the increment makes it anew.
-  incr: `INSERT INTO huey_counter (name, key, value, expires) VALUES (?, ?, ?, ?)
-    ON CONFLICT (name, key) DO UPDATE SET
-      value = CASE WHEN expires <= ? THEN excluded.value ELSE value + excluded.value END,
-      expires = CASE WHEN expires <= ? THEN excluded.expires ELSE expires END
-    RETURNING value`,
-  readCounter: `SELECT value FROM huey_counter
-    WHERE name = ? AND key = ? AND (expires IS NULL OR expires > ?)`,
-  sweepCounters: "DELETE FROM huey_counter WHERE name = ? AND expires <= ?",
-  deleteCounter: "DELETE FROM huey_counter WHERE name = ? AND key = ?",
-  flushCounters: "DELETE FROM huey_counter WHERE name = ?",
+  ...COUNTER_SQL,
 } as const;
 
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
 
-/**
- * Bring a database made by an earlier version up to this schema (inside the
- * schema transaction). Each step checks for what it adds, so running it
- * again is a no-op.
- */
-function migrate(db: DatabaseSync): void {
-  const columns = db.prepare("PRAGMA table_info(huey_queue)").all() as { name: string }[];
-  if (!columns.some((column) => column.name === "deliveries")) {
-    db.exec("ALTER TABLE huey_queue ADD COLUMN deliveries INTEGER NOT NULL DEFAULT 0");
-  }
+/** Every statement of {@link SQL}, prepared on `db` (whose tables must be current). */
+function prepareAll(db: DatabaseSync): Statements {
+  const sql = {} as Statements;
+  for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) sql[key] = db.prepare(SQL[key]);
+  return sql;
 }
+
+/**
+ * A write that changes nothing: SQLite opens a file it cannot write
+ * read-only, and says so only at the first write. Without this a consumer
+ * on a read-only file would start, then fail every poll.
+ */
+function writeCheck(db: DatabaseSync): void {
+  db.exec("DELETE FROM huey_kv WHERE 0");
+}
+
 type Row = Record<string, unknown>;
 
 /**
@@ -218,6 +166,41 @@ function text(value: unknown): string {
   return decoder.decode(value as Uint8Array);
 }
 
+/** `options` with their defaults, checked: a TypeError or RangeError naming a bad one. */
+function checkOptions(options: SqliteStorageOptions) {
+  const { name = "huey", filename = "huey.db", busyTimeout = 5 } = options;
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(`Cannot create SqliteStorage: name must be a non-empty string: ${name}`);
+  }
+  if (typeof filename !== "string" || filename === "") {
+    throw new TypeError(
+      `Cannot create SqliteStorage: filename must be a non-empty string: ${filename}`,
+    );
+  }
+  if (typeof busyTimeout !== "number" || !(busyTimeout >= 0) || !Number.isFinite(busyTimeout)) {
+    throw new RangeError(
+      `Cannot create SqliteStorage: busyTimeout must be a finite number of seconds >= 0: ${busyTimeout}`,
+    );
+  }
+  return { name, filename, busyTimeout };
+}
+
+/**
+ * The error to throw when the SqliteStorage `name` could not open
+ * `filename` (`where`, resolved) because of `err`: a ConfigurationError for
+ * tables it cannot use, a HueyError saying read-only where that is why.
+ */
+function openFailure(err: unknown, name: string, filename: string, where: string): HueyError {
+  const what = `Cannot open SqliteStorage "${name}"`;
+  if (err instanceof ConfigurationError) {
+    return new ConfigurationError(`${what}: ${err.message}`, { cause: err });
+  }
+  // Deno's message already ends with the file name; say it once.
+  let why = errorMessage(err).replace(`: ${filename}`, "");
+  if (isReadOnly(err, where)) why = `the database is read-only (${why})`;
+  return new HueyError(`${what}: ${why}: ${where}`, { cause: err });
+}
+
 /** SQLite's LIMIT for an optional `limit`: -1 means no limit. */
 function sqlLimit(limit: number | undefined): number {
   return limit === undefined ? -1 : Math.max(0, Math.floor(limit));
@@ -259,7 +242,8 @@ export class SqliteStorage implements Storage {
   readonly filename: string;
 
   #db: DatabaseSync;
-  #sql: Statements;
+  /** Prepared once the tables are there (at once, unless `createTables: false`). */
+  #sql?: Statements;
   /** The file as shown in error messages: absolute, resolved when opened. */
   #where: string;
   #closed = false;
@@ -273,6 +257,11 @@ export class SqliteStorage implements Storage {
   readonly #finishes = new Batcher<{ key: string; value: string; receipt: string }, boolean>(
     (r) => this.#finishBatch(r),
   );
+  readonly #counters = new SqliteCounters(
+    this,
+    (action, fn) => this.#run(action, fn),
+    (action, fn) => this.#transaction(action, fn),
+  );
 
   /**
    * Open (creating if needed) the database and its tables.
@@ -281,20 +270,7 @@ export class SqliteStorage implements Storage {
    * @throws {RangeError} when `busyTimeout` is negative or not finite.
    */
   constructor(options: SqliteStorageOptions = {}) {
-    const { name = "huey", filename = "huey.db", busyTimeout = 5 } = options;
-    if (typeof name !== "string" || name === "") {
-      throw new TypeError(`Cannot create SqliteStorage: name must be a non-empty string: ${name}`);
-    }
-    if (typeof filename !== "string" || filename === "") {
-      throw new TypeError(
-        `Cannot create SqliteStorage: filename must be a non-empty string: ${filename}`,
-      );
-    }
-    if (typeof busyTimeout !== "number" || !(busyTimeout >= 0) || !Number.isFinite(busyTimeout)) {
-      throw new RangeError(
-        `Cannot create SqliteStorage: busyTimeout must be a finite number of seconds >= 0: ${busyTimeout}`,
-      );
-    }
+    const { name, filename, busyTimeout } = checkOptions(options);
     this.name = name;
     this.filename = filename;
     this.#where = filename === ":memory:" || filename.startsWith("file:")
@@ -304,49 +280,30 @@ export class SqliteStorage implements Storage {
     const { DatabaseSync } = sqliteModule();
     let db: DatabaseSync | undefined;
     try {
-      db = new DatabaseSync(filename, { timeout: Math.round(busyTimeout * 1000) });
-      db.prepare("PRAGMA journal_mode = WAL").get();
-      db.exec("PRAGMA synchronous = NORMAL");
-      db.exec("PRAGMA wal_autocheckpoint = 4000");
-      db.exec("BEGIN IMMEDIATE");
-      try {
-        db.exec(SCHEMA);
-        migrate(db);
-        // A write that changes nothing: SQLite opens a file it cannot write
-        // read-only, and says so only at the first write. Without this a
-        // consumer on a read-only file would start, then fail every poll.
-        db.exec("DELETE FROM huey_kv WHERE 0");
-        db.exec("COMMIT");
-      } catch (err) {
-        if (db.isTransaction) db.exec("ROLLBACK");
-        throw err;
+      const opened = db = new DatabaseSync(filename, { timeout: Math.round(busyTimeout * 1000) });
+      opened.prepare("PRAGMA journal_mode = WAL").get();
+      opened.exec("PRAGMA synchronous = NORMAL");
+      opened.exec("PRAGMA wal_autocheckpoint = 4000");
+      this.#db = opened;
+      // With createTables: false and no current tables, #prepare() tries again at each use.
+      const create = options.createTables ?? true;
+      if (!readyTables(opened, this.#where, create, () => writeCheck(opened))) {
+        this.#sql = prepareAll(opened);
       }
-      const sql = {} as Statements;
-      for (const key of Object.keys(SQL) as (keyof typeof SQL)[]) sql[key] = db.prepare(SQL[key]);
-      this.#db = db;
-      this.#sql = sql;
     } catch (err) {
       try {
         db?.close();
       } catch { /* already failed; report the first error */ }
-      // Deno's message already ends with the file name; say it once.
-      let why = errorMessage(err).replace(`: ${filename}`, "");
-      if (isReadOnly(err, this.#where)) why = `the database is read-only (${why})`;
-      throw new HueyError(`Cannot open SqliteStorage "${name}": ${why}: ${this.#where}`, {
-        cause: err,
-      });
+      throw openFailure(err, name, filename, this.#where);
     }
   }
 
   /** Run `fn` on the open database; wrap any failure in a HueyError naming `action`. */
   #run<T>(action: string, fn: (sql: Statements) => T): T {
-    if (this.#closed) {
-      throw new HueyError(
-        `Cannot ${action}: the storage is closed: SqliteStorage "${this.name}" at ${this.#where}`,
-      );
-    }
+    this.#assertOpen(action);
+    const sql = this.#sql ?? this.#prepare(action);
     try {
-      return fn(this.#sql);
+      return fn(sql);
     } catch (err) {
       if (isDiskFull(err)) this.#diskFull();
       throw new HueyError(
@@ -354,6 +311,57 @@ export class SqliteStorage implements Storage {
         { cause: err },
       );
     }
+  }
+
+  /** Throw a HueyError naming `action` once the storage is closed. */
+  #assertOpen(action: string): void {
+    if (this.#closed) {
+      throw new HueyError(
+        `Cannot ${action}: the storage is closed: SqliteStorage "${this.name}" at ${this.#where}`,
+      );
+    }
+  }
+
+  /**
+   * The statements once the tables are current (with `createTables: false`
+   * they are prepared at first use); a ConfigurationError naming `action`
+   * while they are missing or of another version.
+   */
+  #prepare(action: string): Statements {
+    const db = this.#db;
+    const check = () => readyTables(db, this.#where, false, () => writeCheck(db));
+    const problem = this.#schemaStep(`Cannot ${action}`, check);
+    if (problem) throw new ConfigurationError(`Cannot ${action}: ${problem}: ${this.#label}`);
+    return (this.#sql = prepareAll(db));
+  }
+
+  /**
+   * Create the tables, or bring them to this version's (a no-op when they
+   * are current), in one transaction: the deployment step of
+   * `createTables: false`. Rejects with a ConfigurationError, changing
+   * nothing, when the file's tables are of a newer version.
+   */
+  async initializeSchema(): Promise<void> {
+    this.#assertOpen("initialize the schema");
+    const db = this.#db;
+    this.#schemaStep(`Cannot initialize the schema of ${this.#label}`, () => {
+      initializeSchema(db, this.#where, () => writeCheck(db));
+      this.#sql ??= prepareAll(db);
+    });
+  }
+
+  /** Run `fn`; a failure is restated after `what` (a ConfigurationError stays one). */
+  #schemaStep<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      const Kind = err instanceof ConfigurationError ? ConfigurationError : HueyError;
+      throw new Kind(`${what}: ${errorMessage(err)}: ${this.#where}`, { cause: err });
+    }
+  }
+
+  get #label(): string {
+    return `SqliteStorage "${this.name}"`;
   }
 
   /**
@@ -669,41 +677,10 @@ export class SqliteStorage implements Storage {
     this.#run("flush stored data", (sql) => sql.flushResults.run(this.name));
   }
 
-  // -- counters ------------------------------------------------------------
-
-  /**
-   * One upsert in a transaction (see #takeBatch: in autocommit a failed
-   * commit would go unreported). A counter made with a ttl starts a new
-   * window, so the expired ones of this name are swept then, in the same
-   * transaction (by the partial index on expires): dead windows do not pile up.
-   */
-  async incr(key: string, amount = 1, options?: CounterOptions): Promise<number> {
-    const { ttlMs, now } = checkIncrement(key, amount, options, `SqliteStorage "${this.name}"`);
-    if (amount === 0) {
-      return this.#run("read a counter", (sql) => {
-        const row = sql.readCounter.get(this.name, key, now) as Row | undefined;
-        return row ? Number(row.value) : 0;
-      });
-    }
-    const expires = ttlMs === undefined ? null : now + ttlMs;
-    return this.#transaction("increment a counter", (sql) => {
-      const row = sql.incr.get(this.name, key, amount, expires, now, now) as Row;
-      const value = Number(row.value);
-      if (expires !== null && value === amount) sql.sweepCounters.run(this.name, now);
-      return value;
-    });
-  }
-
-  async deleteCounter(key: string): Promise<boolean> {
-    checkCounterKey(key, `SqliteStorage "${this.name}"`);
-    return this.#run("delete a counter", (sql) => {
-      return Number(sql.deleteCounter.run(this.name, key).changes) > 0;
-    });
-  }
-
-  async flushCounters(): Promise<void> {
-    this.#run("flush counters", (sql) => sql.flushCounters.run(this.name));
-  }
+  // -- counters (sqlite_counters.ts) ---------------------------------------
+  readonly incr: Storage["incr"] = async (...args) => this.#counters.incr(...args);
+  readonly deleteCounter: Storage["deleteCounter"] = async (key) => this.#counters.delete(key);
+  readonly flushCounters: Storage["flushCounters"] = async () => this.#counters.flush();
 
   // -- error store ---------------------------------------------------------
 

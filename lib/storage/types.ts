@@ -117,6 +117,12 @@ export interface CounterOptions {
   now?: number;
 }
 
+/** Options of {@link Storage.putData}. */
+export interface PutDataOptions {
+  /** The value is a task's result: an expiring storage lets it expire. @default false */
+  result?: boolean;
+}
+
 /**
  * Queue, schedule, result store, counters and error store of one Huey instance.
  *
@@ -220,11 +226,20 @@ export interface Storage {
 
   // -- result store (also revocations, locks and user key/values) ----------
 
-  /** Store `value` under `key`, replacing any previous value. */
-  putData(key: string, value: string): Promise<void>;
+  /**
+   * Store `value` under `key`, replacing any previous value. `result`: it
+   * is a task's result (huey's `is_result`), the only kind of value an
+   * expiring storage (RedisExpireStorage) lets expire; locks, revocations
+   * and the app's own keys are written without it and kept.
+   */
+  putData(key: string, value: string, options?: PutDataOptions): Promise<void>;
   /** The value under `key`, or `undefined`; the value stays stored. */
   peekData(key: string): Promise<string | undefined>;
-  /** The value under `key`, removed atomically, or `undefined`. */
+  /**
+   * The value under `key`, removed atomically, or `undefined`. An expiring
+   * storage (RedisExpireStorage) keeps it, as huey's does: there a read
+   * never deletes, values go when they expire or are deleted.
+   */
   popData(key: string): Promise<string | undefined>;
   /** True when a value is stored under `key`. */
   hasDataForKey(key: string): Promise<boolean>;

@@ -23,6 +23,7 @@
  */
 import { ConfigurationError } from "../../errors.ts";
 import type { PgRunner } from "./client.ts";
+import { schemaProblem as checkVersion } from "../schema_version.ts";
 import { quoteIdentifier } from "./names.ts";
 import type { PostgresNames } from "./names.ts";
 
@@ -154,14 +155,7 @@ export function schemaProblem(
   names: PostgresNames,
   canCreate: boolean,
 ): string | undefined {
-  if (version === SCHEMA_VERSION) return undefined;
-  if (version !== undefined && version > SCHEMA_VERSION) {
-    return `the tables ${names.where} are at schema version ${version}, newer than this library's ${SCHEMA_VERSION}: upgrade the library`;
-  }
-  if (canCreate) return undefined;
-  return version === undefined
-    ? `the tables ${names.where} do not exist: call initializeSchema() (or leave createTables on)`
-    : `the tables ${names.where} are at schema version ${version}, this library needs ${SCHEMA_VERSION}: call initializeSchema() to migrate them`;
+  return checkVersion(version, SCHEMA_VERSION, `the tables ${names.where}`, canCreate);
 }
 
 /**

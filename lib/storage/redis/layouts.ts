@@ -278,13 +278,15 @@ export class PriorityQueue extends KeyedLayout implements QueueLayout {
 
 /** What a result layout reads from the storage's options. */
 export interface ResultLayoutOptions {
-  /** Seconds a stored value is kept, where the layout expires values. @default 86400 */
+  /** Seconds a task's result is kept, where the layout expires results. @default 86400 */
   expireTime?: number;
 }
 
 /**
  * How results (and locks, revocations and user data) are kept. Replies are
- * the server's: the storage reads them.
+ * the server's: the storage reads them. Only task results may expire
+ * (`write(key, value, true)` and the finish of `PUT_AND_ACK`): huey's own
+ * keys and the app's are kept until deleted.
  *
  * @example Read a value, whatever the layout
  * ```ts
@@ -302,13 +304,13 @@ export interface ResultLayout {
   finishTarget(key: string): string;
   /** The peek key and the peek mode and field of a dequeue script that reads `key`. */
   peekArgs(key: string): [target: string, mode: string, field: string];
-  /** Store `value`; the reply is not used. */
-  write(key: string, value: string): Promise<RedisReply>;
-  /** Store `value` unless `key` holds one: 1 or "OK" when stored. */
+  /** Store `value` (a task's result when `result`); the reply is not used. */
+  write(key: string, value: string, result: boolean): Promise<RedisReply>;
+  /** Store `value` unless `key` holds one (a lock, a marker): 1 or "OK" when stored. */
   writeIfEmpty(key: string, value: string): Promise<RedisReply>;
   /** The value or null. */
   read(key: string): Promise<RedisReply>;
-  /** The value or null, deleted in the same step. */
+  /** The value or null, deleted in the same step where the layout deletes on read. */
   take(key: string): Promise<RedisReply>;
   /** 1 when `key` holds a value. */
   exists(key: string): Promise<RedisReply>;
@@ -334,7 +336,7 @@ export interface ResultLayout {
  * import { HashResults } from "./layouts.ts";
  * const redis = await connectRedis();
  * const results = new HashResults(new RedisKeys("app"), redis);
- * await results.write("id-1", "42");
+ * await results.write("id-1", "42", true);
  * await redis.close();
  * ```
  */
@@ -352,8 +354,8 @@ export class HashResults extends KeyedLayout implements ResultLayout {
     return [this.keys.results, "h", key];
   }
 
-  /** `HSET`. */
-  write(key: string, value: string): Promise<RedisReply> {
+  /** `HSET`, whatever the value is. */
+  write(key: string, value: string, _result: boolean): Promise<RedisReply> {
     return this.redis.send(["HSET", this.keys.results, key, value]);
   }
 
@@ -410,9 +412,13 @@ function globEscape(text: string): string {
 }
 
 /**
- * Huey's expiring result store: one key per value, `huey.{name}.r.<key>`,
- * that expires `expireTime` seconds after it was written, so results nobody
- * reads do not pile up. Listing them takes a SCAN.
+ * Huey's expiring result store: one key per value, `huey.{name}.r.<key>`.
+ * A task's result expires `expireTime` seconds after it was written, so
+ * results nobody reads do not pile up, and reading one does not delete it
+ * (huey's `pop_data` is a peek here): any number of readers may read it
+ * until it expires. Everything else (locks, revocations, periodic markers,
+ * the app's `put()` keys) is kept until deleted, as huey keeps it: a lock
+ * must not vanish while it is held. Listing them takes a SCAN.
  *
  * @example Results kept for an hour
  * ```ts
@@ -422,7 +428,7 @@ function globEscape(text: string): string {
  * const redis = await connectRedis();
  * const keys = new RedisKeys("app");
  * const results = new ExpiringResults(keys, redis, { expireTime: 3600 }, "RedisExpireStorage");
- * await results.write("id-1", "42");
+ * await results.write("id-1", "42", true);
  * await redis.close();
  * ```
  */
@@ -461,14 +467,17 @@ export class ExpiringResults extends KeyedLayout implements ResultLayout {
     return [this.keys.result(key), "k", ""];
   }
 
-  /** `SET PX`. */
-  write(key: string, value: string): Promise<RedisReply> {
-    return this.redis.send(["SET", this.keys.result(key), value, "PX", this.#expireMs]);
+  /** `SET PX` for a result, `SET` for anything else. */
+  write(key: string, value: string, result: boolean): Promise<RedisReply> {
+    const target = this.keys.result(key);
+    return this.redis.send(
+      result ? ["SET", target, value, "PX", this.#expireMs] : ["SET", target, value],
+    );
   }
 
-  /** `SET NX PX`. */
+  /** `SET NX`: locks and markers, never results, so no expiry. */
   writeIfEmpty(key: string, value: string): Promise<RedisReply> {
-    return this.redis.send(["SET", this.keys.result(key), value, "NX", "PX", this.#expireMs]);
+    return this.redis.send(["SET", this.keys.result(key), value, "NX"]);
   }
 
   /** `GET`. */
@@ -476,9 +485,9 @@ export class ExpiringResults extends KeyedLayout implements ResultLayout {
     return this.redis.send(["GET", this.keys.result(key)]);
   }
 
-  /** `GETDEL`. */
+  /** `GET`: reads do not delete here (the values expire, or are deleted). */
   take(key: string): Promise<RedisReply> {
-    return this.redis.send(["GETDEL", this.keys.result(key)]);
+    return this.read(key);
   }
 
   /** `EXISTS`. */

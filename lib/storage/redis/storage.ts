@@ -23,7 +23,14 @@
 import { ConfigurationError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
 import { checkCounterKey, checkIncrement } from "../counter.ts";
-import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "../types.ts";
+import type {
+  CounterOptions,
+  Delivery,
+  DequeueOptions,
+  ErrorItem,
+  PutDataOptions,
+  Storage,
+} from "../types.ts";
 import { replyStrings } from "./connection.ts";
 import type { RedisClientLike, RedisReply } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
@@ -105,7 +112,7 @@ export interface RedisStorageOptions {
  * ```
  */
 export interface RedisExpireStorageOptions extends RedisStorageOptions {
-  /** Seconds a stored result (or lock, or revocation) is kept. @default 86400 */
+  /** Seconds a task's result is kept (nothing else expires). @default 86400 */
   expireTime?: number;
 }
 
@@ -430,8 +437,9 @@ export class RedisStorage implements Storage {
     return this.#link.send(["PUBLISH", this.#keys.dataChannel(key), "1"]);
   }
 
-  async putData(key: string, value: string): Promise<void> {
-    await Promise.all([this.#results.write(key, value), this.#announce(key)]);
+  async putData(key: string, value: string, options?: PutDataOptions): Promise<void> {
+    const write = this.#results.write(key, value, options?.result ?? false);
+    await Promise.all([write, this.#announce(key)]);
   }
 
   async peekData(key: string): Promise<string | undefined> {
@@ -650,15 +658,16 @@ export class PriorityRedisStorage extends RedisStorage {
 }
 
 /**
- * Redis storage whose results (and locks and revocations) are top-level
- * keys that expire after `expireTime` seconds ({@link ExpiringResults}), so
- * results nobody reads do not pile up.
+ * huey's `RedisExpireStorage`: task results are top-level keys that expire
+ * `expireTime` seconds after they are stored ({@link ExpiringResults}), so
+ * results nobody reads do not pile up, and reading one does not remove it.
+ * Locks, revocations and the app's keys do not expire.
  *
  * @example Results that expire after an hour
  * ```ts
  * import { RedisExpireStorage } from "./storage.ts";
  * const storage = new RedisExpireStorage({ name: "app", expireTime: 3600 });
- * await storage.putData("result-id", "42"); // gone after an hour
+ * await storage.putData("result-id", "42", { result: true }); // gone after an hour
  * await storage.close();
  * ```
  */
