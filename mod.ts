@@ -86,7 +86,7 @@ export { ChordResult, Result, ResultGroup } from "./lib/result.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { Group, group } from "./lib/group.ts";
 export { Chord, chord } from "./lib/chord.ts";
-export type { AnyTask, ChordMember, MemberResult, MemberResults } from "./lib/chord.ts";
+export type { AnyTask, ChordHost, ChordMember, MemberResult, MemberResults } from "./lib/chord.ts";
 export { crontab } from "./lib/crontab.ts";
 export type {
   Crontab,
