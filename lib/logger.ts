@@ -32,7 +32,8 @@ export interface LoggerOptions {
   format?: (level: LogLevel, message: string, details: unknown[]) => string;
 }
 
-function describe(detail: unknown): string {
+/** A log detail as text: an error's stack, a string as it is, anything else as JSON. */
+export function describeDetail(detail: unknown): string {
   if (detail instanceof Error) return detail.stack ?? `${detail.name}: ${detail.message}`;
   if (typeof detail === "string") return detail;
   try {
@@ -44,7 +45,7 @@ function describe(detail: unknown): string {
 
 /** The default line format: ISO time, level, message, then any details. */
 export function formatLine(level: LogLevel, message: string, details: unknown[]): string {
-  const extra = details.length ? " " + details.map(describe).join(" ") : "";
+  const extra = details.length ? " " + details.map(describeDetail).join(" ") : "";
   return `${new Date().toISOString()} ${level.toUpperCase()} ${message}${extra}`;
 }
 

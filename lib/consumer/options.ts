@@ -54,6 +54,8 @@ export interface ConsumerOptions {
   logLevel?: "debug" | "info" | "warn" | "error";
   /** Plain `time message` lines (`-S`). @default false */
   simpleLog?: boolean;
+  /** `text` lines, or `json`: one object a line (`--log-format`). @default "text" */
+  logFormat?: "text" | "json";
   /** Seconds a graceful stop (SIGINT) waits for running tasks before aborting them. @default 30 */
   shutdownTimeout?: number;
   /**
@@ -93,6 +95,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freez
   extraLocks: [],
   logLevel: "info",
   simpleLog: false,
+  logFormat: "text",
   shutdownTimeout: 30,
 });
 
@@ -163,6 +166,11 @@ export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedC
   if (!["debug", "info", "warn", "error"].includes(resolved.logLevel)) {
     throw new ConfigurationError(
       `Cannot start consumer: log level must be debug, info, warn or error: ${resolved.logLevel}`,
+    );
+  }
+  if (resolved.logFormat !== "text" && resolved.logFormat !== "json") {
+    throw new ConfigurationError(
+      `Cannot start consumer: log format must be text or json: ${resolved.logFormat}`,
     );
   }
   const { maxTasks } = resolved;

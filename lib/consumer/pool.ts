@@ -265,6 +265,8 @@ export async function loadWorkerApp(config: WorkerConfig, source: string): Promi
     level: config.options.logLevel,
     logfile: config.options.logfile,
     simple: config.options.simpleLog,
+    format: config.options.logFormat,
+    taskNames: () => huey.taskNames(),
     source,
   });
   return huey;

@@ -48,6 +48,7 @@ function childOptions(options: ResolvedConsumerOptions): ResolvedConsumerOptions
     shutdownTimeout: options.shutdownTimeout,
     logLevel: options.logLevel,
     simpleLog: options.simpleLog,
+    logFormat: options.logFormat,
     logfile: options.logfile,
     maxTasks: options.maxTasks,
   });
