@@ -47,9 +47,11 @@ Scheduler:
   -L, --extra-locks A,B        also release these locks at start-up (implies -f)
 Logging:
   -l, --logfile FILE           append log lines to FILE
-  -v, --verbose                DEBUG level
+  -v, --verbose                DEBUG level (and the options in force)
   -q, --quiet                  errors only
   -S, --simple                 "HH:MM:SS message" lines
+      --log-format FORMAT      text (default) or json: one JSON object a line
+                               (time, level, message, task, id)
   -h, --help                   this help
 
 Signals: SIGINT stops after running tasks finish, SIGTERM aborts them and
@@ -97,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
         verbose: { type: "boolean", short: "v" },
         quiet: { type: "boolean", short: "q" },
         simple: { type: "boolean", short: "S" },
+        "log-format": { type: "string" },
         "shutdown-timeout": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -137,6 +140,7 @@ async function main(argv: string[]): Promise<void> {
     logfile: values.logfile,
     logLevel: values.verbose ? "debug" : values.quiet ? "error" : undefined,
     simpleLog: values.simple || undefined,
+    logFormat: values["log-format"] as ConsumerOptions["logFormat"],
     shutdownTimeout: number("shutdown-timeout", values["shutdown-timeout"]),
   };
   let resolved;
@@ -156,6 +160,8 @@ async function main(argv: string[]): Promise<void> {
     level: resolved.logLevel,
     logfile: resolved.logfile,
     simple: resolved.simpleLog,
+    format: resolved.logFormat,
+    taskNames: () => huey.taskNames(),
   });
   const consumer = new Consumer(huey, resolved, { app });
   await consumer.run();

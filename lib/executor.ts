@@ -32,7 +32,7 @@ import type { Registry, TaskDefinition } from "./registry.ts";
 import type { StoredResult } from "./result.ts";
 import { REVOCATIONS_MARKER } from "./revocation.ts";
 import type { Revocations } from "./revocation.ts";
-import { nextRetry } from "./retry.ts";
+import { logFailure, nextRetry } from "./retry.ts";
 import {
   SIGNAL_CANCELED,
   SIGNAL_COMPLETE,
@@ -567,7 +567,7 @@ export class Executor {
       await events.emit(SIGNAL_CANCELED, task, err);
       return { status: "canceled" };
     }
-    logger.error(`Unhandled error in ${task}`, err);
+    logFailure(logger, task, err);
     await events.emit(SIGNAL_ERROR, task, err);
     return { status: "error" };
   }

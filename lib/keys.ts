@@ -14,6 +14,7 @@
  * | `%chord:r<index>:<chord id>` | the outcome of chord member `index`, the first one recorded | chord.ts |
  * | `%chord:c<index>:<chord id>` | member `index` has been counted | chord.ts |
  * | `%chord:fired:<chord id>` | which member's run enqueued the chord's callback | chord.ts |
+ * | `%released:<task id>` | a stopping consumer (SIGTERM) released the task's message | consumer/worker_loop.ts |
  *
  * Counters (`Storage.incr`) are kept apart from the result store, but their
  * keys follow the same rule:
@@ -74,6 +75,12 @@ export const OWN_KEYS = {
   chordCounted: (id: string, index: number): string => `%chord:c${index}:${id}`,
   /** Taken by the run that enqueues the callback of chord `id`; holds the member's index. */
   chordFired: (id: string): string => `%chord:fired:${id}`,
+  /**
+   * Written when a consumer stopping at once (SIGTERM) ends the lease of
+   * task `id`'s message; the scheduler that puts the message back removes
+   * it and reports a release, not a dead consumer.
+   */
+  released: (id: string): string => `%released:${id}`,
   /** The counter that holds the id `id` of a unique task while it is not done. */
   unique: (id: string): string => `%unique:${id}`,
 } as const;

@@ -7,8 +7,32 @@
  *
  * @module
  */
+import { describeError } from "./_util.ts";
+import type { Logger } from "./logger.ts";
 import { TASK_LIMITS } from "./task.ts";
 import type { Task } from "./task.ts";
+
+/**
+ * Log a run of `task` that raised `error`: at WARN, one line without the
+ * stack, when it will be retried (the failure is expected to pass); at
+ * ERROR with the stack when it fails for good.
+ *
+ * @example
+ * ```ts
+ * import { createLogger } from "./logger.ts";
+ * import { logFailure } from "./retry.ts";
+ * import { Task } from "./task.ts";
+ * const task = new Task({ name: "send", args: [], retries: 2 });
+ * logFailure(createLogger({ level: "warn" }), task, new Error("SMTP 421"));
+ * ```
+ */
+export function logFailure(logger: Logger, task: Task, error: unknown): void {
+  if (task.retries > 0) {
+    logger.warn(`${task} failed, will be retried (${task.retries} left): ${describeError(error)}`);
+  } else {
+    logger.error(`Unhandled error in ${task}`, error);
+  }
+}
 
 /**
  * When `task`, which just failed at `now` (ms since the epoch), runs again:

@@ -14,6 +14,7 @@ import type { ConsumerOptions, ResolvedConsumerOptions } from "./options.ts";
 import { AsyncPool } from "./async_pool.ts";
 import type { WorkerPool } from "./pool.ts";
 import { ProcessPool } from "./process_pool.ts";
+import { describeStorage, waitForStorage } from "./outage.ts";
 import { Scheduler } from "./scheduler.ts";
 import { ThreadPool } from "./thread_pool.ts";
 
@@ -60,6 +61,8 @@ export class Consumer {
   #schedulerDone?: Promise<void>;
   #healthTimer?: ReturnType<typeof setInterval>;
   #stopping?: Promise<void>;
+  /** Aborted by stop(): ends start()'s wait for the storage. */
+  readonly #starting = new AbortController();
   #stopped!: () => void;
   /** Resolves once the consumer has stopped. */
   readonly stopped: Promise<void>;
@@ -108,6 +111,9 @@ export class Consumer {
         `Cannot start consumer: worker type ${options.workerType} needs storage that threads or processes can share (SQLite, Redis, file), not memory`,
       );
     }
+    huey.logger.debug(`Options: ${JSON.stringify(options)}`);
+    // Nothing starts, and "Consumer started" is not written, before the storage answers.
+    if (!(await waitForStorage(huey, options, this.#starting.signal))) return;
     if (options.flushLocks || options.extraLocks.length) {
       const flushed = await huey.flushLocks(...options.extraLocks);
       if (flushed.length) huey.logger.info(`Flushed locks: ${flushed.join(", ")}`);
@@ -132,7 +138,9 @@ export class Consumer {
       unrefTimer(this.#healthTimer);
     }
     huey.logger.info(
-      `Consumer started: ${options.workers} ${options.workerType} worker(s), storage ${storage.constructor.name} "${storage.name}", periodic tasks ${
+      `Consumer started: ${options.workers} ${options.workerType} worker(s), storage ${
+        describeStorage(storage)
+      }, periodic tasks ${
         options.periodic && !this.#setup.workerOnly ? "on" : "off"
       }, tasks: ${huey.taskNames().join(", ") || "none"}`,
     );
@@ -154,6 +162,7 @@ export class Consumer {
     huey.logger.info(
       graceful ? "Stopping: waiting for running tasks" : "Stopping now: aborting running tasks",
     );
+    this.#starting.abort();
     clearInterval(this.#healthTimer);
     this.#schedulerStop?.abort();
     await this.#schedulerDone;

@@ -7,6 +7,7 @@
 import type { Huey } from "../huey.ts";
 import { sleep } from "../_util.ts";
 import { OWN_KEYS } from "../keys.ts";
+import { nextOutageDelay, outageOf } from "./outage.ts";
 import { reportStorageError } from "./worker_loop.ts";
 
 /** Options of {@link Scheduler}. */
@@ -20,6 +21,8 @@ export interface SchedulerOptions {
 }
 
 const MINUTE = 60_000;
+/** The longest wait between passes while the storage does not answer, seconds. */
+const MAX_FAILED_DELAY = 10;
 /**
  * How long a periodic marker is kept: consumers whose clocks disagree by
  * less than this still see each other's markers (a consumer running two
@@ -50,6 +53,8 @@ export class Scheduler {
   readonly #periodic: boolean;
   readonly #utc: boolean;
   #lastMinute?: number;
+  /** The wait after a pass that failed, while the storage does not answer (seconds). */
+  #failedDelay?: number;
 
   constructor(huey: Huey, options: SchedulerOptions = {}) {
     this.#huey = huey;
@@ -63,17 +68,7 @@ export class Scheduler {
     const huey = this.#huey;
     const { executor } = huey;
     try {
-      for (const data of await huey.storage.recoverLeases(now)) {
-        let label = "a message";
-        try {
-          const task = executor.codec.decode(data);
-          label = String(task);
-          executor.events.publish({ signal: "recovered", id: task.id, name: task.name, time: now });
-        } catch {
-          executor.events.publish({ signal: "recovered", id: "", name: "", time: now });
-        }
-        huey.logger.warn(`Lease of ${label} ran out (its consumer died?); it is back in the queue`);
-      }
+      for (const data of await huey.storage.recoverLeases(now)) await this.#recovered(data, now);
       for (const task of await executor.readSchedule(now)) {
         huey.logger.debug(`Enqueued scheduled task ${task}`);
       }
@@ -84,9 +79,45 @@ export class Scheduler {
         await this.#forgetMarkers(minute);
         this.#lastMinute = minute;
       }
+      if (this.#failedDelay !== undefined) outageOf(huey).answered();
+      this.#failedDelay = undefined;
     } catch (error) {
-      reportStorageError(huey, "Scheduler: storage error, retrying next run", error);
+      reportStorageError(huey, "Scheduler: cannot reach the storage", error);
+      this.#failedDelay = nextOutageDelay(this.#failedDelay, this.#interval, MAX_FAILED_DELAY);
     }
+  }
+
+  /**
+   * Report a message whose lease was ended and that is back in the queue:
+   * released by a consumer that stopped at once (SIGTERM left a marker,
+   * removed here), or left by a consumer that died.
+   */
+  async #recovered(data: string, now: number): Promise<void> {
+    const huey = this.#huey;
+    const { executor } = huey;
+    let task;
+    try {
+      task = executor.codec.decode(data);
+    } catch {
+      // Undecodable: the consumer that takes it sets it aside.
+    }
+    executor.events.publish({
+      signal: "recovered",
+      id: task?.id ?? "",
+      name: task?.name ?? "",
+      time: now,
+    });
+    // deleteData, not popData: an expiring storage's popData keeps the key.
+    const released = task && await huey.storage.deleteData(OWN_KEYS.released(task.id)).catch(() => {
+      return false;
+    });
+    if (released) {
+      huey.logger.info(`${task} was interrupted by a consumer's stop (SIGTERM); back in the queue`);
+      return;
+    }
+    huey.logger.warn(
+      `Lease of ${task ?? "a message"} ran out (its consumer died?); it is back in the queue`,
+    );
   }
 
   /**
@@ -135,6 +166,10 @@ export class Scheduler {
   async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.tick();
+      if (this.#failedDelay !== undefined) {
+        await sleep(this.#failedDelay, signal);
+        continue;
+      }
       const now = this.#huey.now();
       const step = this.#interval * 1000;
       const next = Math.floor(now / step) * step + step;

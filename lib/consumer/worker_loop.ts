@@ -6,9 +6,11 @@
  *
  * @module
  */
-import { describeError, sleep } from "../_util.ts";
+import { sleep } from "../_util.ts";
 import type { Huey } from "../huey.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
+import { OWN_KEYS } from "../keys.ts";
+import { nextOutageDelay, outageOf } from "./outage.ts";
 
 /** What a worker reports while it runs (for health checks). */
 export interface WorkerActivity {
@@ -39,16 +41,12 @@ export interface WorkerLoopOptions extends WorkerActivity {
 /** Why a worker loop ended: told to stop, or retired after `maxTasks` messages. */
 export type LoopEnd = "stopped" | "retired";
 
-/** Log a storage failure as `what: error` and emit it as a `storage_error` event. */
+/**
+ * Report a storage failure as `what: error`: logged (once per outage, see
+ * outage.ts) and emitted as a `storage_error` event.
+ */
 export function reportStorageError(huey: Huey, what: string, error: unknown): void {
-  huey.logger.error(`${what}: ${describeError(error)}`);
-  huey.executor.events.publish({
-    signal: "storage_error",
-    id: "",
-    name: "",
-    time: huey.now(),
-    error: describeError(error),
-  });
+  outageOf(huey).failed(what, error);
 }
 
 /**
@@ -72,7 +70,7 @@ export class LeaseRenewal {
     this.#timer ??= setInterval(() => {
       for (const { storage, receipt } of this.#running) {
         storage.extendLease(receipt, huey.now(), huey.leaseTimeout).catch((error) => {
-          huey.logger.warn(`Cannot extend lease: ${describeError(error)}`);
+          reportStorageError(huey, "Cannot extend a running task's lease", error);
         });
       }
     }, Math.max(huey.leaseTimeout / 3, 0.05) * 1000);
@@ -111,6 +109,8 @@ export async function processDelivery(
       onStart: activity.onTaskStart,
     });
     if (outcome.status === "interrupted") {
+      // Marked first: the scheduler that puts it back then reports a release, not a death.
+      if (outcome.task) await storage.putData(OWN_KEYS.released(outcome.task.id), "SIGTERM");
       await storage.extendLease(delivery.receipt, huey.now(), 0);
     } else if (outcome.acknowledged === undefined && !(await storage.ack(delivery.receipt))) {
       // (acknowledged false: the executor found the run stale and reported it.)
@@ -136,8 +136,8 @@ export async function processDelivery(
  * `maxTasks` messages have run ("retired"). Non-blocking storages are
  * polled with a growing delay (`initialDelay` × `backoff` up to `maxDelay`),
  * reset when a message arrives; blocking storages wait in `dequeue`.
- * Storage errors are logged, emitted as `storage_error` and retried with the
- * same backoff.
+ * Storage errors are reported once per outage (see outage.ts)
+ * and retried after a wait that doubles from `initialDelay` up to `maxDelay`.
  */
 export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<LoopEnd> {
   const renewal = new LeaseRenewal(huey);
@@ -154,6 +154,9 @@ async function loop(
   renewal: LeaseRenewal,
 ): Promise<LoopEnd> {
   let delay = options.initialDelay;
+  /** The wait after a failed dequeue, while the storage does not answer. */
+  let failedDelay: number | undefined;
+  const outage = outageOf(huey);
   let ran = 0;
   const backOff = async () => {
     const storage = huey.storage;
@@ -171,13 +174,14 @@ async function loop(
       });
     } catch (error) {
       if (options.stop.aborted) break;
-      reportStorageError(
-        huey,
-        `Cannot read from the queue, retrying in ${delay.toFixed(2)}s`,
-        error,
-      );
-      await backOff();
+      reportStorageError(huey, "Cannot read from the queue", error);
+      failedDelay = nextOutageDelay(failedDelay, options.initialDelay, options.maxDelay);
+      await sleep(failedDelay, options.stop);
       continue;
+    }
+    if (failedDelay !== undefined) {
+      failedDelay = undefined;
+      outage.answered();
     }
     if (!delivery) {
       if (!storage.blocking) await backOff();

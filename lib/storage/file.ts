@@ -125,6 +125,11 @@ export class FileStorage implements Storage {
   /** The directory holding this name's files: `<path>/<name>`, absolute. */
   readonly directory: string;
 
+  /** The same as {@link directory}. */
+  get location(): string {
+    return this.directory;
+  }
+
   #queue: string;
   #leased: string;
   #schedule: string;

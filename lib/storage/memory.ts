@@ -98,6 +98,8 @@ export class MemoryStorage implements Storage {
   readonly name: string;
   readonly blocking = true;
   readonly priority = true;
+  /** Nowhere but this process. */
+  readonly location = "this process's memory";
 
   #queue = new MessageHeap();
   #seq = 0;

@@ -263,6 +263,11 @@ export class SqliteStorage implements Storage {
     (action, fn) => this.#transaction(action, fn),
   );
 
+  /** The database file's absolute path (or `:memory:`, or the `file:` URL as given). */
+  get location(): string {
+    return this.#where;
+  }
+
   /**
    * Open (creating if needed) the database and its tables.
    *

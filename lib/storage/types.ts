@@ -136,6 +136,11 @@ export interface Storage {
   readonly blocking: boolean;
   /** True when `dequeue` honours priorities. */
   readonly priority: boolean;
+  /**
+   * Where the data lives, for log lines and `huey info`: a file's absolute
+   * path, a server's `host:port/db`; never a password. Optional.
+   */
+  readonly location?: string;
 
   // -- queue ---------------------------------------------------------------
 

@@ -162,6 +162,11 @@ export class PostgresStorage implements Storage {
     });
   }
 
+  /** `host:port/database` (never the password). */
+  get location(): string {
+    return this.#connection.target;
+  }
+
   // -- plumbing ----------------------------------------------------------------------
 
   #assertOpen(action: string): void {

@@ -273,6 +273,21 @@ export function checkRedisOptions(options: RedisConnectionOptions): void {
   target(options);
 }
 
+/**
+ * Where `options` connect to, as `host:port/db` (never the password), for
+ * log lines and `huey info`.
+ *
+ * @example
+ * ```ts
+ * import { redisLocation } from "./connection.ts";
+ * console.log(redisLocation({ url: "redis://:secret@cache:6380/2" })); // "cache:6380/2"
+ * ```
+ */
+export function redisLocation(options: RedisConnectionOptions): string {
+  const { url, address } = target(options);
+  return `${address}/${new URL(url).pathname.slice(1) || "0"}`;
+}
+
 /** The target of `options`, checked. */
 function target(options: RedisConnectionOptions): RedisTarget {
   const owner = options.owner ?? "huey";

@@ -9,7 +9,7 @@
  */
 import { HueyError } from "../../errors.ts";
 import { redisClientKind } from "../../runtime.ts";
-import { checkRedisOptions, connectRedis, wrapRedisClient } from "./connection.ts";
+import { checkRedisOptions, connectRedis, redisLocation, wrapRedisClient } from "./connection.ts";
 import type {
   RedisBytesReply,
   RedisClientLike,
@@ -54,6 +54,7 @@ function linkSignals(a: AbortSignal, b?: AbortSignal): { signal: AbortSignal; di
 export class RedisLink {
   readonly #options: RedisConnectionOptions;
   readonly #label: string;
+  readonly #location: string;
   #main?: Promise<RedisConnection>;
   #live?: RedisConnection;
   #subscriber?: Promise<RedisConnection>;
@@ -74,10 +75,16 @@ export class RedisLink {
     this.#label = label;
     // Bad settings fail here, when the storage is made, not at its first command.
     if (!client) checkRedisOptions(options);
+    this.#location = client ? "an application's client" : redisLocation(options);
     if (client) {
       this.#live = wrapRedisClient(client, options.owner);
       this.#main = Promise.resolve(this.#live);
     }
+  }
+
+  /** Where it connects to: `host:port/db`, or "an application's client". */
+  get location(): string {
+    return this.#location;
   }
 
   /** True once `close()` has begun. */

@@ -247,6 +247,11 @@ export class RedisStorage implements Storage {
     );
   }
 
+  /** `host:port/db` (never the password). */
+  get location(): string {
+    return this.#link.location;
+  }
+
   // -- queue -----------------------------------------------------------------------
 
   enqueue(data: string, priority: number): Promise<void> {
