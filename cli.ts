@@ -9,6 +9,8 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { commandList, findCommand } from "./lib/cli/commands.ts";
+import { runCommand } from "./lib/cli/run.ts";
 import { loadApp, parseAppSpec } from "./lib/consumer/app.ts";
 import { Consumer } from "./lib/consumer/consumer.ts";
 import { consumerLogger } from "./lib/consumer/logging.ts";
@@ -17,11 +19,17 @@ import type { ConsumerOptions, WorkerType } from "./lib/consumer/options.ts";
 import { args as commandLine, exit } from "./lib/runtime.ts";
 
 const USAGE = `Usage: huey <app-module>[:export] [options]
+       huey <command> <app-module>[:export] [arguments] [--json]
 
 Runs a consumer for the Huey instance exported by <app-module> (a path such
-as app.ts, or app.ts:huey to pick the export).
+as app.ts, or app.ts:huey to pick the export), or one of the commands below
+on its storage (without starting a consumer). huey <command> -h shows a
+command's usage; --json prints one JSON document.
 
-Example:
+Commands:
+${commandList()}
+
+Consumer example:
   deno run -A cli.ts app.ts -w 8 -k async    # 8 concurrent workers in this process
   npx huey app.js -w 2 -k worker             # 2 worker threads (CPU-bound tasks)
 
@@ -75,6 +83,8 @@ function number(name: string, value: string | undefined): number | undefined {
 }
 
 async function main(argv: string[]): Promise<void> {
+  const command = findCommand(argv[0]);
+  if (command) exit((await runCommand(command, argv.slice(1))).code);
   let parsed;
   try {
     parsed = parseArgs({

@@ -140,9 +140,9 @@ export class Consumer {
     huey.logger.info(
       `Consumer started: ${options.workers} ${options.workerType} worker(s), storage ${
         describeStorage(storage)
-      }, periodic tasks ${
-        options.periodic && !this.#setup.workerOnly ? "on" : "off"
-      }, tasks: ${huey.taskNames().join(", ") || "none"}`,
+      }, periodic tasks ${options.periodic && !this.#setup.workerOnly ? "on" : "off"}, tasks: ${
+        huey.taskNames().join(", ") || "none"
+      }`,
     );
     huey.executor.events.publish({ signal: "started", id: "", name: "", time: huey.now() });
   }

@@ -53,7 +53,9 @@ export class StorageOutage {
     const reason = describeError(error);
     this.#failures++;
     if (this.#since !== undefined) {
-      huey.logger.debug(`${what} (storage still unreachable, attempt ${this.#failures}): ${reason}`);
+      huey.logger.debug(
+        `${what} (storage still unreachable, attempt ${this.#failures}): ${reason}`,
+      );
       return;
     }
     this.#since = huey.now();

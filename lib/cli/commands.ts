@@ -1,0 +1,321 @@
+/**
+ * The `huey` subcommands: name, usage, one example, and what each does with
+ * the app's Huey (lib/cli/inspect.ts) and prints (lib/cli/format.ts). The
+ * consumer stays `huey app.ts [flags]`; run.ts parses and runs these.
+ *
+ * @module
+ */
+import type { Huey } from "../huey.ts";
+import { describeStorage } from "../consumer/outage.ts";
+import { CommandError } from "./command_error.ts";
+import { fields, table } from "./format.ts";
+import * as inspect from "./inspect.ts";
+import type { Flushable } from "./inspect.ts";
+
+/** What a command was given: its arguments after the app module, and its flags. */
+export interface CommandInput {
+  /** The positional arguments after the app module. */
+  args: string[];
+  /** The flags, by long name. */
+  flags: Record<string, string | boolean | undefined>;
+}
+
+/** What a command prints: `json` with `--json`, else `text`. */
+export interface CommandReport {
+  /** The one JSON document `--json` prints. */
+  json: unknown;
+  /** The lines for people. */
+  text: string;
+}
+
+/** A flag of one command (every command also takes `--json` and `-h`). */
+export interface CommandFlag {
+  /** `boolean` for a switch, `string` for a flag with a value. */
+  type: "boolean" | "string";
+  /** What it does, for `huey <command> -h`. */
+  help: string;
+}
+
+/** One `huey` subcommand. */
+export interface Command {
+  /** `huey <name> ...`. */
+  name: string;
+  /** One line: what it does. */
+  summary: string;
+  /** The arguments after `<app>`, e.g. `ID` or `(ID | --all)`. */
+  usage: string;
+  /** How many positional arguments it takes after the app module. */
+  args: number;
+  /** One example command line. */
+  example: string;
+  /** Its own flags. */
+  flags?: Record<string, CommandFlag>;
+  /** Do it and say what to print; throws {@link CommandError} for bad input. */
+  run(huey: Huey, input: CommandInput): Promise<CommandReport>;
+}
+
+const LIMIT: Record<string, CommandFlag> = {
+  limit: { type: "string", help: "show at most N (default 100)" },
+};
+
+/** `--limit`, checked: a whole number >= 1. */
+function limitOf(input: CommandInput): number {
+  const raw = input.flags.limit;
+  if (raw === undefined) return 100;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new CommandError(`--limit expects a whole number >= 1: ${String(raw)}`);
+  }
+  return n;
+}
+
+const TASK_COLUMNS = ["id", "name", "args", "priority", "eta", "retries"];
+
+/** A listing command over task rows. */
+function taskList(
+  name: string,
+  summary: string,
+  read: (huey: Huey, limit: number) => Promise<inspect.TaskRow[]>,
+  empty: string,
+): Command {
+  return {
+    name,
+    summary,
+    usage: "",
+    args: 0,
+    example: `huey ${name} app.ts --limit 20`,
+    flags: LIMIT,
+    async run(huey, input) {
+      const rows = await read(huey, limitOf(input));
+      return {
+        json: rows,
+        text: table(rows as unknown as Record<string, unknown>[], TASK_COLUMNS, empty),
+      };
+    },
+  };
+}
+
+/** Text of `huey info`. */
+function infoText(report: Awaited<ReturnType<typeof inspect.info>>, huey: Huey): string {
+  const periodic = report.periodic.length
+    ? "\n\nperiodic tasks:\n" + table(report.periodic, ["name", "schedule", "nextRun"], "")
+    : "";
+  return fields([
+    ["app", `${report.name} (${huey.appModule ?? "?"})`],
+    ["storage", describeStorage(huey.storage)],
+    ["queued", report.queued],
+    ["scheduled", report.scheduled],
+    ["running", report.running],
+    ["dead letters", report.deadLetters],
+    ["results", report.results],
+    [
+      "consumers",
+      report.consumers
+        ? `${report.consumers.length} alive`
+        : "not known (this version of huey keeps no heartbeats)",
+    ],
+    ["tasks", report.tasks.join(", ") || "none"],
+  ]) + periodic;
+}
+
+/** The subcommands, in the order `huey -h` lists them. */
+export const COMMANDS: readonly Command[] = [
+  {
+    name: "info",
+    summary: "storage, queue depth, scheduled, running, dead letters, consumers, periodic tasks",
+    usage: "",
+    args: 0,
+    example: "huey info app.ts",
+    async run(huey) {
+      const report = await inspect.info(huey);
+      return { json: report, text: infoText(report, huey) };
+    },
+  },
+  taskList(
+    "pending",
+    "tasks waiting in the queue, in the order they will run",
+    inspect.pending,
+    "(queue empty)",
+  ),
+  taskList(
+    "scheduled",
+    "tasks waiting for their time (delays, etas, retries)",
+    inspect.scheduled,
+    "(schedule empty)",
+  ),
+  {
+    name: "running",
+    summary: "tasks a consumer runs now",
+    usage: "",
+    args: 0,
+    example: "huey running app.ts",
+    flags: LIMIT,
+    async run(huey, input) {
+      const report = await inspect.running(huey, limitOf(input));
+      const text = report.tasks
+        ? table(
+          report.tasks,
+          ["id", "name", "consumer", "startedAt", "attempts"],
+          "(nothing running)",
+        )
+        : `${report.count} message(s) leased to consumers (this version of huey does not list them)`;
+      return { json: report, text };
+    },
+  },
+  {
+    name: "dead",
+    summary: "messages set aside: failed for good, undecodable, unknown task, delivered too often",
+    usage: "",
+    args: 0,
+    example: "huey dead app.ts --json",
+    flags: LIMIT,
+    async run(huey, input) {
+      const rows = await inspect.deadLetters(huey, limitOf(input));
+      return {
+        json: rows,
+        text: table(
+          rows as unknown as Record<string, unknown>[],
+          ["id", "taskName", "taskId", "time", "reason"],
+          "(no dead letters)",
+        ),
+      };
+    },
+  },
+  {
+    name: "status",
+    summary: "the state of one task invocation",
+    usage: "ID",
+    args: 1,
+    example: "huey status app.ts 0f8e3c2a-...",
+    async run(huey, input) {
+      const found = await inspect.status(huey, input.args[0]);
+      return { json: found, text: fields(Object.entries(found)) };
+    },
+  },
+  {
+    name: "requeue",
+    summary: "put a dead letter (or all of them) back in the queue",
+    usage: "(ID | --all)",
+    args: -1,
+    example: "huey requeue app.ts --all",
+    flags: { all: { type: "boolean", help: "requeue every dead letter" } },
+    async run(huey, input) {
+      const all = input.flags.all === true;
+      if (all === (input.args.length === 1) || input.args.length > 1) {
+        throw new CommandError("requeue takes one dead letter id or --all");
+      }
+      const count = await inspect.requeue(huey, all ? "all" : input.args[0]);
+      return { json: { requeued: count }, text: `${count} message(s) back in the queue` };
+    },
+  },
+  {
+    name: "cancel",
+    summary: "cancel a queued, scheduled or running task (a running one has its signal aborted)",
+    usage: "ID",
+    args: 1,
+    example: "huey cancel app.ts 0f8e3c2a-...",
+    async run(huey, input) {
+      await inspect.cancel(huey, input.args[0]);
+      return { json: { id: input.args[0], cancelled: true }, text: `cancelled ${input.args[0]}` };
+    },
+  },
+  {
+    name: "revoke",
+    summary: "revoke every invocation of a task until it is restored",
+    usage: "TASK",
+    args: 1,
+    example: "huey revoke app.ts send_email",
+    async run(huey, input) {
+      const done = await inspect.revoke(huey, input.args[0]);
+      return {
+        json: done,
+        text: `revoked ${done.task}: its invocations are skipped until restored`,
+      };
+    },
+  },
+  {
+    name: "restore",
+    summary: "restore a revoked task",
+    usage: "TASK",
+    args: 1,
+    example: "huey restore app.ts send_email",
+    async run(huey, input) {
+      const done = await inspect.restore(huey, input.args[0]);
+      return {
+        json: done,
+        text: done.restored ? `restored ${done.task}` : `${done.task} was not revoked`,
+      };
+    },
+  },
+  {
+    name: "flush",
+    summary: "empty the queue, the schedule, the result store or the locks",
+    usage: "--queue | --schedule | --results | --locks",
+    args: 0,
+    example: "huey flush app.ts --queue --schedule",
+    flags: Object.fromEntries(
+      inspect.FLUSHABLE.map((part) => [part, { type: "boolean", help: `empty the ${part}` }]),
+    ),
+    async run(huey, input) {
+      const parts = inspect.FLUSHABLE.filter((part) => input.flags[part] === true);
+      if (!parts.length) {
+        throw new CommandError(
+          "flush needs what to empty: --queue, --schedule, --results and/or --locks",
+        );
+      }
+      const done = await inspect.flush(huey, parts as Flushable[]);
+      const text = Object.entries(done).map(([part, n]) =>
+        `${part}: ${Array.isArray(n) ? `${n.length} lock(s) released` : `${n} removed`}`
+      ).join("\n");
+      return { json: { flushed: done }, text };
+    },
+  },
+  {
+    name: "dashboard",
+    summary: "serve the dashboard page (not available yet)",
+    usage: "[--port N]",
+    args: 0,
+    example: "huey dashboard app.ts --port 8080",
+    flags: { port: { type: "string", help: "port to listen on (default 8080)" } },
+    run() {
+      return Promise.reject(new CommandError("the dashboard is not available yet", 1));
+    },
+  },
+];
+
+/** The subcommand called `name`, if there is one. */
+export function findCommand(name: string | undefined): Command | undefined {
+  return COMMANDS.find((command) => command.name === name);
+}
+
+/** `huey <name> -h`: usage, flags and the example. */
+export function commandUsage(command: Command): string {
+  const flags = Object.entries(command.flags ?? {}).map(([name, flag]) =>
+    `  --${name}${flag.type === "string" ? " N" : ""}`.padEnd(22) + flag.help
+  );
+  return [
+    `Usage: huey ${command.name} <app-module>[:export]${
+      command.usage ? ` ${command.usage}` : ""
+    } [--json]`,
+    "",
+    `${command.summary[0].toUpperCase()}${command.summary.slice(1)}.`,
+    "",
+    "Example:",
+    `  ${command.example}`,
+    "",
+    "Options:",
+    ...flags,
+    "  --json".padEnd(22) + "print one JSON document on stdout",
+    "  -h, --help".padEnd(22) + "this help",
+    "",
+    "Exits 2 with one line on stderr for an unknown id or task, bad arguments,",
+    "or a storage that does not answer.",
+  ].join("\n");
+}
+
+/** The commands as `huey -h` lists them: name, summary, example. */
+export function commandList(): string {
+  return COMMANDS.map((command) =>
+    `  ${command.name.padEnd(10)} ${command.summary}\n${"".padEnd(13)}e.g. ${command.example}`
+  ).join("\n");
+}
