@@ -65,10 +65,10 @@ export interface Running {
   exited: Promise<{ code: number | null; signal: string | null }>;
 }
 
-/** Start `cli.ts` with `args`, collecting its stdout and stderr. */
-export function startConsumer(args: string[]): Running {
+/** Start `cli.ts` with `args` (in `options.cwd`), collecting its stdout and stderr. */
+export function startConsumer(args: string[], options: { cwd?: string } = {}): Running {
   const { command, args: argv } = scriptCommand(cliPath, args);
-  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: options.cwd });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
   child.stderr!.on("data", (chunk) => (output += chunk));
@@ -130,3 +130,24 @@ function exitCode(running: Running, exit: { code: number | null; signal: string 
 
 /** Polling flags for a consumer that notices new messages within 50 ms. */
 export const fast = ["-d", "0.01", "-m", "0.05"];
+
+/** What a `huey` subcommand printed, and its exit code. */
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run `cli.ts` with `args` (a subcommand, which exits by itself) and wait
+ * for it to end; stdout and stderr apart, complete once the pipes close.
+ */
+export function runCli(args: string[], options: { cwd?: string } = {}): Promise<CliRun> {
+  const { command, args: argv } = scriptCommand(cliPath, args);
+  const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: options.cwd });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk) => (stdout += chunk));
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+}

@@ -24,12 +24,12 @@ export function toJson(value: unknown): string {
   });
 }
 
-/** A cell as text: strings as they are, the rest as compact JSON, long ones cut. */
-function cell(value: unknown): string {
+/** A value as one line: strings as they are, the rest as compact JSON; cut at `max` characters. */
+function cell(value: unknown, max = 60): string {
   if (value === undefined || value === null) return "";
   const text = typeof value === "string" ? value : toJson(value);
   const line = text.replace(/\s+/g, " ");
-  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 /**
@@ -68,5 +68,7 @@ export function table(
  */
 export function fields(pairs: readonly [string, unknown][]): string {
   const width = Math.max(...pairs.map(([label]) => label.length)) + 1;
-  return pairs.map(([label, value]) => `${`${label}:`.padEnd(width)} ${cell(value)}`).join("\n");
+  return pairs.map(([label, value]) => `${`${label}:`.padEnd(width)} ${cell(value, 1000)}`).join(
+    "\n",
+  );
 }
