@@ -128,9 +128,14 @@ describe("consumer process and Redis credentials", { timeout: 120_000 }, () => {
         `{ name: "creds", host: "127.0.0.1", port: ${port}, password: "${SECRET}" }`,
       ]
     ) {
-      const running = startConsumer([redisApp(options), "-d", "0.05", "-m", "0.1"]);
+      // -v: the retries after the first line are logged at DEBUG; none may show the password.
+      const running = startConsumer([redisApp(options), "-v", "-d", "0.05", "-m", "0.1"]);
       try {
-        await printed(running, /Cannot read from the queue.*\n(.*\n)*.*Cannot/, 20_000);
+        await printed(
+          running,
+          /does not answer.*\n(.*\n)*.*still unreachable.*\n(.*\n)*.*still/,
+          20_000,
+        );
         assert.match(running.output(), new RegExp(`127\\.0\\.0\\.1:${port}`));
         assert.doesNotMatch(running.output(), new RegExp(SECRET));
       } finally {

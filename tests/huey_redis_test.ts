@@ -174,7 +174,7 @@ function register(server: RedisServer): void {
         await new Promise((resolve) => setTimeout(resolve, 800));
         assert.ok(
           lines.some((line) =>
-            /Cannot read from the queue/.test(line) &&
+            /Cannot read from the queue|Scheduler: cannot reach the storage/.test(line) &&
             line.includes(own.url.replace("redis://", ""))
           ),
           `logged: ${lines.join("\n")}`,

@@ -244,8 +244,8 @@ export class SqliteStorage implements Storage {
   #db: DatabaseSync;
   /** Prepared once the tables are there (at once, unless `createTables: false`). */
   #sql?: Statements;
-  /** The file as shown in error messages: absolute, resolved when opened. */
-  #where: string;
+  /** The file as shown in messages and `huey info`: absolute, resolved when opened. */
+  readonly location: string;
   #closed = false;
   /** A write has failed for lack of space (see #diskFull). */
   #wasFull = false;
@@ -263,11 +263,6 @@ export class SqliteStorage implements Storage {
     (action, fn) => this.#transaction(action, fn),
   );
 
-  /** The database file's absolute path (or `:memory:`, or the `file:` URL as given). */
-  get location(): string {
-    return this.#where;
-  }
-
   /**
    * Open (creating if needed) the database and its tables.
    *
@@ -278,7 +273,7 @@ export class SqliteStorage implements Storage {
     const { name, filename, busyTimeout } = checkOptions(options);
     this.name = name;
     this.filename = filename;
-    this.#where = filename === ":memory:" || filename.startsWith("file:")
+    this.location = filename === ":memory:" || filename.startsWith("file:")
       ? filename
       : resolve(filename);
     // Outside the try: a runtime without node:sqlite says so in its own line.
@@ -292,14 +287,14 @@ export class SqliteStorage implements Storage {
       this.#db = opened;
       // With createTables: false and no current tables, #prepare() tries again at each use.
       const create = options.createTables ?? true;
-      if (!readyTables(opened, this.#where, create, () => writeCheck(opened))) {
+      if (!readyTables(opened, this.location, create, () => writeCheck(opened))) {
         this.#sql = prepareAll(opened);
       }
     } catch (err) {
       try {
         db?.close();
       } catch { /* already failed; report the first error */ }
-      throw openFailure(err, name, filename, this.#where);
+      throw openFailure(err, name, filename, this.location);
     }
   }
 
@@ -312,7 +307,7 @@ export class SqliteStorage implements Storage {
     } catch (err) {
       if (isDiskFull(err)) this.#diskFull();
       throw new HueyError(
-        `Cannot ${action}: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
+        `Cannot ${action}: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.location}`,
         { cause: err },
       );
     }
@@ -322,7 +317,7 @@ export class SqliteStorage implements Storage {
   #assertOpen(action: string): void {
     if (this.#closed) {
       throw new HueyError(
-        `Cannot ${action}: the storage is closed: SqliteStorage "${this.name}" at ${this.#where}`,
+        `Cannot ${action}: the storage is closed: SqliteStorage "${this.name}" at ${this.location}`,
       );
     }
   }
@@ -334,7 +329,7 @@ export class SqliteStorage implements Storage {
    */
   #prepare(action: string): Statements {
     const db = this.#db;
-    const check = () => readyTables(db, this.#where, false, () => writeCheck(db));
+    const check = () => readyTables(db, this.location, false, () => writeCheck(db));
     const problem = this.#schemaStep(`Cannot ${action}`, check);
     if (problem) throw new ConfigurationError(`Cannot ${action}: ${problem}: ${this.#label}`);
     return (this.#sql = prepareAll(db));
@@ -350,7 +345,7 @@ export class SqliteStorage implements Storage {
     this.#assertOpen("initialize the schema");
     const db = this.#db;
     this.#schemaStep(`Cannot initialize the schema of ${this.#label}`, () => {
-      initializeSchema(db, this.#where, () => writeCheck(db));
+      initializeSchema(db, this.location, () => writeCheck(db));
       this.#sql ??= prepareAll(db);
     });
   }
@@ -361,7 +356,7 @@ export class SqliteStorage implements Storage {
       return fn();
     } catch (err) {
       const Kind = err instanceof ConfigurationError ? ConfigurationError : HueyError;
-      throw new Kind(`${what}: ${errorMessage(err)}: ${this.#where}`, { cause: err });
+      throw new Kind(`${what}: ${errorMessage(err)}: ${this.location}`, { cause: err });
     }
   }
 
@@ -474,7 +469,7 @@ export class SqliteStorage implements Storage {
 
   /** Move the message in `row`, from `from`, to the error store: its bytes are not valid UTF-8. */
   #setAside(sql: Statements, row: Row, from: "the queue" | "the schedule", now: number): void {
-    const where = `${from} of SqliteStorage "${this.name}" at ${this.#where}`;
+    const where = `${from} of SqliteStorage "${this.name}" at ${this.location}`;
     const { data, reason } = notUtf8(row.data as Uint8Array, where);
     sql.putError.run(this.name, data, reason, now);
     (from === "the queue" ? sql.discard : sql.discardScheduled).run(row.id as number);
@@ -730,7 +725,7 @@ export class SqliteStorage implements Storage {
       this.#db.close();
     } catch (err) {
       throw new HueyError(
-        `Cannot close: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.#where}`,
+        `Cannot close: ${errorMessage(err)}: SqliteStorage "${this.name}" at ${this.location}`,
         { cause: err },
       );
     }

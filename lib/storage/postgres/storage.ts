@@ -115,6 +115,8 @@ export class PostgresStorage implements Storage {
   readonly #connection: PostgresConnection;
   readonly #listener: PgListener;
   readonly #label: string;
+  /** `host:port/database` (never the password). */
+  readonly location: string;
   readonly #schema?: string;
   readonly #createTables: boolean;
   readonly #prepare: boolean;
@@ -144,7 +146,8 @@ export class PostgresStorage implements Storage {
     this.#sql = statements(this.#names);
     const label = `PostgresStorage "${name}"`;
     this.#connection = new PostgresConnection(options, label, options.client);
-    this.#label = `${label} at ${this.#connection.target}`;
+    this.location = this.#connection.target;
+    this.#label = `${label} at ${this.location}`;
     this.#listener = new PgListener((events) => this.#connection.openListener(events));
     const names = this.#names;
     this.#waits = new PgWaits(this.#listener, {
@@ -160,11 +163,6 @@ export class PostgresStorage implements Storage {
       listen: (handler) =>
         this.#run("subscribe to events", () => this.#listener.listen(names.eventsChannel, handler)),
     });
-  }
-
-  /** `host:port/database` (never the password). */
-  get location(): string {
-    return this.#connection.target;
   }
 
   // -- plumbing ----------------------------------------------------------------------
