@@ -19,11 +19,12 @@ import type { Task } from "./task.ts";
  *
  * @example
  * ```ts
+ * import { MemoryHuey } from "../mod.ts";
  * import { createLogger } from "./logger.ts";
  * import { logFailure } from "./retry.ts";
- * import { Task } from "./task.ts";
- * const task = new Task({ name: "send", args: [], retries: 2 });
- * logFailure(createLogger({ level: "warn" }), task, new Error("SMTP 421"));
+ * const huey = new MemoryHuey();
+ * const send = huey.task("send", () => {}, { retries: 2 });
+ * logFailure(createLogger({ level: "warn" }), send.s(), new Error("SMTP 421"));
  * ```
  */
 export function logFailure(logger: Logger, task: Task, error: unknown): void {

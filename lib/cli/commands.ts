@@ -70,28 +70,47 @@ function limitOf(input: CommandInput): number {
 }
 
 const TASK_COLUMNS = ["id", "name", "args", "priority", "eta", "retries"];
+const RUNNING_COLUMNS = ["id", "name", "consumer", "startedAt", "attempts"];
+const DEAD_COLUMNS = ["id", "taskName", "taskId", "time", "reason"];
 
-/** A listing command over task rows. */
-function taskList(
+/** A listing command (`--limit`): `list` reads and says what to print. */
+function listing(
   name: string,
   summary: string,
-  read: (huey: Huey, limit: number) => Promise<inspect.TaskRow[]>,
-  empty: string,
+  example: string,
+  list: (huey: Huey, limit: number) => Promise<CommandReport>,
 ): Command {
   return {
     name,
     summary,
     usage: "",
     args: 0,
-    example: `huey ${name} app.ts --limit 20`,
+    example: `huey ${name} app.ts ${example}`,
     flags: LIMIT,
-    async run(huey, input) {
-      const rows = await read(huey, limitOf(input));
-      return {
-        json: rows,
-        text: table(rows as unknown as Record<string, unknown>[], TASK_COLUMNS, empty),
-      };
-    },
+    run: (huey, input) => list(huey, limitOf(input)),
+  };
+}
+
+/** What a listing of `rows` prints: the rows as JSON, and a table of `columns`. */
+function rowsReport(rows: readonly object[], columns: readonly string[], empty: string) {
+  return { json: rows, text: table(rows as Record<string, unknown>[], columns, empty) };
+}
+
+/** A command of one argument after the app module (`usage` names it, `sample` is an example of it). */
+function oneArgument(
+  name: string,
+  usage: string,
+  summary: string,
+  sample: string,
+  act: (huey: Huey, arg: string) => Promise<CommandReport>,
+): Command {
+  return {
+    name,
+    summary,
+    usage,
+    args: 1,
+    example: `huey ${name} app.ts ${sample}`,
+    run: (huey, input) => act(huey, input.args[0]),
   };
 }
 
@@ -131,67 +150,44 @@ export const COMMANDS: readonly Command[] = [
       return { json: report, text: infoText(report, huey) };
     },
   },
-  taskList(
+  listing(
     "pending",
     "tasks waiting in the queue, in the order they will run",
-    inspect.pending,
-    "(queue empty)",
+    "--limit 20",
+    async (huey, limit) =>
+      rowsReport(await inspect.pending(huey, limit), TASK_COLUMNS, "(queue empty)"),
   ),
-  taskList(
+  listing(
     "scheduled",
     "tasks waiting for their time (delays, etas, retries)",
-    inspect.scheduled,
-    "(schedule empty)",
+    "--limit 20",
+    async (huey, limit) =>
+      rowsReport(await inspect.scheduled(huey, limit), TASK_COLUMNS, "(schedule empty)"),
   ),
-  {
-    name: "running",
-    summary: "tasks a consumer runs now",
-    usage: "",
-    args: 0,
-    example: "huey running app.ts",
-    flags: LIMIT,
-    async run(huey, input) {
-      const report = await inspect.running(huey, limitOf(input));
-      const text = report.tasks
-        ? table(
-          report.tasks,
-          ["id", "name", "consumer", "startedAt", "attempts"],
-          "(nothing running)",
-        )
-        : `${report.count} message(s) leased to consumers (this version of huey does not list them)`;
-      return { json: report, text };
-    },
-  },
-  {
-    name: "dead",
-    summary: "messages set aside: failed for good, undecodable, unknown task, delivered too often",
-    usage: "",
-    args: 0,
-    example: "huey dead app.ts --json",
-    flags: LIMIT,
-    async run(huey, input) {
-      const rows = await inspect.deadLetters(huey, limitOf(input));
-      return {
-        json: rows,
-        text: table(
-          rows as unknown as Record<string, unknown>[],
-          ["id", "taskName", "taskId", "time", "reason"],
-          "(no dead letters)",
-        ),
-      };
-    },
-  },
-  {
-    name: "status",
-    summary: "the state of one task invocation",
-    usage: "ID",
-    args: 1,
-    example: "huey status app.ts 0f8e3c2a-...",
-    async run(huey, input) {
-      const found = await inspect.status(huey, input.args[0]);
+  listing("running", "tasks a consumer runs now", "--json", async (huey, limit) => {
+    const report = await inspect.running(huey, limit);
+    const text = report.tasks
+      ? rowsReport(report.tasks, RUNNING_COLUMNS, "(nothing running)").text
+      : `${report.count} message(s) leased to consumers (this version of huey does not list them)`;
+    return { json: report, text };
+  }),
+  listing(
+    "dead",
+    "messages set aside: failed for good, undecodable, unknown task, delivered too often",
+    "--json",
+    async (huey, limit) =>
+      rowsReport(await inspect.deadLetters(huey, limit), DEAD_COLUMNS, "(no dead letters)"),
+  ),
+  oneArgument(
+    "status",
+    "ID",
+    "the state of one task invocation",
+    "0f8e3c2a-...",
+    async (huey, id) => {
+      const found = await inspect.status(huey, id);
       return { json: found, text: fields(Object.entries(found)) };
     },
-  },
+  ),
   {
     name: "requeue",
     summary: "put a dead letter (or all of them) back in the queue",
@@ -208,45 +204,36 @@ export const COMMANDS: readonly Command[] = [
       return { json: { requeued: count }, text: `${count} message(s) back in the queue` };
     },
   },
-  {
-    name: "cancel",
-    summary: "cancel a queued, scheduled or running task (a running one has its signal aborted)",
-    usage: "ID",
-    args: 1,
-    example: "huey cancel app.ts 0f8e3c2a-...",
-    async run(huey, input) {
-      await inspect.cancel(huey, input.args[0]);
-      return { json: { id: input.args[0], cancelled: true }, text: `cancelled ${input.args[0]}` };
+  oneArgument(
+    "cancel",
+    "ID",
+    "cancel a queued, scheduled or running task (a running one has its signal aborted)",
+    "0f8e3c2a-...",
+    async (huey, id) => {
+      await inspect.cancel(huey, id);
+      return { json: { id, cancelled: true }, text: `cancelled ${id}` };
     },
-  },
-  {
-    name: "revoke",
-    summary: "revoke every invocation of a task until it is restored",
-    usage: "TASK",
-    args: 1,
-    example: "huey revoke app.ts send_email",
-    async run(huey, input) {
-      const done = await inspect.revoke(huey, input.args[0]);
+  ),
+  oneArgument(
+    "revoke",
+    "TASK",
+    "revoke every invocation of a task until it is restored",
+    "send_email",
+    async (huey, name) => {
+      const done = await inspect.revoke(huey, name);
       return {
         json: done,
         text: `revoked ${done.task}: its invocations are skipped until restored`,
       };
     },
-  },
-  {
-    name: "restore",
-    summary: "restore a revoked task",
-    usage: "TASK",
-    args: 1,
-    example: "huey restore app.ts send_email",
-    async run(huey, input) {
-      const done = await inspect.restore(huey, input.args[0]);
-      return {
-        json: done,
-        text: done.restored ? `restored ${done.task}` : `${done.task} was not revoked`,
-      };
-    },
-  },
+  ),
+  oneArgument("restore", "TASK", "restore a revoked task", "send_email", async (huey, name) => {
+    const done = await inspect.restore(huey, name);
+    return {
+      json: done,
+      text: done.restored ? `restored ${done.task}` : `${done.task} was not revoked`,
+    };
+  }),
   {
     name: "flush",
     summary: "empty the queue, the schedule, the result store or the locks",
