@@ -79,8 +79,8 @@ export class Scheduler {
         await this.#forgetMarkers(minute);
         this.#lastMinute = minute;
       }
-      if (this.#failedDelay !== undefined) outageOf(huey).answered();
       this.#failedDelay = undefined;
+      outageOf(huey).answered();
     } catch (error) {
       reportStorageError(huey, "Scheduler: cannot reach the storage", error);
       this.#failedDelay = nextOutageDelay(this.#failedDelay, this.#interval, MAX_FAILED_DELAY);

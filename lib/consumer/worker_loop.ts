@@ -179,10 +179,9 @@ async function loop(
       await sleep(failedDelay, options.stop);
       continue;
     }
-    if (failedDelay !== undefined) {
-      failedDelay = undefined;
-      outage.answered();
-    }
+    failedDelay = undefined;
+    // Whatever failed before (a read, a finish, a lease renewal), the storage answers now.
+    if (outage.down) outage.answered();
     if (!delivery) {
       if (!storage.blocking) await backOff();
       continue;
