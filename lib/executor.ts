@@ -535,7 +535,7 @@ export class Executor {
     const { events, logger } = this;
     if (err instanceof TaskTimeout) {
       // huey's order: `timeout` instead of `error`, then `retrying` if it can be.
-      logger.warn(`${task} timed out after ${err.timeout}s`);
+      logFailure(logger, task, err, `timed out after ${err.timeout}s`);
       await events.emit(SIGNAL_TIMEOUT, task, err);
       return { status: "timeout" };
     }

@@ -15,7 +15,9 @@ import type { Task } from "./task.ts";
 /**
  * Log a run of `task` that raised `error`: at WARN, one line without the
  * stack, when it will be retried (the failure is expected to pass); at
- * ERROR with the stack when it fails for good.
+ * ERROR with the stack when it fails for good. With `summary` (a timeout:
+ * its stack says nothing) the line is `<task> <summary>`, without a stack
+ * either way.
  *
  * @example
  * ```ts
@@ -27,8 +29,11 @@ import type { Task } from "./task.ts";
  * logFailure(createLogger({ level: "warn" }), send.s(), new Error("SMTP 421"));
  * ```
  */
-export function logFailure(logger: Logger, task: Task, error: unknown): void {
-  if (task.retries > 0) {
+export function logFailure(logger: Logger, task: Task, error: unknown, summary?: string): void {
+  if (summary !== undefined) {
+    if (task.retries > 0) logger.warn(`${task} ${summary}, will be retried (${task.retries} left)`);
+    else logger.error(`${task} ${summary}`);
+  } else if (task.retries > 0) {
     logger.warn(`${task} failed, will be retried (${task.retries} left): ${describeError(error)}`);
   } else {
     logger.error(`Unhandled error in ${task}`, error);
