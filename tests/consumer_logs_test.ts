@@ -155,6 +155,7 @@ describe("consumer logs on SQLite", { timeout: 120_000 }, () => {
 });
 
 await describeWithRedis("consumer logs on Redis", (server) => {
+  after(() => server.stop());
   describe("consumer logs on Redis", { timeout: 120_000 }, () => {
     let own: RedisServer | undefined;
     after(() => own?.stop());

@@ -208,6 +208,7 @@ commandsOn(
 );
 
 await describeWithRedis("huey subcommands on Redis", (server) => {
+  after(() => server.stop());
   const db = 3;
   commandsOn(
     "Redis",
