@@ -38,6 +38,14 @@ export interface SqliteStorageOptions {
    * @default true
    */
   createTables?: boolean;
+  /**
+   * Wake a sleeping consumer or a blocked `get()` when another process
+   * commits to the file (a watch on its `-wal` file; see sqlite_watch.ts).
+   * With false, other processes' writes are seen at the next poll only: for
+   * a filesystem whose change events misbehave (some network mounts).
+   * @default true
+   */
+  watch?: boolean;
 }
 
 /*
@@ -293,7 +301,7 @@ export class SqliteStorage implements Storage {
       const dataVersion = opened.prepare("PRAGMA data_version");
       const inMemoryOrUri = filename === ":memory:" || filename.startsWith("file:");
       this.#commits = new OtherCommits(
-        inMemoryOrUri ? undefined : `${this.#where}-wal`,
+        inMemoryOrUri || options.watch === false ? undefined : `${this.#where}-wal`,
         () => Number((dataVersion.get() as Row).data_version),
         () => {
           this.#queued.notify();
