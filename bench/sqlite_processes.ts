@@ -33,9 +33,7 @@ async function measure(
   const app = join(dir, "app.ts");
   writeFileSync(
     app,
-    `import { SqliteHuey } from ${
-      JSON.stringify(new URL("mod.ts", root).href)
-    };\n` +
+    `import { SqliteHuey } from ${JSON.stringify(new URL("mod.ts", root).href)};\n` +
       `export const huey = new SqliteHuey({ filename: ${
         JSON.stringify(join(dir, "b.db"))
       }, watch: ${watch} });\n` +
@@ -96,14 +94,12 @@ console.log(
   }× |`,
 );
 console.log(
-  `| W3 round trip p99 | ${ms(on.p99)} | ${ms(off.p99)} | ${
-    (on.p99 / off.p99).toFixed(2)
-  }× |`,
+  `| W3 round trip p99 | ${ms(on.p99)} | ${ms(off.p99)} | ${(on.p99 / off.p99).toFixed(2)}× |`,
 );
 idles.forEach((idle, i) => {
   console.log(
-    `| task start after ${idle} s idle | ${ms(on.wakes[i])} | ${
-      ms(off.wakes[i])
-    } | ${(on.wakes[i] / off.wakes[i]).toFixed(3)}× |`,
+    `| task start after ${idle} s idle | ${ms(on.wakes[i])} | ${ms(off.wakes[i])} | ${
+      (on.wakes[i] / off.wakes[i]).toFixed(3)
+    }× |`,
   );
 });
