@@ -301,7 +301,7 @@ export class SqliteStorage implements Storage {
       const dataVersion = opened.prepare("PRAGMA data_version");
       const inMemoryOrUri = filename === ":memory:" || filename.startsWith("file:");
       this.#commits = new OtherCommits(
-        inMemoryOrUri || options.watch === false ? undefined : `${this.#where}-wal`,
+        inMemoryOrUri || options.watch === false ? undefined : `${this.location}-wal`,
         () => Number((dataVersion.get() as Row).data_version),
         () => {
           this.#queued.notify();
