@@ -298,6 +298,22 @@ describe("huey -h and the command table", { timeout: 60_000 }, () => {
     assert.match(run.stdout, /--locks/);
   });
 
+  it("a SQLite file that cannot be opened is one line and exit 2", async () => {
+    const path = join(dir, `${uniqueName()}_app.ts`);
+    const missing = join(dir, "no-such-dir", "app.db");
+    writeFileSync(
+      path,
+      `import { SqliteHuey } from ${JSON.stringify(modUrl)};\n` +
+        `export const huey = new SqliteHuey({ name: "gone", filename: ${
+          JSON.stringify(missing)
+        } });\n`,
+    );
+    for (const command of [["info"], ["pending"], ["status", "x"], ["flush", "--queue"]]) {
+      const [name, ...rest] = command;
+      assertBadInput(await runCli([name, path, ...rest]), /no-such-dir/);
+    }
+  });
+
   it("an app module that cannot be imported is one line and exit 2", async () => {
     assertBadInput(await runCli(["info", join(dir, "missing.ts")]), /Cannot import app module/);
   });
