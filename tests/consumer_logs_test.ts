@@ -171,31 +171,34 @@ await describeWithRedis("consumer logs on Redis", (server) => {
       }
     });
 
-    it("a Redis stopped mid-run: one line, then 'reachable again' once it is back", async () => {
-      own = await startRedisServer();
-      const { url, app } = await freshApp(dir, { redis: own.url, name: uniqueName() });
-      const running = await consumer([url, "-w", "3", ...fast]);
-      try {
-        const before = await app.add(1, 2);
-        await printed(running, new RegExp(`${before.id} executed in`), 20_000);
-        await own.stop();
-        await printed(running, /ERROR .*Redis/, 20_000);
-        // Four seconds down: before, about 17 lines; now the one above.
-        await new Promise((resolve) => setTimeout(resolve, 4000));
-        await own.restart();
-        await printed(running, /Storage reachable again/, 30_000);
-        const errors = linesOf(running, / ERROR /);
-        assert.equal(errors.length, 1, running.output());
-        assert.match(errors[0], new RegExp(`127\\.0\\.0\\.1:${own.port}`));
-        assert.equal(linesOf(running, /WARN /).length, 0, running.output());
-        assert.equal(linesOf(running, /reachable again/).length, 1, running.output());
-        const later = await app.add(2, 3);
-        assert.equal(await later.get({ blocking: true, timeout: 20 }), 5);
-      } finally {
-        await stop(running);
-        await app.huey.close();
-      }
-    });
+    for (const flags of [["-k", "async", "-w", "3"], ["-k", "worker", "-w", "2"]]) {
+      it(`a Redis stopped mid-run (${flags.join(" ")}): one line, then 'reachable again' once it is back`, async () => {
+        own ??= await startRedisServer();
+        const { url, app } = await freshApp(dir, { redis: own.url, name: uniqueName() });
+        const running = await consumer([url, ...flags, ...fast]);
+        try {
+          const before = await app.add(1, 2);
+          await printed(running, new RegExp(`${before.id} executed in`), 20_000);
+          await own.stop();
+          await printed(running, /ERROR .*Redis/, 20_000);
+          // Four seconds down: before, about 17 lines; now the one above.
+          await new Promise((resolve) => setTimeout(resolve, 4000));
+          await own.restart();
+          // (The scheduler, backing off up to 10 s, may be the one to see it.)
+          await printed(running, /Storage reachable again/, 30_000);
+          const errors = linesOf(running, / ERROR /);
+          assert.equal(errors.length, 1, running.output());
+          assert.match(errors[0], new RegExp(`127\\.0\\.0\\.1:${own.port}`));
+          assert.equal(linesOf(running, /WARN /).length, 0, running.output());
+          assert.equal(linesOf(running, /reachable again/).length, 1, running.output());
+          const later = await app.add(2, 3);
+          assert.equal(await later.get({ blocking: true, timeout: 20 }), 5);
+        } finally {
+          await stop(running);
+          await app.huey.close();
+        }
+      });
+    }
 
     it("starts only once Redis answers: one line while it does not", async () => {
       own ??= await startRedisServer();

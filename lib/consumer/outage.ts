@@ -37,6 +37,12 @@ export class StorageOutage {
   /** When the current outage began (ms), or undefined while the storage answers. */
   #since?: number;
   #failures = 0;
+  /**
+   * Log at DEBUG only, and emit nothing: set in worker threads and child
+   * processes, whose consumer's scheduler (polling the same storage every
+   * few seconds) reports the outage once for all of them.
+   */
+  quiet = false;
 
   constructor(huey: Huey) {
     this.#huey = huey;
@@ -52,7 +58,8 @@ export class StorageOutage {
     const huey = this.#huey;
     const reason = describeError(error);
     this.#failures++;
-    if (this.#since !== undefined) {
+    if (this.#since !== undefined || this.quiet) {
+      this.#since ??= huey.now();
       huey.logger.debug(
         `${what} (storage still unreachable, attempt ${this.#failures}): ${reason}`,
       );
@@ -78,11 +85,11 @@ export class StorageOutage {
     if (this.#since === undefined) return;
     const huey = this.#huey;
     const seconds = (huey.now() - this.#since) / 1000;
-    huey.logger.info(
-      `Storage reachable again: ${describeStorage(huey.storage)}, after ${
-        seconds.toFixed(1)
-      }s and ${this.#failures} failed attempt(s)`,
-    );
+    const line = `Storage reachable again: ${describeStorage(huey.storage)}, after ${
+      seconds.toFixed(1)
+    }s and ${this.#failures} failed attempt(s)`;
+    if (this.quiet) huey.logger.debug(line);
+    else huey.logger.info(line);
     this.#since = undefined;
     this.#failures = 0;
   }

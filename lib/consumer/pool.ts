@@ -13,6 +13,7 @@ import { within } from "../_util.ts";
 import { loadApp } from "./app.ts";
 import type { AppSpec } from "./app.ts";
 import { consumerLogger } from "./logging.ts";
+import { outageOf } from "./outage.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
 
 /** A set of workers the consumer starts, stops and checks. */
@@ -269,5 +270,7 @@ export async function loadWorkerApp(config: WorkerConfig, source: string): Promi
     taskNames: () => huey.taskNames(),
     source,
   });
+  // The consumer's own scheduler reports storage outages: one line for all its workers.
+  outageOf(huey).quiet = true;
   return huey;
 }
