@@ -185,7 +185,9 @@ export const COMMANDS: readonly Command[] = [
     "0f8e3c2a-...",
     async (huey, id) => {
       const found = await inspect.status(huey, id);
-      return { json: found, text: fields(Object.entries(found)) };
+      // The state first: it is what the command is asked for.
+      const { state, ...rest } = found;
+      return { json: found, text: fields([["state", state], ...Object.entries(rest)]) };
     },
   ),
   {
