@@ -130,35 +130,47 @@ describe("consumer logs on SQLite", { timeout: 120_000 }, () => {
     assert.match(running.output(), /log format must be text or json: xml/);
   });
 
-  it("a task released by SIGTERM goes back without a 'consumer died' line", async () => {
-    const { url, app, lines } = await freshApp(dir);
-    const first = await consumer([url, ...fast]);
-    const r = await app.slow(1500);
-    await until(() => lines().includes(`start ${r.id}`), 20_000, first.output);
-    await stop(first, "SIGTERM");
-    assert.ok(lines().includes(`aborted ${r.id}`));
-    const second = await consumer([url, ...fast]);
-    try {
-      await printed(
-        second,
-        new RegExp(
-          `slow: ${r.id} was interrupted by a consumer's stop \\(SIGTERM\\); back in the queue`,
-        ),
-        20_000,
-      );
-      await until(() => lines().includes(`end ${r.id}`), 20_000, second.output);
-      assert.doesNotMatch(second.output(), /died/);
-    } finally {
-      await stop(second);
-    }
-  });
+  it("a task released by SIGTERM goes back without a 'consumer died' line", () =>
+    releasedBySigterm({}));
 });
+
+/**
+ * Stop a consumer with SIGTERM while it runs a task, start another on the
+ * same storage (`config`): it puts the task back, saying it was released,
+ * not that its consumer died, and runs it.
+ */
+async function releasedBySigterm(config: Parameters<typeof freshApp>[1]): Promise<void> {
+  const { url, app, lines } = await freshApp(dir, config);
+  const first = await consumer([url, ...fast]);
+  const r = await app.slow(1500);
+  await until(() => lines().includes(`start ${r.id}`), 20_000, first.output);
+  await stop(first, "SIGTERM");
+  assert.ok(lines().includes(`aborted ${r.id}`));
+  const second = await consumer([url, ...fast]);
+  try {
+    await printed(
+      second,
+      new RegExp(
+        `slow: ${r.id} was interrupted by a consumer's stop \\(SIGTERM\\); back in the queue`,
+      ),
+      20_000,
+    );
+    await until(() => lines().includes(`end ${r.id}`), 20_000, second.output);
+    assert.doesNotMatch(second.output(), /died/);
+  } finally {
+    await stop(second);
+    await app.huey.close();
+  }
+}
 
 await describeWithRedis("consumer logs on Redis", (server) => {
   after(() => server.stop());
   describe("consumer logs on Redis", { timeout: 120_000 }, () => {
     let own: RedisServer | undefined;
     after(() => own?.stop());
+
+    it("a task released by SIGTERM goes back without a 'consumer died' line", () =>
+      releasedBySigterm({ redis: server.url, name: uniqueName() }));
 
     it("names the server as host:port/db when started", async () => {
       const { url } = await freshApp(dir, { redis: `${server.url}/4`, name: uniqueName() });
