@@ -115,7 +115,7 @@ export interface RedisServerOptions {
  * Start redis-server on `port` with `args` added; resolves once it answers,
  * rejects if it exits first.
  */
-async function launch(port: number, args: readonly string[] = []): Promise<ChildProcess> {
+export async function launch(port: number, args: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn("redis-server", [
     "--port",
     String(port),
@@ -147,7 +147,8 @@ async function launch(port: number, args: readonly string[] = []): Promise<Child
   throw new Error(`Cannot start redis-server on port ${port}: no answer after 10 s`);
 }
 
-async function terminate(child: ChildProcess | undefined): Promise<void> {
+/** Stop `child` with SIGTERM and wait until it has exited. */
+export async function terminate(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");
