@@ -1,0 +1,346 @@
+/**
+ * The Redis Cluster adapter: node-redis's cluster client (`createCluster`)
+ * behind the same {@link RawClient} as a single server, on every runtime
+ * (Bun's built-in `RedisClient` cannot follow a cluster's redirects, so on
+ * Bun a cluster goes through node-redis too).
+ *
+ * Every key of one Huey name hashes to one slot (the `{name}` hash tag of
+ * keys.ts), so the adapter routes every command by one key of that slot,
+ * the `slotKey`: the cluster client sends it to the slot's master and
+ * follows `MOVED` (the slot has moved: it refreshes its slot map and sends
+ * it again) and `ASK` (the slot is moving: `ASKING`, then the command, on
+ * the target) redirects. The keyless commands that must reach that master
+ * ({@link SLOT_MASTER_COMMANDS}) go to the slot master's connection directly.
+ *
+ * Blocking waits run on a connection of their own to the slot's master
+ * (duplicated from the cluster's connection to it). When the slot has moved,
+ * the wait's reply is a redirect: the connection is dropped, the wait counts
+ * as woken (so the storage takes with a script, which the cluster client
+ * redirects and which refreshes its slot map), and the next wait connects to
+ * the slot's new master.
+ *
+ * Subscriptions use the cluster client's own pub/sub connection. A plain
+ * `PUBLISH` on any node of a cluster reaches the subscribers on every node
+ * (the nodes forward it over the cluster bus), so results and events reach
+ * any process whichever nodes serve it and the publisher, and a slot's move
+ * does not end a subscription (sharded pub/sub would: `SSUBSCRIBE` is
+ * dropped when its slot moves).
+ *
+ * @module
+ */
+import { ConfigurationError } from "../../errors.ts";
+import { messageOf, reconnectDelay } from "./adapter.ts";
+import type { AdoptedClient, RawClient, RedisTarget } from "./adapter.ts";
+import { BYTES, isNodeRedisReplyError, loadNodeRedis } from "./node_redis.ts";
+import type { NodeRedisClient, NodeRedisModule } from "./node_redis.ts";
+
+/** The part of a node-redis cluster client used here. */
+interface NodeRedisCluster {
+  sendCommand(
+    firstKey: string,
+    isReadonly: boolean,
+    args: readonly string[],
+    options?: typeof BYTES,
+  ): Promise<unknown>;
+  subscribe(channel: string, listener: Listener): Promise<void>;
+  unsubscribe(channel: string, listener?: Listener): Promise<void>;
+  getNodeClientForKey(key: string): Promise<NodeRedisClient>;
+  connect(): Promise<unknown>;
+  close(): Promise<void>;
+  destroy(): void;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  readonly isOpen: boolean;
+}
+
+type Listener = (message: string, channel: string) => void;
+
+/**
+ * Keyless commands that must run on the slot's master: `CLIENT` (the id of
+ * a blocked connection and `CLIENT UNBLOCK` must meet on one node) and
+ * `SCAN` (the expiring results' keys live on that node). node-redis would
+ * send a keyless command to any node (SCAN to every node, in turn).
+ */
+export const SLOT_MASTER_COMMANDS: ReadonlySet<string> = new Set(["CLIENT", "SCAN"]);
+
+/** How long a blocking wait that met a redirect pauses, so a moving slot is not polled hot. */
+const REDIRECT_PAUSE_MS = 50;
+
+/** True for a reply that says the slot is elsewhere or moving (MOVED, ASK, TRYAGAIN). */
+function isRedirect(mod: NodeRedisModule | undefined, error: unknown): boolean {
+  return isNodeRedisReplyError(mod, error) &&
+    /^(MOVED|ASK|TRYAGAIN)\b/.test(messageOf(error));
+}
+
+/**
+ * True when `client` is a node-redis cluster client.
+ *
+ * @example Tell a cluster client from a single-server one
+ * ```ts
+ * import { createClient, createCluster } from "@redis/client";
+ * import { isNodeRedisCluster } from "./node_redis_cluster.ts";
+ * console.log(isNodeRedisCluster(createCluster({ rootNodes: [{ url: "redis://127.0.0.1:7000" }] }))); // true
+ * console.log(isNodeRedisCluster(createClient())); // false
+ * ```
+ */
+export function isNodeRedisCluster(client: object): boolean {
+  return "getNodeClientForKey" in client && "masters" in client && "sendCommand" in client;
+}
+
+/**
+ * Subscriptions on the cluster's pub/sub connection, each with its own
+ * listener, so that ending one leaves the others' subscriptions to the same
+ * channel (another storage of the same name on the same client) alone.
+ */
+function subscriptions(cluster: NodeRedisCluster) {
+  const listeners = new Map<string, Listener>();
+  return {
+    subscribe: async (channel: string, onMessage: (message: string) => void) => {
+      const listener: Listener = (message) => onMessage(message);
+      listeners.set(channel, listener);
+      await cluster.subscribe(channel, listener);
+    },
+    unsubscribe: async (channel: string) => {
+      const listener = listeners.get(channel);
+      listeners.delete(channel);
+      if (listener) await cluster.unsubscribe(channel, listener);
+    },
+    end: () => {
+      for (const [channel, listener] of listeners) {
+        cluster.unsubscribe(channel, listener).catch(() => {});
+      }
+      listeners.clear();
+    },
+  };
+}
+
+/** The cluster client as a RawClient, routing by `slotKey`. */
+function clusterRaw(
+  cluster: NodeRedisCluster,
+  mod: NodeRedisModule | undefined,
+  slotKey: string,
+  owned: boolean,
+): RawClient {
+  const send = async (args: readonly string[], options?: typeof BYTES) => {
+    if (SLOT_MASTER_COMMANDS.has(args[0].toUpperCase())) {
+      return await (await cluster.getNodeClientForKey(slotKey)).sendCommand(args, options);
+    }
+    return await cluster.sendCommand(slotKey, false, args, options);
+  };
+  const subs = subscriptions(cluster);
+  return {
+    send: (args) => send(args),
+    sendForBytes: (args) => send(args, BYTES),
+    subscribe: subs.subscribe,
+    unsubscribe: subs.unsubscribe,
+    duplicate: () => dedicatedRaw(cluster, mod, slotKey),
+    close: async (force) => {
+      subs.end();
+      if (!owned) return;
+      if (force || !cluster.isOpen) cluster.destroy();
+      else await cluster.close();
+    },
+    isConnectionError: (error) => !isNodeRedisReplyError(mod, error),
+  };
+}
+
+/**
+ * A connection of its own to the slot's master, for blocking waits; its
+ * subscriptions go to the cluster's pub/sub connection. A redirect drops
+ * the connection (the next command connects to the slot's master anew) and
+ * answers `"redirected"` after a short pause: a blocking wait then counts
+ * as woken.
+ */
+async function dedicatedRaw(
+  cluster: NodeRedisCluster,
+  mod: NodeRedisModule | undefined,
+  slotKey: string,
+): Promise<RawClient> {
+  let current: Promise<NodeRedisClient> | undefined;
+  let closed = false;
+  const open = () => {
+    if (closed) return Promise.reject(new Error("connection closed"));
+    if (!current) {
+      const attempt = cluster.getNodeClientForKey(slotKey).then(async (master) => {
+        // Never queued offline: a blocking wait must not wait for a reconnection.
+        const copy = master.duplicate({ disableOfflineQueue: true });
+        copy.on("error", () => {});
+        await copy.connect();
+        return copy;
+      });
+      current = attempt;
+      attempt.catch(() => {
+        if (current === attempt) current = undefined;
+      });
+    }
+    return current;
+  };
+  const drop = () => {
+    const dropped = current;
+    current = undefined;
+    dropped?.then((client) => client.destroy(), () => {});
+  };
+  const send = async (args: readonly string[], options?: typeof BYTES) => {
+    const client = await open();
+    try {
+      return await client.sendCommand(args, options);
+    } catch (error) {
+      if (!isRedirect(mod, error)) {
+        if (!isNodeRedisReplyError(mod, error)) drop();
+        throw error;
+      }
+      // MOVED: the slot has another master now. ASK, TRYAGAIN: it is moving;
+      // the cluster client's next command (the storage's take) is redirected.
+      if (/^MOVED\b/.test(messageOf(error))) drop();
+      await new Promise((resolve) => setTimeout(resolve, REDIRECT_PAUSE_MS));
+      return "redirected";
+    }
+  };
+  await open();
+  const subs = subscriptions(cluster);
+  return {
+    send: (args) => send(args),
+    sendForBytes: (args) => send(args, BYTES),
+    subscribe: subs.subscribe,
+    unsubscribe: subs.unsubscribe,
+    duplicate: () => dedicatedRaw(cluster, mod, slotKey),
+    close: async () => {
+      closed = true;
+      subs.end();
+      drop();
+    },
+    isConnectionError: (error) => !isNodeRedisReplyError(mod, error),
+  };
+}
+
+/**
+ * Connect a node-redis cluster client of our own to the cluster of
+ * `targets` (its root nodes: the client discovers the others), routing by
+ * `slotKey`. Rejects with the library's error when no root node can be
+ * reached (the first attempt does not retry); a connection to a node that
+ * was up is restored in the background, as for a single server.
+ *
+ * @example Connect to a local cluster
+ * ```ts
+ * import { connectNodeRedisCluster } from "./node_redis_cluster.ts";
+ * const target = {
+ *   url: "redis://127.0.0.1:7000",
+ *   address: "127.0.0.1:7000",
+ *   connectTimeoutMs: 5000,
+ *   maxReconnectDelayMs: 1000,
+ *   owner: "example",
+ * };
+ * const raw = await connectNodeRedisCluster([target], "huey.{app}.queue");
+ * console.log(await raw.send(["LLEN", "huey.{app}.queue"])); // 0
+ * await raw.close(false);
+ * ```
+ */
+export async function connectNodeRedisCluster(
+  targets: readonly RedisTarget[],
+  slotKey: string,
+): Promise<RawClient> {
+  const first = targets[0];
+  const mod = await loadNodeRedis(first.owner);
+  let ready = false;
+  const socket = (target: RedisTarget) => ({
+    connectTimeout: target.connectTimeoutMs,
+    // The first connection fails fast; an established one is restored
+    // forever, backing off up to maxReconnectDelay.
+    reconnectStrategy: (retries: number, cause: Error) =>
+      ready ? reconnectDelay(retries, target.maxReconnectDelayMs) : cause,
+  });
+  const url = new URL(first.url);
+  const cluster = mod.createCluster({
+    rootNodes: targets.map((target) => ({ url: target.url, socket: socket(target) })),
+    // What the connections to the discovered nodes are made with: the
+    // credentials of the root nodes' URLs, and the settings of connection.ts.
+    defaults: {
+      username: url.username ? decodeURIComponent(url.username) : undefined,
+      password: url.password ? decodeURIComponent(url.password) : undefined,
+      disableOfflineQueue: true,
+      socket: url.protocol === "rediss:" ? { ...socket(first), tls: true } : socket(first),
+    },
+    // No per-command timer, as for a single server (see node_redis.ts).
+    commandOptions: { timeout: 0 },
+    // Connect to a node when a command needs it: one Huey uses one slot's master.
+    minimizeConnections: true,
+  }) as unknown as NodeRedisCluster;
+  // An 'error' event without a listener would crash the process; the error
+  // also reaches the caller of the failing command.
+  cluster.on("error", () => {});
+  try {
+    await cluster.connect();
+    ready = true;
+  } catch (error) {
+    try {
+      cluster.destroy();
+    } catch {
+      // already closed by the failed attempt
+    }
+    throw error;
+  }
+  return clusterRaw(cluster, mod, slotKey, true);
+}
+
+/**
+ * Use a node-redis cluster client the application connected, routing by
+ * `slotKey`: its `close()` leaves the client open; the connections it
+ * makes for blocking waits are ours and are closed.
+ *
+ * @example Adopt an application's cluster client
+ * ```ts
+ * import { createCluster } from "@redis/client";
+ * import { adoptNodeRedisCluster } from "./node_redis_cluster.ts";
+ * const cluster = await createCluster({ rootNodes: [{ url: "redis://127.0.0.1:7000" }] }).connect();
+ * const { raw, address } = adoptNodeRedisCluster(cluster, "huey.{app}.queue");
+ * console.log(address); // "cluster 127.0.0.1:7000"
+ * await raw.close(false); // the cluster client stays open
+ * cluster.destroy();
+ * ```
+ */
+export function adoptNodeRedisCluster(client: object, slotKey: string): AdoptedClient {
+  const options = (client as { options?: { rootNodes?: { url?: string }[] } }).options;
+  const roots = (options?.rootNodes ?? []).map((node) => {
+    try {
+      const url = new URL(node.url ?? "");
+      return `${url.hostname}:${url.port || "6379"}`;
+    } catch {
+      return "?";
+    }
+  });
+  return {
+    raw: clusterRaw(client as NodeRedisCluster, undefined, slotKey, false),
+    address: `cluster ${roots.join(",") || "(an application's client)"}`,
+  };
+}
+
+/**
+ * Check the root nodes of a `cluster` option: a non-empty array of URLs or
+ * `{ url }` objects. Throws a ConfigurationError naming `owner` otherwise.
+ *
+ * @example The two forms of a root node
+ * ```ts
+ * import { rootNodeUrls } from "./node_redis_cluster.ts";
+ * console.log(rootNodeUrls(["redis://10.0.0.1:7000", { url: "redis://10.0.0.2:7000" }], "example"));
+ * // ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"]
+ * ```
+ */
+export function rootNodeUrls(rootNodes: unknown, owner: string): string[] {
+  const fail = (why: string) => {
+    throw new ConfigurationError(`Cannot connect to Redis Cluster for ${owner}: ${why}`);
+  };
+  if (!Array.isArray(rootNodes) || rootNodes.length === 0) {
+    fail(`cluster.rootNodes must be a non-empty array of URLs: ${typeof rootNodes}`);
+  }
+  return (rootNodes as unknown[]).map((node, i) => {
+    const url = typeof node === "string"
+      ? node
+      : typeof node === "object" && node !== null && typeof (node as { url?: unknown }).url ===
+          "string"
+      ? (node as { url: string }).url
+      : undefined;
+    if (url === undefined) {
+      fail(`cluster.rootNodes[${i}] must be a URL or { url }: ${typeof node}`);
+    }
+    return url!;
+  });
+}
