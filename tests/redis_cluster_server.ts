@@ -68,10 +68,12 @@ function run(command: string, args: string[]): Promise<string> {
     child.stdout.on("data", (chunk) => (output += chunk.toString()));
     child.stderr.on("data", (chunk) => (output += chunk.toString()));
     child.on("error", reject);
-    child.on("exit", (code) =>
-      code === 0
-        ? resolve(output)
-        : reject(new Error(`Cannot run ${command} ${args.join(" ")}: exit ${code}: ${output}`))
+    child.on(
+      "exit",
+      (code) =>
+        code === 0
+          ? resolve(output)
+          : reject(new Error(`Cannot run ${command} ${args.join(" ")}: exit ${code}: ${output}`)),
     );
   });
 }

@@ -666,7 +666,13 @@ export function wrapRedisClient(
 ): RedisConnection {
   if (isNodeRedisCluster(client)) {
     const adopted = adoptNodeRedisCluster(client, slotKey);
-    return new Connection("node-redis", adopted.raw, adopted.address, owner, (t) => redactText(t, []));
+    return new Connection(
+      "node-redis",
+      adopted.raw,
+      adopted.address,
+      owner,
+      (t) => redactText(t, []),
+    );
   }
   if (
     "masters" in client || "slots" in client || "idleClients" in client || "getMasterNode" in client

@@ -65,6 +65,11 @@ export const SLOT_MASTER_COMMANDS: ReadonlySet<string> = new Set(["CLIENT", "SCA
 /** How long a blocking wait that met a redirect pauses, so a moving slot is not polled hot. */
 const REDIRECT_PAUSE_MS = 50;
 
+/** How often a command refused with TRYAGAIN is sent (50 ms apart: 5 s in all). */
+const TRYAGAIN_ATTEMPTS = 100;
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** True for a reply that says the slot is elsewhere or moving (MOVED, ASK, TRYAGAIN). */
 function isRedirect(mod: NodeRedisModule | undefined, error: unknown): boolean {
   return isNodeRedisReplyError(mod, error) &&
@@ -120,11 +125,26 @@ function clusterRaw(
   slotKey: string,
   owned: boolean,
 ): RawClient {
-  const send = async (args: readonly string[], options?: typeof BYTES) => {
+  const once = async (args: readonly string[], options?: typeof BYTES) => {
     if (SLOT_MASTER_COMMANDS.has(args[0].toUpperCase())) {
       return await (await cluster.getNodeClientForKey(slotKey)).sendCommand(args, options);
     }
     return await cluster.sendCommand(slotKey, false, args, options);
+  };
+  const send = async (args: readonly string[], options?: typeof BYTES) => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await once(args, options);
+      } catch (error) {
+        // TRYAGAIN: a script's keys are split between the two masters of a
+        // slot being moved; the server ran nothing, so sending it again is
+        // safe, and it succeeds once the keys are together (node-redis only
+        // follows MOVED and ASK).
+        const again = isNodeRedisReplyError(mod, error) && /^TRYAGAIN\b/.test(messageOf(error));
+        if (!again || attempt >= TRYAGAIN_ATTEMPTS) throw error;
+        await pause(REDIRECT_PAUSE_MS);
+      }
+    }
   };
   const subs = subscriptions(cluster);
   return {
@@ -191,7 +211,7 @@ async function dedicatedRaw(
       // MOVED: the slot has another master now. ASK, TRYAGAIN: it is moving;
       // the cluster client's next command (the storage's take) is redirected.
       if (/^MOVED\b/.test(messageOf(error))) drop();
-      await new Promise((resolve) => setTimeout(resolve, REDIRECT_PAUSE_MS));
+      await pause(REDIRECT_PAUSE_MS);
       return "redirected";
     }
   };
