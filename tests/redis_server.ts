@@ -14,7 +14,24 @@ import type { ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import process from "node:process";
 import { env } from "../lib/runtime.ts";
+import {
+  PriorityRedisExpireStorage,
+  PriorityRedisStorage,
+  RedisExpireStorage,
+  RedisStorage,
+} from "../lib/storage/redis/storage.ts";
 import { describeWithServer, sparePort } from "./servers.ts";
+
+/** The four Redis storage classes, by name: what the Redis test files run. */
+export const REDIS_CLASSES = {
+  RedisStorage,
+  PriorityRedisStorage,
+  RedisExpireStorage,
+  PriorityRedisExpireStorage,
+} as const;
+
+/** The name of one of {@link REDIS_CLASSES}. */
+export type RedisClassName = keyof typeof REDIS_CLASSES;
 
 /** A server the tests can use. */
 export interface RedisServer {

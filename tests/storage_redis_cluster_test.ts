@@ -10,27 +10,19 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { createCluster } from "@redis/client";
 import { ConfigurationError, HueyError } from "../lib/errors.ts";
-import {
-  PriorityRedisExpireStorage,
-  PriorityRedisStorage,
-  RedisExpireStorage,
-  RedisStorage,
-} from "../lib/storage/redis/storage.ts";
+import { RedisExpireStorage, RedisStorage } from "../lib/storage/redis/storage.ts";
 import type { RedisExpireStorageOptions } from "../lib/storage/redis/storage.ts";
 import { connectRedis } from "../lib/storage/redis/connection.ts";
 import type { RedisConnection } from "../lib/storage/redis/connection.ts";
 import { storageConformance } from "./storage_conformance.ts";
 import { describeWithRedisCluster } from "./redis_cluster_server.ts";
+import { REDIS_CLASSES } from "./redis_server.ts";
+import type { RedisClassName } from "./redis_server.ts";
 import type { RedisClusterServer } from "./redis_cluster_server.ts";
 import { sparePort } from "./servers.ts";
 
-const CLASSES = {
-  RedisStorage,
-  PriorityRedisStorage,
-  RedisExpireStorage,
-  PriorityRedisExpireStorage,
-} as const;
-type ClassName = keyof typeof CLASSES;
+const CLASSES = REDIS_CLASSES;
+type ClassName = RedisClassName;
 
 /** Unique per test run, so runs against a shared REDIS_CLUSTER_URL never meet. */
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

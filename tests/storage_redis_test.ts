@@ -22,18 +22,14 @@ import { storageConformance } from "./storage_conformance.ts";
 import {
   describeWithRedis,
   rawCommand,
+  REDIS_CLASSES,
   redisServerInstalled,
   startRedisServer,
 } from "./redis_server.ts";
-import type { RedisServer } from "./redis_server.ts";
+import type { RedisClassName, RedisServer } from "./redis_server.ts";
 
-const CLASSES = {
-  RedisStorage,
-  PriorityRedisStorage,
-  RedisExpireStorage,
-  PriorityRedisExpireStorage,
-} as const;
-type ClassName = keyof typeof CLASSES;
+const CLASSES = REDIS_CLASSES;
+type ClassName = RedisClassName;
 
 /** Unique per test run, so runs against a shared REDIS_URL never meet. */
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;

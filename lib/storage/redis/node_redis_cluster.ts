@@ -146,6 +146,25 @@ function clusterRaw(
       }
     }
   };
+  return rawClient(cluster, mod, slotKey, send, async (force) => {
+    if (!owned) return;
+    if (force || !cluster.isOpen) cluster.destroy();
+    else await cluster.close();
+  });
+}
+
+/**
+ * A RawClient that sends with `send`, subscribes on the cluster's pub/sub
+ * connection, duplicates into a {@link dedicatedRaw} and ends its own
+ * subscriptions before `close`.
+ */
+function rawClient(
+  cluster: NodeRedisCluster,
+  mod: NodeRedisModule | undefined,
+  slotKey: string,
+  send: (args: readonly string[], options?: typeof BYTES) => Promise<unknown>,
+  close: (force: boolean) => Promise<void>,
+): RawClient {
   const subs = subscriptions(cluster);
   return {
     send: (args) => send(args),
@@ -153,11 +172,9 @@ function clusterRaw(
     subscribe: subs.subscribe,
     unsubscribe: subs.unsubscribe,
     duplicate: () => dedicatedRaw(cluster, mod, slotKey),
-    close: async (force) => {
+    close: (force) => {
       subs.end();
-      if (!owned) return;
-      if (force || !cluster.isOpen) cluster.destroy();
-      else await cluster.close();
+      return close(force);
     },
     isConnectionError: (error) => !isNodeRedisReplyError(mod, error),
   };
@@ -216,20 +233,10 @@ async function dedicatedRaw(
     }
   };
   await open();
-  const subs = subscriptions(cluster);
-  return {
-    send: (args) => send(args),
-    sendForBytes: (args) => send(args, BYTES),
-    subscribe: subs.subscribe,
-    unsubscribe: subs.unsubscribe,
-    duplicate: () => dedicatedRaw(cluster, mod, slotKey),
-    close: async () => {
-      closed = true;
-      subs.end();
-      drop();
-    },
-    isConnectionError: (error) => !isNodeRedisReplyError(mod, error),
-  };
+  return rawClient(cluster, mod, slotKey, send, async () => {
+    closed = true;
+    drop();
+  });
 }
 
 /**
