@@ -209,6 +209,32 @@ function registerClusterTests(cluster: RedisClusterServer): void {
       });
     });
 
+    describe("subscriptions", () => {
+      it("come back on a new connection when theirs is lost", async () => {
+        const name = `resubscribe-${RUN}`;
+        const storage = make("RedisStorage", { name });
+        const events: string[] = [];
+        const stopEvents = new AbortController();
+        await storage.subscribeEvents((event) => events.push(event), stopEvents.signal);
+        const owner = await cluster.owner(await cluster.keySlot(`huey.{${name}}.queue`));
+        const index = (await cluster.masters()).findIndex((node) => node.id === owner.id);
+        const killed = await masters[index].send(["CLIENT", "KILL", "TYPE", "pubsub"]);
+        assert.ok(Number(killed) >= 1, `killed ${killed} subscribers`);
+        const deadline = performance.now() + 5000;
+        while (!events.includes("back") && performance.now() < deadline) {
+          await storage.publishEvent("back");
+          await sleep(100);
+        }
+        assert.ok(events.includes("back"), "the subscription came back");
+        // Once: the old connection's subscription did not come back beside it.
+        await sleep(500);
+        await storage.publishEvent("once");
+        await sleep(300);
+        assert.deepEqual(events.filter((event) => event === "once"), ["once"]);
+        stopEvents.abort();
+      });
+    });
+
     describe("options", () => {
       it("rejects bad cluster options with a ConfigurationError naming the option", () => {
         assert.throws(

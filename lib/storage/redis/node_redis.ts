@@ -23,7 +23,10 @@ export const BYTES = { typeMapping: { 36: Buffer } };
 export interface NodeRedisClient {
   sendCommand(args: readonly string[], options?: typeof BYTES): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
-  unsubscribe(channel: string): Promise<void>;
+  unsubscribe(
+    channel: string,
+    listener?: (message: string, channel: string) => void,
+  ): Promise<void>;
   duplicate(overrides?: { disableOfflineQueue?: boolean }): NodeRedisClient;
   connect(): Promise<unknown>;
   close(): Promise<void>;
