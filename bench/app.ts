@@ -7,12 +7,18 @@
  * - `BENCH_STORAGE`: `memory` | `sqlite` | `redis` | `priority-redis` | `postgres`
  * - `BENCH_REDIS_URL`: the benchmark's own redis-server
  * - `BENCH_REDIS_CLUSTER`: root node URLs, comma-separated: `redis` and
- *   `priority-redis` run on that Redis Cluster instead (bench/cluster.ts)
+ *   `priority-redis` run on that Redis Cluster instead (bench/compare.ts cluster)
  * - `BENCH_POSTGRES_URL`: a PostgreSQL server (by hand for now: `scripts/bench.ts`
  *   does not start one yet)
  * - `BENCH_SQLITE_FILE`: a fresh database file for this run
  */
-import { MemoryHuey, PostgresHuey, PriorityRedisHuey, RedisHuey, SqliteHuey } from "../mod.ts";
+import {
+  MemoryHuey,
+  PostgresHuey,
+  PriorityRedisHuey,
+  RedisHuey,
+  SqliteHuey,
+} from "../mod.ts";
 import type { Huey } from "../mod.ts";
 import { env } from "../lib/runtime.ts";
 
@@ -41,7 +47,11 @@ function create(): Huey {
         filename: env("BENCH_SQLITE_FILE") ?? ".tmp/bench.db",
       });
     case "redis":
-      return new RedisHuey({ name, ...redis, events: env("BENCH_EVENTS") !== "0" });
+      return new RedisHuey({
+        name,
+        ...redis,
+        events: env("BENCH_EVENTS") !== "0",
+      });
     case "priority-redis":
       return new PriorityRedisHuey({ name, ...redis });
     case "postgres":
