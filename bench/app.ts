@@ -12,13 +12,7 @@
  *   does not start one yet)
  * - `BENCH_SQLITE_FILE`: a fresh database file for this run
  */
-import {
-  MemoryHuey,
-  PostgresHuey,
-  PriorityRedisHuey,
-  RedisHuey,
-  SqliteHuey,
-} from "../mod.ts";
+import { MemoryHuey, PostgresHuey, PriorityRedisHuey, RedisHuey, SqliteHuey } from "../mod.ts";
 import type { Huey } from "../mod.ts";
 import { env } from "../lib/runtime.ts";
 

@@ -78,15 +78,11 @@ function measure(setup: Setup, args: readonly string[]) {
     child.stdout.on("data", (chunk) => (stdout += chunk));
     child.stderr.on("data", (chunk) => (stderr += chunk));
     child.on("close", (code) => {
-      const line = stdout.split("\n").find((l) =>
-        l.startsWith("BENCH_RESULT ")
-      );
+      const line = stdout.split("\n").find((l) => l.startsWith("BENCH_RESULT "));
       if (code !== 0 || !line) {
         return reject(
           new Error(
-            `${setup.label} ${
-              args.join(" ")
-            } failed (${code}): ${stdout}${stderr}`,
+            `${setup.label} ${args.join(" ")} failed (${code}): ${stdout}${stderr}`,
           ),
         );
       }
@@ -95,8 +91,7 @@ function measure(setup: Setup, args: readonly string[]) {
   });
 }
 
-const median = (xs: number[]) =>
-  [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ours = (env: Record<string, string>, label: string): Setup => ({
   label,
   command: "deno",

@@ -13,13 +13,7 @@
  */
 import { Consumer, SIGNAL_COMPLETE } from "../mod.ts";
 import type { ConsumerOptions, Huey } from "../mod.ts";
-import {
-  args as commandLine,
-  env,
-  exit,
-  rss,
-  runtimeName,
-} from "../lib/runtime.ts";
+import { args as commandLine, env, exit, rss, runtimeName } from "../lib/runtime.ts";
 import {
   benchArgs,
   check,
@@ -35,16 +29,13 @@ const size = benchArgs(commandLine(), {
   pool: { type: "string", default: "async" },
 });
 const { workload, n, warmup, concurrency, sleepMs, settleMs, deadline } = size;
-const pool = (size.values as Record<string, unknown>).pool === "worker"
-  ? "worker"
-  : "async";
+const pool = (size.values as Record<string, unknown>).pool === "worker" ? "worker" : "async";
 const storageKind = env("BENCH_STORAGE") ?? "memory";
 const redisUrl = env("BENCH_REDIS_URL") ?? "redis://127.0.0.1:6379";
 const pollMs = Number(env("BENCH_POLL_MS") ?? 2);
 const appModule = new URL("./app.ts", import.meta.url).href;
 
-const report = (metrics: Record<string, unknown>) =>
-  reportLine(runtimeName(), metrics);
+const report = (metrics: Record<string, unknown>) => reportLine(runtimeName(), metrics);
 
 function consumerOptions(workers: number): ConsumerOptions {
   const polling = storageKind === "sqlite"

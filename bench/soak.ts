@@ -71,14 +71,10 @@ for (let done = 0; done < n; done += chunk) {
     if (finished >= every * 2 && baseline === undefined) baseline = now;
     const change = baseline === undefined
       ? ""
-      : ` (${now >= baseline ? "+" : ""}${mb(now - baseline)} MB since ${
-        every * 2
-      })`;
+      : ` (${now >= baseline ? "+" : ""}${mb(now - baseline)} MB since ${every * 2})`;
     const rate = Math.round(finished / ((performance.now() - started) / 1000));
     console.log(
-      `${values.storage} ${finished} tasks: RSS ${
-        mb(now)
-      } MB${change}, ${rate} tasks/s`,
+      `${values.storage} ${finished} tasks: RSS ${mb(now)} MB${change}, ${rate} tasks/s`,
     );
   }
 }
