@@ -23,8 +23,10 @@ import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { FileCounters } from "./file_counters.ts";
+import { FileRecords } from "./file_records.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
+import { checkRecord, checkRecordKey } from "./record.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 
@@ -93,6 +95,7 @@ function cap(limit: number | undefined): number | undefined {
  * - `schedule/<eta>-<seq>`, `errors/<seq>`: in time, then insertion order.
  * - `results/<sha256 of key>`: the key (as JSON) on the first line, the value after.
  * - `counters/<sha256 of key>`: `{ key, value, expires }` as JSON (file_counters.ts).
+ * - `records/<sha256 of key>`: `{ key, value, expires }` as JSON (file_records.ts).
  * - `seq`: the counter behind `<seq>`; `lock`: the lock file.
  *
  * Every operation holds an exclusive lock that works across processes: the
@@ -132,6 +135,8 @@ export class FileStorage implements Storage {
   #errors: string;
   #counters: string;
   #counterFiles: FileCounters;
+  #records: string;
+  #recordFiles: FileRecords;
   #lock: FileLock;
   #seqFile: string;
   #closed = false;
@@ -159,6 +164,8 @@ export class FileStorage implements Storage {
     this.#errors = join(this.directory, "errors");
     this.#counters = join(this.directory, "counters");
     this.#counterFiles = new FileCounters(this.#counters, (d, n, c) => this.#write(d, n, c));
+    this.#records = join(this.directory, "records");
+    this.#recordFiles = new FileRecords(this.#records, (d, n, c) => this.#write(d, n, c));
     this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
@@ -173,7 +180,15 @@ export class FileStorage implements Storage {
 
   /** Every directory of this name's data. */
   #dirs(): string[] {
-    return [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors, this.#counters];
+    return [
+      this.#queue,
+      this.#leased,
+      this.#schedule,
+      this.#results,
+      this.#errors,
+      this.#counters,
+      this.#records,
+    ];
   }
 
   #error(action: string, why: string, cause?: unknown): HueyError {
@@ -564,6 +579,32 @@ export class FileStorage implements Storage {
 
   flushCounters(): Promise<void> {
     return this.#locked("flush counters", () => this.#clear(this.#counters));
+  }
+
+  // -- records (file_records.ts) -------------------------------------------
+
+  async putRecord(key: string, value: string, ttl: number, now: number): Promise<void> {
+    const ttlMs = checkRecord(key, value, ttl, this.#where());
+    await this.#locked("store a record", () => this.#recordFiles.put(key, value, ttlMs, now));
+  }
+
+  async getRecord(key: string, now: number): Promise<string | undefined> {
+    checkRecordKey(key, this.#where());
+    return await this.#locked("read a record", () => this.#recordFiles.get(key, now));
+  }
+
+  async recordItems(prefix: string, now: number, limit?: number): Promise<Map<string, string>> {
+    checkRecordKey(prefix, this.#where());
+    return await this.#locked("list records", () => this.#recordFiles.items(prefix, now, limit));
+  }
+
+  async deleteRecord(key: string): Promise<boolean> {
+    checkRecordKey(key, this.#where());
+    return await this.#locked("delete a record", () => this.#recordFiles.delete(key));
+  }
+
+  flushRecords(): Promise<void> {
+    return this.#locked("flush records", () => this.#clear(this.#records));
   }
 
   // -- error store ---------------------------------------------------------

@@ -15,6 +15,7 @@ import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
+import { RECORD_SQL, SqliteRecords } from "./sqlite_records.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
@@ -94,6 +95,7 @@ const SQL = {
     FROM huey_error WHERE name = ? ORDER BY id LIMIT ?`,
   flushErrors: "DELETE FROM huey_error WHERE name = ?",
   ...COUNTER_SQL,
+  ...RECORD_SQL,
 } as const;
 
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
@@ -262,6 +264,7 @@ export class SqliteStorage implements Storage {
     (action, fn) => this.#run(action, fn),
     (action, fn) => this.#transaction(action, fn),
   );
+  readonly #records = new SqliteRecords(this, (action, fn) => this.#run(action, fn));
 
   /**
    * Open (creating if needed) the database and its tables.
@@ -682,6 +685,13 @@ export class SqliteStorage implements Storage {
   readonly deleteCounter: Storage["deleteCounter"] = async (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = async () => this.#counters.flush();
 
+  // -- records (sqlite_records.ts) -------------------------------------------
+  readonly putRecord: Storage["putRecord"] = async (...args) => this.#records.put(...args);
+  readonly getRecord: Storage["getRecord"] = async (...args) => this.#records.get(...args);
+  readonly recordItems: Storage["recordItems"] = async (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = async (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = async () => this.#records.flush();
+
   // -- error store ---------------------------------------------------------
 
   async putError(data: string, reason: string, now: number): Promise<void> {
@@ -711,6 +721,7 @@ export class SqliteStorage implements Storage {
       sql.flushSchedule.run(this.name);
       sql.flushResults.run(this.name);
       sql.flushCounters.run(this.name);
+      sql.flushRecords.run(this.name);
       sql.flushErrors.run(this.name);
     });
   }

@@ -14,6 +14,7 @@ import { Batcher } from "../batcher.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import { PgCounters } from "./counters.ts";
+import { PgRecords } from "./records.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
@@ -125,6 +126,7 @@ export class PostgresStorage implements Storage {
   readonly #waits: PgWaits;
   readonly #events: PgEventFeed;
   readonly #counters: PgCounters;
+  readonly #records: PgRecords;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
@@ -153,6 +155,7 @@ export class PostgresStorage implements Storage {
       run: (action, fn) => this.#run(action, fn),
     });
     this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
+    this.#records = new PgRecords((...query) => this.#query(...query), this.#sql, name);
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
@@ -530,6 +533,14 @@ export class PostgresStorage implements Storage {
   readonly incr: Storage["incr"] = (...args) => this.#counters.incr(...args);
   readonly deleteCounter: Storage["deleteCounter"] = (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = () => this.#counters.flush();
+
+  // -- records (records.ts) ------------------------------------------------------------
+  readonly putRecord: Storage["putRecord"] = (key, value, ttl) =>
+    this.#records.put(key, value, ttl);
+  readonly getRecord: Storage["getRecord"] = (key) => this.#records.get(key);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
   // -- error store ---------------------------------------------------------------------
 

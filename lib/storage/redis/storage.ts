@@ -43,6 +43,7 @@ import {
 } from "./layouts.ts";
 import type { QueueLayout, RedisCommands, ResultLayout, ResultLayoutOptions } from "./layouts.ts";
 import { RedisLink } from "./link.ts";
+import { RedisRecords } from "./records.ts";
 import { handedOut, text } from "./text.ts";
 import {
   ACK,
@@ -200,6 +201,7 @@ export class RedisStorage implements Storage {
   readonly #readTimeout: number;
   /** This storage in messages: `RedisStorage "app"`. */
   readonly #label: string;
+  readonly #records: RedisRecords;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
   /** Events waiting for the next PUBLISH (see {@link publishEvent}). */
@@ -245,6 +247,7 @@ export class RedisStorage implements Storage {
       this.#label,
       options.client,
     );
+    this.#records = new RedisRecords(this.#link, this.#keys, this.#label);
   }
 
   // -- queue -----------------------------------------------------------------------
@@ -529,6 +532,14 @@ export class RedisStorage implements Storage {
   async flushCounters(): Promise<void> {
     await this.#link.send(["DEL", this.#keys.counters, this.#keys.counterExpiries]);
   }
+
+  // -- records (records.ts) --------------------------------------------------------
+  readonly putRecord: Storage["putRecord"] = (key, value, ttl) =>
+    this.#records.put(key, value, ttl);
+  readonly getRecord: Storage["getRecord"] = (key) => this.#records.get(key);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
   // -- error store -----------------------------------------------------------------
 

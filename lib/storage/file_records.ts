@@ -1,0 +1,112 @@
+/**
+ * The records of a FileStorage (`Storage.putRecord`): one file per record
+ * under `<path>/<name>/records/`, named by the SHA-256 of its key, holding
+ * `{ key, value, expires }` as JSON. FileStorage calls these under its
+ * cross-process lock; the work here is synchronous.
+ *
+ * @module
+ */
+import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import type { WriteWhole } from "./file_counters.ts";
+import { errorCode } from "./file_lock.ts";
+
+/** What a record's file holds. */
+interface RecordFile {
+  key: string;
+  value: string;
+  /** When it expires, ms on the callers' clock. */
+  expires: number;
+}
+
+/** How often (ms on the callers' clock) a write sweeps expired records: not per write. */
+const SWEEP_EVERY_MS = 10_000;
+
+/**
+ * The records in one directory.
+ *
+ * @example
+ * ```ts
+ * import { mkdtempSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { FileRecords } from "./file_records.ts";
+ * const dir = mkdtempSync(join(tmpdir(), "records-"));
+ * const records = new FileRecords(dir, (d, name, content) => writeFileSync(join(d, name), content));
+ * records.put("c:1", "x", 60_000, 0);
+ * console.log(records.get("c:1", 1)); // "x"
+ * ```
+ */
+export class FileRecords {
+  readonly #dir: string;
+  readonly #write: WriteWhole;
+  #swept = -Infinity;
+
+  /** The records in `dir`, written with `write`. */
+  constructor(dir: string, write: WriteWhole) {
+    this.#dir = dir;
+    this.#write = write;
+  }
+
+  #file(key: string): string {
+    return createHash("sha256").update(key).digest("hex");
+  }
+
+  #read(file: string): RecordFile | undefined {
+    try {
+      return JSON.parse(readFileSync(join(this.#dir, file), "utf8")) as RecordFile;
+    } catch (err) {
+      if (errorCode(err) === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  /** Store the record until `now + ttlMs`; now and then sweep the expired ones. */
+  put(key: string, value: string, ttlMs: number, now: number): void {
+    if (now - this.#swept >= SWEEP_EVERY_MS) {
+      this.#swept = now;
+      this.#sweep(now);
+    }
+    const record: RecordFile = { key, value, expires: now + ttlMs };
+    this.#write(this.#dir, this.#file(key), JSON.stringify(record));
+  }
+
+  /** The unexpired record `key`, or `undefined`. */
+  get(key: string, now: number): string | undefined {
+    const record = this.#read(this.#file(key));
+    return record && record.expires > now ? record.value : undefined;
+  }
+
+  /** The unexpired records under `prefix`, sorted by key, at most `limit`; sweeps the expired. */
+  items(prefix: string, now: number, limit?: number): Map<string, string> {
+    const found = this.#sweep(now).filter((record) => record.key.startsWith(prefix));
+    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const max = limit === undefined ? undefined : Math.max(0, Math.floor(limit));
+    return new Map(found.slice(0, max).map((record) => [record.key, record.value]));
+  }
+
+  /** Remove every record that expired by `now`; returns the others. */
+  #sweep(now: number): RecordFile[] {
+    const kept: RecordFile[] = [];
+    for (const file of readdirSync(this.#dir)) {
+      if (file.startsWith(".")) continue; // a temporary file being written
+      const record = this.#read(file);
+      if (!record) continue;
+      if (record.expires <= now) rmSync(join(this.#dir, file), { force: true });
+      else kept.push(record);
+    }
+    return kept;
+  }
+
+  /** Remove the record `key`; true if its file was there. */
+  delete(key: string): boolean {
+    try {
+      rmSync(join(this.#dir, this.#file(key)));
+      return true;
+    } catch (err) {
+      if (errorCode(err) === "ENOENT") return false;
+      throw err;
+    }
+  }
+}
