@@ -28,6 +28,15 @@ export type {
   PutTask,
 } from "./lib/executor.ts";
 export type {
+  Progress,
+  StatusBook,
+  StatusHost,
+  StatusPatch,
+  TaskState,
+  TaskStatus,
+} from "./lib/status.ts";
+export type { ConsumerInfo } from "./lib/heartbeat.ts";
+export type {
   Cancellation,
   Hooks,
   LifecycleHook,

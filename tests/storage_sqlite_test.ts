@@ -333,7 +333,9 @@ describe("SqliteStorage", () => {
         await first.close();
         // Back to what version 1 made: no counters table.
         const db = new DatabaseSync(file);
-        db.exec("DROP TABLE huey_counter; DROP TABLE huey_record; UPDATE huey_schema SET version = 1");
+        db.exec(
+          "DROP TABLE huey_counter; DROP TABLE huey_record; UPDATE huey_schema SET version = 1",
+        );
         db.close();
         const strict = new SqliteStorage({ filename: file, createTables: false });
         await assert.rejects(

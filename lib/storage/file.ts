@@ -26,7 +26,6 @@ import { FileCounters } from "./file_counters.ts";
 import { FileRecords } from "./file_records.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
-import { checkRecord, checkRecordKey } from "./record.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 
@@ -74,6 +73,27 @@ function dirName(name: string): string {
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
   );
   return /^\.+$/.test(safe) ? safe.replace(/\./g, "%2E") : safe;
+}
+
+/** The results file of `key`: a fixed-length, case-insensitive-safe name for any key. */
+function resultName(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** Key and value of a results file's content. */
+function parseResult(content: string): [string, string] {
+  const newline = content.indexOf("\n");
+  return [JSON.parse(content.slice(0, newline)), content.slice(newline + 1)];
+}
+
+/** The content of `file`, or `undefined` when there is no such file. */
+function readOptional(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    if (errorCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
 }
 
 /** How many items an optional `limit` allows. */
@@ -165,7 +185,12 @@ export class FileStorage implements Storage {
     this.#counters = join(this.directory, "counters");
     this.#counterFiles = new FileCounters(this.#counters, (d, n, c) => this.#write(d, n, c));
     this.#records = join(this.directory, "records");
-    this.#recordFiles = new FileRecords(this.#records, (d, n, c) => this.#write(d, n, c));
+    this.#recordFiles = new FileRecords(
+      this.#records,
+      (d, n, c) => this.#write(d, n, c),
+      (action, fn) => this.#locked(action, fn),
+      () => this.#where(),
+    );
     this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
@@ -180,15 +205,8 @@ export class FileStorage implements Storage {
 
   /** Every directory of this name's data. */
   #dirs(): string[] {
-    return [
-      this.#queue,
-      this.#leased,
-      this.#schedule,
-      this.#results,
-      this.#errors,
-      this.#counters,
-      this.#records,
-    ];
+    const dirs = [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors];
+    return [...dirs, this.#counters, this.#records];
   }
 
   #error(action: string, why: string, cause?: unknown): HueyError {
@@ -290,32 +308,12 @@ export class FileStorage implements Storage {
     return this.#list(this.#leased).find((name) => name.startsWith(prefix));
   }
 
-  /** The results file of `key`: a fixed-length, case-insensitive-safe name for any key. */
-  #resultName(key: string): string {
-    return createHash("sha256").update(key).digest("hex");
-  }
-
   #resultFile(key: string): string {
-    return join(this.#results, this.#resultName(key));
+    return join(this.#results, resultName(key));
   }
 
   #putResult(key: string, value: string): void {
-    this.#write(this.#results, this.#resultName(key), `${JSON.stringify(key)}\n${value}`);
-  }
-
-  /** Key and value of a results file's content. */
-  #parseResult(content: string): [string, string] {
-    const newline = content.indexOf("\n");
-    return [JSON.parse(content.slice(0, newline)), content.slice(newline + 1)];
-  }
-
-  #readOptional(file: string): string | undefined {
-    try {
-      return readFileSync(file, "utf8");
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return undefined;
-      throw err;
-    }
+    this.#write(this.#results, resultName(key), `${JSON.stringify(key)}\n${value}`);
   }
 
   // -- queue ---------------------------------------------------------------
@@ -371,8 +369,8 @@ export class FileStorage implements Storage {
       renameSync(join(this.#queue, first!), leased);
       const delivery: Delivery = { data, receipt, deliveries };
       if (options.peekKey === undefined) return delivery;
-      const content = this.#readOptional(this.#resultFile(options.peekKey));
-      delivery.peeked = content === undefined ? null : this.#parseResult(content)[1];
+      const content = readOptional(this.#resultFile(options.peekKey));
+      delivery.peeked = content === undefined ? null : parseResult(content)[1];
       return delivery;
     });
   }
@@ -507,18 +505,18 @@ export class FileStorage implements Storage {
 
   peekData(key: string): Promise<string | undefined> {
     return this.#locked("read data", () => {
-      const content = this.#readOptional(this.#resultFile(key));
-      return content === undefined ? undefined : this.#parseResult(content)[1];
+      const content = readOptional(this.#resultFile(key));
+      return content === undefined ? undefined : parseResult(content)[1];
     });
   }
 
   popData(key: string): Promise<string | undefined> {
     return this.#locked("pop data", () => {
       const file = this.#resultFile(key);
-      const content = this.#readOptional(file);
+      const content = readOptional(file);
       if (content === undefined) return undefined;
       unlinkSync(file);
-      return this.#parseResult(content)[1];
+      return parseResult(content)[1];
     });
   }
 
@@ -554,7 +552,7 @@ export class FileStorage implements Storage {
     return this.#locked("list stored data", () => {
       const items = new Map<string, string>();
       for (const name of this.#list(this.#results)) {
-        const [key, value] = this.#parseResult(readFileSync(join(this.#results, name), "utf8"));
+        const [key, value] = parseResult(readFileSync(join(this.#results, name), "utf8"));
         items.set(key, value);
       }
       return items;
@@ -582,30 +580,11 @@ export class FileStorage implements Storage {
   }
 
   // -- records (file_records.ts) -------------------------------------------
-
-  async putRecord(key: string, value: string, ttl: number, now: number): Promise<void> {
-    const ttlMs = checkRecord(key, value, ttl, this.#where());
-    await this.#locked("store a record", () => this.#recordFiles.put(key, value, ttlMs, now));
-  }
-
-  async getRecord(key: string, now: number): Promise<string | undefined> {
-    checkRecordKey(key, this.#where());
-    return await this.#locked("read a record", () => this.#recordFiles.get(key, now));
-  }
-
-  async recordItems(prefix: string, now: number, limit?: number): Promise<Map<string, string>> {
-    checkRecordKey(prefix, this.#where());
-    return await this.#locked("list records", () => this.#recordFiles.items(prefix, now, limit));
-  }
-
-  async deleteRecord(key: string): Promise<boolean> {
-    checkRecordKey(key, this.#where());
-    return await this.#locked("delete a record", () => this.#recordFiles.delete(key));
-  }
-
-  flushRecords(): Promise<void> {
-    return this.#locked("flush records", () => this.#clear(this.#records));
-  }
+  readonly putRecord: Storage["putRecord"] = (...args) => this.#recordFiles.put(...args);
+  readonly getRecord: Storage["getRecord"] = (...args) => this.#recordFiles.get(...args);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#recordFiles.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#recordFiles.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#recordFiles.flush();
 
   // -- error store ---------------------------------------------------------
 

@@ -11,6 +11,10 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import type { WriteWhole } from "./file_counters.ts";
 import { errorCode } from "./file_lock.ts";
+import { checkRecord, checkRecordKey } from "./record.ts";
+
+/** Runs `fn` under the storage's cross-process lock, failures named after `action`. */
+export type Locked = <T>(action: string, fn: () => T) => Promise<T>;
 
 /** What a record's file holds. */
 interface RecordFile {
@@ -33,20 +37,26 @@ const SWEEP_EVERY_MS = 10_000;
  * import { join } from "node:path";
  * import { FileRecords } from "./file_records.ts";
  * const dir = mkdtempSync(join(tmpdir(), "records-"));
- * const records = new FileRecords(dir, (d, name, content) => writeFileSync(join(d, name), content));
- * records.put("c:1", "x", 60_000, 0);
- * console.log(records.get("c:1", 1)); // "x"
+ * const write = (d: string, name: string, content: string) => writeFileSync(join(d, name), content);
+ * const locked = async <T>(_action: string, fn: () => T) => fn();
+ * const records = new FileRecords(dir, write, locked, () => dir);
+ * await records.put("c:1", "x", 60, 0);
+ * console.log(await records.get("c:1", 1)); // "x"
  * ```
  */
 export class FileRecords {
   readonly #dir: string;
   readonly #write: WriteWhole;
+  readonly #locked: Locked;
+  readonly #where: () => string;
   #swept = -Infinity;
 
-  /** The records in `dir`, written with `write`. */
-  constructor(dir: string, write: WriteWhole) {
+  /** The records in `dir`, written with `write`, under `locked`; `where` names the storage. */
+  constructor(dir: string, write: WriteWhole, locked: Locked, where: () => string) {
     this.#dir = dir;
     this.#write = write;
+    this.#locked = locked;
+    this.#where = where;
   }
 
   #file(key: string): string {
@@ -62,28 +72,37 @@ export class FileRecords {
     }
   }
 
-  /** Store the record until `now + ttlMs`; now and then sweep the expired ones. */
-  put(key: string, value: string, ttlMs: number, now: number): void {
-    if (now - this.#swept >= SWEEP_EVERY_MS) {
-      this.#swept = now;
-      this.#sweep(now);
-    }
-    const record: RecordFile = { key, value, expires: now + ttlMs };
-    this.#write(this.#dir, this.#file(key), JSON.stringify(record));
+  /** Store the record until `now + ttl`; now and then sweep the expired ones. */
+  async put(key: string, value: string, ttl: number, now: number): Promise<void> {
+    const ttlMs = checkRecord(key, value, ttl, this.#where());
+    return await this.#locked("store a record", () => {
+      if (now - this.#swept >= SWEEP_EVERY_MS) {
+        this.#swept = now;
+        this.#sweep(now);
+      }
+      const record: RecordFile = { key, value, expires: now + ttlMs };
+      this.#write(this.#dir, this.#file(key), JSON.stringify(record));
+    });
   }
 
   /** The unexpired record `key`, or `undefined`. */
-  get(key: string, now: number): string | undefined {
-    const record = this.#read(this.#file(key));
-    return record && record.expires > now ? record.value : undefined;
+  async get(key: string, now: number): Promise<string | undefined> {
+    checkRecordKey(key, this.#where());
+    return await this.#locked("read a record", () => {
+      const record = this.#read(this.#file(key));
+      return record && record.expires > now ? record.value : undefined;
+    });
   }
 
   /** The unexpired records under `prefix`, sorted by key, at most `limit`; sweeps the expired. */
-  items(prefix: string, now: number, limit?: number): Map<string, string> {
-    const found = this.#sweep(now).filter((record) => record.key.startsWith(prefix));
-    found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const max = limit === undefined ? undefined : Math.max(0, Math.floor(limit));
-    return new Map(found.slice(0, max).map((record) => [record.key, record.value]));
+  async items(prefix: string, now: number, limit?: number): Promise<Map<string, string>> {
+    checkRecordKey(prefix, this.#where());
+    return await this.#locked("list records", () => {
+      const found = this.#sweep(now).filter((record) => record.key.startsWith(prefix));
+      found.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+      const max = limit === undefined ? undefined : Math.max(0, Math.floor(limit));
+      return new Map(found.slice(0, max).map((record) => [record.key, record.value]));
+    });
   }
 
   /** Remove every record that expired by `now`; returns the others. */
@@ -100,13 +119,23 @@ export class FileRecords {
   }
 
   /** Remove the record `key`; true if its file was there. */
-  delete(key: string): boolean {
-    try {
-      rmSync(join(this.#dir, this.#file(key)));
-      return true;
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return false;
-      throw err;
-    }
+  async delete(key: string): Promise<boolean> {
+    checkRecordKey(key, this.#where());
+    return await this.#locked("delete a record", () => {
+      try {
+        rmSync(join(this.#dir, this.#file(key)));
+        return true;
+      } catch (err) {
+        if (errorCode(err) === "ENOENT") return false;
+        throw err;
+      }
+    });
+  }
+
+  /** Remove every record. */
+  flush(): Promise<void> {
+    return this.#locked("flush records", () => {
+      for (const file of readdirSync(this.#dir)) rmSync(join(this.#dir, file), { force: true });
+    });
   }
 }

@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
 import { ConfigurationError, HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
-import { initializeSchema, readyTables } from "./sqlite_schema.ts";
+import { initializeSchema, readyTables, schemaStep } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
@@ -333,7 +333,7 @@ export class SqliteStorage implements Storage {
   #prepare(action: string): Statements {
     const db = this.#db;
     const check = () => readyTables(db, this.#where, false, () => writeCheck(db));
-    const problem = this.#schemaStep(`Cannot ${action}`, check);
+    const problem = schemaStep(`Cannot ${action}`, this.#where, check);
     if (problem) throw new ConfigurationError(`Cannot ${action}: ${problem}: ${this.#label}`);
     return (this.#sql = prepareAll(db));
   }
@@ -347,20 +347,10 @@ export class SqliteStorage implements Storage {
   async initializeSchema(): Promise<void> {
     this.#assertOpen("initialize the schema");
     const db = this.#db;
-    this.#schemaStep(`Cannot initialize the schema of ${this.#label}`, () => {
+    schemaStep(`Cannot initialize the schema of ${this.#label}`, this.#where, () => {
       initializeSchema(db, this.#where, () => writeCheck(db));
       this.#sql ??= prepareAll(db);
     });
-  }
-
-  /** Run `fn`; a failure is restated after `what` (a ConfigurationError stays one). */
-  #schemaStep<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      const Kind = err instanceof ConfigurationError ? ConfigurationError : HueyError;
-      throw new Kind(`${what}: ${errorMessage(err)}: ${this.#where}`, { cause: err });
-    }
   }
 
   get #label(): string {

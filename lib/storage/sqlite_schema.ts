@@ -22,7 +22,8 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { ConfigurationError } from "../errors.ts";
+import { errorMessage } from "../_util.ts";
+import { ConfigurationError, HueyError } from "../errors.ts";
 import { schemaProblem as checkVersion } from "./schema_version.ts";
 
 /** The version of the tables this library reads and writes. */
@@ -229,4 +230,23 @@ export function readyTables(
   const problem = schemaProblem(readSchemaVersion(db), where, false);
   if (!problem) check();
   return problem;
+}
+
+/**
+ * Run the schema step `fn`; a failure is restated after `what` and the file
+ * `where` (a ConfigurationError stays one, anything else is a HueyError).
+ *
+ * @example
+ * ```ts
+ * import { schemaStep } from "./sqlite_schema.ts";
+ * console.log(schemaStep("Cannot open", "app.db", () => 1)); // 1
+ * ```
+ */
+export function schemaStep<T>(what: string, where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const Kind = err instanceof ConfigurationError ? ConfigurationError : HueyError;
+    throw new Kind(`${what}: ${errorMessage(err)}: ${where}`, { cause: err });
+  }
 }

@@ -42,7 +42,7 @@ export class PgRecords {
   }
 
   /** One upsert; every {@link SWEEP_EVERY_MS} (this process's clock) a sweep of expired rows too. */
-  async put(key: string, value: string, ttl: number): Promise<void> {
+  async put(key: string, value: string, ttl: number, _now?: number): Promise<void> {
     const ttlMs = checkRecord(key, value, ttl, this.#label);
     const params = [this.#name, toColumn(key), toColumn(value), ttlMs];
     await this.#query("store a record", this.#sql.putRecord, params);

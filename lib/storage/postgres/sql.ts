@@ -251,6 +251,26 @@ export function statements(n: PostgresNames) {
   } as const;
 }
 
+/**
+ * The parameters of the enqueue statement: the Huey name, the priority, the
+ * message (as a column) and the channel to notify.
+ *
+ * @example
+ * ```ts
+ * import { PostgresNames } from "./names.ts";
+ * import { enqueueParams } from "./sql.ts";
+ * console.log(enqueueParams("app", new PostgresNames("app", "huey_"), "m", 0).length); // 4
+ * ```
+ */
+export function enqueueParams(
+  name: string,
+  names: PostgresNames,
+  data: string,
+  priority: number,
+): unknown[] {
+  return [name, priority, toColumn(data), names.queueChannel];
+}
+
 /** The statements of one storage. */
 export type Statements = ReturnType<typeof statements>;
 

@@ -20,7 +20,14 @@ import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
 import { PostgresNames } from "./names.ts";
 import { ensureSchema, initializeSchema } from "./schema.ts";
-import { fromColumn, parseReceipt, SCHEDULE_BATCH, statements, toColumn } from "./sql.ts";
+import {
+  enqueueParams,
+  fromColumn,
+  parseReceipt,
+  SCHEDULE_BATCH,
+  statements,
+  toColumn,
+} from "./sql.ts";
 import type { Statements } from "./sql.ts";
 
 /**
@@ -219,13 +226,9 @@ export class PostgresStorage implements Storage {
 
   // -- queue -------------------------------------------------------------------------
 
-  /** The parameters of the enqueue statement. */
-  #enqueueParams(data: string, priority: number): unknown[] {
-    return [this.name, priority, toColumn(data), this.#names.queueChannel];
-  }
-
   async enqueue(data: string, priority: number): Promise<void> {
-    await this.#query("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority));
+    const params = enqueueParams(this.name, this.#names, data, priority);
+    await this.#query("enqueue", this.#sql.enqueue, params);
     this.#waits.queued.notify();
   }
 
@@ -270,7 +273,7 @@ export class PostgresStorage implements Storage {
     };
     return {
       enqueue: (data, priority) =>
-        write("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority)),
+        write("enqueue", this.#sql.enqueue, enqueueParams(this.name, this.#names, data, priority)),
       addToSchedule: (data, eta) =>
         write("add to the schedule", this.#sql.addToSchedule, [this.name, eta, toColumn(data)]),
     };
@@ -533,10 +536,8 @@ export class PostgresStorage implements Storage {
   readonly incr: Storage["incr"] = (...args) => this.#counters.incr(...args);
   readonly deleteCounter: Storage["deleteCounter"] = (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = () => this.#counters.flush();
-
-  // -- records (records.ts) ------------------------------------------------------------
-  readonly putRecord: Storage["putRecord"] = (key, value, ttl) =>
-    this.#records.put(key, value, ttl);
+  // (records: records.ts)
+  readonly putRecord: Storage["putRecord"] = (...args) => this.#records.put(...args);
   readonly getRecord: Storage["getRecord"] = (key) => this.#records.get(key);
   readonly recordItems: Storage["recordItems"] = (...args) => this.#records.items(...args);
   readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
