@@ -130,6 +130,9 @@ export function buildRooms(host: HueyHost, options: RoomOptions = {}): Rooms {
     get storage() {
       return host.storage;
     },
+    get logger() {
+      return host.logger;
+    },
     serializer: codec.serializer,
     statusTtl,
     trackStatus,

@@ -6,7 +6,8 @@
  *
  * What is written, and when:
  * - `running` when a run starts, and `complete` when it ends, only with
- *   `trackStatus: true` (two record writes per task, on the hot path);
+ *   `trackStatus: true` (two record writes per task, on the hot path),
+ *   except `complete` after a retry, always written (it replaces `retrying`);
  * - `failed`, `retrying`, `revoked`, `expired`, `cancelled` always: those
  *   runs are off the hot path, and the result store cannot tell them;
  * - `dead` and `cancelled` by other rooms through {@link StatusBook.record}.
@@ -18,8 +19,10 @@
  *
  * @module
  */
+import { describeError } from "./_util.ts";
 import type { TaskErrorInfo } from "./errors.ts";
 import { OWN_KEYS } from "./keys.ts";
+import type { Logger } from "./logger.ts";
 import type { Serializer } from "./serializer.ts";
 import type { Storage } from "./storage/types.ts";
 import { checkTaskId } from "./task.ts";
@@ -88,6 +91,8 @@ export interface StatusHost {
   readonly trackStatus: boolean;
   /** The current time, ms since the epoch. */
   now(): number;
+  /** Where a status write that failed is logged (it never fails the run). */
+  readonly logger: Logger;
   /** Decode a message (to find an id in the queue or the schedule); throws when it cannot. */
   decode(data: string): Task;
 }
@@ -118,6 +123,9 @@ export function stateOf(status: string, retrying: boolean): TaskState {
   if (retrying) return "retrying";
   return status === "canceled" ? "cancelled" : "failed";
 }
+
+/** The longest lifetime a record may have, in seconds (as `Storage.putRecord` allows). */
+const MAX_RECORD_TTL = 1e10;
 
 /** The shortest pause between two stored progress reports of one task, ms. */
 export const PROGRESS_INTERVAL_MS = 250;
@@ -166,7 +174,8 @@ export class StatusBook {
     const now = host.now();
     let ttl = host.statusTtl;
     if (!FINAL.has(patch.state) && until !== undefined && until > now) {
-      ttl += (until - now) / 1000;
+      // Kept until the retry runs, however far off (within what a record may live).
+      ttl = Math.min(ttl + (until - now) / 1000, MAX_RECORD_TTL);
     }
     const record: TaskStatus = { id, ...patch, attempts: patch.attempts ?? 0 };
     await host.storage.putRecord(OWN_KEYS.status(id), host.serializer.encode(record), ttl, now);
@@ -193,7 +202,10 @@ export class StatusBook {
   started(task: Task, consumer: string | undefined, startedAt: number): Promise<void> | undefined {
     task.attempts = (task.attempts ?? 0) + 1;
     if (!this.#host.trackStatus) return undefined;
-    return this.record(task.id, this.#fields(task, "running", { consumer, startedAt }));
+    return this.#quietly(
+      task,
+      this.record(task.id, this.#fields(task, "running", { consumer, startedAt })),
+    );
   }
 
   /**
@@ -206,10 +218,28 @@ export class StatusBook {
     state: TaskState,
     run: { error?: TaskErrorInfo; consumer?: string; startedAt?: number },
   ): Promise<void> {
-    await this.#flushProgress(task.id);
-    if (state === "complete" && !this.#host.trackStatus) return;
-    const fields = this.#fields(task, state, { ...run, finishedAt: this.#host.now() });
-    await this.record(task.id, fields, state === "retrying" ? task.eta?.getTime() : undefined);
+    const write = async () => {
+      await this.#flushProgress(task.id);
+      // Without trackStatus a first-run `complete` is left to the result store; after a
+      // retry it is written, or the `retrying` record would outlive the run.
+      if (state === "complete" && !this.#host.trackStatus && (task.attempts ?? 0) <= 1) return;
+      const fields = this.#fields(task, state, { ...run, finishedAt: this.#host.now() });
+      await this.record(task.id, fields, state === "retrying" ? task.eta?.getTime() : undefined);
+    };
+    await this.#quietly(task, write());
+  }
+
+  /**
+   * Wait for a status write of `task`; a failure is logged, not thrown: the
+   * run's outcome is stored and acknowledged already, so a failed status
+   * write must not make the message run again.
+   */
+  async #quietly(task: Task, write: Promise<void>): Promise<void> {
+    try {
+      await write;
+    } catch (error) {
+      this.#host.logger.warn(`Cannot record the status of ${task}: ${describeError(error)}`);
+    }
   }
 
   #fields(task: Task, state: TaskState, more: Omit<StatusPatch, "state">): StatusPatch {
@@ -321,9 +351,9 @@ export class StatusBook {
           : { ...known, state: "complete" },
       );
     }
-    const queued = await this.#find(await storage.enqueuedItems(), id);
+    const queued = this.#find(await storage.enqueuedItems(), id);
     if (queued) return withProgress(this.#waiting(queued, "queued"));
-    const scheduled = await this.#find(await storage.scheduledItems(), id);
+    const scheduled = this.#find(await storage.scheduledItems(), id);
     if (scheduled) return withProgress(this.#waiting(scheduled, "scheduled"));
     return withProgress({ id, state: "unknown", attempts: 0 });
   }
