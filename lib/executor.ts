@@ -524,28 +524,12 @@ export class Executor {
   #call(definition: TaskDefinition, task: Task, hardStop?: AbortSignal): Promise<unknown> {
     const fn = definition.fn as (...args: unknown[]) => unknown;
     const withContext = definition.options.context === true;
+    const report = this.#status.reporter(task, (event) => this.events.publish(event));
     return runUnderDeadline((signal, deadline) => {
-      const context = taskContext(
-        task,
-        signal,
-        deadline,
-        (value, meta) =>
-          this.#status.progress(
-            task,
-            value,
-            meta,
-            (progress) =>
-              this.events.publish({
-                signal: "progress",
-                id: task.id,
-                name: task.name,
-                ...progress,
-              }),
-          ),
-      );
+      const context = taskContext(task, signal, deadline, report);
       const args = withContext ? [...task.args, context] : task.args;
       return runInTaskContext(context, () => fn(...args));
-    }, { timeout: task.timeout, hardStop, task });
+    }, { timeout: task.timeout, hardStop, task }).finally(() => this.#status.settle(task));
   }
 
   /**

@@ -27,6 +27,7 @@ import type { Serializer } from "./serializer.ts";
 import type { Storage } from "./storage/types.ts";
 import { checkTaskId } from "./task.ts";
 import type { Task } from "./task.ts";
+import type { ProgressReport } from "./context.ts";
 
 /** Where a task is in its life (see `huey.status()`). */
 export type TaskState =
@@ -95,6 +96,20 @@ export interface StatusHost {
   readonly logger: Logger;
   /** Decode a message (to find an id in the queue or the schedule); throws when it cannot. */
   decode(data: string): Task;
+}
+
+/** A `progress` event, as `huey.events()` delivers it. */
+export interface ProgressEvent {
+  /** Always `progress`. */
+  signal: "progress";
+  /** The task's id. */
+  id: string;
+  /** The task's name. */
+  name: string;
+  /** When it was reported, ms since the epoch. */
+  time: number;
+  /** What the task reported. */
+  progress: { value: number; meta?: unknown };
 }
 
 /** The states after which nothing more happens to a task. */
@@ -210,8 +225,7 @@ export class StatusBook {
 
   /**
    * A run of `task` ended as `state`: recorded unless it is `complete`
-   * without `trackStatus` (the result store tells that). Pending progress
-   * is written first, so it is not lost to the throttle.
+   * without `trackStatus` (the result store tells that).
    */
   async finished(
     task: Task,
@@ -219,7 +233,6 @@ export class StatusBook {
     run: { error?: TaskErrorInfo; consumer?: string; startedAt?: number },
   ): Promise<void> {
     const write = async () => {
-      await this.#flushProgress(task.id);
       // Without trackStatus a first-run `complete` is left to the result store; after a
       // retry it is written, or the `retrying` record would outlive the run.
       if (state === "complete" && !this.#host.trackStatus && (task.attempts ?? 0) <= 1) return;
@@ -298,6 +311,21 @@ export class StatusBook {
       throttle.last,
     );
     return throttle.write;
+  }
+
+  /**
+   * `ctx.progress()` of a run of `task`: each report stored (thinned, see
+   * {@link progress}) and sent through `publish` as a `progress` event.
+   */
+  reporter(task: Task, publish: (event: ProgressEvent) => void): ProgressReport {
+    const { id, name } = task;
+    return (value, meta) =>
+      this.progress(task, value, meta, (p) => publish({ signal: "progress", id, name, ...p }));
+  }
+
+  /** The run of `task` ended: store the progress still waiting on the throttle (never throws). */
+  settle(task: Task): Promise<void> {
+    return this.#quietly(task, this.#flushProgress(task.id));
   }
 
   /** Write the progress still waiting on the throttle of task `id`, and forget the throttle. */
