@@ -405,7 +405,7 @@ export class Executor {
       logger.info(`${task} expired, not run`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_EXPIRED, task);
-      await this.#status.finished(task, "expired", {});
+      await this.#status.finished(task, "expired");
       await this.#settleSkipped(task, options);
       return { status: "expired", task };
     }
@@ -413,7 +413,7 @@ export class Executor {
       logger.info(`${task} revoked, not run`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_REVOKED, task);
-      await this.#status.finished(task, "revoked", {});
+      await this.#status.finished(task, "revoked");
       await this.#settleSkipped(task, options);
       return { status: "revoked", task };
     }
@@ -429,7 +429,7 @@ export class Executor {
       logger.info(`${task} canceled by pre-execute hook ${cancellation.hook}`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_CANCELED, task);
-      await this.#status.finished(task, "cancelled", {});
+      await this.#status.finished(task, "cancelled");
       await this.#settleSkipped(task, options);
       return { status: "canceled", task, error: cancellation.error };
     }
@@ -468,11 +468,15 @@ export class Executor {
       error = err;
       if (hardStop?.aborted && err === hardStop.reason) {
         logger.warn(`${task} interrupted by shutdown, not finished`);
+        void this.#status.settle(task);
         await events.emit(SIGNAL_INTERRUPTED, task);
         return { status: "interrupted", task, error, duration: (performance.now() - start) / 1000 };
       }
       ({ status, retryEta } = await classifyFailure(task, err, this));
     }
+    // Progress the run reported last is stored before its result shows.
+    const settling = this.#status.settle(task);
+    if (settling) await settling;
     const duration = (performance.now() - start) / 1000;
     if (status === "complete") logger.info(`${task} executed in ${duration.toFixed(3)}s`);
     let retrying = status !== "complete" && task.retries > 0;
@@ -513,9 +517,12 @@ export class Executor {
     }
     if (retrying) await this.#retry(task, retryEta);
     if (acknowledged !== false) {
-      const info = status === "complete" ? undefined : (failure ?? this.#errorResult(task, error));
-      const run = { error: info?.info, consumer: options.consumer, startedAt: started };
-      await this.#status.finished(task, stateOf(status, retrying), run);
+      const info = status === "complete"
+        ? undefined
+        : (failure ?? this.#errorResult(task, error)).info;
+      const state = stateOf(status, retrying);
+      const recorded = this.#status.finished(task, state, info, options.consumer, started);
+      if (recorded) await recorded;
     }
     return { status, task, value, error, retrying, duration, acknowledged };
   }
@@ -529,7 +536,7 @@ export class Executor {
       const context = taskContext(task, signal, deadline, report);
       const args = withContext ? [...task.args, context] : task.args;
       return runInTaskContext(context, () => fn(...args));
-    }, { timeout: task.timeout, hardStop, task }).finally(() => this.#status.settle(task));
+    }, { timeout: task.timeout, hardStop, task });
   }
 
   /**

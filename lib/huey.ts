@@ -106,8 +106,9 @@ export interface HueyOptions {
    * Record `running` (with the consumer's id) and `complete` for every
    * task: two record writes per task. Without it, failures, retries and
    * skipped tasks are still recorded, and `status()` tells `complete` from
-   * the result store and `queued`/`scheduled` from where the message is,
-   * but not `running`. @default false
+   * the result store and `queued`/`running`/`scheduled` from where the
+   * message is (`running` then without the consumer's id or start time:
+   * the message's lease). @default false
    */
   trackStatus?: boolean;
   /** Where huey logs. @default warnings and errors to stderr */

@@ -13,9 +13,10 @@
  * - `dead` and `cancelled` by other rooms through {@link StatusBook.record}.
  *
  * What is derived when no record says: `complete` or `failed` from a result
- * in the result store (peeked, not consumed), `queued` and `scheduled` from
- * where the message is (the queue and the schedule are scanned for the id:
- * an inspection, not a hot-path read), otherwise `unknown`.
+ * in the result store (peeked, not consumed), `queued`, `running` and
+ * `scheduled` from where the message is (the queue, the leases and the
+ * schedule are scanned for the id: an inspection, not a hot-path read),
+ * otherwise `unknown`.
  *
  * @module
  */
@@ -224,22 +225,28 @@ export class StatusBook {
   }
 
   /**
-   * A run of `task` ended as `state`: recorded unless it is `complete`
-   * without `trackStatus` (the result store tells that).
+   * A run of `task` ended as `state` (with `error`, in consumer
+   * `consumer`, started at `startedAt`): recorded unless it is `complete`
+   * without `trackStatus` (the result store tells that: `undefined` at once).
    */
-  async finished(
+  finished(
     task: Task,
     state: TaskState,
-    run: { error?: TaskErrorInfo; consumer?: string; startedAt?: number },
-  ): Promise<void> {
-    const write = async () => {
-      // Without trackStatus a first-run `complete` is left to the result store; after a
-      // retry it is written, or the `retrying` record would outlive the run.
-      if (state === "complete" && !this.#host.trackStatus && (task.attempts ?? 0) <= 1) return;
-      const fields = this.#fields(task, state, { ...run, finishedAt: this.#host.now() });
-      await this.record(task.id, fields, state === "retrying" ? task.eta?.getTime() : undefined);
-    };
-    await this.#quietly(task, write());
+    error?: TaskErrorInfo,
+    consumer?: string,
+    startedAt?: number,
+  ): Promise<void> | undefined {
+    // Without trackStatus a first-run `complete` is left to the result store (nothing to
+    // wait for on the hot path); after a retry it is written, or `retrying` would outlive it.
+    if (state === "complete" && !this.#host.trackStatus && (task.attempts ?? 0) <= 1) return;
+    const fields = this.#fields(task, state, {
+      error,
+      consumer,
+      startedAt,
+      finishedAt: this.#host.now(),
+    });
+    const until = state === "retrying" ? task.eta?.getTime() : undefined;
+    return this.#quietly(task, this.record(task.id, fields, until));
   }
 
   /**
@@ -323,8 +330,12 @@ export class StatusBook {
       this.progress(task, value, meta, (p) => publish({ signal: "progress", id, name, ...p }));
   }
 
-  /** The run of `task` ended: store the progress still waiting on the throttle (never throws). */
-  settle(task: Task): Promise<void> {
+  /**
+   * The run of `task` ended: store the progress still waiting on the
+   * throttle (never throws); `undefined` at once when it reported none.
+   */
+  settle(task: Task): Promise<void> | undefined {
+    if (!this.#throttles.has(task.id)) return undefined;
     return this.#quietly(task, this.#flushProgress(task.id));
   }
 
@@ -381,6 +392,9 @@ export class StatusBook {
     }
     const queued = this.#find(await storage.enqueuedItems(), id);
     if (queued) return withProgress(this.#waiting(queued, "queued"));
+    // Taken by a consumer and not acknowledged: running (which consumer, only with trackStatus).
+    const leased = this.#find(await storage.leasedItems(), id);
+    if (leased) return withProgress(this.#waiting(leased, "running"));
     const scheduled = this.#find(await storage.scheduledItems(), id);
     if (scheduled) return withProgress(this.#waiting(scheduled, "scheduled"));
     return withProgress({ id, state: "unknown", attempts: 0 });
@@ -406,6 +420,8 @@ export class StatusBook {
    * The tasks recorded as running (with `trackStatus`), most recently
    * started first, at most `limit`. Reads every status record (an
    * inspection: its cost grows with the tasks of the last `statusTtl`).
+   * Without `trackStatus` nothing records `running`: use
+   * `storage.leasedItems()` for the messages being run.
    */
   async running(limit?: number): Promise<TaskStatus[]> {
     const host = this.#host;

@@ -70,6 +70,29 @@ function statusTests(kind: string, config: () => Partial<AppConfig>) {
         }
       });
 
+      for (const workerType of ["worker", "process"]) {
+        it(`progress and the consumer's id come from ${workerType} workers too`, async () => {
+          const { url, app } = await freshApp(dir, { trackStatus: true, ...config() });
+          const { huey } = app;
+          const running = await consumer([url, "-k", workerType, ...fast, ...beats]);
+          try {
+            const explain = () => running.output();
+            const r = await app.steps(3, 100);
+            await until(async () => (await r.status()).state === "complete", 30_000, explain);
+            await until(async () => (await r.progress())?.value === 1, 5_000, explain);
+            const [registered] = await huey.consumers();
+            await until(async () => (await r.status()).finishedAt !== undefined, 5_000, explain);
+            const status = await r.status();
+            assert.equal(status.consumer, registered.id, "the pool's consumer, not its worker");
+            assert.equal(registered.workerType, workerType);
+            assert.deepEqual(status.progress?.meta, { step: 3 });
+          } finally {
+            await stop(running);
+            await huey.close();
+          }
+        });
+      }
+
       it("shows retrying with the last error, failed, revoked, expired and unknown", async () => {
         const { url, app } = await freshApp(dir, config());
         const { huey } = app;

@@ -33,6 +33,23 @@ await onEachStorage("task status", (open) => {
     assert.equal((await producer.status("never-seen")).state, "unknown");
   });
 
+  it("running from the message's lease with trackStatus off", async () => {
+    const { producer, worker, tasks } = producerAndWorker(
+      (h) => h.task("add", (a: number, b: number) => a + b),
+      { storage: open() },
+    );
+    const r = await tasks(1, 2);
+    const delivery = await worker.executor.dequeue();
+    assert.deepEqual(await producer.status(r.id), {
+      id: r.id,
+      name: "add",
+      state: "running",
+      attempts: 0,
+    });
+    await worker.executor.executeDelivery(delivery!);
+    assert.equal((await r.status()).state, "complete");
+  });
+
   it("with trackStatus: running names the consumer and the start; complete keeps attempts and times", async () => {
     const clock = fakeClock();
     let seen: unknown;

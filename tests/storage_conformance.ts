@@ -202,6 +202,20 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.deepEqual(await storage.recoverLeases(T0 + 3600_000), []);
       });
 
+      it("leasedItems lists the messages under a lease, whole, up to a limit", async () => {
+        assert.deepEqual(await storage.leasedItems(), []);
+        for (const data of ["a", "b é🙂", "c", "waiting"]) await storage.enqueue(data, 0);
+        const taken = [];
+        for (let i = 0; i < 3; i++) {
+          taken.push(await storage.dequeue({ now: T0, leaseSeconds: LEASE }));
+        }
+        assert.deepEqual((await storage.leasedItems()).sort(), ["a", "b é🙂", "c"]);
+        assert.equal((await storage.leasedItems(2)).length, 2);
+        assert.deepEqual(await storage.leasedItems(0), []);
+        await storage.ack(taken[0]!.receipt);
+        assert.deepEqual((await storage.leasedItems()).sort(), ["b é🙂", "c"]);
+      });
+
       it("puts a message whose lease ran out back exactly once, ahead of the queue", async () => {
         await storage.enqueue("first", 0);
         await storage.enqueue("second", 0);

@@ -100,6 +100,10 @@ export class BlackHoleStorage implements Storage {
     return this.#answer("count leased messages", 0);
   }
 
+  leasedItems(_limit?: number): Promise<string[]> {
+    return this.#answer("list leased messages", []);
+  }
+
   flushQueue(): Promise<void> {
     return this.#answer("flush the queue", undefined);
   }

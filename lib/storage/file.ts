@@ -450,6 +450,13 @@ export class FileStorage implements Storage {
     return this.#locked("count leased messages", () => this.#list(this.#leased).length);
   }
 
+  leasedItems(limit?: number): Promise<string[]> {
+    return this.#locked("list leased messages", () => {
+      const names = this.#list(this.#leased).slice(0, cap(limit));
+      return names.map((name) => readFileSync(join(this.#leased, name), "utf8"));
+    });
+  }
+
   flushQueue(): Promise<void> {
     return this.#locked("flush the queue", () => {
       this.#clear(this.#queue);

@@ -69,6 +69,8 @@ const SQL = {
   enqueuedItems: `SELECT CAST(data AS BLOB) AS data FROM huey_queue
     WHERE name = ? AND receipt IS NULL ORDER BY priority DESC, id LIMIT ?`,
   leasedSize: "SELECT COUNT(*) AS n FROM huey_queue WHERE name = ? AND receipt IS NOT NULL",
+  leasedItems: `SELECT CAST(data AS BLOB) AS data FROM huey_queue
+    WHERE name = ? AND receipt IS NOT NULL ORDER BY id LIMIT ?`,
   flushQueue: "DELETE FROM huey_queue WHERE name = ?",
   addToSchedule: "INSERT INTO huey_schedule (name, eta, data) VALUES (?, ?, ?)",
   anyDue: "SELECT 1 AS found FROM huey_schedule WHERE name = ? AND eta <= ? LIMIT 1",
@@ -99,6 +101,8 @@ const SQL = {
 } as const;
 
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
+/** The statements that list messages. */
+type Listing = "enqueuedItems" | "leasedItems" | "scheduledItems";
 
 /** Every statement of {@link SQL}, prepared on `db` (whose tables must be current). */
 function prepareAll(db: DatabaseSync): Statements {
@@ -527,11 +531,19 @@ export class SqliteStorage implements Storage {
     return this.#run("count the queue", (sql) => (sql.queueSize.get(this.name) as Row).n as number);
   }
 
-  async enqueuedItems(limit?: number): Promise<string[]> {
-    return this.#run("list the queue", (sql) => {
-      const rows = sql.enqueuedItems.all(this.name, sqlLimit(limit)) as Row[];
+  async #items(action: string, listing: Listing, limit?: number): Promise<string[]> {
+    return this.#run(action, (sql) => {
+      const rows = sql[listing].all(this.name, sqlLimit(limit)) as Row[];
       return rows.map((row) => text(row.data));
     });
+  }
+
+  enqueuedItems(limit?: number): Promise<string[]> {
+    return this.#items("list the queue", "enqueuedItems", limit);
+  }
+
+  leasedItems(limit?: number): Promise<string[]> {
+    return this.#items("list leased messages", "leasedItems", limit);
   }
 
   async leasedSize(): Promise<number> {
@@ -580,11 +592,8 @@ export class SqliteStorage implements Storage {
     );
   }
 
-  async scheduledItems(limit?: number): Promise<string[]> {
-    return this.#run("list the schedule", (sql) => {
-      const rows = sql.scheduledItems.all(this.name, sqlLimit(limit)) as Row[];
-      return rows.map((row) => text(row.data));
-    });
+  scheduledItems(limit?: number): Promise<string[]> {
+    return this.#items("list the schedule", "scheduledItems", limit);
   }
 
   async flushSchedule(): Promise<void> {

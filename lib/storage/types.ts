@@ -198,6 +198,13 @@ export interface Storage {
   enqueuedItems(limit?: number): Promise<string[]>;
   /** Messages currently leased to a consumer. */
   leasedSize(): Promise<number>;
+  /**
+   * The messages under a lease now (taken by a consumer, not yet
+   * acknowledged), in no particular order; all when `limit` is unset; empty
+   * when none. For inspection (`huey.status()` tells `running` by them), so
+   * it may read every lease.
+   */
+  leasedItems(limit?: number): Promise<string[]>;
   /** Remove every waiting and leased message. */
   flushQueue(): Promise<void>;
 

@@ -144,6 +144,9 @@ export function statements(n: PostgresNames) {
       ORDER BY priority DESC, id LIMIT $2::bigint`,
     /** One row `n`: leased messages. */
     leasedSize: `SELECT count(*)::int AS n FROM ${q} WHERE name = $1 AND receipt IS NOT NULL`,
+    /** `$2` limit (NULL: all). Rows `data` of the leased messages, in queue order. */
+    leasedItems: `SELECT data FROM ${q} WHERE name = $1 AND receipt IS NOT NULL
+      ORDER BY id LIMIT $2::bigint`,
     /** Remove waiting and leased messages. No rows. */
     flushQueue: `DELETE FROM ${q} WHERE name = $1`,
 

@@ -407,17 +407,13 @@ export class PostgresStorage implements Storage {
     return rows.map((row) => fromColumn(row.data));
   }
 
-  queueSize(): Promise<number> {
-    return this.#count("count the queue", this.#sql.queueSize);
-  }
-
-  enqueuedItems(limit?: number): Promise<string[]> {
-    return this.#list("list the queue", this.#sql.enqueuedItems, limit);
-  }
-
-  leasedSize(): Promise<number> {
-    return this.#count("count leased messages", this.#sql.leasedSize);
-  }
+  readonly queueSize = (): Promise<number> => this.#count("count the queue", this.#sql.queueSize);
+  readonly enqueuedItems = (limit?: number): Promise<string[]> =>
+    this.#list("list the queue", this.#sql.enqueuedItems, limit);
+  readonly leasedSize = (): Promise<number> =>
+    this.#count("count leased messages", this.#sql.leasedSize);
+  readonly leasedItems = (limit?: number): Promise<string[]> =>
+    this.#list("list leased messages", this.#sql.leasedItems, limit);
 
   async flushQueue(): Promise<void> {
     await this.#query("flush the queue", this.#sql.flushQueue, [this.name]);

@@ -54,6 +54,7 @@ import {
   INCR_COUNTER,
   PUT_AND_ACK,
   READ_SCHEDULE,
+  SEQ_WIDTH,
 } from "./scripts.ts";
 
 /**
@@ -401,6 +402,15 @@ export class RedisStorage implements Storage {
 
   async leasedSize(): Promise<number> {
     return Number(await this.#link.send(["HLEN", this.#keys.leases]));
+  }
+
+  /** `HVALS` of the leases; a priority layout's records (`score|seq message`) are unwrapped. */
+  async leasedItems(limit?: number): Promise<string[]> {
+    const records = replyStrings(await this.#link.send(["HVALS", this.#keys.leases]));
+    const messages = this.priority
+      ? records.map((record) => record.slice(record.indexOf("|") + 1 + SEQ_WIDTH))
+      : records;
+    return messages.slice(0, limit === undefined ? undefined : Math.max(0, limit));
   }
 
   async flushQueue(): Promise<void> {
