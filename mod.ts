@@ -27,8 +27,10 @@ export type {
   ExecutorRooms,
   PutTask,
 } from "./lib/executor.ts";
+export type { ProgressReport } from "./lib/context.ts";
 export type {
   Progress,
+  ProgressEvent,
   StatusBook,
   StatusHost,
   StatusPatch,

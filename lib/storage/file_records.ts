@@ -6,9 +6,9 @@
  *
  * @module
  */
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { createHash } from "node:crypto";
+import { keyFileName, readJsonFile } from "./file_counters.ts";
 import type { WriteWhole } from "./file_counters.ts";
 import { errorCode } from "./file_lock.ts";
 import { checkRecord, checkRecordKey } from "./record.ts";
@@ -59,19 +59,6 @@ export class FileRecords {
     this.#where = where;
   }
 
-  #file(key: string): string {
-    return createHash("sha256").update(key).digest("hex");
-  }
-
-  #read(file: string): RecordFile | undefined {
-    try {
-      return JSON.parse(readFileSync(join(this.#dir, file), "utf8")) as RecordFile;
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return undefined;
-      throw err;
-    }
-  }
-
   /** Store the record until `now + ttl`; now and then sweep the expired ones. */
   async put(key: string, value: string, ttl: number, now: number): Promise<void> {
     const ttlMs = checkRecord(key, value, ttl, this.#where());
@@ -81,7 +68,7 @@ export class FileRecords {
         this.#sweep(now);
       }
       const record: RecordFile = { key, value, expires: now + ttlMs };
-      this.#write(this.#dir, this.#file(key), JSON.stringify(record));
+      this.#write(this.#dir, keyFileName(key), JSON.stringify(record));
     });
   }
 
@@ -89,7 +76,7 @@ export class FileRecords {
   async get(key: string, now: number): Promise<string | undefined> {
     checkRecordKey(key, this.#where());
     return await this.#locked("read a record", () => {
-      const record = this.#read(this.#file(key));
+      const record = readJsonFile<RecordFile>(this.#dir, keyFileName(key));
       return record && record.expires > now ? record.value : undefined;
     });
   }
@@ -110,7 +97,7 @@ export class FileRecords {
     const kept: RecordFile[] = [];
     for (const file of readdirSync(this.#dir)) {
       if (file.startsWith(".")) continue; // a temporary file being written
-      const record = this.#read(file);
+      const record = readJsonFile<RecordFile>(this.#dir, file);
       if (!record) continue;
       if (record.expires <= now) rmSync(join(this.#dir, file), { force: true });
       else kept.push(record);
@@ -123,7 +110,7 @@ export class FileRecords {
     checkRecordKey(key, this.#where());
     return await this.#locked("delete a record", () => {
       try {
-        rmSync(join(this.#dir, this.#file(key)));
+        rmSync(join(this.#dir, keyFileName(key)));
         return true;
       } catch (err) {
         if (errorCode(err) === "ENOENT") return false;
