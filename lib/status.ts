@@ -377,6 +377,13 @@ export class StatusBook {
       progress ? { ...status, progress } : status;
     const recorded = text === undefined ? undefined : host.serializer.decode(text) as TaskStatus;
     // A run stores its result before it records `complete`: between the two, the result tells.
+    if (recorded?.state === "retrying" && !host.trackStatus) {
+      // Nothing records the retry's run without trackStatus: its lease tells.
+      const leased = this.#find(await storage.leasedItems(), id);
+      if (leased) {
+        return withProgress({ ...recorded, state: "running", attempts: recorded.attempts + 1 });
+      }
+    }
     if (recorded && recorded.state !== "running") return withProgress(recorded);
     const stored = await storage.peekData(id);
     if (recorded && stored === undefined) return withProgress(recorded);

@@ -92,7 +92,10 @@ await onEachStorage("task status", (open) => {
     assert.equal(retrying.attempts, 1);
     assert.equal(retrying.error?.name, "RangeError");
     assert.equal(retrying.error?.message, "no luck");
-    await worker.executeNext();
+    const again = await worker.executor.dequeue();
+    assert.equal((await producer.status(r.id)).state, "running", "the retry's run, by its lease");
+    assert.equal((await producer.status(r.id)).attempts, 2);
+    await worker.executor.executeDelivery(again!);
     const failed = await r.status();
     assert.equal(failed.state, "failed");
     assert.equal(failed.attempts, 2);
