@@ -6,12 +6,20 @@
  *
  * - `BENCH_STORAGE`: `memory` | `sqlite` | `redis` | `priority-redis` | `postgres`
  * - `BENCH_REDIS_URL`: the benchmark's own redis-server
+ * - `BENCH_REDIS_CLUSTER`: root node URLs, comma-separated: `redis` and
+ *   `priority-redis` run on that Redis Cluster instead (bench/compare.ts cluster)
  * - `BENCH_POSTGRES_URL`: a PostgreSQL server (by hand for now: `scripts/bench.ts`
  *   does not start one yet)
  * - `BENCH_SQLITE_FILE`: a fresh database file for this run
  * - `BENCH_TRACK_STATUS`: `1` turns on `trackStatus` (to measure its cost)
  */
-import { MemoryHuey, PostgresHuey, PriorityRedisHuey, RedisHuey, SqliteHuey } from "../mod.ts";
+import {
+  MemoryHuey,
+  PostgresHuey,
+  PriorityRedisHuey,
+  RedisHuey,
+  SqliteHuey,
+} from "../mod.ts";
 import type { Huey } from "../mod.ts";
 import { env } from "../lib/runtime.ts";
 
@@ -27,6 +35,9 @@ const storage = (env("BENCH_STORAGE") ?? "memory") as BenchStorage;
 const name = "bench";
 const url = env("BENCH_REDIS_URL") ?? "redis://127.0.0.1:6379";
 const trackStatus = env("BENCH_TRACK_STATUS") === "1";
+const rootNodes = env("BENCH_REDIS_CLUSTER")?.split(",");
+/** Where the Redis flavors connect: one server, or a cluster. */
+const redis = rootNodes ? { cluster: { rootNodes } } : { url };
 
 function create(): Huey {
   switch (storage) {
@@ -39,9 +50,14 @@ function create(): Huey {
         filename: env("BENCH_SQLITE_FILE") ?? ".tmp/bench.db",
       });
     case "redis":
-      return new RedisHuey({ name, url, trackStatus, events: env("BENCH_EVENTS") !== "0" });
+      return new RedisHuey({
+        name,
+        ...redis,
+        trackStatus,
+        events: env("BENCH_EVENTS") !== "0",
+      });
     case "priority-redis":
-      return new PriorityRedisHuey({ name, url, trackStatus });
+      return new PriorityRedisHuey({ name, ...redis, trackStatus });
     case "postgres":
       return new PostgresHuey({
         name,
