@@ -13,13 +13,7 @@
  * - `BENCH_SQLITE_FILE`: a fresh database file for this run
  * - `BENCH_TRACK_STATUS`: `1` turns on `trackStatus` (to measure its cost)
  */
-import {
-  MemoryHuey,
-  PostgresHuey,
-  PriorityRedisHuey,
-  RedisHuey,
-  SqliteHuey,
-} from "../mod.ts";
+import { MemoryHuey, PostgresHuey, PriorityRedisHuey, RedisHuey, SqliteHuey } from "../mod.ts";
 import type { Huey } from "../mod.ts";
 import { env } from "../lib/runtime.ts";
 
