@@ -7,38 +7,8 @@
  *
  * @module
  */
-import { describeError } from "./_util.ts";
-import type { Logger } from "./logger.ts";
 import { TASK_LIMITS } from "./task.ts";
 import type { Task } from "./task.ts";
-
-/**
- * Log a run of `task` that raised `error`: at WARN, one line without the
- * stack, when it will be retried (the failure is expected to pass); at
- * ERROR with the stack when it fails for good. With `summary` (a timeout:
- * its stack says nothing) the line is `<task> <summary>`, without a stack
- * either way.
- *
- * @example
- * ```ts
- * import { MemoryHuey } from "../mod.ts";
- * import { createLogger } from "./logger.ts";
- * import { logFailure } from "./retry.ts";
- * const huey = new MemoryHuey();
- * const send = huey.task("send", () => {}, { retries: 2 });
- * logFailure(createLogger({ level: "warn" }), send.s(), new Error("SMTP 421"));
- * ```
- */
-export function logFailure(logger: Logger, task: Task, error: unknown, summary?: string): void {
-  if (summary !== undefined) {
-    if (task.retries > 0) logger.warn(`${task} ${summary}, will be retried (${task.retries} left)`);
-    else logger.error(`${task} ${summary}`);
-  } else if (task.retries > 0) {
-    logger.warn(`${task} failed, will be retried (${task.retries} left): ${describeError(error)}`);
-  } else {
-    logger.error(`Unhandled error in ${task}`, error);
-  }
-}
 
 /**
  * When `task`, which just failed at `now` (ms since the epoch), runs again:

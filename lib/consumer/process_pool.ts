@@ -51,6 +51,7 @@ function childOptions(options: ResolvedConsumerOptions): ResolvedConsumerOptions
     logFormat: options.logFormat,
     logfile: options.logfile,
     maxTasks: options.maxTasks,
+    consumerId: options.consumerId,
   });
 }
 
