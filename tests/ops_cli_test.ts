@@ -9,7 +9,16 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { freshApp, runCli, tempDir, uniqueName } from "./process_helpers.ts";
+import {
+  consumer,
+  fast,
+  freshApp,
+  runCli,
+  stop,
+  tempDir,
+  uniqueName,
+  until,
+} from "./process_helpers.ts";
 import type { CliRun } from "./process_helpers.ts";
 import { describeWithRedis, startRedisServer } from "./redis_server.ts";
 import type { RedisServer } from "./redis_server.ts";
@@ -38,7 +47,11 @@ function json(run: CliRun): unknown {
 type Fresh = Awaited<ReturnType<typeof freshApp>>;
 
 /** The tests every storage passes: `make()` gives a fresh app on that storage. */
-function commandsOn(title: string, make: () => Promise<Fresh>, location: (app: Fresh) => string) {
+function commandsOn(
+  title: string,
+  make: (trackStatus?: boolean) => Promise<Fresh>,
+  location: (app: Fresh) => string,
+) {
   describe(`huey subcommands on ${title}`, { timeout: 120_000 }, () => {
     it("info names the storage and where it is, and counts what it holds", async () => {
       const fresh = await make();
@@ -109,13 +122,57 @@ function commandsOn(title: string, make: () => Promise<Fresh>, location: (app: F
       await huey.close();
     });
 
-    it("running counts the messages consumers hold", async () => {
+    it("running lists the messages consumers hold, even without status records", async () => {
       const fresh = await make();
-      await fresh.app.add(1, 2);
+      const r = await fresh.app.add(1, 2);
       await fresh.app.huey.storage.dequeue({ now: Date.now(), leaseSeconds: 60 });
-      const report = json(await runCli(["running", fresh.url, "--json"])) as { count: number };
-      assert.equal(report.count, 1);
+      const rows = json(await runCli(["running", fresh.url, "--json"])) as {
+        id: string;
+        name: string;
+        state: string;
+      }[];
+      assert.deepEqual(rows, [{ id: r.id, name: "add", state: "running" }]);
+      const text = await runCli(["running", fresh.url]);
+      assert.match(text.stdout, new RegExp(`^${r.id}\\s+add`, "m"));
       await fresh.app.huey.close();
+    });
+
+    it("info, running and status name the live consumer that runs a task", async () => {
+      const fresh = await make(true);
+      const running = await consumer([fresh.url, "--heartbeat-interval", "1", ...fast]);
+      try {
+        const r = await fresh.app.slow(20_000);
+        await until(() => fresh.lines().includes(`start ${r.id}`), 20_000, running.output);
+        const info = json(await runCli(["info", fresh.url, "--json"])) as {
+          consumersAlive: number;
+          consumers: { id: string; pid: number; alive: boolean }[];
+          running: number;
+        };
+        assert.equal(info.consumersAlive, 1);
+        assert.equal(info.consumers[0].pid, running.child.pid);
+        assert.equal(info.running, 1);
+        const text = await runCli(["info", fresh.url]);
+        assert.match(text.stdout, /^consumers:\s+1 alive$/m);
+        await until(async () => {
+          const rows = json(await runCli(["running", fresh.url, "--json"])) as {
+            id: string;
+            consumer?: string;
+          }[];
+          return rows.length === 1 && rows[0].id === r.id &&
+            rows[0].consumer === info.consumers[0].id;
+        }, 20_000);
+        const status = json(await runCli(["status", fresh.url, r.id, "--json"])) as {
+          state: string;
+          consumer: string;
+          startedAt: string;
+        };
+        assert.equal(status.state, "running");
+        assert.equal(status.consumer, info.consumers[0].id);
+        assert.ok(Date.parse(status.startedAt) <= Date.now());
+      } finally {
+        await stop(running, "SIGTERM");
+        await fresh.app.huey.close();
+      }
     });
 
     it("dead lists the messages set aside, with the task and the reason", async () => {
@@ -203,7 +260,7 @@ function commandsOn(title: string, make: () => Promise<Fresh>, location: (app: F
 
 commandsOn(
   "SQLite",
-  () => freshApp(dir),
+  (trackStatus) => freshApp(dir, { trackStatus }),
   (fresh) => fresh.app.huey.storage.location!,
 );
 
@@ -212,7 +269,8 @@ await describeWithRedis("huey subcommands on Redis", (server) => {
   const db = 3;
   commandsOn(
     "Redis",
-    () => freshApp(dir, { redis: `${server.url}/${db}`, name: `ops-${uniqueName()}` }),
+    (trackStatus) =>
+      freshApp(dir, { redis: `${server.url}/${db}`, name: `ops-${uniqueName()}`, trackStatus }),
     () => `127.0.0.1:${server.port}/${db}`,
   );
 

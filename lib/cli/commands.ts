@@ -70,7 +70,7 @@ function limitOf(input: CommandInput): number {
 }
 
 const TASK_COLUMNS = ["id", "name", "args", "priority", "eta", "retries"];
-const RUNNING_COLUMNS = ["id", "name", "consumer", "startedAt", "attempts"];
+const RUNNING_COLUMNS = ["id", "name", "consumer", "startedAt", "attempts", "progress"];
 const DEAD_COLUMNS = ["id", "taskName", "taskId", "time", "reason"];
 
 /** A listing command (`--limit`): `list` reads and says what to print. */
@@ -119,6 +119,14 @@ function infoText(report: Awaited<ReturnType<typeof inspect.info>>, huey: Huey):
   const periodic = report.periodic.length
     ? "\n\nperiodic tasks:\n" + table(report.periodic, ["name", "schedule", "nextRun"], "")
     : "";
+  const consumers = report.consumers.length
+    ? "\n\nconsumers:\n" +
+      table(
+        report.consumers,
+        ["id", "host", "pid", "workers", "workerType", "lastBeat", "alive"],
+        "",
+      )
+    : "";
   return fields([
     ["app", `${report.name} (${huey.appModule ?? "?"})`],
     ["storage", describeStorage(huey.storage)],
@@ -129,12 +137,13 @@ function infoText(report: Awaited<ReturnType<typeof inspect.info>>, huey: Huey):
     ["results", report.results],
     [
       "consumers",
-      report.consumers
-        ? `${report.consumers.length} alive`
-        : "not known (this version of huey keeps no heartbeats)",
+      `${report.consumersAlive} alive` +
+      (report.consumers.length > report.consumersAlive
+        ? `, ${report.consumers.length - report.consumersAlive} gone (no beat for 3 intervals)`
+        : ""),
     ],
     ["tasks", report.tasks.join(", ") || "none"],
-  ]) + periodic;
+  ]) + consumers + periodic;
 }
 
 /** The subcommands, in the order `huey -h` lists them. */
@@ -164,13 +173,13 @@ export const COMMANDS: readonly Command[] = [
     async (huey, limit) =>
       rowsReport(await inspect.scheduled(huey, limit), TASK_COLUMNS, "(schedule empty)"),
   ),
-  listing("running", "tasks a consumer runs now", "--json", async (huey, limit) => {
-    const report = await inspect.running(huey, limit);
-    const text = report.tasks
-      ? rowsReport(report.tasks, RUNNING_COLUMNS, "(nothing running)").text
-      : `${report.count} message(s) leased to consumers (this version of huey does not list them)`;
-    return { json: report, text };
-  }),
+  listing(
+    "running",
+    "tasks consumers run now",
+    "--json",
+    async (huey, limit) =>
+      rowsReport(await inspect.running(huey, limit), RUNNING_COLUMNS, "(nothing running)"),
+  ),
   listing(
     "dead",
     "messages set aside: failed for good, undecodable, unknown task, delivered too often",

@@ -4,16 +4,15 @@
  * takes the app's Huey, loaded as the consumer loads it, without starting a
  * consumer.
  *
- * The status, running tasks, consumers, cancel and dead-letter calls come
- * from the Huey when it has them (`huey.status()`, `huey.running()`,
- * `huey.consumers()`, `huey.cancel()`, `huey.deadLetters()`,
- * `huey.requeue()`); until then they are read from what every storage
- * keeps: the queue, the schedule, the result store and the error store.
+ * Status, running tasks and consumers come from the Huey (`huey.status()`,
+ * `huey.running()`, `huey.consumers()`); cancel and dead letters from
+ * `huey.cancel()`, `huey.deadLetters()` and `huey.requeue()` when the Huey
+ * has them, until then from the error store.
  *
  * @module
  */
 import type { Huey } from "../huey.ts";
-import type { StoredResult } from "../result.ts";
+import type { TaskStatus } from "../status.ts";
 import type { Task } from "../task.ts";
 import { describeStorage } from "../consumer/outage.ts";
 import { CommandError } from "./command_error.ts";
@@ -60,11 +59,8 @@ export interface DeadRow {
   time: string;
 }
 
-/** The operations API the Huey gains with task status and dead letters (issue 15). */
+/** The operations API the Huey gains with cancelling and dead letters (issue 15). */
 interface Operations {
-  status(id: string): Promise<{ state: string } & Record<string, unknown>>;
-  running(limit?: number): Promise<Record<string, unknown>[]>;
-  consumers(): Promise<Record<string, unknown>[]>;
   cancel(id: string): Promise<boolean>;
   deadLetters(options?: { limit?: number }): Promise<Record<string, unknown>[]>;
   requeue(id: string): Promise<number>;
@@ -92,14 +88,13 @@ function periodicRows(huey: Huey, now: Date) {
 /** What `huey info` shows. */
 export async function info(huey: Huey) {
   const storage = huey.storage;
-  const consumers = operation(huey, "consumers");
-  const [queued, scheduled, running, dead, results, alive] = await Promise.all([
+  const [queued, scheduled, running, dead, results, consumers] = await Promise.all([
     storage.queueSize(),
     storage.scheduleSize(),
     storage.leasedSize(),
     deadLetters(huey).then((rows) => rows.length),
     storage.resultStoreSize(),
-    consumers ? consumers() : Promise.resolve(undefined),
+    huey.consumers(),
   ]);
   return {
     name: huey.name,
@@ -113,7 +108,12 @@ export async function info(huey: Huey) {
     running,
     deadLetters: dead,
     results,
-    ...(alive ? { consumers: alive.filter((c) => c.alive !== false) } : {}),
+    consumersAlive: consumers.filter((c) => c.alive).length,
+    consumers: consumers.map((c) => ({
+      ...c,
+      startedAt: new Date(c.startedAt).toISOString(),
+      lastBeat: new Date(c.lastBeat).toISOString(),
+    })),
     tasks: huey.taskNames(),
     periodic: periodicRows(huey, new Date(huey.now())),
   };
@@ -129,20 +129,37 @@ export async function scheduled(huey: Huey, limit?: number): Promise<TaskRow[]> 
   return (await huey.scheduled(limit)).map(taskRow);
 }
 
+/** A status as the commands show it: times as ISO strings. */
+export function statusRow(status: TaskStatus): Record<string, unknown> {
+  const iso = (ms?: number) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return {
+    ...status,
+    enqueuedAt: iso(status.enqueuedAt),
+    startedAt: iso(status.startedAt),
+    finishedAt: iso(status.finishedAt),
+  };
+}
+
 /**
- * Tasks a consumer runs now: `huey.running()` where the Huey has it;
- * else only how many messages are leased (storages do not list them).
+ * Tasks consumers run now: the status records of running tasks
+ * (`trackStatus: true` keeps them: which consumer, since when), and every
+ * other leased message, which tells only the task.
  */
-export async function running(
-  huey: Huey,
-  limit?: number,
-): Promise<{ count: number; tasks?: Record<string, unknown>[] }> {
-  const list = operation(huey, "running");
-  if (list) {
-    const tasks = await list(limit);
-    return { count: tasks.length, tasks };
+export async function running(huey: Huey, limit: number): Promise<Record<string, unknown>[]> {
+  const recorded = await huey.running(limit);
+  const known = new Set(recorded.map((status) => status.id));
+  const rows = recorded.map(statusRow);
+  for (const data of await huey.storage.leasedItems()) {
+    if (rows.length >= limit) break;
+    let task: Task;
+    try {
+      task = huey.decodeTask(data);
+    } catch {
+      continue; // a consumer sets it aside
+    }
+    if (!known.has(task.id)) rows.push({ id: task.id, name: task.name, state: "running" });
   }
-  return { count: await huey.storage.leasedSize() };
+  return rows;
 }
 
 /** Messages set aside: dead letters, or today's error store. */
@@ -171,40 +188,26 @@ export async function deadLetters(huey: Huey, limit?: number): Promise<DeadRow[]
   });
 }
 
-/** `huey.status(id)` where the Huey has it; else found in the queue, schedule, results, error store. */
+/** `huey.status(id)`; an id the storage knows nothing of is bad input. */
 export async function status(huey: Huey, id: string): Promise<Record<string, unknown>> {
-  const find = operation(huey, "status");
-  const found = find ? await find(id) : await findTask(huey, id);
+  let found: TaskStatus;
+  try {
+    found = await huey.status(id);
+  } catch (error) {
+    // A TypeError or RangeError: not an id a task can have.
+    if (error instanceof TypeError || error instanceof RangeError) {
+      throw new CommandError(`bad task id ${JSON.stringify(id)}: ${error.message}`);
+    }
+    throw error;
+  }
   if (found.state === "unknown") {
     throw new CommandError(
-      `unknown task id ${JSON.stringify(id)}: not queued, scheduled, running or stored in ${
+      `unknown task id ${JSON.stringify(id)}: not queued, scheduled, running or recorded in ${
         describeStorage(huey.storage)
-      } (check the id, and that results are kept: results: true)`,
+      } (check the id; records are kept statusTtl seconds after a task ends)`,
     );
   }
-  return found;
-}
-
-/** The state of invocation `id`, from what every storage keeps. */
-async function findTask(
-  huey: Huey,
-  id: string,
-): Promise<{ state: string } & Record<string, unknown>> {
-  const queued = (await huey.pending()).find((t) => t.id === id);
-  if (queued) return { ...taskRow(queued), state: "queued" };
-  const later = (await huey.scheduled()).find((t) => t.id === id);
-  if (later) return { ...taskRow(later), state: "scheduled" };
-  const stored = await huey.storage.peekData(id);
-  if (stored !== undefined) {
-    const outcome = huey.serializer.decode(stored) as StoredResult;
-    return "error" in outcome
-      ? { id, state: "failed", error: outcome.error }
-      : { id, state: "complete", value: outcome.value };
-  }
-  const dead = (await deadLetters(huey)).find((row) => row.taskId === id);
-  if (dead) return { ...dead, id, state: "dead" };
-  if (await huey.isRevoked(id)) return { id, state: "revoked" };
-  return { id, state: "unknown" };
+  return statusRow(found);
 }
 
 /** Put dead letters back in the queue: one by id, or all; how many went back. */
