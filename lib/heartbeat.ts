@@ -55,6 +55,11 @@ export interface HeartbeatHost {
   readonly logger: Logger;
   /** The current time, ms since the epoch. */
   now(): number;
+  /**
+   * Where a failed beat goes instead of a WARN line each time (the
+   * consumer reports it as part of a storage outage: one line in all).
+   */
+  reportError?(what: string, error: unknown): void;
 }
 
 /** The seconds a record of a consumer beating every `interval` seconds is kept. */
@@ -118,7 +123,9 @@ export class Heartbeat {
     const interval = this.#registration.interval;
     this.#timer = setInterval(() => {
       this.beat().catch((error) => {
-        this.#host.logger.warn(`Cannot renew the consumer heartbeat: ${describeError(error)}`);
+        const what = "Cannot renew the consumer heartbeat";
+        if (this.#host.reportError) return this.#host.reportError(what, error);
+        this.#host.logger.warn(`${what}: ${describeError(error)}`);
       });
     }, interval * 1000);
     unrefTimer(this.#timer);

@@ -18,6 +18,7 @@ import type { WorkerPool } from "./pool.ts";
 import { ProcessPool } from "./process_pool.ts";
 import { describeStorage, waitForStorage } from "./outage.ts";
 import { Scheduler } from "./scheduler.ts";
+import { reportStorageError } from "./worker_loop.ts";
 import { ThreadPool } from "./thread_pool.ts";
 
 /** Extra settings of a {@link Consumer} beyond the CLI options. */
@@ -127,7 +128,13 @@ export class Consumer {
       // Registered first: a storage that is down says so before any worker starts.
       const { consumerId, workers, workerType, heartbeatInterval } = options;
       const info = { id: consumerId!, workers, workerType };
-      this.#heartbeat = new Heartbeat(huey, info, heartbeatInterval);
+      const host = {
+        storage,
+        logger: huey.logger,
+        now: () => huey.now(),
+        reportError: (what: string, error: unknown) => reportStorageError(huey, what, error),
+      };
+      this.#heartbeat = new Heartbeat(host, info, heartbeatInterval);
       await this.#heartbeat.start();
     }
     this.#pool = this.#newPool();
