@@ -16,6 +16,8 @@ export interface WorkerActivity {
   onTaskStart?(task: { id: string; name: string; timeout?: number; started: number }): void;
   /** The task ended. */
   onTaskEnd?(): void;
+  /** The id of the consumer this worker belongs to, named in task status records. */
+  consumerId?: string;
 }
 
 /** Options of {@link runWorkerLoop}. */
@@ -109,6 +111,7 @@ export async function processDelivery(
     const outcome = await huey.executor.executeDelivery(delivery, {
       signal: abort,
       onStart: activity.onTaskStart,
+      consumer: activity.consumerId,
     });
     if (outcome.status === "interrupted") {
       await storage.extendLease(delivery.receipt, huey.now(), 0);
