@@ -4,10 +4,16 @@
  * statement per task; what is taken ahead stays leased, and goes back to
  * its place in the queue when no dequeue comes for it or the storage closes.
  */
-import { describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import postgres from "postgres";
 import { PostgresStorage } from "../lib/storage/postgres/storage.ts";
+import { scriptCommand } from "../lib/runtime.ts";
 import { describeWithPostgres } from "./postgres_server.ts";
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -17,11 +23,11 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const loopDequeue = (storage: PostgresStorage) =>
   storage.dequeue({ now: T0, leaseSeconds: 30, wait: 1, peekKey: "marker" });
 
-/** Poll `check` every 5 ms until it holds or 5 s pass. */
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + 5000;
+/** Poll `check` every 5 ms until it holds or `ms` pass. */
+async function eventually(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
+  const deadline = performance.now() + ms;
   while (!(await check())) {
-    assert.ok(performance.now() < deadline, `${what} within 5 s`);
+    assert.ok(performance.now() < deadline, `${what} within ${ms} ms`);
     await sleep(5);
   }
 }
@@ -129,6 +135,71 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
       } finally {
         await close().catch(() => {});
         await other.close();
+      }
+    });
+
+    it("two consumer processes, one killed mid-drain: every task runs, none more than its lease allows, nothing left leased", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "huey-pg-ahead-"));
+      after(() => rmSync(dir, { recursive: true, force: true }));
+      const log = join(dir, "ran.log");
+      const config = { url: server.url, name: `drain-${RUN}`, log, lease: 1 };
+      const module = join(dir, "app.mjs");
+      const appPath = fileURLToPath(new URL("./fixtures/postgres_app.ts", import.meta.url));
+      writeFileSync(
+        module,
+        `import { makeApp } from ${JSON.stringify(pathToFileURL(appPath).href)};\n` +
+          `export const app = makeApp(${JSON.stringify(config)});\n` +
+          `export const huey = app.huey;\n`,
+      );
+      const { app } = await import(pathToFileURL(module).href);
+      const cli = fileURLToPath(new URL("../cli.ts", import.meta.url));
+      const start = () => {
+        const { command, args } = scriptCommand(cli, [
+          module,
+          "-w",
+          "4",
+          "-d",
+          "0.05",
+          "-m",
+          "0.2",
+        ]);
+        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+        const state = { output: "", child, closed: new Promise((r) => child.on("close", r)) };
+        child.stdout!.on("data", (chunk) => (state.output += chunk));
+        child.stderr!.on("data", (chunk) => (state.output += chunk));
+        return state;
+      };
+      const ran = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
+      const storage = app.huey.storage as PostgresStorage;
+      await app.huey.flush();
+      await app.note.map(Array.from({ length: 400 }, (_, i) => [i] as [number]));
+      const [a, b] = [start(), start()];
+      try {
+        await eventually("some tasks ran", async () => ran().length >= 100, 60_000);
+        a.child.kill("SIGKILL");
+        await a.closed;
+        await eventually("every task ran", async () => new Set(ran()).size >= 400, 60_000);
+        const runs = ran().map(Number);
+        assert.deepEqual(
+          [...new Set(runs)].sort((x, y) => x - y),
+          Array.from({ length: 400 }, (_, i) => i),
+        );
+        // Twice only what the killed consumer held: its 4 running tasks and 4 taken ahead.
+        assert.ok(runs.length - 400 <= 8, `${runs.length - 400} ran twice`);
+        b.child.kill("SIGINT");
+        await b.closed;
+        assert.equal(await storage.queueSize(), 0, b.output);
+        assert.equal(
+          await storage.leasedSize(),
+          0,
+          "the stopped consumer gave back what it took ahead",
+        );
+      } finally {
+        for (const c of [a, b]) {
+          if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+        }
+        await Promise.all([a.closed, b.closed]);
+        await app.huey.close();
       }
     });
 
