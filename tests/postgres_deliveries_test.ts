@@ -184,8 +184,9 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
           [...new Set(runs)].sort((x, y) => x - y),
           Array.from({ length: 400 }, (_, i) => i),
         );
-        // Twice only what the killed consumer held: its 4 running tasks and 4 taken ahead.
-        assert.ok(runs.length - 400 <= 8, `${runs.length - 400} ran twice`);
+        // Twice only what the killed consumer was running (its 4 workers): what it
+        // had taken ahead had not run yet, and came back by lease recovery.
+        assert.ok(runs.length - 400 <= 4, `${runs.length - 400} ran twice`);
         b.child.kill("SIGINT");
         await b.closed;
         assert.equal(await storage.queueSize(), 0, b.output);
