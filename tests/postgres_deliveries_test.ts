@@ -138,7 +138,7 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
       }
     });
 
-    it("two consumer processes, one killed mid-drain: every task runs, none more than its lease allows, nothing left leased", async () => {
+    it("two consumer processes, one killed mid-drain: every task runs, only what it was running runs twice, nothing stays leased", async () => {
       const dir = mkdtempSync(join(tmpdir(), "huey-pg-ahead-"));
       after(() => rmSync(dir, { recursive: true, force: true }));
       const log = join(dir, "ran.log");
@@ -179,6 +179,14 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
         a.child.kill("SIGKILL");
         await a.closed;
         await eventually("every task ran", async () => new Set(ran()).size >= 400, 60_000);
+        // What the killed consumer held comes back when its 1 s leases end.
+        const settled = async () =>
+          (await storage.queueSize()) + (await storage.leasedSize()) === 0;
+        await eventually(
+          "the killed consumer's leases recovered and acknowledged",
+          settled,
+          60_000,
+        );
         const runs = ran().map(Number);
         assert.deepEqual(
           [...new Set(runs)].sort((x, y) => x - y),
@@ -189,12 +197,7 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
         assert.ok(runs.length - 400 <= 4, `${runs.length - 400} ran twice`);
         b.child.kill("SIGINT");
         await b.closed;
-        assert.equal(await storage.queueSize(), 0, b.output);
-        assert.equal(
-          await storage.leasedSize(),
-          0,
-          "the stopped consumer gave back what it took ahead",
-        );
+        assert.equal(await storage.leasedSize(), 0, b.output);
       } finally {
         for (const c of [a, b]) {
           if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
