@@ -6,15 +6,14 @@
  */
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import postgres from "postgres";
 import { PostgresStorage } from "../lib/storage/postgres/storage.ts";
-import { scriptCommand } from "../lib/runtime.ts";
+import { writeAppModule } from "./fixtures/postgres_app.ts";
 import { describeWithPostgres } from "./postgres_server.ts";
+import { startConsumer, stop } from "./process_helpers.ts";
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 const T0 = Date.UTC(2026, 0, 1, 12, 0, 0);
@@ -144,31 +143,8 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
       const log = join(dir, "ran.log");
       const config = { url: server.url, name: `drain-${RUN}`, log, lease: 1 };
       const module = join(dir, "app.mjs");
-      const appPath = fileURLToPath(new URL("./fixtures/postgres_app.ts", import.meta.url));
-      writeFileSync(
-        module,
-        `import { makeApp } from ${JSON.stringify(pathToFileURL(appPath).href)};\n` +
-          `export const app = makeApp(${JSON.stringify(config)});\n` +
-          `export const huey = app.huey;\n`,
-      );
-      const { app } = await import(pathToFileURL(module).href);
-      const cli = fileURLToPath(new URL("../cli.ts", import.meta.url));
-      const start = () => {
-        const { command, args } = scriptCommand(cli, [
-          module,
-          "-w",
-          "4",
-          "-d",
-          "0.05",
-          "-m",
-          "0.2",
-        ]);
-        const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-        const state = { output: "", child, closed: new Promise((r) => child.on("close", r)) };
-        child.stdout!.on("data", (chunk) => (state.output += chunk));
-        child.stderr!.on("data", (chunk) => (state.output += chunk));
-        return state;
-      };
+      const app = await writeAppModule(module, config);
+      const start = () => startConsumer([module, "-w", "4", "-d", "0.05", "-m", "0.2"]);
       const ran = () => (existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : []);
       const storage = app.huey.storage as PostgresStorage;
       await app.huey.flush();
@@ -177,7 +153,7 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
       try {
         await eventually("some tasks ran", async () => ran().length >= 100, 60_000);
         a.child.kill("SIGKILL");
-        await a.closed;
+        await a.exited;
         await eventually("every task ran", async () => new Set(ran()).size >= 400, 60_000);
         // What the killed consumer held comes back when its 1 s leases end.
         const settled = async () =>
@@ -195,14 +171,13 @@ await describeWithPostgres("PostgresStorage deliveries", (server) => {
         // Twice only what the killed consumer was running (its 4 workers): what it
         // had taken ahead had not run yet, and came back by lease recovery.
         assert.ok(runs.length - 400 <= 4, `${runs.length - 400} ran twice`);
-        b.child.kill("SIGINT");
-        await b.closed;
-        assert.equal(await storage.leasedSize(), 0, b.output);
+        await stop(b);
+        assert.equal(await storage.leasedSize(), 0, b.output());
       } finally {
         for (const c of [a, b]) {
           if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
         }
-        await Promise.all([a.closed, b.closed]);
+        await Promise.all([a.exited, b.exited]);
         await app.huey.close();
       }
     });
