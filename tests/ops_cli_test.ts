@@ -131,7 +131,9 @@ function commandsOn(
         name: string;
         state: string;
       }[];
-      assert.deepEqual(rows, [{ id: r.id, name: "add", state: "running" }]);
+      assert.deepEqual(rows.map(({ id, name, state }) => ({ id, name, state })), [
+        { id: r.id, name: "add", state: "running" },
+      ]);
       const text = await runCli(["running", fresh.url]);
       assert.match(text.stdout, new RegExp(`^${r.id}\\s+add`, "m"));
       await fresh.app.huey.close();

@@ -140,26 +140,9 @@ export function statusRow(status: TaskStatus): Record<string, unknown> {
   };
 }
 
-/**
- * Tasks consumers run now: the status records of running tasks
- * (`trackStatus: true` keeps them: which consumer, since when), and every
- * other leased message, which tells only the task.
- */
+/** Tasks consumers run now (with `trackStatus`, also which consumer and since when). */
 export async function running(huey: Huey, limit: number): Promise<Record<string, unknown>[]> {
-  const recorded = await huey.running(limit);
-  const known = new Set(recorded.map((status) => status.id));
-  const rows = recorded.map(statusRow);
-  for (const data of await huey.storage.leasedItems()) {
-    if (rows.length >= limit) break;
-    let task: Task;
-    try {
-      task = huey.decodeTask(data);
-    } catch {
-      continue; // a consumer sets it aside
-    }
-    if (!known.has(task.id)) rows.push({ id: task.id, name: task.name, state: "running" });
-  }
-  return rows;
+  return (await huey.running(limit)).map(statusRow);
 }
 
 /** Messages set aside: dead letters, or today's error store. */
