@@ -568,22 +568,48 @@ export class FileStorage implements Storage {
 
   // -- error store ---------------------------------------------------------
 
-  #putError(data: string, reason: string, now: number): void {
-    const item: ErrorItem = { data, reason, time: now };
+  #putError(data: string, reason: string, now: number, info?: string): void {
+    const item: Omit<ErrorItem, "id"> = { data, reason, time: now, info };
     this.#write(this.#errors, ascKey(this.#nextSeq()), JSON.stringify(item));
   }
 
-  putError(data: string, reason: string, now: number): Promise<void> {
-    return this.#locked("store an error", () => this.#putError(data, reason, now));
+  putError(data: string, reason: string, now: number, info?: string): Promise<void> {
+    return this.#locked("store an error", () => this.#putError(data, reason, now, info));
+  }
+
+  /** The kept message in the file `id` of `errors/` (its name), if there is one. */
+  #errorItem(id: string): ErrorItem | undefined {
+    // Only a name listed there: an id is never a path of its own.
+    if (!this.#list(this.#errors).includes(id)) return undefined;
+    const item = JSON.parse(readFileSync(join(this.#errors, id), "utf8")) as ErrorItem;
+    const kept: ErrorItem = { id, data: item.data, reason: item.reason, time: item.time };
+    if (typeof item.info === "string") kept.info = item.info;
+    return kept;
   }
 
   errorItems(limit?: number): Promise<ErrorItem[]> {
     return this.#locked("list errors", () => {
       const names = this.#list(this.#errors).sort().slice(0, cap(limit));
-      return names.map((name) => {
-        const item = JSON.parse(readFileSync(join(this.#errors, name), "utf8")) as ErrorItem;
-        return { data: item.data, reason: item.reason, time: item.time };
-      });
+      return names.map((name) => this.#errorItem(name) as ErrorItem);
+    });
+  }
+
+  deleteError(id: string): Promise<boolean> {
+    return this.#locked("delete an error", () => {
+      if (!this.#errorItem(id)) return false;
+      unlinkSync(join(this.#errors, id));
+      return true;
+    });
+  }
+
+  /** Under the lock: the queue file is written before the error file goes (a crash between keeps both). */
+  requeueError(id: string, priority: number): Promise<boolean> {
+    return this.#locked("requeue an error", () => {
+      const item = this.#errorItem(id);
+      if (!item) return false;
+      this.#enqueue(item.data, priority);
+      unlinkSync(join(this.#errors, id));
+      return true;
     });
   }
 

@@ -108,6 +108,7 @@ export class MemoryStorage implements Storage {
   /** Counters, apart from #data; `expires` (ms, on the callers' clock) when they have a ttl. */
   #counters = new Map<string, { value: number; expires?: number }>();
   #errors: ErrorItem[] = [];
+  #errorSeq = 0;
   #dataWaiters = new Map<string, Set<() => void>>();
   #queueWaiters = new Set<() => void>();
   #closeWaiters = new Set<() => void>();
@@ -368,14 +369,32 @@ export class MemoryStorage implements Storage {
     this.#counters.clear();
   }
 
-  async putError(data: string, reason: string, now: number): Promise<void> {
+  async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
     this.#open();
-    this.#errors.push({ data, reason, time: now });
+    const item: ErrorItem = { id: String(++this.#errorSeq), data, reason, time: now };
+    if (info !== undefined) item.info = info;
+    this.#errors.push(item);
   }
 
   async errorItems(limit?: number): Promise<ErrorItem[]> {
     this.#open();
     return this.#errors.slice(0, limit).map((item) => ({ ...item }));
+  }
+
+  async deleteError(id: string): Promise<boolean> {
+    this.#open();
+    const at = this.#errors.findIndex((item) => item.id === id);
+    if (at >= 0) this.#errors.splice(at, 1);
+    return at >= 0;
+  }
+
+  async requeueError(id: string, priority: number): Promise<boolean> {
+    this.#open();
+    const item = this.#errors.find((kept) => kept.id === id);
+    if (!item) return false;
+    this.#push(item.data, priority);
+    this.#errors.splice(this.#errors.indexOf(item), 1);
+    return true;
   }
 
   async flushErrors(): Promise<void> {

@@ -15,6 +15,7 @@ import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
+import { ERROR_SQL, errorItem } from "./sqlite_errors.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
@@ -89,10 +90,7 @@ const SQL = {
   resultItems: `SELECT CAST(key AS BLOB) AS key, CAST(value AS BLOB) AS value
     FROM huey_kv WHERE name = ?`,
   flushResults: "DELETE FROM huey_kv WHERE name = ?",
-  putError: "INSERT INTO huey_error (name, data, reason, time) VALUES (?, ?, ?, ?)",
-  errorItems: `SELECT CAST(data AS BLOB) AS data, CAST(reason AS BLOB) AS reason, time
-    FROM huey_error WHERE name = ? ORDER BY id LIMIT ?`,
-  flushErrors: "DELETE FROM huey_error WHERE name = ?",
+  ...ERROR_SQL,
   ...COUNTER_SQL,
 } as const;
 
@@ -471,7 +469,7 @@ export class SqliteStorage implements Storage {
   #setAside(sql: Statements, row: Row, from: "the queue" | "the schedule", now: number): void {
     const where = `${from} of SqliteStorage "${this.name}" at ${this.#where}`;
     const { data, reason } = notUtf8(row.data as Uint8Array, where);
-    sql.putError.run(this.name, data, reason, now);
+    sql.putError.run(this.name, data, reason, now, null);
     (from === "the queue" ? sql.discard : sql.discardScheduled).run(row.id as number);
   }
 
@@ -684,19 +682,31 @@ export class SqliteStorage implements Storage {
 
   // -- error store ---------------------------------------------------------
 
-  async putError(data: string, reason: string, now: number): Promise<void> {
-    this.#run("store an error", (sql) => sql.putError.run(this.name, data, reason, now));
+  async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
+    this.#run(
+      "store an error",
+      (sql) => sql.putError.run(this.name, data, reason, now, info ?? null),
+    );
   }
 
   async errorItems(limit?: number): Promise<ErrorItem[]> {
     return this.#run("list errors", (sql) => {
-      const rows = sql.errorItems.all(this.name, sqlLimit(limit)) as Row[];
-      return rows.map((row) => ({
-        data: text(row.data),
-        reason: text(row.reason),
-        time: row.time as number,
-      }));
+      return (sql.errorItems.all(this.name, sqlLimit(limit)) as Row[]).map(errorItem);
     });
+  }
+
+  async deleteError(id: string): Promise<boolean> {
+    return this.#run("delete an error", (sql) => sql.deleteError.run(this.name, id).changes > 0);
+  }
+
+  /** One transaction: the message is queued, then its error row goes (no row, nothing queued). */
+  async requeueError(id: string, priority: number): Promise<boolean> {
+    const done = this.#transaction("requeue an error", (sql) => {
+      if (sql.requeueError.run(priority, this.name, id).changes === 0) return false;
+      return sql.deleteError.run(this.name, id).changes > 0;
+    });
+    if (done) this.#queued.notify();
+    return done;
   }
 
   async flushErrors(): Promise<void> {

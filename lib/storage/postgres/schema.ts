@@ -28,7 +28,7 @@ import { quoteIdentifier } from "./names.ts";
 import type { PostgresNames } from "./names.ts";
 
 /** The version of the tables this library reads and writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Version 1, created from nothing. The queue's `id` orders messages within
@@ -98,11 +98,22 @@ function addCounters(n: PostgresNames): string[] {
 }
 
 /**
+ * Version 3 makes the error store the dead-letter store: `info` holds what
+ * the Huey keeps beside the reason (task id and name, attempts, last error).
+ */
+function addErrorInfo(n: PostgresNames): string[] {
+  return [`ALTER TABLE ${n.errors} ADD COLUMN IF NOT EXISTS info text`];
+}
+
+/**
  * `MIGRATIONS[v - 1]` takes the tables from version `v` to `v + 1`; its
  * length is always `SCHEMA_VERSION - 1`. A database made from nothing runs
  * version 1's statements, then every step.
  */
-export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [addCounters];
+export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [
+  addCounters,
+  addErrorInfo,
+];
 
 /** A connection that runs statements, alone or in a transaction. */
 export interface Transactional extends PgRunner {

@@ -533,12 +533,13 @@ export class PostgresStorage implements Storage {
 
   // -- error store ---------------------------------------------------------------------
 
-  async putError(data: string, reason: string, now: number): Promise<void> {
+  async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
     await this.#query("store an error", this.#sql.putError, [
       this.name,
       toColumn(data),
       toColumn(reason),
       now,
+      info === undefined ? null : toColumn(info),
     ]);
   }
 
@@ -547,11 +548,30 @@ export class PostgresStorage implements Storage {
       this.name,
       sqlLimit(limit),
     ]);
-    return rows.map((row) => ({
-      data: fromColumn(row.data),
-      reason: fromColumn(row.reason),
-      time: row.time as number,
-    }));
+    return rows.map((row) => {
+      const item: ErrorItem = {
+        id: row.id as string,
+        data: fromColumn(row.data),
+        reason: fromColumn(row.reason),
+        time: row.time as number,
+      };
+      if (row.info !== null && row.info !== undefined) item.info = fromColumn(row.info);
+      return item;
+    });
+  }
+
+  async deleteError(id: string): Promise<boolean> {
+    if (!/^[0-9]{1,18}$/.test(id)) return false;
+    return (await this.#query("delete an error", this.#sql.deleteError, [this.name, id])).length >
+      0;
+  }
+
+  async requeueError(id: string, priority: number): Promise<boolean> {
+    if (!/^[0-9]{1,18}$/.test(id)) return false;
+    const params = [this.name, id, priority, this.#names.queueChannel];
+    const done = (await this.#query("requeue an error", this.#sql.requeueError, params)).length > 0;
+    if (done) this.#waits.queued.notify();
+    return done;
   }
 
   async flushErrors(): Promise<void> {
