@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { ConfigurationError, ResultTimeout, TaskError } from "./errors.ts";
+import { ConfigurationError, ResultTimeout } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
+import { deadLetterError } from "./dead_letters.ts";
 import { checkTaskId, Task } from "./task.ts";
 import type { RescheduleOptions, RevokeOptions } from "./task.ts";
 
@@ -108,7 +109,8 @@ export class Result<T> {
     }
     const settled = this.#settled;
     if (!settled) return undefined;
-    if ("error" in settled) throw new TaskError(settled.error);
+    // A dead letter's marker throws DeadLetterError / UnknownTaskError, any other failure TaskError.
+    if ("error" in settled) throw deadLetterError(settled.error);
     return settled.value as T;
   }
 

@@ -11,6 +11,8 @@ import { Chord, lastOf, prepareChord } from "./chord.ts";
 import type { ChordHost } from "./chord.ts";
 import { Enqueuer } from "./enqueue.ts";
 import type { EnqueuerHost } from "./enqueue.ts";
+import { DeadLetters } from "./dead_letters.ts";
+import type { DeadLetterHost } from "./dead_letters.ts";
 import { EventFeed } from "./events.ts";
 import type { EventFeedHost } from "./events.ts";
 import { Executor } from "./executor.ts";
@@ -44,7 +46,8 @@ export interface HueyHost
     EventFeedHost,
     RevocationHost,
     ResultStoreHost,
-    UniquenessHost {}
+    UniquenessHost,
+    DeadLetterHost {}
 
 /** A Huey's rooms, wired. */
 export interface Rooms {
@@ -79,6 +82,8 @@ export interface Rooms {
   >;
   /** What runs tasks. */
   readonly executor: Executor;
+  /** The dead-letter store. */
+  readonly deadLetters: DeadLetters;
   /** What a `Result` reads through. */
   readonly backend: ResultBackend;
   /** What a task wrapper enqueues and revokes through. */
@@ -128,9 +133,10 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     now: () => host.now(),
     put: (task) => enqueuer.put(task),
   };
+  const deadLetters = new DeadLetters(host, codec, registry, unique);
   const executor: Executor = new Executor(
     host,
-    { registry, codec, revocations, hooks, events: feed, unique, chords },
+    { registry, codec, revocations, hooks, events: feed, unique, chords, deadLetters },
     (task, now) => enqueuer.put(task, now),
   );
   const backend: ResultBackend = {
@@ -196,6 +202,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     enqueuer,
     submit,
     executor,
+    deadLetters,
     backend,
     wrappers,
     declare: (definition) => {

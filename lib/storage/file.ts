@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { FileCounters } from "./file_counters.ts";
+import { FileErrors } from "./file_errors.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
@@ -132,6 +133,7 @@ export class FileStorage implements Storage {
   #errors: string;
   #counters: string;
   #counterFiles: FileCounters;
+  #errorFiles: FileErrors;
   #lock: FileLock;
   #seqFile: string;
   #closed = false;
@@ -159,6 +161,11 @@ export class FileStorage implements Storage {
     this.#errors = join(this.directory, "errors");
     this.#counters = join(this.directory, "counters");
     this.#counterFiles = new FileCounters(this.#counters, (d, n, c) => this.#write(d, n, c));
+    this.#errorFiles = new FileErrors(this.#errors, {
+      write: (d, n, c) => this.#write(d, n, c),
+      nextName: () => ascKey(this.#nextSeq()),
+      enqueue: (data, priority) => this.#enqueue(data, priority),
+    });
     this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
@@ -331,7 +338,7 @@ export class FileStorage implements Storage {
     if (data !== undefined) return data;
     const from = dir === this.#queue ? "the queue" : "the schedule";
     const { data: kept, reason } = notUtf8(bytes, `${from} of ${this.#where(name)}`);
-    this.#putError(kept, reason, now);
+    this.#errorFiles.put(kept, reason, now);
     unlinkSync(file);
     return undefined;
   }
@@ -566,51 +573,22 @@ export class FileStorage implements Storage {
     return this.#locked("flush counters", () => this.#clear(this.#counters));
   }
 
-  // -- error store ---------------------------------------------------------
-
-  #putError(data: string, reason: string, now: number, info?: string): void {
-    const item: Omit<ErrorItem, "id"> = { data, reason, time: now, info };
-    this.#write(this.#errors, ascKey(this.#nextSeq()), JSON.stringify(item));
-  }
+  // -- error store (file_errors.ts) ----------------------------------------
 
   putError(data: string, reason: string, now: number, info?: string): Promise<void> {
-    return this.#locked("store an error", () => this.#putError(data, reason, now, info));
-  }
-
-  /** The kept message in the file `id` of `errors/` (its name), if there is one. */
-  #errorItem(id: string): ErrorItem | undefined {
-    // Only a name listed there: an id is never a path of its own.
-    if (!this.#list(this.#errors).includes(id)) return undefined;
-    const item = JSON.parse(readFileSync(join(this.#errors, id), "utf8")) as ErrorItem;
-    const kept: ErrorItem = { id, data: item.data, reason: item.reason, time: item.time };
-    if (typeof item.info === "string") kept.info = item.info;
-    return kept;
+    return this.#locked("store an error", () => this.#errorFiles.put(data, reason, now, info));
   }
 
   errorItems(limit?: number): Promise<ErrorItem[]> {
-    return this.#locked("list errors", () => {
-      const names = this.#list(this.#errors).sort().slice(0, cap(limit));
-      return names.map((name) => this.#errorItem(name) as ErrorItem);
-    });
+    return this.#locked("list errors", () => this.#errorFiles.items(cap(limit)));
   }
 
   deleteError(id: string): Promise<boolean> {
-    return this.#locked("delete an error", () => {
-      if (!this.#errorItem(id)) return false;
-      unlinkSync(join(this.#errors, id));
-      return true;
-    });
+    return this.#locked("delete an error", () => this.#errorFiles.delete(id));
   }
 
-  /** Under the lock: the queue file is written before the error file goes (a crash between keeps both). */
   requeueError(id: string, priority: number): Promise<boolean> {
-    return this.#locked("requeue an error", () => {
-      const item = this.#errorItem(id);
-      if (!item) return false;
-      this.#enqueue(item.data, priority);
-      unlinkSync(join(this.#errors, id));
-      return true;
-    });
+    return this.#locked("requeue an error", () => this.#errorFiles.requeue(id, priority));
   }
 
   flushErrors(): Promise<void> {

@@ -15,8 +15,8 @@ import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
-import { ERROR_SQL, errorItem } from "./sqlite_errors.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import { ERROR_SQL, SqliteErrors } from "./sqlite_errors.ts";
+import type { Delivery, DequeueOptions, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
 export interface SqliteStorageOptions {
@@ -259,6 +259,12 @@ export class SqliteStorage implements Storage {
     this,
     (action, fn) => this.#run(action, fn),
     (action, fn) => this.#transaction(action, fn),
+  );
+  readonly #errors = new SqliteErrors(
+    this,
+    (action, fn) => this.#run(action, fn),
+    (action, fn) => this.#transaction(action, fn),
+    () => this.#queued.notify(),
   );
 
   /**
@@ -680,38 +686,12 @@ export class SqliteStorage implements Storage {
   readonly deleteCounter: Storage["deleteCounter"] = async (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = async () => this.#counters.flush();
 
-  // -- error store ---------------------------------------------------------
-
-  async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
-    this.#run(
-      "store an error",
-      (sql) => sql.putError.run(this.name, data, reason, now, info ?? null),
-    );
-  }
-
-  async errorItems(limit?: number): Promise<ErrorItem[]> {
-    return this.#run("list errors", (sql) => {
-      return (sql.errorItems.all(this.name, sqlLimit(limit)) as Row[]).map(errorItem);
-    });
-  }
-
-  async deleteError(id: string): Promise<boolean> {
-    return this.#run("delete an error", (sql) => sql.deleteError.run(this.name, id).changes > 0);
-  }
-
-  /** One transaction: the message is queued, then its error row goes (no row, nothing queued). */
-  async requeueError(id: string, priority: number): Promise<boolean> {
-    const done = this.#transaction("requeue an error", (sql) => {
-      if (sql.requeueError.run(priority, this.name, id).changes === 0) return false;
-      return sql.deleteError.run(this.name, id).changes > 0;
-    });
-    if (done) this.#queued.notify();
-    return done;
-  }
-
-  async flushErrors(): Promise<void> {
-    this.#run("flush errors", (sql) => sql.flushErrors.run(this.name));
-  }
+  // -- error store (sqlite_errors.ts) -------------------------------------
+  readonly putError: Storage["putError"] = async (...args) => this.#errors.put(...args);
+  readonly errorItems: Storage["errorItems"] = async (limit) => this.#errors.items(sqlLimit(limit));
+  readonly deleteError: Storage["deleteError"] = async (id) => this.#errors.delete(id);
+  readonly requeueError: Storage["requeueError"] = async (...args) => this.#errors.requeue(...args);
+  readonly flushErrors: Storage["flushErrors"] = async () => this.#errors.flush();
 
   // -- lifecycle -----------------------------------------------------------
 

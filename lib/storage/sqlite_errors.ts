@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { StatementSync } from "node:sqlite";
 import type { ErrorItem } from "./types.ts";
 
 /**
@@ -50,4 +51,92 @@ export function errorItem(row: Record<string, unknown>): ErrorItem {
   };
   if (row.info !== null && row.info !== undefined) item.info = text(row.info);
   return item;
+}
+
+/** The error-store statements, prepared. */
+export type ErrorStatements = { -readonly [K in keyof typeof ERROR_SQL]: StatementSync };
+
+/** Runs `fn` on the storage's statements (in a transaction, for `transaction`), naming `action` in errors. */
+export type SqliteErrorRun = <T>(action: string, fn: (sql: ErrorStatements) => T) => T;
+
+/**
+ * The kept messages of one name.
+ *
+ * @example
+ * ```ts
+ * import { DatabaseSync } from "node:sqlite";
+ * import { ERROR_SQL, SqliteErrors } from "./sqlite_errors.ts";
+ * import type { ErrorStatements } from "./sqlite_errors.ts";
+ * const db = new DatabaseSync(":memory:");
+ * db.exec("CREATE TABLE huey_error (id INTEGER PRIMARY KEY, name TEXT, data TEXT, reason TEXT, time REAL, info TEXT)");
+ * db.exec("CREATE TABLE huey_queue (id INTEGER PRIMARY KEY, name TEXT, priority REAL, data TEXT)");
+ * const sql = Object.fromEntries(
+ *   Object.entries(ERROR_SQL).map(([k, text]) => [k, db.prepare(text)]),
+ * ) as ErrorStatements;
+ * const run = <T>(_action: string, fn: (s: ErrorStatements) => T) => fn(sql);
+ * const errors = new SqliteErrors({ name: "app" }, run, run, () => {});
+ * errors.put("m", "why", 0);
+ * console.log(errors.items(-1)[0].id); // "1"
+ * ```
+ */
+export class SqliteErrors {
+  readonly #owner: { readonly name: string };
+  readonly #run: SqliteErrorRun;
+  readonly #transaction: SqliteErrorRun;
+  readonly #queued: () => void;
+
+  /**
+   * Kept messages of the name of `owner` (the storage, read at each call),
+   * run with `run` (and `transaction`); a requeue calls `queued` (wakes
+   * this instance's waiting consumers).
+   */
+  constructor(
+    owner: { readonly name: string },
+    run: SqliteErrorRun,
+    transaction: SqliteErrorRun,
+    queued: () => void,
+  ) {
+    this.#owner = owner;
+    this.#run = run;
+    this.#transaction = transaction;
+    this.#queued = queued;
+  }
+
+  /** {@link Storage.putError}. */
+  put(data: string, reason: string, now: number, info?: string): void {
+    const name = this.#owner.name;
+    this.#run("store an error", (sql) => sql.putError.run(name, data, reason, now, info ?? null));
+  }
+
+  /** {@link Storage.errorItems}; `limit` -1: all. */
+  items(limit: number): ErrorItem[] {
+    return this.#run("list errors", (sql) => {
+      return (sql.errorItems.all(this.#owner.name, limit) as Record<string, unknown>[]).map(
+        errorItem,
+      );
+    });
+  }
+
+  /** {@link Storage.deleteError}. */
+  delete(id: string): boolean {
+    return this.#run("delete an error", (sql) => {
+      return Number(sql.deleteError.run(this.#owner.name, id).changes) > 0;
+    });
+  }
+
+  /** {@link Storage.requeueError}: one transaction queues the message, then deletes its row. */
+  requeue(id: string, priority: number): boolean {
+    const name = this.#owner.name;
+    const done = this.#transaction("requeue an error", (sql) => {
+      if (Number(sql.requeueError.run(priority, name, id).changes) === 0) return false;
+      return Number(sql.deleteError.run(name, id).changes) > 0;
+    });
+    if (done) this.#queued();
+    return done;
+  }
+
+  /** {@link Storage.flushErrors}. */
+  flush(): void {
+    this.#run("flush errors", (sql) => sql.flushErrors.run(this.#owner.name));
+  }
 }

@@ -11,9 +11,10 @@
 import { errorMessage } from "../../_util.ts";
 import { HueyError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
+import type { Delivery, DequeueOptions, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import { PgCounters } from "./counters.ts";
+import { PgErrors } from "./errors.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
@@ -125,6 +126,7 @@ export class PostgresStorage implements Storage {
   readonly #waits: PgWaits;
   readonly #events: PgEventFeed;
   readonly #counters: PgCounters;
+  readonly #errors: PgErrors;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
@@ -153,6 +155,13 @@ export class PostgresStorage implements Storage {
       run: (action, fn) => this.#run(action, fn),
     });
     this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
+    this.#errors = new PgErrors(
+      (...query) => this.#query(...query),
+      this.#sql,
+      name,
+      this.#names.queueChannel,
+      () => this.#waits.queued.notify(),
+    );
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
@@ -531,52 +540,12 @@ export class PostgresStorage implements Storage {
   readonly deleteCounter: Storage["deleteCounter"] = (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = () => this.#counters.flush();
 
-  // -- error store ---------------------------------------------------------------------
-
-  async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
-    await this.#query("store an error", this.#sql.putError, [
-      this.name,
-      toColumn(data),
-      toColumn(reason),
-      now,
-      info === undefined ? null : toColumn(info),
-    ]);
-  }
-
-  async errorItems(limit?: number): Promise<ErrorItem[]> {
-    const rows = await this.#query("list errors", this.#sql.errorItems, [
-      this.name,
-      sqlLimit(limit),
-    ]);
-    return rows.map((row) => {
-      const item: ErrorItem = {
-        id: row.id as string,
-        data: fromColumn(row.data),
-        reason: fromColumn(row.reason),
-        time: row.time as number,
-      };
-      if (row.info !== null && row.info !== undefined) item.info = fromColumn(row.info);
-      return item;
-    });
-  }
-
-  async deleteError(id: string): Promise<boolean> {
-    if (!/^[0-9]{1,18}$/.test(id)) return false;
-    return (await this.#query("delete an error", this.#sql.deleteError, [this.name, id])).length >
-      0;
-  }
-
-  async requeueError(id: string, priority: number): Promise<boolean> {
-    if (!/^[0-9]{1,18}$/.test(id)) return false;
-    const params = [this.name, id, priority, this.#names.queueChannel];
-    const done = (await this.#query("requeue an error", this.#sql.requeueError, params)).length > 0;
-    if (done) this.#waits.queued.notify();
-    return done;
-  }
-
-  async flushErrors(): Promise<void> {
-    await this.#query("flush errors", this.#sql.flushErrors, [this.name]);
-  }
+  // -- error store (errors.ts) --------------------------------------------------------
+  readonly putError: Storage["putError"] = (...args) => this.#errors.put(...args);
+  readonly errorItems: Storage["errorItems"] = (limit) => this.#errors.items(sqlLimit(limit));
+  readonly deleteError: Storage["deleteError"] = (id) => this.#errors.delete(id);
+  readonly requeueError: Storage["requeueError"] = (...args) => this.#errors.requeue(...args);
+  readonly flushErrors: Storage["flushErrors"] = () => this.#errors.flush();
 
   // -- events --------------------------------------------------------------------------
 
