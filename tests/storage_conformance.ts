@@ -198,6 +198,18 @@ export function storageConformance(name: string, options: ConformanceOptions): v
     });
 
     describe("leases", () => {
+      it("lists the leased messages until they are acknowledged", async () => {
+        assert.deepEqual(await storage.leasedItems(), []);
+        for (const m of ["a", "b", "c"]) await storage.enqueue(m, 0);
+        const first = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        const second = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+        assert.deepEqual((await storage.leasedItems()).sort(), [first!.data, second!.data].sort());
+        assert.equal((await storage.leasedItems(1)).length, 1);
+        assert.deepEqual(await storage.enqueuedItems(), ["c"], "waiting messages are not leased");
+        await storage.ack(first!.receipt);
+        assert.deepEqual(await storage.leasedItems(), [second!.data]);
+      });
+
       it("hides a dequeued message until it is acknowledged", async () => {
         await storage.enqueue("job", 0);
         const delivery = await storage.dequeue({ now: T0, leaseSeconds: LEASE });

@@ -95,6 +95,10 @@ export class BlackHoleStorage implements Storage {
     return this.#answer("list the queue", []);
   }
 
+  leasedItems(_limit?: number): Promise<string[]> {
+    return this.#answer("list leased messages", []);
+  }
+
   leasedSize(): Promise<number> {
     return this.#answer("count leased messages", 0);
   }

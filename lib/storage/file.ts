@@ -444,6 +444,15 @@ export class FileStorage implements Storage {
     return this.#locked("count leased messages", () => this.#list(this.#leased).length);
   }
 
+  leasedItems(limit?: number): Promise<string[]> {
+    return this.#locked("list leased messages", () => {
+      // Read as text: a message is leased only once it decoded as UTF-8.
+      return this.#list(this.#leased).slice(0, cap(limit)).map((name) =>
+        readFileSync(join(this.#leased, name), "utf8")
+      );
+    });
+  }
+
   flushQueue(): Promise<void> {
     return this.#locked("flush the queue", () => {
       this.#clear(this.#queue);

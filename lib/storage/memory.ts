@@ -212,6 +212,11 @@ export class MemoryStorage implements Storage {
     return this.#leases.size;
   }
 
+  async leasedItems(limit?: number): Promise<string[]> {
+    this.#open();
+    return [...this.#leases.values()].slice(0, limit).map((lease) => lease.message.data);
+  }
+
   async flushQueue(): Promise<void> {
     this.#open();
     this.#queue.clear();

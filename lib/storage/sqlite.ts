@@ -69,6 +69,8 @@ const SQL = {
   enqueuedItems: `SELECT CAST(data AS BLOB) AS data FROM huey_queue
     WHERE name = ? AND receipt IS NULL ORDER BY priority DESC, id LIMIT ?`,
   leasedSize: "SELECT COUNT(*) AS n FROM huey_queue WHERE name = ? AND receipt IS NOT NULL",
+  leasedItems: `SELECT CAST(data AS BLOB) AS data FROM huey_queue
+    WHERE name = ? AND receipt IS NOT NULL LIMIT ?`,
   flushQueue: "DELETE FROM huey_queue WHERE name = ?",
   addToSchedule: "INSERT INTO huey_schedule (name, eta, data) VALUES (?, ?, ?)",
   anyDue: "SELECT 1 AS found FROM huey_schedule WHERE name = ? AND eta <= ? LIMIT 1",
@@ -550,6 +552,14 @@ export class SqliteStorage implements Storage {
       "count leased messages",
       (sql) => (sql.leasedSize.get(this.name) as Row).n as number,
     );
+  }
+
+  async leasedItems(limit?: number): Promise<string[]> {
+    return this.#run("list leased messages", (sql) => {
+      return (sql.leasedItems.all(this.name, sqlLimit(limit)) as Row[]).map((row) =>
+        text(row.data)
+      );
+    });
   }
 
   async flushQueue(): Promise<void> {

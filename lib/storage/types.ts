@@ -209,6 +209,13 @@ export interface Storage {
   enqueuedItems(limit?: number): Promise<string[]>;
   /** Messages currently leased to a consumer. */
   leasedSize(): Promise<number>;
+  /**
+   * The messages currently leased to a consumer (running, or whose consumer
+   * died and whose lease has not been recovered yet), in no set order; all
+   * when `limit` is unset; empty when none. For inspection (which tasks
+   * run, `huey.cancel()`), not the hot path: it may scan every lease.
+   */
+  leasedItems(limit?: number): Promise<string[]>;
   /** Remove every waiting and leased message. */
   flushQueue(): Promise<void>;
 

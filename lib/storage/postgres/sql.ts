@@ -112,6 +112,8 @@ export function statements(n: PostgresNames) {
      * `$2` data. Rows `id`, `receipt` (the token), `deliveries` of the
      * leases holding that message now (a scan of the leased rows: for logs).
      */
+    /** `$2` limit (NULL: all). Rows `data` of the leased messages. */
+    leasedItems: `SELECT data FROM ${q} WHERE name = $1 AND receipt IS NOT NULL LIMIT $2::bigint`,
     currentLease: `SELECT id, receipt, deliveries FROM ${q}
       WHERE name = $1 AND receipt IS NOT NULL AND data = $2 ORDER BY lease_until DESC LIMIT 1`,
     /**

@@ -422,6 +422,14 @@ export class PostgresStorage implements Storage {
     return this.#count("count leased messages", this.#sql.leasedSize);
   }
 
+  async leasedItems(limit?: number): Promise<string[]> {
+    const rows = await this.#query("list leased messages", this.#sql.leasedItems, [
+      this.name,
+      sqlLimit(limit),
+    ]);
+    return rows.map((row) => fromColumn(row.data));
+  }
+
   async flushQueue(): Promise<void> {
     await this.#query("flush the queue", this.#sql.flushQueue, [this.name]);
   }

@@ -55,6 +55,7 @@ import {
   PUT_AND_ACK,
   READ_SCHEDULE,
   REQUEUE_ERROR,
+  SEQ_WIDTH,
 } from "./scripts.ts";
 
 /**
@@ -400,6 +401,15 @@ export class RedisStorage implements Storage {
 
   async leasedSize(): Promise<number> {
     return Number(await this.#link.send(["HLEN", this.#keys.leases]));
+  }
+
+  /** `HVALS` of the leases: each lease record less its priority prefix (see CURRENT_LEASE). */
+  async leasedItems(limit?: number): Promise<string[]> {
+    const records = replyStrings(await this.#link.send(["HVALS", this.#keys.leases]));
+    const data = this.priority
+      ? records.map((record) => record.slice(record.indexOf("|") + 1 + SEQ_WIDTH))
+      : records;
+    return limit === undefined ? data : data.slice(0, Math.max(0, Math.floor(limit)));
   }
 
   async flushQueue(): Promise<void> {
