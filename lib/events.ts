@@ -16,7 +16,13 @@ import type { Task } from "./task.ts";
  * failed; the consumer retries), `periodic` (a periodic task was enqueued),
  * `started` and `stopped` (a consumer).
  */
-export type ConsumerEventName = "recovered" | "storage_error" | "periodic" | "started" | "stopped";
+export type ConsumerEventName =
+  | "recovered"
+  | "storage_error"
+  | "periodic"
+  | "started"
+  | "stopped"
+  | "cancel";
 
 /** One thing that happened to a task or a consumer. */
 export interface HueyEvent {

@@ -23,6 +23,7 @@ import {
   TaskTimeout,
 } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
+import type { Cancellations } from "./cancel.ts";
 import type { DeadLetters } from "./dead_letters.ts";
 import type { EventFeed } from "./events.ts";
 import type { Hooks } from "./hooks.ts";
@@ -165,6 +166,8 @@ export interface ExecutorRooms {
   readonly chords: ChordHost;
   /** Where messages that will not run, and tasks that failed for good, are kept. */
   readonly deadLetters: DeadLetters;
+  /** Cancellations (`huey.cancel()`). */
+  readonly cancellations: Cancellations;
 }
 
 /**
@@ -238,6 +241,8 @@ export class Executor {
   readonly hooks: Hooks;
   /** Signals and events (the consumer publishes its own events here). */
   readonly events: EventFeed;
+  /** Cancellations: the worker loops register running tasks here. */
+  readonly cancellations: Cancellations;
   readonly #revocations: Revocations;
   readonly #unique: Uniqueness;
   readonly #host: ExecutorHost;
@@ -257,6 +262,7 @@ export class Executor {
     this.events = rooms.events;
     this.#chords = rooms.chords;
     this.#deadLetters = rooms.deadLetters;
+    this.cancellations = rooms.cancellations;
   }
 
   /** The storage in use. */
@@ -410,7 +416,13 @@ export class Executor {
       await this.#settleSkipped(task, options);
       return { status: "expired", task };
     }
-    if (!options.nothingRevoked && await this.#revocations.consume(task, now)) {
+    const revoked = !options.nothingRevoked && await this.#revocations.consume(task, now);
+    if (revoked === "cancelled") {
+      await this.cancellations.ended(task, false);
+      await this.#settleSkipped(task, options);
+      return { status: "canceled", task };
+    }
+    if (revoked) {
       logger.info(`${task} revoked, not run`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_REVOKED, task);
@@ -461,7 +473,8 @@ export class Executor {
       }
     } catch (err) {
       error = err;
-      if (hardStop?.aborted && err === hardStop.reason) {
+      // A cancel aborts the same signal, with a CancelExecution: classified below.
+      if (hardStop?.aborted && err === hardStop.reason && !(err instanceof CancelExecution)) {
         logger.warn(`${task} interrupted by shutdown, not finished`);
         await events.emit(SIGNAL_INTERRUPTED, task);
         return { status: "interrupted", task, error, duration: (performance.now() - start) / 1000 };

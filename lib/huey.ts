@@ -10,6 +10,7 @@ import type { Chord } from "./chord.ts";
 import { contextDefinition } from "./context_task.ts";
 import type { ContextTaskDeclaration, ContextTaskOptions, TaskResource } from "./context_task.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
+import type { Cancellations } from "./cancel.ts";
 import type { DeadLetters } from "./dead_letters.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
 import type { TaskErrorInfo } from "./errors.ts";
@@ -472,6 +473,8 @@ export class Huey {
   readonly deadLetters: DeadLetters["list"] = (options) => this.#rooms.deadLetters.list(options);
   /** Put the dead letter `id` (or its task id), or `"all"`, back in the queue; how many went. */
   readonly requeue: DeadLetters["requeue"] = (id) => this.#rooms.deadLetters.requeue(id);
+  /** Cancel the task `id` (waiting, scheduled or running); false when there was nothing to cancel. */
+  readonly cancel: Cancellations["cancel"] = (id) => this.#rooms.cancellations.cancel(id);
   /** Forget every dead letter; how many there were. */
   readonly purgeDeadLetters: DeadLetters["purge"] = () => this.#rooms.deadLetters.purge();
 

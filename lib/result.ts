@@ -51,6 +51,8 @@ export interface ResultBackend {
    * time they say (a refused call leaves the original as it was).
    */
   reschedule(task: Task, options: RescheduleOptions): Promise<Result<unknown>>;
+  /** Cancel the task `id` (see `Huey.cancel`). */
+  cancel(id: string): Promise<boolean>;
 }
 
 /**
@@ -190,6 +192,16 @@ export class Result<T> {
   /** True if this invocation, or its task as a whole, is revoked. */
   isRevoked(date?: Date): Promise<boolean> {
     return this.#backend.revocations.isRevoked(this.task, date);
+  }
+
+  /**
+   * Cancel this task: if it waits or is scheduled it never runs; if it runs,
+   * its `ctx.signal` aborts in whichever consumer runs it. It ends as
+   * cancelled (its result a `CancelExecution` error; not retried). False when
+   * there was nothing to cancel (it finished, or is unknown).
+   */
+  cancel(): Promise<boolean> {
+    return this.#backend.cancel(this.id);
   }
 
   /**

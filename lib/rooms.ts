@@ -11,6 +11,8 @@ import { Chord, lastOf, prepareChord } from "./chord.ts";
 import type { ChordHost } from "./chord.ts";
 import { Enqueuer } from "./enqueue.ts";
 import type { EnqueuerHost } from "./enqueue.ts";
+import { Cancellations } from "./cancel.ts";
+import type { CancelHost } from "./cancel.ts";
 import { DeadLetters } from "./dead_letters.ts";
 import type { DeadLetterHost } from "./dead_letters.ts";
 import { EventFeed } from "./events.ts";
@@ -47,7 +49,8 @@ export interface HueyHost
     RevocationHost,
     ResultStoreHost,
     UniquenessHost,
-    DeadLetterHost {}
+    DeadLetterHost,
+    CancelHost {}
 
 /** A Huey's rooms, wired. */
 export interface Rooms {
@@ -84,6 +87,8 @@ export interface Rooms {
   readonly executor: Executor;
   /** The dead-letter store. */
   readonly deadLetters: DeadLetters;
+  /** Cancellations. */
+  readonly cancellations: Cancellations;
   /** What a `Result` reads through. */
   readonly backend: ResultBackend;
   /** What a task wrapper enqueues and revokes through. */
@@ -134,9 +139,20 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     put: (task) => enqueuer.put(task),
   };
   const deadLetters = new DeadLetters(host, codec, registry, unique);
+  const cancellations = new Cancellations(host, { revocations, events: feed, codec, unique });
   const executor: Executor = new Executor(
     host,
-    { registry, codec, revocations, hooks, events: feed, unique, chords, deadLetters },
+    {
+      registry,
+      codec,
+      revocations,
+      hooks,
+      events: feed,
+      unique,
+      chords,
+      deadLetters,
+      cancellations,
+    },
     (task, now) => enqueuer.put(task, now),
   );
   const backend: ResultBackend = {
@@ -144,6 +160,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     storeNone: host.storeNone,
     store,
     revocations,
+    cancel: (id) => cancellations.cancel(id),
     reschedule: async (original, call) => {
       // Built (and its options checked) before the original is revoked.
       const task = enqueuer.rescheduled(original, call);
@@ -203,6 +220,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     submit,
     executor,
     deadLetters,
+    cancellations,
     backend,
     wrappers,
     declare: (definition) => {

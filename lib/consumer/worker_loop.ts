@@ -8,6 +8,7 @@
  */
 import { describeError, sleep } from "../_util.ts";
 import type { Huey } from "../huey.ts";
+import { CancelScope } from "../cancel.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
 
 /** What a worker reports while it runs (for health checks). */
@@ -51,6 +52,18 @@ export function reportStorageError(huey: Huey, what: string, error: unknown): vo
   });
 }
 
+/** A lease being renewed (see {@link LeaseRenewal.add}). */
+export interface Renewed {
+  /** The storage that leased the message. */
+  readonly storage: Storage;
+  /** The lease's receipt. */
+  readonly receipt: string;
+  /** The running task's id, once it started. */
+  id?: string;
+  /** Stop renewing it. */
+  readonly done: () => void;
+}
+
 /**
  * Keeps the leases of running messages alive with one timer for a whole
  * worker loop (every `leaseTimeout / 3` seconds) instead of one per message:
@@ -59,26 +72,35 @@ export function reportStorageError(huey: Huey, what: string, error: unknown): vo
  */
 export class LeaseRenewal {
   readonly #huey: Huey;
-  readonly #running = new Set<{ storage: Storage; receipt: string }>();
+  readonly #running = new Set<Renewed>();
   #timer?: ReturnType<typeof setInterval>;
 
   constructor(huey: Huey) {
     this.#huey = huey;
   }
 
-  /** Renew `receipt`'s lease until the returned function is called. */
-  add(storage: Storage, receipt: string): () => void {
+  /**
+   * Renew `receipt`'s lease until the returned function is called; once
+   * the entry's `id` is set (its task started), each renewal also asks
+   * whether that task was cancelled (one read per running task and renewal:
+   * how a cancel reaches a consumer on storages without pub/sub).
+   */
+  add(storage: Storage, receipt: string): Renewed {
     const huey = this.#huey;
     this.#timer ??= setInterval(() => {
-      for (const { storage, receipt } of this.#running) {
+      for (const { storage, receipt, id } of this.#running) {
         storage.extendLease(receipt, huey.now(), huey.leaseTimeout).catch((error) => {
           huey.logger.warn(`Cannot extend lease: ${describeError(error)}`);
         });
+        if (id === undefined) continue;
+        huey.executor.cancellations.check(id).catch((error) => {
+          huey.logger.warn(`Cannot read whether ${id} was cancelled: ${describeError(error)}`);
+        });
       }
     }, Math.max(huey.leaseTimeout / 3, 0.05) * 1000);
-    const entry = { storage, receipt };
+    const entry: Renewed = { storage, receipt, done: () => this.#running.delete(entry) };
     this.#running.add(entry);
-    return () => this.#running.delete(entry);
+    return entry;
   }
 
   /** Stop the timer (the worker loop has ended). */
@@ -101,15 +123,25 @@ export async function processDelivery(
   abort: AbortSignal,
   activity: WorkerActivity = {},
   renewal?: LeaseRenewal,
+  scope: CancelScope = new CancelScope(abort),
 ): Promise<void> {
   const storage = huey.storage;
   const own = renewal ? undefined : new LeaseRenewal(huey);
-  const done = (renewal ?? own!).add(storage, delivery.receipt);
+  const renewed = (renewal ?? own!).add(storage, delivery.receipt);
+  const cancels = huey.executor.cancellations;
+  let running: (() => void) | undefined;
   try {
+    // The scope's signal is the hard stop's, or a cancel of this task's.
     const outcome = await huey.executor.executeDelivery(delivery, {
-      signal: abort,
-      onStart: activity.onTaskStart,
+      signal: scope.signal,
+      onStart: (task) => {
+        renewed.id = task.id;
+        running = cancels.running(task.id, scope);
+        activity.onTaskStart?.(task);
+      },
     });
+    running?.();
+    if (scope.fired && outcome.status === "canceled") await cancels.ended(outcome.task!, true);
     if (outcome.status === "interrupted") {
       await storage.extendLease(delivery.receipt, huey.now(), 0);
     } else if (outcome.acknowledged === undefined && !(await storage.ack(delivery.receipt))) {
@@ -125,7 +157,9 @@ export async function processDelivery(
       error,
     );
   } finally {
-    done();
+    running?.();
+    scope.reset();
+    renewed.done();
     own?.stop();
     activity.onTaskEnd?.();
   }
@@ -141,9 +175,12 @@ export async function processDelivery(
  */
 export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<LoopEnd> {
   const renewal = new LeaseRenewal(huey);
+  // Cancel requests from other processes, heard while the loop runs.
+  const deaf = huey.executor.cancellations.listen();
   try {
     return await loop(huey, options, renewal);
   } finally {
+    deaf();
     renewal.stop();
   }
 }
@@ -155,6 +192,7 @@ async function loop(
 ): Promise<LoopEnd> {
   let delay = options.initialDelay;
   let ran = 0;
+  const scope = new CancelScope(options.abort);
   const backOff = async () => {
     const storage = huey.storage;
     if (storage.waitForEnqueue) await storage.waitForEnqueue(delay, options.stop);
@@ -184,7 +222,7 @@ async function loop(
       continue;
     }
     delay = options.initialDelay;
-    await processDelivery(huey, delivery, options.abort, options, renewal);
+    await processDelivery(huey, delivery, options.abort, options, renewal, scope);
     if (options.maxTasks !== undefined && ++ran >= options.maxTasks) return "retired";
   }
   return "stopped";
