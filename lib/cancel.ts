@@ -127,6 +127,8 @@ export class Cancellations {
   readonly #running = new Map<string, CancelScope>();
   #listeners = 0;
   #listening?: AbortController;
+  /** Told of every cancel request heard (a thread pool finds the thread that runs it). */
+  readonly #requests = new Set<(id: string) => void>();
 
   /** Cancellations of `host`'s tasks. */
   constructor(host: CancelHost, rooms: CancelRooms) {
@@ -208,7 +210,21 @@ export class Cancellations {
    * other processes); aborts it when it was.
    */
   async check(id: string): Promise<void> {
-    if (await this.#rooms.revocations.isCancelled(id)) this.#abort(id);
+    if (await this.isCancelled(id)) this.#abort(id);
+  }
+
+  /** True while the task `id` is marked cancelled and has not ended as such. */
+  isCancelled(id: string): Promise<boolean> {
+    return this.#rooms.revocations.isCancelled(id);
+  }
+
+  /**
+   * Call `listener` with the id of every cancel request heard while
+   * {@link listen}ing, until the returned function is called.
+   */
+  onRequest(listener: (id: string) => void): () => void {
+    this.#requests.add(listener);
+    return () => this.#requests.delete(listener);
   }
 
   #abort(id: string): void {
@@ -232,7 +248,9 @@ export class Cancellations {
       const stream = this.#rooms.events.subscribe({ signal: controller.signal });
       (async () => {
         for await (const event of stream) {
-          if (event.signal === "cancel") this.#abort(event.id);
+          if (event.signal !== "cancel") continue;
+          this.#abort(event.id);
+          for (const listener of this.#requests) listener(event.id);
         }
       })().catch((error) => this.#host.logger.warn(`Cancel requests not heard: ${error}`));
     }

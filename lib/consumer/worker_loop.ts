@@ -10,6 +10,7 @@ import { describeError, sleep } from "../_util.ts";
 import type { Huey } from "../huey.ts";
 import { CancelScope } from "../cancel.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
+import type { TaskSlot } from "./task_slot.ts";
 
 /** What a worker reports while it runs (for health checks). */
 export interface WorkerActivity {
@@ -17,6 +18,8 @@ export interface WorkerActivity {
   onTaskStart?(task: { id: string; name: string; timeout?: number; started: number }): void;
   /** The task ended. */
   onTaskEnd?(): void;
+  /** Where a worker thread shows the main thread which task it runs (see task_slot.ts). */
+  slot?: TaskSlot;
 }
 
 /** Options of {@link runWorkerLoop}. */
@@ -137,6 +140,7 @@ export async function processDelivery(
       onStart: (task) => {
         renewed.id = task.id;
         running = cancels.running(task.id, scope);
+        activity.slot?.write(task.id, delivery.receipt);
         activity.onTaskStart?.(task);
       },
     });
@@ -158,6 +162,7 @@ export async function processDelivery(
     );
   } finally {
     running?.();
+    activity.slot?.clear();
     scope.reset();
     renewed.done();
     own?.stop();
