@@ -84,6 +84,12 @@ export type { RevocationHost, Revocations } from "./lib/revocation.ts";
 export type { Uniqueness, UniquenessHost } from "./lib/unique.ts";
 export { ChordResult, Result, ResultGroup } from "./lib/result.ts";
 export type {
+  CancelHost,
+  CancelRooms,
+  Cancellations,
+  CancelScope,
+} from "./lib/cancel.ts";
+export type {
   DeadLetter,
   DeadLetterHost,
   DeadLetterKind,
