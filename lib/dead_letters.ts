@@ -200,7 +200,7 @@ export class DeadLetters {
     attempts = 0,
   ): Promise<void> {
     const reason = describeError(error);
-    this.#host.logger.error(`Message set aside as a dead letter: ${reason}`);
+    this.#host.logger.error(`Message set aside in the error store: ${reason}`);
     const task = readableTask(this.#codec, data);
     const details: Details = { kind, taskId: task?.id, taskName: task?.name, attempts };
     await this.#host.storage.putError(data, reason, now, JSON.stringify(details));
