@@ -127,6 +127,7 @@ export class Cancellations {
   readonly #running = new Map<string, CancelScope>();
   #listeners = 0;
   #listening?: AbortController;
+  #ready: Promise<void> = Promise.resolve();
   /** Told of every cancel request heard (a thread pool finds the thread that runs it). */
   readonly #requests = new Set<(id: string) => void>();
 
@@ -218,6 +219,11 @@ export class Cancellations {
     return this.#rooms.revocations.isCancelled(id);
   }
 
+  /** Resolves once cancel requests are heard (at once when nothing listens, or no pub/sub). */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
   /**
    * Call `listener` with the id of every cancel request heard while
    * {@link listen}ing, until the returned function is called.
@@ -246,6 +252,7 @@ export class Cancellations {
       const controller = new AbortController();
       this.#listening = controller;
       const stream = this.#rooms.events.subscribe({ signal: controller.signal });
+      this.#ready = stream.ready.catch(() => {});
       (async () => {
         for await (const event of stream) {
           if (event.signal !== "cancel") continue;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { within } from "../_util.ts";
 import type { Huey } from "../huey.ts";
 import { startWorkerThread } from "../runtime.ts";
 import type { WorkerThread } from "../runtime.ts";
@@ -79,12 +80,17 @@ export class ThreadPool extends BasePool<ThreadWorker> {
       this.huey,
       this.options.cancelGrace,
       () => this.workers,
-      (w) => {
+      async (w) => {
         w.ignoredCancel = `Worker ${w.index} ignored the cancel of its task ${w.slot.read()?.id} ` +
           `for ${this.options.cancelGrace}s: terminating it; a new thread takes its place`;
-        return this.checkHealth(this.huey.now());
+        await this.checkHealth(this.huey.now());
+        // A health check already under way may have looked at it before: one more.
+        if (this.workers.includes(w)) await this.checkHealth(this.huey.now());
       },
     );
+    // Hear cancels from the start (pub/sub keeps nothing for late subscribers);
+    // a subscription that hangs leaves the mark's polling to find them.
+    await within(this.huey.executor.cancellations.ready(), 5);
   }
 
   override async stop(graceful: boolean): Promise<void> {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { describeError, sleep } from "../_util.ts";
+import { describeError, sleep, within } from "../_util.ts";
 import type { Huey } from "../huey.ts";
 import { CancelScope } from "../cancel.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
@@ -183,6 +183,8 @@ export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Pro
   // Cancel requests from other processes, heard while the loop runs.
   const deaf = huey.executor.cancellations.listen();
   try {
+    // Subscribed before the first task: pub/sub keeps nothing for late subscribers.
+    await within(huey.executor.cancellations.ready(), 5);
     return await loop(huey, options, renewal);
   } finally {
     deaf();
