@@ -4,13 +4,22 @@
  * task ends as cancelled (its result, the `canceled` signal, no retry). The
  * consumer-process tests are in cancel_process_test.ts.
  */
-import { it } from "node:test";
+import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { Huey, SIGNAL_CANCELED, SIGNAL_REVOKED, TaskError } from "../mod.ts";
+import {
+  Huey,
+  PostgresHuey,
+  RedisHuey,
+  SIGNAL_CANCELED,
+  SIGNAL_REVOKED,
+  TaskError,
+} from "../mod.ts";
 import type { Storage, TaskContext } from "../mod.ts";
 import { Consumer } from "../lib/consumer/consumer.ts";
 import { onEachStorage } from "./each_storage.ts";
 import { silent } from "./helpers.ts";
+import { describeWithPostgres } from "./postgres_server.ts";
+import { describeWithRedis } from "./redis_server.ts";
 
 /** `promise` rejects with a TaskError for a CancelExecution. */
 async function rejectsCancelled(promise: Promise<unknown>): Promise<void> {
@@ -136,5 +145,74 @@ await onEachStorage("cancel", (open) => {
     } finally {
       await consumer.stop();
     }
+  });
+});
+
+/**
+ * A producer's Huey and a consumer's on one server, each with its own
+ * connections: the cancel crosses through the server's pub/sub (the
+ * consumer's 60 s lease renews every 20 s, so an abort within seconds came
+ * that way).
+ */
+function crossInstance(kind: string, make: () => { producer: Huey; worker: Huey }) {
+  it(`reaches a task running under another Huey instance at once, through ${kind}'s pub/sub`, async () => {
+    const { producer, worker } = make();
+    const ran: string[] = [];
+    const declare = (huey: Huey) =>
+      huey.task("wait", (ms: number, ctx: TaskContext) =>
+        new Promise((resolve, reject) => {
+          ran.push(`start ${ctx.id}`);
+          const timer = setTimeout(() => resolve("done"), ms);
+          ctx.signal.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(ctx.signal.reason);
+          });
+        }), { context: true });
+    const wait = declare(producer);
+    declare(worker);
+    const consumer = new Consumer(worker, { workers: 1, initialDelay: 0.01, maxDelay: 0.05 });
+    await consumer.start();
+    try {
+      const r = await wait(60_000);
+      const started = Date.now();
+      while (!ran.includes(`start ${r.id}`)) {
+        assert.ok(Date.now() - started < 10_000, "the task started");
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const asked = Date.now();
+      assert.equal(await producer.cancel(r.id), true);
+      await rejectsCancelled(r.get({ blocking: true, timeout: 30 }));
+      assert.ok(Date.now() - asked < 3000, `took ${Date.now() - asked} ms`);
+    } finally {
+      await consumer.stop();
+      await producer.close();
+      await worker.close();
+    }
+  });
+}
+
+let pairs = 0;
+const pairName = () => `cancel-pair-${Date.now().toString(36)}-${pairs++}`;
+
+await describeWithRedis("cancel across Huey instances on Redis", (server) => {
+  describe("cancel across Huey instances on Redis", { timeout: 60_000 }, () => {
+    after(() => server.stop());
+    crossInstance("Redis", () => {
+      const name = pairName();
+      const huey = () => new RedisHuey({ name, url: server.url, leaseTimeout: 60, logger: silent });
+      return { producer: huey(), worker: huey() };
+    });
+  });
+});
+
+await describeWithPostgres("cancel across Huey instances on PostgreSQL", (server) => {
+  describe("cancel across Huey instances on PostgreSQL", { timeout: 60_000 }, () => {
+    after(() => server.stop());
+    crossInstance("PostgreSQL", () => {
+      const name = pairName();
+      const huey = () =>
+        new PostgresHuey({ name, url: server.url, leaseTimeout: 60, logger: silent });
+      return { producer: huey(), worker: huey() };
+    });
   });
 });
