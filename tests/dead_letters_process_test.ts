@@ -86,6 +86,30 @@ function deadLetterTests(kind: string, config: () => Partial<AppConfig>) {
       await app.huey.close();
     });
 
+    it("a task that hangs its worker thread every time stops coming back after maxDeliveries", async () => {
+      const { url, app, lines } = await freshApp({ lease: 1, maxDeliveries: 2 });
+      // -c 1: the health check replaces a thread stuck 5 s past its task's 1 s timeout.
+      const running = await consumer([url, "-k", "worker", "-w", "1", "-c", "1", ...fast]);
+      try {
+        const r = await app.hang();
+        await assert.rejects(r.get({ blocking: true, timeout: 60 }), (err: unknown) => {
+          assert.ok(err instanceof DeadLetterError, String(err));
+          assert.match(err.reason, /delivered 3 times without finishing \(maxDeliveries 2\)/);
+          return true;
+        });
+        assert.equal(lines().filter((line) => line === "hang").length, 2, "ran twice, not again");
+        const [letter] = await app.huey.deadLetters();
+        assert.equal(letter.kind, "delivery-limit");
+        assert.equal(letter.taskName, "hang");
+        // The new thread goes on with the rest.
+        assert.equal(await (await app.add(1, 1)).get({ blocking: true, timeout: 20 }), 2);
+        assert.equal(await app.huey.storage.queueSize(), 0);
+      } finally {
+        await stop(running);
+        await app.huey.close();
+      }
+    });
+
     it("a message naming an unknown task reaches its blocked producer as an UnknownTaskError", async () => {
       const { url, app } = await freshApp();
       const running = await consumer([url, ...fast]);

@@ -146,6 +146,36 @@ await onEachStorage("dead letters", (open) => {
     assert.equal(await huey.purgeDeadLetters(), 0);
   });
 
+  it("a message whose fields are bad but whose id reads is kept, and its producer gets DeadLetterError", async () => {
+    const { huey } = app(open());
+    // The frame decodes, the eta does not: what no producer of ours writes.
+    const bad = JSON.stringify({
+      v: 1,
+      id: "bad-eta-1",
+      name: "fragile",
+      args: [1],
+      retries: 0,
+      retryDelay: 0,
+      priority: 0,
+      eta: "soon",
+    });
+    await huey.storage.enqueue(bad, 0);
+    assert.equal((await huey.executeNext())?.status, "invalid");
+    await assert.rejects(
+      huey.result("bad-eta-1", { blocking: true, timeout: 30 }),
+      (err: unknown) => {
+        assert.ok(err instanceof DeadLetterError, String(err));
+        assert.equal(err.taskId, "bad-eta-1");
+        assert.equal(err.taskName, "fragile");
+        assert.match(err.reason, /SerializationError: .*eta/);
+        return true;
+      },
+    );
+    const [letter] = await huey.deadLetters();
+    assert.equal(letter.kind, "undecodable");
+    assert.equal(letter.data, bad, "kept whole");
+  });
+
   it("requeue rejects what cannot be an id with a TypeError", async () => {
     const { huey } = app(open());
     await assert.rejects(huey.requeue(""), TypeError);
