@@ -14,6 +14,7 @@ import { Batcher } from "./batcher.ts";
 import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
+import { SqliteWaits } from "./sqlite_watch.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
 import { ERROR_SQL, SqliteErrors } from "./sqlite_errors.ts";
 import type { Delivery, DequeueOptions, Storage } from "./types.ts";
@@ -38,6 +39,14 @@ export interface SqliteStorageOptions {
    * @default true
    */
   createTables?: boolean;
+  /**
+   * Wake a sleeping consumer or a blocked `get()` when another process
+   * commits to the file (a watch on its `-wal` file; see sqlite_watch.ts).
+   * With false, other processes' writes are seen at the next poll only: for
+   * a filesystem whose change events misbehave (some network mounts).
+   * @default true
+   */
+  watch?: boolean;
 }
 
 /*
@@ -253,6 +262,8 @@ export class SqliteStorage implements Storage {
   readonly #queued = new Wakeup();
   /** Woken by this instance's writes to the result store (see waitForData). */
   readonly #stored = new Wakeup();
+  /** Sleeps that these and other processes' commits end (see sqlite_watch.ts). */
+  #waits: SqliteWaits;
   readonly #takes = new Batcher<DequeueOptions, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<{ key: string; value: string; receipt: string }, boolean>(
     (r) => this.#finishBatch(r),
@@ -291,6 +302,14 @@ export class SqliteStorage implements Storage {
       opened.exec("PRAGMA synchronous = NORMAL");
       opened.exec("PRAGMA wal_autocheckpoint = 4000");
       this.#db = opened;
+      const watched = options.watch !== false && filename !== ":memory:" &&
+        !filename.startsWith("file:");
+      this.#waits = new SqliteWaits(
+        opened,
+        watched ? this.#where : undefined,
+        this.#queued,
+        this.#stored,
+      );
       // With createTables: false and no current tables, #prepare() tries again at each use.
       const create = options.createTables ?? true;
       if (!readyTables(opened, this.#where, create, () => writeCheck(opened))) {
@@ -418,14 +437,10 @@ export class SqliteStorage implements Storage {
     this.#queued.notify();
   }
 
-  /**
-   * Sleep up to `seconds` (the consumer's polling delay), ending early when
-   * this instance enqueues: a consumer in the producer's process starts a
-   * task at once; other processes still see it at their next poll.
-   */
+  /** Sleep up to `seconds` (the polling delay), ending at an enqueue here or a commit elsewhere. */
   async waitForEnqueue(seconds: number, signal?: AbortSignal): Promise<void> {
     this.#run("wait for messages", () => undefined);
-    await this.#queued.wait(seconds * 1000, signal);
+    await this.#waits.forEnqueue(seconds * 1000, signal);
   }
 
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
@@ -435,6 +450,7 @@ export class SqliteStorage implements Storage {
 
   /** Concurrent dequeues in one transaction (one commit instead of one each). */
   async #takeBatch(requests: DequeueOptions[]): Promise<(Delivery | undefined)[]> {
+    this.#waits.dequeuing();
     // One read per peek key and batch: the transaction sees one value anyway.
     const peeks = new Map<string, string | null>();
     const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
@@ -640,23 +656,12 @@ export class SqliteStorage implements Storage {
 
   /**
    * Wait until `key` holds a value, up to `timeout` seconds or until
-   * `signal` aborts. SQLite cannot tell one connection of another's writes,
-   * so this polls the row (one index lookup): every millisecond at first,
-   * backing off to every 50 ms, so a blocking `get()` sees a result about a
-   * millisecond after it is stored instead of waiting out its whole step
-   * (Deno's timers fire no sooner than about 2 ms). A write through this
-   * same instance ends the wait at once.
+   * `signal` aborts: polls the row (one index lookup) every millisecond at
+   * first, backing off to every 50 ms; a write through this instance or a
+   * commit by another process (the WAL watch) ends each sleep at once.
    */
   async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
-    const deadline = performance.now() + timeout * 1000;
-    let delay = 1;
-    for (;;) {
-      if (await this.hasDataForKey(key)) return true;
-      const left = deadline - performance.now();
-      if (left <= 0 || signal?.aborted) return false;
-      await this.#stored.wait(Math.min(delay, left), signal);
-      delay = Math.min(delay * 1.2, 50);
-    }
+    return await this.#waits.forData(() => this.hasDataForKey(key), timeout * 1000, signal);
   }
 
   async putIfEmpty(key: string, value: string): Promise<boolean> {
@@ -719,6 +724,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#waits.close();
     this.#queued.notify();
     this.#stored.notify();
     try {
