@@ -4,10 +4,11 @@
  * A waiting or scheduled task is marked (a revocation that `restore` cannot
  * undo), so when a consumer takes it, it is skipped as cancelled. A running
  * one has its `ctx.signal` aborted with a `CancelExecution` in whichever
- * consumer process runs it: at once through the storage's event feed where
- * it crosses processes (Redis pub/sub, Postgres LISTEN/NOTIFY) or runs in
- * this process, and otherwise (SQLite, file) at the next lease renewal
- * (every `leaseTimeout / 3` seconds), which reads the mark. Either way the
+ * consumer process runs it: at once through the storage's cancel channel
+ * where it has one (Redis pub/sub, Postgres LISTEN/NOTIFY) or when it runs
+ * in this process, and otherwise (SQLite, file) at the next lease renewal
+ * (every `leaseTimeout / 3` seconds), which reads the mark (on every
+ * storage: pub/sub delivers at most once). Either way the
  * run ends as cancelled: the `canceled` signal fires, it is not retried,
  * and its result is an error named `CancelExecution` (a blocking `get()`
  * throws a `TaskError` with that `remoteName`).
@@ -44,7 +45,7 @@ export interface CancelHost {
 export interface CancelRooms {
   /** Where the cancel mark is kept (a revocation of its own kind). */
   readonly revocations: Revocations;
-  /** Where a cancel request is published, and heard. */
+  /** Where the `canceled` signal of a skipped task is sent. */
   readonly events: EventFeed;
   /** Message strings to tasks and back. */
   readonly codec: MessageCodec;
@@ -149,8 +150,12 @@ export class Cancellations {
     if (!found) return false;
     await this.#rooms.revocations.cancelById(id);
     this.#host.logger.info(`Cancelling ${found.name}: ${id} (${found.where})`);
-    this.#rooms.events.publish({ signal: "cancel", id, name: found.name, time: this.#host.now() });
-    if (found.where === "running") this.#abort(id);
+    // Published whatever it was found as: a consumer may have taken it since.
+    this.#abort(id);
+    await this.#host.storage.publishCancel?.(id).catch((error) => {
+      // The consumer still reads the mark at its next lease renewal.
+      this.#host.logger.warn(`Cannot publish the cancel of ${id}: ${error}`);
+    });
     return true;
   }
 
@@ -241,25 +246,23 @@ export class Cancellations {
   }
 
   /**
-   * Hear cancel requests from every process (the event feed) until the
-   * returned function is called; worker loops share one subscription.
+   * Hear cancel requests from every process (the storage's cancel channel)
+   * until the returned function is called; worker loops share one subscription.
    */
   listen(): () => void {
-    // Without pub/sub the feed is this process's own, where cancel() aborts
-    // directly: subscribing would only make every event of every task cost more.
-    if (!this.#host.storage.subscribeEvents) return () => {};
+    // Without a cancel channel, cancel() in this process aborts directly and
+    // other processes' cancels are read at the lease renewals.
+    const storage = this.#host.storage;
+    if (!storage.subscribeCancels) return () => {};
     if (this.#listeners++ === 0) {
       const controller = new AbortController();
       this.#listening = controller;
-      const stream = this.#rooms.events.subscribe({ signal: controller.signal });
-      this.#ready = stream.ready.catch(() => {});
-      (async () => {
-        for await (const event of stream) {
-          if (event.signal !== "cancel") continue;
-          this.#abort(event.id);
-          for (const listener of this.#requests) listener(event.id);
-        }
-      })().catch((error) => this.#host.logger.warn(`Cancel requests not heard: ${error}`));
+      this.#ready = storage.subscribeCancels((id) => {
+        this.#abort(id);
+        for (const listener of this.#requests) listener(id);
+      }, controller.signal).catch((error) => {
+        this.#host.logger.warn(`Cancel requests not heard (read at lease renewals): ${error}`);
+      });
     }
     let done = false;
     return () => {

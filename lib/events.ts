@@ -16,13 +16,7 @@ import type { Task } from "./task.ts";
  * failed; the consumer retries), `periodic` (a periodic task was enqueued),
  * `started` and `stopped` (a consumer).
  */
-export type ConsumerEventName =
-  | "recovered"
-  | "storage_error"
-  | "periodic"
-  | "started"
-  | "stopped"
-  | "cancel";
+export type ConsumerEventName = "recovered" | "storage_error" | "periodic" | "started" | "stopped";
 
 /** One thing that happened to a task or a consumer. */
 export interface HueyEvent {

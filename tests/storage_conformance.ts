@@ -118,6 +118,20 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       }
     }
 
+    /**
+     * Two instances of one name, each with its own connection where the
+     * driver has them (`open`), emptied; else the test's storage twice.
+     */
+    async function pair(name: string): Promise<[Storage, Storage]> {
+      // Without persistence (memory) a second instance is a world of its own.
+      if (!options.open || !options.persistent) return [storage, storage];
+      const one = await options.open(name);
+      const two = await options.open(name);
+      opened.push(one, two);
+      await one.flushAll();
+      return [one, two];
+    }
+
     beforeEach(async () => {
       storage = await options.create();
       opened.push(storage);
@@ -716,20 +730,36 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       });
 
       it("requeues one kept message once when two callers race", async () => {
-        await storage.putError("raced", "why", T0);
-        const [item] = await storage.errorItems();
-        // A second instance (its own connection) where the driver has one.
-        const other = options.persistent && options.open
-          ? await options.open(storage.name)
-          : storage;
-        if (other !== storage) opened.push(other);
+        const [one, two] = await pair("requeue-race");
+        await one.putError("raced", "why", T0);
+        const [item] = await one.errorItems();
         const done = await Promise.all([
-          storage.requeueError(item.id, 0),
-          other.requeueError(item.id, 0),
-          storage.requeueError(item.id, 0),
+          one.requeueError(item.id, 0),
+          two.requeueError(item.id, 0),
+          one.requeueError(item.id, 0),
         ]);
         assert.equal(done.filter(Boolean).length, 1);
-        assert.deepEqual(await storage.enqueuedItems(), ["raced"]);
+        assert.deepEqual(await two.enqueuedItems(), ["raced"]);
+        await one.flushAll();
+      });
+    });
+
+    describe("cancel channel", () => {
+      it("carries a cancelled id to a subscriber on another instance, until it unsubscribes", async (t) => {
+        if (!storage.publishCancel || !storage.subscribeCancels) return t.skip("no cancel channel");
+        const [one, other] = await pair("cancel-channel");
+        const heard: string[] = [];
+        const controller = new AbortController();
+        await other.subscribeCancels!((id) => heard.push(id), controller.signal);
+        await one.publishCancel!("task-1");
+        const deadline = Date.now() + 5000;
+        while (!heard.includes("task-1") && Date.now() < deadline) await sleep(10);
+        assert.deepEqual(heard, ["task-1"]);
+        controller.abort();
+        await sleep(50);
+        await one.publishCancel!("task-2");
+        await sleep(200);
+        assert.deepEqual(heard, ["task-1"], "nothing after the signal aborted");
       });
     });
 

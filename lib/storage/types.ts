@@ -346,6 +346,23 @@ export interface Storage {
    */
   subscribeEvents?(onEvent: (event: string) => void, signal: AbortSignal): Promise<void>;
 
+  // -- cancel channel (optional) -------------------------------------------
+
+  /**
+   * Tell every process listening on this storage that the task `id` was
+   * cancelled (`huey.cancel()`), so the one running it aborts it at once.
+   * At most once, like events: the consumers also read the cancel mark at
+   * every lease renewal. Drivers without pub/sub leave it out.
+   */
+  publishCancel?(id: string): Promise<void>;
+  /**
+   * Call `onCancel` with the id of every task cancelled through
+   * {@link publishCancel} until `signal` aborts. Resolves once listening.
+   * A channel apart from the events, so that a consumer hearing cancels
+   * does not also receive every event of every task.
+   */
+  subscribeCancels?(onCancel: (id: string) => void, signal: AbortSignal): Promise<void>;
+
   // -- lifecycle -----------------------------------------------------------
 
   /** Remove everything this storage holds for its name, counters included. */

@@ -577,6 +577,25 @@ export class PostgresStorage implements Storage {
     await this.#events.subscribe(onEvent, signal);
   }
 
+  /** NOTIFY the id on the cancel channel. */
+  async publishCancel(id: string): Promise<void> {
+    await this.#query("publish a cancel", this.#sql.publish, [this.#names.cancelChannel, [id]]);
+  }
+
+  /** LISTEN on the cancel channel until `signal` aborts or `close()`. */
+  async subscribeCancels(onCancel: (id: string) => void, signal: AbortSignal): Promise<void> {
+    this.#assertOpen("subscribe to cancels");
+    if (signal.aborted) return;
+    const channel = this.#names.cancelChannel;
+    const stop = await this.#run("subscribe to cancels", () => {
+      return this.#listener.listen(channel, (payload) => {
+        // null: notifications may have been missed (a reconnect); the lease renewals read the marks.
+        if (payload !== null && !signal.aborted) onCancel(payload);
+      });
+    });
+    signal.addEventListener("abort", stop, { once: true });
+  }
+
   // -- lifecycle -----------------------------------------------------------------------
 
   async flushAll(): Promise<void> {

@@ -67,6 +67,8 @@ export class RedisKeys {
   readonly counterExpiries: string;
   /** The channel of consumer events. */
   readonly events: string;
+  /** The channel of cancelled task ids (`huey.cancel()`). */
+  readonly cancels: string;
   /** What every per-result key starts with (of the layouts with one key per result). */
   readonly resultPrefix: string;
 
@@ -85,6 +87,7 @@ export class RedisKeys {
     this.counters = prefix + "counters";
     this.counterExpiries = prefix + "counter_expiries";
     this.events = prefix + "events";
+    this.cancels = prefix + "cancels";
     this.resultPrefix = prefix + "r.";
   }
 

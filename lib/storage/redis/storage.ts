@@ -648,16 +648,36 @@ export class RedisStorage implements Storage {
   }
 
   /** Receive every event published on `huey.{name}.events` until `signal` aborts or close(). */
-  async subscribeEvents(onEvent: (event: string) => void, signal: AbortSignal): Promise<void> {
-    this.#link.assertOpen();
-    if (signal.aborted) return;
-    const subscriber = await this.#link.subscriptions();
-    const unsubscribe = await subscriber.subscribe(this.#keys.events, (message) => {
-      if (signal.aborted) return;
+  subscribeEvents(onEvent: (event: string) => void, signal: AbortSignal): Promise<void> {
+    return this.#subscribe(this.#keys.events, (message) => {
       if (!message.startsWith(EVENT_SEPARATOR)) return onEvent(message);
       for (const event of message.slice(1).split(EVENT_SEPARATOR)) {
         if (!signal.aborted) onEvent(event);
       }
+    }, signal);
+  }
+
+  /** `PUBLISH` the id on `huey.{name}.cancels`. */
+  async publishCancel(id: string): Promise<void> {
+    await this.#link.send(["PUBLISH", this.#keys.cancels, id]);
+  }
+
+  /** Receive every id published on `huey.{name}.cancels` until `signal` aborts or close(). */
+  subscribeCancels(onCancel: (id: string) => void, signal: AbortSignal): Promise<void> {
+    return this.#subscribe(this.#keys.cancels, onCancel, signal);
+  }
+
+  /** Call `onMessage` for every message on `channel` until `signal` aborts or close(). */
+  async #subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.#link.assertOpen();
+    if (signal.aborted) return;
+    const subscriber = await this.#link.subscriptions();
+    const unsubscribe = await subscriber.subscribe(channel, (message) => {
+      if (!signal.aborted) onMessage(message);
     });
     const scope = this.#link.untilClosed(signal);
     const end = () => {
