@@ -83,12 +83,7 @@ export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";
 export type { Uniqueness, UniquenessHost } from "./lib/unique.ts";
 export { ChordResult, Result, ResultGroup } from "./lib/result.ts";
-export type {
-  CancelHost,
-  CancelRooms,
-  Cancellations,
-  CancelScope,
-} from "./lib/cancel.ts";
+export type { CancelHost, Cancellations, CancelRooms, CancelScope } from "./lib/cancel.ts";
 export type {
   DeadLetter,
   DeadLetterHost,

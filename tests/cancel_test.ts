@@ -18,6 +18,7 @@ import type { Storage, TaskContext } from "../mod.ts";
 import { Consumer } from "../lib/consumer/consumer.ts";
 import { onEachStorage } from "./each_storage.ts";
 import { silent } from "./helpers.ts";
+import { until } from "./process_helpers.ts";
 import { describeWithPostgres } from "./postgres_server.ts";
 import { describeWithRedis } from "./redis_server.ts";
 
@@ -110,10 +111,7 @@ await onEachStorage("cancel", (open) => {
     try {
       const r = await wait(30_000);
       const started = Date.now();
-      while (!ran.includes(`start ${r.id}`)) {
-        assert.ok(Date.now() - started < 10_000, "the task started");
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => ran.includes(`start ${r.id}`), 10_000);
       assert.equal(await r.cancel(), true);
       await rejectsCancelled(r.get({ blocking: true, timeout: 10 }));
       assert.ok(Date.now() - started < 10_000, "at once, not after the task's 30 s");
@@ -133,10 +131,7 @@ await onEachStorage("cancel", (open) => {
     try {
       const r = await deaf(20_000);
       const started = Date.now();
-      while ((await huey.storage.leasedSize()) === 0) {
-        assert.ok(Date.now() - started < 10_000, "the task started");
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(async () => (await huey.storage.leasedSize()) > 0, 10_000);
       assert.equal(await huey.cancel(r.id), true);
       await rejectsCancelled(r.get({ blocking: true, timeout: 10 }));
       const next = await add(2, 2);
@@ -175,10 +170,7 @@ function crossInstance(kind: string, make: () => { producer: Huey; worker: Huey 
     try {
       const r = await wait(60_000);
       const started = Date.now();
-      while (!ran.includes(`start ${r.id}`)) {
-        assert.ok(Date.now() - started < 10_000, "the task started");
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
+      await until(() => ran.includes(`start ${r.id}`), 10_000);
       const asked = Date.now();
       assert.equal(await producer.cancel(r.id), true);
       await rejectsCancelled(r.get({ blocking: true, timeout: 30 }));
