@@ -14,6 +14,8 @@ import { Batcher } from "../batcher.ts";
 import type { Delivery, DequeueOptions, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import { PgCounters } from "./counters.ts";
+import type { PgQuery } from "./counters.ts";
+import { PgCancels } from "./cancels.ts";
 import { PgErrors } from "./errors.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
@@ -127,6 +129,7 @@ export class PostgresStorage implements Storage {
   readonly #events: PgEventFeed;
   readonly #counters: PgCounters;
   readonly #errors: PgErrors;
+  readonly #cancels: PgCancels;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
@@ -154,20 +157,25 @@ export class PostgresStorage implements Storage {
       closing: this.#closing.signal,
       run: (action, fn) => this.#run(action, fn),
     });
-    this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
-    this.#errors = new PgErrors(
-      (...query) => this.#query(...query),
-      this.#sql,
-      name,
-      this.#names.queueChannel,
-      () => this.#waits.queued.notify(),
-    );
+    const query: PgQuery = (...args) => this.#query(...args);
+    this.#counters = new PgCounters(query, this.#sql, name);
+    const woken = () => this.#waits.queued.notify();
+    this.#errors = new PgErrors(query, this.#sql, name, names.queueChannel, woken);
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
       },
       listen: (handler) =>
         this.#run("subscribe to events", () => this.#listener.listen(names.eventsChannel, handler)),
+    });
+    this.#cancels = new PgCancels({
+      notify: (id) =>
+        this.#query("publish a cancel", this.#sql.publish, [names.cancelChannel, [id]]),
+      listen: (handler) =>
+        this.#run(
+          "subscribe to cancels",
+          () => this.#listener.listen(names.cancelChannel, handler),
+        ),
     });
   }
 
@@ -422,12 +430,8 @@ export class PostgresStorage implements Storage {
     return this.#count("count leased messages", this.#sql.leasedSize);
   }
 
-  async leasedItems(limit?: number): Promise<string[]> {
-    const rows = await this.#query("list leased messages", this.#sql.leasedItems, [
-      this.name,
-      sqlLimit(limit),
-    ]);
-    return rows.map((row) => fromColumn(row.data));
+  leasedItems(limit?: number): Promise<string[]> {
+    return this.#list("list leased messages", this.#sql.leasedItems, limit);
   }
 
   async flushQueue(): Promise<void> {
@@ -576,25 +580,10 @@ export class PostgresStorage implements Storage {
     this.#assertOpen("subscribe to events");
     await this.#events.subscribe(onEvent, signal);
   }
-
-  /** NOTIFY the id on the cancel channel. */
-  async publishCancel(id: string): Promise<void> {
-    await this.#query("publish a cancel", this.#sql.publish, [this.#names.cancelChannel, [id]]);
-  }
-
-  /** LISTEN on the cancel channel until `signal` aborts or `close()`. */
-  async subscribeCancels(onCancel: (id: string) => void, signal: AbortSignal): Promise<void> {
-    this.#assertOpen("subscribe to cancels");
-    if (signal.aborted) return;
-    const channel = this.#names.cancelChannel;
-    const stop = await this.#run("subscribe to cancels", () => {
-      return this.#listener.listen(channel, (payload) => {
-        // null: notifications may have been missed (a reconnect); the lease renewals read the marks.
-        if (payload !== null && !signal.aborted) onCancel(payload);
-      });
-    });
-    signal.addEventListener("abort", stop, { once: true });
-  }
+  // The cancel channel (cancels.ts): a NOTIFY channel of its own.
+  readonly publishCancel = (id: string): Promise<void> => this.#cancels.publish(id);
+  readonly subscribeCancels = (on: (id: string) => void, signal: AbortSignal): Promise<void> =>
+    this.#cancels.subscribe(on, signal);
 
   // -- lifecycle -----------------------------------------------------------------------
 

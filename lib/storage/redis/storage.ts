@@ -21,7 +21,6 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import { ConfigurationError } from "../../errors.ts";
 import { Batcher } from "../batcher.ts";
 import { checkCounterKey, checkIncrement } from "../counter.ts";
@@ -29,12 +28,12 @@ import type {
   CounterOptions,
   Delivery,
   DequeueOptions,
-  ErrorItem,
   PutDataOptions,
   Storage,
 } from "../types.ts";
 import { replyStrings } from "./connection.ts";
 import type { RedisClientLike, RedisClusterOptions, RedisReply } from "./connection.ts";
+import { RedisErrors } from "./errors.ts";
 import { RedisKeys } from "./keys.ts";
 import {
   ExpiringResults,
@@ -55,7 +54,6 @@ import {
   INCR_COUNTER,
   PUT_AND_ACK,
   READ_SCHEDULE,
-  REQUEUE_ERROR,
   SEQ_WIDTH,
 } from "./scripts.ts";
 
@@ -201,6 +199,7 @@ export class RedisStorage implements Storage {
 
   readonly #keys: RedisKeys;
   readonly #queue: QueueLayout;
+  readonly #errors: RedisErrors;
   readonly #results: ResultLayout;
   readonly #link: RedisLink;
   /**
@@ -263,6 +262,7 @@ export class RedisStorage implements Storage {
       this.#label,
       options.client,
     );
+    this.#errors = new RedisErrors(this.#link, this.#keys, this.priority);
   }
 
   // -- queue -----------------------------------------------------------------------
@@ -557,54 +557,12 @@ export class RedisStorage implements Storage {
     await this.#link.send(["DEL", this.#keys.counters, this.#keys.counterExpiries]);
   }
 
-  // -- error store -----------------------------------------------------------------
-
-  async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
-    const item = JSON.stringify({ id: crypto.randomUUID(), data, reason, time: now, info });
-    await this.#link.send(["RPUSH", this.#keys.errors, item]);
-  }
-
-  async errorItems(limit?: number): Promise<ErrorItem[]> {
-    this.#link.assertOpen();
-    if (limit !== undefined && limit <= 0) return [];
-    const stop = limit === undefined ? "-1" : String(limit - 1);
-    const reply = await this.#link.send(["LRANGE", this.#keys.errors, "0", stop]);
-    return replyStrings(reply).map(keptItem);
-  }
-
-  /** The kept item `id` and its text exactly as stored (what LREM matches), if there is one. */
-  async #findError(id: string): Promise<{ item: ErrorItem; stored: string } | undefined> {
-    this.#link.assertOpen();
-    const reply = await this.#link.send(["LRANGE", this.#keys.errors, "0", "-1"]);
-    for (const stored of replyStrings(reply)) {
-      const item = keptItem(stored);
-      if (item.id === id) return { item, stored };
-    }
-    return undefined;
-  }
-
-  async deleteError(id: string): Promise<boolean> {
-    const found = await this.#findError(id);
-    if (!found) return false;
-    return Number(await this.#link.send(["LREM", this.#keys.errors, "1", found.stored])) > 0;
-  }
-
-  async requeueError(id: string, priority: number): Promise<boolean> {
-    const found = await this.#findError(id);
-    if (!found) return false;
-    if (!Number.isFinite(priority)) {
-      throw new RangeError(`Cannot requeue: priority must be a finite number: ${priority}`);
-    }
-    const k = this.#keys;
-    const layout = this.#queue.priority ? "priority" : "list";
-    const args = [found.stored, layout, String(-priority), found.item.data];
-    return Number(await this.#link.run(REQUEUE_ERROR, [k.errors, k.queue, k.seq, k.wake], args)) ===
-      1;
-  }
-
-  async flushErrors(): Promise<void> {
-    await this.#link.send(["DEL", this.#keys.errors]);
-  }
+  // -- error store (errors.ts) -------------------------------------------------------
+  readonly putError: Storage["putError"] = (...args) => this.#errors.put(...args);
+  readonly errorItems: Storage["errorItems"] = (limit) => this.#errors.items(limit);
+  readonly deleteError: Storage["deleteError"] = (id) => this.#errors.delete(id);
+  readonly requeueError: Storage["requeueError"] = (...args) => this.#errors.requeue(...args);
+  readonly flushErrors: Storage["flushErrors"] = () => this.#errors.flush();
 
   // -- events --------------------------------------------------------------------------
 
@@ -783,24 +741,4 @@ export class PriorityRedisExpireStorage extends RedisStorage {
   constructor(options: RedisExpireStorageOptions = {}) {
     super(options);
   }
-}
-
-/**
- * A stored item of the error list as an {@link ErrorItem}. Items kept
- * before they had ids get the SHA-1 of their text as one: stable, so they
- * can be requeued and deleted too.
- */
-function keptItem(stored: string): ErrorItem {
-  const parsed = JSON.parse(stored) as Partial<ErrorItem>;
-  const id = typeof parsed.id === "string"
-    ? parsed.id
-    : "sha1-" + createHash("sha1").update(stored).digest("hex");
-  const item: ErrorItem = {
-    id,
-    data: parsed.data as string,
-    reason: parsed.reason as string,
-    time: parsed.time as number,
-  };
-  if (typeof parsed.info === "string") item.info = parsed.info;
-  return item;
 }
