@@ -35,6 +35,7 @@ Workers:
                                loop, thread or process starts at once)
       --shutdown-timeout S     seconds SIGINT waits for running tasks (default ${CONSUMER_DEFAULTS.shutdownTimeout})
       --cancel-grace S         seconds a cancelled task in a worker thread has before its thread is replaced (default ${CONSUMER_DEFAULTS.cancelGrace})
+      --heartbeat-interval S   seconds between heartbeats (huey.consumers(); default ${CONSUMER_DEFAULTS.heartbeatInterval})
 Queue polling (storages without blocking reads):
   -d, --delay S                first polling delay (default ${CONSUMER_DEFAULTS.initialDelay})
   -m, --max-delay S            longest polling delay (default ${CONSUMER_DEFAULTS.maxDelay})
@@ -100,6 +101,7 @@ async function main(argv: string[]): Promise<void> {
         simple: { type: "boolean", short: "S" },
         "shutdown-timeout": { type: "string" },
         "cancel-grace": { type: "string" },
+        "heartbeat-interval": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -141,6 +143,7 @@ async function main(argv: string[]): Promise<void> {
     simpleLog: values.simple || undefined,
     shutdownTimeout: number("shutdown-timeout", values["shutdown-timeout"]),
     cancelGrace: number("cancel-grace", values["cancel-grace"]),
+    heartbeatInterval: number("heartbeat-interval", values["heartbeat-interval"]),
   };
   let resolved;
   try {

@@ -22,6 +22,7 @@ import type { Logger } from "./logger.ts";
 import type { MessageCodec } from "./message.ts";
 import type { Revocations } from "./revocation.ts";
 import { SIGNAL_CANCELED } from "./signals.ts";
+import type { StatusBook } from "./status.ts";
 import type { Storage } from "./storage/types.ts";
 import { checkTaskId } from "./task.ts";
 import type { Task } from "./task.ts";
@@ -51,6 +52,8 @@ export interface CancelRooms {
   readonly codec: MessageCodec;
   /** A cancelled unique task frees its id. */
   readonly unique: Uniqueness;
+  /** Where a skipped task's status becomes `cancelled`. */
+  readonly status: StatusBook;
 }
 
 /** The error a cancelled task's signal aborts with, and that its result stores. */
@@ -193,8 +196,12 @@ export class Cancellations {
     this.#host.logger.info(`${task} cancelled, not run`);
     await this.#rooms.unique.release(task);
     await this.#rooms.events.emit(SIGNAL_CANCELED, task, cancellation(task.id));
-    if (!this.#host.results || task.periodic) return;
+    if (!this.#host.results || task.periodic) {
+      await this.#rooms.status.markCancelled(task);
+      return;
+    }
     const info = this.#host.buildErrorResult(task, cancellation(task.id));
+    await this.#rooms.status.markCancelled(task, info);
     const stored = this.#rooms.codec.serializer.encode({ error: info });
     await this.#host.storage.putData(task.id, stored, { result: true });
   }

@@ -21,9 +21,11 @@
 import { describeError } from "./_util.ts";
 import { DeadLetterError, SerializationError, TaskError, UnknownTaskError } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
+import { OWN_KEYS } from "./keys.ts";
 import type { Logger } from "./logger.ts";
 import type { MessageCodec } from "./message.ts";
 import type { Registry } from "./registry.ts";
+import type { StatusBook } from "./status.ts";
 import type { Delivery, ErrorItem, Storage } from "./storage/types.ts";
 import { checkTaskId } from "./task.ts";
 import type { Task } from "./task.ts";
@@ -151,13 +153,21 @@ export class DeadLetters {
   readonly #codec: MessageCodec;
   readonly #registry: Registry;
   readonly #unique: Uniqueness;
+  readonly #status: StatusBook;
 
-  /** The dead letters of `host`'s storage, decoding with `codec`. */
-  constructor(host: DeadLetterHost, codec: MessageCodec, registry: Registry, unique: Uniqueness) {
+  /** The dead letters of `host`'s storage, decoding with `codec`; `status` records them `dead`. */
+  constructor(
+    host: DeadLetterHost,
+    codec: MessageCodec,
+    registry: Registry,
+    unique: Uniqueness,
+    status: StatusBook,
+  ) {
     this.#host = host;
     this.#codec = codec;
     this.#registry = registry;
     this.#unique = unique;
+    this.#status = status;
   }
 
   /**
@@ -206,6 +216,9 @@ export class DeadLetters {
     await this.#host.storage.putError(data, reason, now, JSON.stringify(details));
     if (!task) return; // undecodable: no id to free (its marker lapses)
     await this.#mark(task, kind, reason, error);
+    await this.#status.markDead(task.id, { name: task.name, attempts }).catch((err) => {
+      this.#host.logger.error(`Cannot record ${task.id} as dead`, err);
+    });
     try {
       await this.#unique.release(this.#codec.decode(data));
     } catch { /* its fields do not decode: no unique marker can be read from it */ }
@@ -252,7 +265,8 @@ export class DeadLetters {
    */
   async failed(task: Task, error: unknown, declaredRetries: number): Promise<void> {
     if (task.periodic) return;
-    const attempts = Math.max(1, declaredRetries - task.retries + 1);
+    // Counted on the task where the status room counts runs; else from its retries.
+    const attempts = task.attempts ?? Math.max(1, declaredRetries - task.retries + 1);
     const lastError = describeError(error);
     const details: Details = {
       kind: "failed",
@@ -318,7 +332,11 @@ export class DeadLetters {
       try {
         priority = this.#codec.decode(letter.data).priority;
       } catch { /* undecodable: it will be set aside again, as it should */ }
-      if (letter.taskId !== undefined) await storage.deleteData(letter.taskId);
+      if (letter.taskId !== undefined) {
+        await storage.deleteData(letter.taskId);
+        // Its `dead` status too: until the new run records one, it is queued again.
+        await storage.deleteRecord(OWN_KEYS.status(letter.taskId));
+      }
       if (await storage.requeueError(letter.id, priority)) {
         count++;
         this.#host.logger.info(`Dead letter ${letter.id} (${letter.reason}) requeued`);

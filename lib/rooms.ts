@@ -25,7 +25,7 @@ import { Locks } from "./lock.ts";
 import { MessageCodec } from "./message.ts";
 import { RateLimit } from "./rate_limit.ts";
 import type { RateLimitDeclaration } from "./rate_limit.ts";
-import { checkTaskOptions, Registry } from "./registry.ts";
+import { checkSeconds, checkTaskOptions, Registry } from "./registry.ts";
 import { ChordResult, Result, ResultGroup } from "./result.ts";
 import type { ResultBackend } from "./result.ts";
 import { ResultStore } from "./result_store.ts";
@@ -33,6 +33,7 @@ import type { ResultStoreHost } from "./result_store.ts";
 import { Revocations } from "./revocation.ts";
 import type { RevocationHost } from "./revocation.ts";
 import { Signals } from "./signals.ts";
+import { StatusBook } from "./status.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { Task } from "./task.ts";
 import { Uniqueness } from "./unique.ts";
@@ -51,6 +52,18 @@ export interface HueyHost
     UniquenessHost,
     DeadLetterHost,
     CancelHost {}
+
+/** The Huey options the rooms read (see `HueyOptions`). */
+export interface RoomOptions {
+  /** Emit events (signals still fire without). @default true */
+  events?: boolean;
+  /** See `HueyOptions.uniqueTtl`. */
+  uniqueTtl?: number;
+  /** See `HueyOptions.statusTtl`. @default 86400 */
+  statusTtl?: number;
+  /** See `HueyOptions.trackStatus`. @default false */
+  trackStatus?: boolean;
+}
 
 /** A Huey's rooms, wired. */
 export interface Rooms {
@@ -89,6 +102,8 @@ export interface Rooms {
   readonly deadLetters: DeadLetters;
   /** Cancellations. */
   readonly cancellations: Cancellations;
+  /** Task status records and progress. */
+  readonly status: StatusBook;
   /** What a `Result` reads through. */
   readonly backend: ResultBackend;
   /** What a task wrapper enqueues and revokes through. */
@@ -100,9 +115,8 @@ export interface Rooms {
 }
 
 /**
- * Build the rooms of the Huey `host`; `events: false` drops every event,
- * `uniqueTtl` is the Huey's option (see `HueyOptions.uniqueTtl`)
- * (signals still fire).
+ * Build the rooms of the Huey `host` with the Huey's `options` (checked
+ * here: a bad `statusTtl` is a RangeError naming it).
  *
  * @example
  * ```ts
@@ -111,7 +125,9 @@ export interface Rooms {
  * console.log(huey.executor.registry.names()); // []
  * ```
  */
-export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): Rooms {
+export function buildRooms(host: HueyHost, options: RoomOptions = {}): Rooms {
+  const { events = true, uniqueTtl, statusTtl = 86400, trackStatus = false } = options;
+  checkSeconds(options.statusTtl, "statusTtl", false);
   const registry = new Registry();
   const codec = new MessageCodec(host.serializer);
   const revocations = new Revocations(host);
@@ -120,6 +136,19 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
   const feed = new EventFeed(host, signals, events);
   const store = new ResultStore(host);
   const unique = new Uniqueness(host, uniqueTtl);
+  const status = new StatusBook({
+    get storage() {
+      return host.storage;
+    },
+    get logger() {
+      return host.logger;
+    },
+    serializer: codec.serializer,
+    statusTtl,
+    trackStatus,
+    now: () => host.now(),
+    decode: (data) => codec.decode(data),
+  });
   // The executor runs what the enqueuer puts in immediate mode (called only
   // once both exist), and puts retries and a pipeline's next tasks through it.
   const enqueuer: Enqueuer = new Enqueuer(
@@ -138,8 +167,14 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     now: () => host.now(),
     put: (task) => enqueuer.put(task),
   };
-  const deadLetters = new DeadLetters(host, codec, registry, unique);
-  const cancellations = new Cancellations(host, { revocations, events: feed, codec, unique });
+  const deadLetters = new DeadLetters(host, codec, registry, unique, status);
+  const cancellations = new Cancellations(host, {
+    revocations,
+    events: feed,
+    codec,
+    unique,
+    status,
+  });
   const executor: Executor = new Executor(
     host,
     {
@@ -150,6 +185,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
       events: feed,
       unique,
       chords,
+      status,
       deadLetters,
       cancellations,
     },
@@ -161,6 +197,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     store,
     revocations,
     cancel: (id) => cancellations.cancel(id),
+    status,
     reschedule: async (original, call) => {
       // Built (and its options checked) before the original is revoked.
       const task = enqueuer.rescheduled(original, call);
@@ -221,6 +258,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     executor,
     deadLetters,
     cancellations,
+    status,
     backend,
     wrappers,
     declare: (definition) => {

@@ -81,6 +81,7 @@ await onEachStorage("dead letters", (open) => {
     const [letter] = await huey.deadLetters();
     assert.equal(letter.kind, "unknown-task");
     assert.equal(letter.taskId, "img-1");
+    assert.equal((await huey.status("img-1")).state, "dead");
     assert.equal(letter.taskName, "resize");
     assert.equal(letter.attempts, 0);
   });
@@ -113,8 +114,10 @@ await onEachStorage("dead letters", (open) => {
     const [letter] = await huey.deadLetters();
     assert.equal(letter.kind, "delivery-limit");
     assert.equal(letter.attempts, 3);
+    assert.equal((await huey.status(r.id)).state, "dead");
     // Requeued by task id: a fresh message, its delivery count starts again.
     assert.equal(await huey.requeue(r.id), 1);
+    assert.equal((await huey.status(r.id)).state, "queued");
     const again = await huey.executor.dequeue({ now: huey.now() });
     assert.equal(again?.deliveries, 1);
     assert.equal((await huey.executor.executeDelivery(again!)).status, "complete");

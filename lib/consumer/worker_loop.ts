@@ -20,6 +20,8 @@ export interface WorkerActivity {
   onTaskEnd?(): void;
   /** Where a worker thread shows the main thread which task it runs (see task_slot.ts). */
   slot?: TaskSlot;
+  /** The id of the consumer this worker belongs to, named in task status records. */
+  consumerId?: string;
 }
 
 /** Options of {@link runWorkerLoop}. */
@@ -143,6 +145,7 @@ export async function processDelivery(
         activity.slot?.write(task.id, delivery.receipt);
         activity.onTaskStart?.(task);
       },
+      consumer: activity.consumerId,
     });
     running?.();
     if (scope.fired && outcome.status === "canceled") await cancels.ended(outcome.task!, true);

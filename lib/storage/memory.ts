@@ -5,6 +5,7 @@
  */
 import { HueyError } from "../errors.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
+import { checkRecord, checkRecordKey, RecordMap } from "./record.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 interface QueuedMessage {
@@ -107,6 +108,7 @@ export class MemoryStorage implements Storage {
   #data = new Map<string, string>();
   /** Counters, apart from #data; `expires` (ms, on the callers' clock) when they have a ttl. */
   #counters = new Map<string, { value: number; expires?: number }>();
+  readonly #records = new RecordMap();
   #errors: ErrorItem[] = [];
   #errorSeq = 0;
   #dataWaiters = new Map<string, Set<() => void>>();
@@ -374,6 +376,38 @@ export class MemoryStorage implements Storage {
     this.#counters.clear();
   }
 
+  // -- records (record.ts) ---------------------------------------------------
+
+  async putRecord(key: string, value: string, ttl: number, now: number): Promise<void> {
+    this.#open();
+    this.#records.put(
+      key,
+      value,
+      checkRecord(key, value, ttl, `MemoryStorage "${this.name}"`),
+      now,
+    );
+  }
+
+  async getRecord(key: string, now: number): Promise<string | undefined> {
+    this.#open();
+    return this.#records.get(checkRecordKey(key, `MemoryStorage "${this.name}"`), now);
+  }
+
+  async recordItems(prefix: string, now: number, limit?: number): Promise<Map<string, string>> {
+    this.#open();
+    return this.#records.items(checkRecordKey(prefix, `MemoryStorage "${this.name}"`), now, limit);
+  }
+
+  async deleteRecord(key: string): Promise<boolean> {
+    this.#open();
+    return this.#records.delete(key);
+  }
+
+  async flushRecords(): Promise<void> {
+    this.#open();
+    this.#records.clear();
+  }
+
   async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
     this.#open();
     const item: ErrorItem = { id: String(++this.#errorSeq), data, reason, time: now };
@@ -412,6 +446,7 @@ export class MemoryStorage implements Storage {
     await this.flushSchedule();
     await this.flushResults();
     await this.flushCounters();
+    await this.flushRecords();
     await this.flushErrors();
   }
 

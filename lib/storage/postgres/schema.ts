@@ -28,7 +28,7 @@ import { quoteIdentifier } from "./names.ts";
 import type { PostgresNames } from "./names.ts";
 
 /** The version of the tables this library reads and writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Version 1, created from nothing. The queue's `id` orders messages within
@@ -98,7 +98,24 @@ function addCounters(n: PostgresNames): string[] {
 }
 
 /**
- * Version 3 makes the error store the dead-letter store: `info` holds what
+ * Version 3 adds the records (`putRecord`): `expires_at` is when a record
+ * goes, in ms on the server's clock; the index is what the sweep scans.
+ */
+function addRecords(n: PostgresNames): string[] {
+  return [
+    `CREATE TABLE ${n.records} (
+      name text NOT NULL,
+      key text NOT NULL,
+      value text NOT NULL,
+      expires_at double precision NOT NULL,
+      PRIMARY KEY (name, key)
+    )`,
+    `CREATE INDEX ${n.index("records_exp")} ON ${n.records} (name, expires_at)`,
+  ];
+}
+
+/**
+ * Version 4 makes the error store the dead-letter store: `info` holds what
  * the Huey keeps beside the reason (task id and name, attempts, last error).
  */
 function addErrorInfo(n: PostgresNames): string[] {
@@ -112,6 +129,7 @@ function addErrorInfo(n: PostgresNames): string[] {
  */
 export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [
   addCounters,
+  addRecords,
   addErrorInfo,
 ];
 

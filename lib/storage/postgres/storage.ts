@@ -17,12 +17,20 @@ import { PgCounters } from "./counters.ts";
 import type { PgQuery } from "./counters.ts";
 import { PgCancels } from "./cancels.ts";
 import { PgErrors } from "./errors.ts";
+import { PgRecords } from "./records.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
 import { PostgresNames } from "./names.ts";
 import { ensureSchema, initializeSchema } from "./schema.ts";
-import { fromColumn, parseReceipt, SCHEDULE_BATCH, statements, toColumn } from "./sql.ts";
+import {
+  enqueueParams,
+  fromColumn,
+  parseReceipt,
+  SCHEDULE_BATCH,
+  statements,
+  toColumn,
+} from "./sql.ts";
 import type { Statements } from "./sql.ts";
 
 /**
@@ -130,6 +138,7 @@ export class PostgresStorage implements Storage {
   readonly #counters: PgCounters;
   readonly #errors: PgErrors;
   readonly #cancels: PgCancels;
+  readonly #records: PgRecords;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
@@ -161,6 +170,7 @@ export class PostgresStorage implements Storage {
     this.#counters = new PgCounters(query, this.#sql, name);
     const woken = () => this.#waits.queued.notify();
     this.#errors = new PgErrors(query, this.#sql, name, names.queueChannel, woken);
+    this.#records = new PgRecords(query, this.#sql, name);
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
@@ -233,13 +243,9 @@ export class PostgresStorage implements Storage {
 
   // -- queue -------------------------------------------------------------------------
 
-  /** The parameters of the enqueue statement. */
-  #enqueueParams(data: string, priority: number): unknown[] {
-    return [this.name, priority, toColumn(data), this.#names.queueChannel];
-  }
-
   async enqueue(data: string, priority: number): Promise<void> {
-    await this.#query("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority));
+    const params = enqueueParams(this.name, this.#names, data, priority);
+    await this.#query("enqueue", this.#sql.enqueue, params);
     this.#waits.queued.notify();
   }
 
@@ -284,7 +290,7 @@ export class PostgresStorage implements Storage {
     };
     return {
       enqueue: (data, priority) =>
-        write("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority)),
+        write("enqueue", this.#sql.enqueue, enqueueParams(this.name, this.#names, data, priority)),
       addToSchedule: (data, eta) =>
         write("add to the schedule", this.#sql.addToSchedule, [this.name, eta, toColumn(data)]),
     };
@@ -418,21 +424,13 @@ export class PostgresStorage implements Storage {
     return rows.map((row) => fromColumn(row.data));
   }
 
-  queueSize(): Promise<number> {
-    return this.#count("count the queue", this.#sql.queueSize);
-  }
-
-  enqueuedItems(limit?: number): Promise<string[]> {
-    return this.#list("list the queue", this.#sql.enqueuedItems, limit);
-  }
-
-  leasedSize(): Promise<number> {
-    return this.#count("count leased messages", this.#sql.leasedSize);
-  }
-
-  leasedItems(limit?: number): Promise<string[]> {
-    return this.#list("list leased messages", this.#sql.leasedItems, limit);
-  }
+  readonly queueSize = (): Promise<number> => this.#count("count the queue", this.#sql.queueSize);
+  readonly enqueuedItems = (limit?: number): Promise<string[]> =>
+    this.#list("list the queue", this.#sql.enqueuedItems, limit);
+  readonly leasedSize = (): Promise<number> =>
+    this.#count("count leased messages", this.#sql.leasedSize);
+  readonly leasedItems = (limit?: number): Promise<string[]> =>
+    this.#list("list leased messages", this.#sql.leasedItems, limit);
 
   async flushQueue(): Promise<void> {
     await this.#query("flush the queue", this.#sql.flushQueue, [this.name]);
@@ -551,6 +549,12 @@ export class PostgresStorage implements Storage {
   readonly incr: Storage["incr"] = (...args) => this.#counters.incr(...args);
   readonly deleteCounter: Storage["deleteCounter"] = (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = () => this.#counters.flush();
+  // (records: records.ts)
+  readonly putRecord: Storage["putRecord"] = (...args) => this.#records.put(...args);
+  readonly getRecord: Storage["getRecord"] = (key) => this.#records.get(key);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
   // -- error store (errors.ts) --------------------------------------------------------
   readonly putError: Storage["putError"] = (...args) => this.#errors.put(...args);

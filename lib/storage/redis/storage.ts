@@ -44,6 +44,7 @@ import {
 } from "./layouts.ts";
 import type { QueueLayout, RedisCommands, ResultLayout, ResultLayoutOptions } from "./layouts.ts";
 import { RedisLink } from "./link.ts";
+import { RedisRecords } from "./records.ts";
 import { handedOut, text } from "./text.ts";
 import {
   ACK,
@@ -214,6 +215,7 @@ export class RedisStorage implements Storage {
   readonly #readTimeout: number;
   /** This storage in messages: `RedisStorage "app"`. */
   readonly #label: string;
+  readonly #records: RedisRecords;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
   /** Events waiting for the next PUBLISH (see {@link publishEvent}). */
@@ -263,6 +265,7 @@ export class RedisStorage implements Storage {
       options.client,
     );
     this.#errors = new RedisErrors(this.#link, this.#keys, this.priority);
+    this.#records = new RedisRecords(this.#link, this.#keys, this.#label);
   }
 
   // -- queue -----------------------------------------------------------------------
@@ -418,13 +421,13 @@ export class RedisStorage implements Storage {
     return Number(await this.#link.send(["HLEN", this.#keys.leases]));
   }
 
-  /** `HVALS` of the leases: each lease record less its priority prefix (see CURRENT_LEASE). */
+  /** `HVALS` of the leases; a priority layout's records (`score|seq message`) are unwrapped. */
   async leasedItems(limit?: number): Promise<string[]> {
     const records = replyStrings(await this.#link.send(["HVALS", this.#keys.leases]));
-    const data = this.priority
+    const messages = this.priority
       ? records.map((record) => record.slice(record.indexOf("|") + 1 + SEQ_WIDTH))
       : records;
-    return limit === undefined ? data : data.slice(0, Math.max(0, Math.floor(limit)));
+    return messages.slice(0, limit === undefined ? undefined : Math.max(0, limit));
   }
 
   async flushQueue(): Promise<void> {
@@ -556,6 +559,14 @@ export class RedisStorage implements Storage {
   async flushCounters(): Promise<void> {
     await this.#link.send(["DEL", this.#keys.counters, this.#keys.counterExpiries]);
   }
+
+  // -- records (records.ts) --------------------------------------------------------
+  readonly putRecord: Storage["putRecord"] = (key, value, ttl) =>
+    this.#records.put(key, value, ttl);
+  readonly getRecord: Storage["getRecord"] = (key) => this.#records.get(key);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
   // -- error store (errors.ts) -------------------------------------------------------
   readonly putError: Storage["putError"] = (...args) => this.#errors.put(...args);
