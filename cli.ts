@@ -42,6 +42,7 @@ Workers:
   -M, --max-tasks N            recycle a worker after it has run N tasks (a fresh
                                loop, thread or process starts at once)
       --shutdown-timeout S     seconds SIGINT waits for running tasks (default ${CONSUMER_DEFAULTS.shutdownTimeout})
+      --cancel-grace S         seconds a cancelled task in a worker thread has before its thread is replaced (default ${CONSUMER_DEFAULTS.cancelGrace})
       --heartbeat-interval S   seconds between heartbeats (huey.consumers(); default ${CONSUMER_DEFAULTS.heartbeatInterval})
 Queue polling (storages without blocking reads):
   -d, --delay S                first polling delay (default ${CONSUMER_DEFAULTS.initialDelay})
@@ -112,6 +113,7 @@ async function main(argv: string[]): Promise<void> {
         simple: { type: "boolean", short: "S" },
         "log-format": { type: "string" },
         "shutdown-timeout": { type: "string" },
+        "cancel-grace": { type: "string" },
         "heartbeat-interval": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -154,6 +156,7 @@ async function main(argv: string[]): Promise<void> {
     simpleLog: values.simple || undefined,
     logFormat: values["log-format"] as ConsumerOptions["logFormat"],
     shutdownTimeout: number("shutdown-timeout", values["shutdown-timeout"]),
+    cancelGrace: number("cancel-grace", values["cancel-grace"]),
     heartbeatInterval: number("heartbeat-interval", values["heartbeat-interval"]),
   };
   let resolved;

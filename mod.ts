@@ -94,6 +94,13 @@ export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";
 export type { Uniqueness, UniquenessHost } from "./lib/unique.ts";
 export { ChordResult, Result, ResultGroup } from "./lib/result.ts";
+export type { CancelHost, Cancellations, CancelRooms, CancelScope } from "./lib/cancel.ts";
+export type {
+  DeadLetter,
+  DeadLetterHost,
+  DeadLetterKind,
+  DeadLetters,
+} from "./lib/dead_letters.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { Group, group } from "./lib/group.ts";
 export { Chord, chord } from "./lib/chord.ts";
@@ -202,6 +209,7 @@ export type { AppSpec } from "./lib/consumer/app.ts";
 export {
   CancelExecution,
   ConfigurationError,
+  DeadLetterError,
   HueyError,
   RateLimitExceeded,
   ResultTimeout,
@@ -214,6 +222,7 @@ export {
 } from "./lib/errors.ts";
 export type {
   CancelExecutionOptions,
+  DeadLetterErrorInfo,
   RetryTaskOptions,
   SerializationErrorDetails,
   TaskErrorInfo,

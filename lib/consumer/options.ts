@@ -59,6 +59,12 @@ export interface ConsumerOptions {
   /** Seconds a graceful stop (SIGINT) waits for running tasks before aborting them. @default 30 */
   shutdownTimeout?: number;
   /**
+   * Seconds a cancelled task in a worker thread (`-k worker`) has to end
+   * after its signal aborted; one that ignores it is terminated with its
+   * thread, which is replaced. @default 5
+   */
+  cancelGrace?: number;
+  /**
    * Recycle a worker once it has run this many tasks (`-M`): it takes no
    * more, and a fresh one (a new loop with its startup hooks, thread or
    * process) starts at once, which returns what a task leaked. Every
@@ -113,6 +119,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freez
   simpleLog: false,
   logFormat: "text",
   shutdownTimeout: 30,
+  cancelGrace: 5,
   heartbeatInterval: 5,
 });
 
@@ -172,6 +179,7 @@ export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedC
   positive("backoff", resolved.backoff, 1);
   positive("health check interval", resolved.healthCheckInterval);
   positive("shutdown timeout", resolved.shutdownTimeout, 0, false);
+  positive("cancel grace", resolved.cancelGrace, 0, false);
   positive("heartbeat interval", resolved.heartbeatInterval);
   const { consumerId } = resolved;
   if (

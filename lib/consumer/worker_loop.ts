@@ -6,11 +6,13 @@
  *
  * @module
  */
-import { sleep } from "../_util.ts";
+import { sleep, within } from "../_util.ts";
 import type { Huey } from "../huey.ts";
+import { CancelScope } from "../cancel.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
 import { OWN_KEYS } from "../keys.ts";
 import { nextOutageDelay, outageOf } from "./outage.ts";
+import type { TaskSlot } from "./task_slot.ts";
 
 /** What a worker reports while it runs (for health checks). */
 export interface WorkerActivity {
@@ -18,6 +20,8 @@ export interface WorkerActivity {
   onTaskStart?(task: { id: string; name: string; timeout?: number; started: number }): void;
   /** The task ended. */
   onTaskEnd?(): void;
+  /** Where a worker thread shows the main thread which task it runs (see task_slot.ts). */
+  slot?: TaskSlot;
   /** The id of the consumer this worker belongs to, named in task status records. */
   consumerId?: string;
 }
@@ -51,6 +55,18 @@ export function reportStorageError(huey: Huey, what: string, error: unknown): vo
   outageOf(huey).failed(what, error);
 }
 
+/** A lease being renewed (see {@link LeaseRenewal.add}). */
+export interface Renewed {
+  /** The storage that leased the message. */
+  readonly storage: Storage;
+  /** The lease's receipt. */
+  readonly receipt: string;
+  /** The running task's id, once it started. */
+  id?: string;
+  /** Stop renewing it. */
+  readonly done: () => void;
+}
+
 /**
  * Keeps the leases of running messages alive with one timer for a whole
  * worker loop (every `leaseTimeout / 3` seconds) instead of one per message:
@@ -59,26 +75,35 @@ export function reportStorageError(huey: Huey, what: string, error: unknown): vo
  */
 export class LeaseRenewal {
   readonly #huey: Huey;
-  readonly #running = new Set<{ storage: Storage; receipt: string }>();
+  readonly #running = new Set<Renewed>();
   #timer?: ReturnType<typeof setInterval>;
 
   constructor(huey: Huey) {
     this.#huey = huey;
   }
 
-  /** Renew `receipt`'s lease until the returned function is called. */
-  add(storage: Storage, receipt: string): () => void {
+  /**
+   * Renew `receipt`'s lease until the returned function is called; once
+   * the entry's `id` is set (its task started), each renewal also asks
+   * whether that task was cancelled (one read per running task and renewal:
+   * how a cancel reaches a consumer on storages without pub/sub).
+   */
+  add(storage: Storage, receipt: string): Renewed {
     const huey = this.#huey;
     this.#timer ??= setInterval(() => {
-      for (const { storage, receipt } of this.#running) {
+      for (const { storage, receipt, id } of this.#running) {
         storage.extendLease(receipt, huey.now(), huey.leaseTimeout).catch((error) => {
           reportStorageError(huey, "Cannot extend a running task's lease", error);
         });
+        if (id === undefined) continue;
+        huey.executor.cancellations.check(id).catch((error) => {
+          reportStorageError(huey, `Cannot read whether ${id} was cancelled`, error);
+        });
       }
     }, Math.max(huey.leaseTimeout / 3, 0.05) * 1000);
-    const entry = { storage, receipt };
+    const entry: Renewed = { storage, receipt, done: () => this.#running.delete(entry) };
     this.#running.add(entry);
-    return () => this.#running.delete(entry);
+    return entry;
   }
 
   /** Stop the timer (the worker loop has ended). */
@@ -101,16 +126,27 @@ export async function processDelivery(
   abort: AbortSignal,
   activity: WorkerActivity = {},
   renewal?: LeaseRenewal,
+  scope: CancelScope = new CancelScope(abort),
 ): Promise<void> {
   const storage = huey.storage;
   const own = renewal ? undefined : new LeaseRenewal(huey);
-  const done = (renewal ?? own!).add(storage, delivery.receipt);
+  const renewed = (renewal ?? own!).add(storage, delivery.receipt);
+  const cancels = huey.executor.cancellations;
+  let running: (() => void) | undefined;
   try {
+    // The scope's signal is the hard stop's, or a cancel of this task's.
     const outcome = await huey.executor.executeDelivery(delivery, {
-      signal: abort,
-      onStart: activity.onTaskStart,
+      signal: scope.signal,
+      onStart: (task) => {
+        renewed.id = task.id;
+        running = cancels.running(task.id, scope);
+        activity.slot?.write(task.id, delivery.receipt);
+        activity.onTaskStart?.(task);
+      },
       consumer: activity.consumerId,
     });
+    running?.();
+    if (scope.fired && outcome.status === "canceled") await cancels.ended(outcome.task!, true);
     if (outcome.status === "interrupted") {
       // Marked first: the scheduler that puts it back then reports a release, not a death.
       if (outcome.task) await storage.putData(OWN_KEYS.released(outcome.task.id), "SIGTERM");
@@ -128,7 +164,10 @@ export async function processDelivery(
       error,
     );
   } finally {
-    done();
+    running?.();
+    activity.slot?.clear();
+    scope.reset();
+    renewed.done();
     own?.stop();
     activity.onTaskEnd?.();
   }
@@ -144,9 +183,14 @@ export async function processDelivery(
  */
 export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<LoopEnd> {
   const renewal = new LeaseRenewal(huey);
+  // Cancel requests from other processes, heard while the loop runs.
+  const deaf = huey.executor.cancellations.listen();
   try {
+    // Subscribed before the first task: pub/sub keeps nothing for late subscribers.
+    await within(huey.executor.cancellations.ready(), 5);
     return await loop(huey, options, renewal);
   } finally {
+    deaf();
     renewal.stop();
   }
 }
@@ -161,6 +205,7 @@ async function loop(
   let failedDelay: number | undefined;
   const outage = outageOf(huey);
   let ran = 0;
+  const scope = new CancelScope(options.abort);
   const backOff = async () => {
     const storage = huey.storage;
     if (storage.waitForEnqueue) await storage.waitForEnqueue(delay, options.stop);
@@ -190,7 +235,7 @@ async function loop(
       continue;
     }
     delay = options.initialDelay;
-    await processDelivery(huey, delivery, options.abort, options, renewal);
+    await processDelivery(huey, delivery, options.abort, options, renewal, scope);
     if (options.maxTasks !== undefined && ++ran >= options.maxTasks) return "retired";
   }
   return "stopped";
