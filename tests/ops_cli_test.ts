@@ -199,6 +199,49 @@ function commandsOn(
       await huey.close();
     });
 
+    it("requeue puts a dead letter back by its id, its task id, or all of them", async () => {
+      const fresh = await make();
+      const { huey, add } = fresh.app;
+      const first = add.s(1, 2);
+      const second = add.s(3, 4);
+      await huey.storage.putError(huey.encodeTask(first), "UnknownTaskError: add", Date.now());
+      await huey.storage.putError(huey.encodeTask(second), "UnknownTaskError: add", Date.now());
+      const rows = json(await runCli(["dead", fresh.url, "--json"])) as { id: string }[];
+      assertBadInput(
+        await runCli(["requeue", fresh.url, "no-such-letter"]),
+        /unknown dead letter "no-such-letter"/,
+      );
+      const one = json(await runCli(["requeue", fresh.url, rows[0].id, "--json"]));
+      assert.deepEqual(one, { requeued: 1 });
+      assert.deepEqual((await huey.pending()).map((t) => t.id), [first.id]);
+      const text = await runCli(["requeue", fresh.url, "--all"]);
+      assert.equal(text.stdout.trim(), "1 message(s) back in the queue");
+      assert.deepEqual((await huey.pending()).map((t) => t.id), [first.id, second.id]);
+      assert.deepEqual(json(await runCli(["dead", fresh.url, "--json"])), []);
+      await huey.close();
+    });
+
+    it("cancel stops a queued task from running; an unknown id is bad input", async () => {
+      const fresh = await make();
+      const { huey, add } = fresh.app;
+      const r = await add(1, 2);
+      assert.deepEqual(json(await runCli(["cancel", fresh.url, r.id, "--json"])), {
+        id: r.id,
+        cancelled: true,
+      });
+      // The consumer that takes it skips it, and records it cancelled.
+      await huey.executeNext();
+      const status = json(await runCli(["status", fresh.url, r.id, "--json"])) as {
+        state: string;
+      };
+      assert.equal(status.state, "cancelled");
+      assertBadInput(
+        await runCli(["cancel", fresh.url, "no-such-id"]),
+        /cannot cancel "no-such-id"/,
+      );
+      await huey.close();
+    });
+
     it("revoke and restore a task by name", async () => {
       const fresh = await make();
       const { huey, add } = fresh.app;
@@ -255,7 +298,12 @@ function commandsOn(
       assertBadInput(await runCli(["pending", fresh.url, "--bogus"]), /bogus/);
       assertBadInput(await runCli(["info"]), /missing the app module/);
       assertBadInput(await runCli(["requeue", fresh.url]), /one dead letter id or --all/);
-      assertBadInput(await runCli(["cancel", fresh.url, "no-such-id"]), /cancel/);
+      assertBadInput(await runCli(["cancel", fresh.url, "no-such-id"]), /cannot cancel/);
+      assertBadInput(await runCli(["requeue", fresh.url, "nope"]), /unknown dead letter "nope"/);
+      assertBadInput(
+        await runCli(["requeue", fresh.url, "a", "--all"]),
+        /one dead letter id or --all/,
+      );
     });
   });
 }

@@ -71,7 +71,7 @@ function limitOf(input: CommandInput): number {
 
 const TASK_COLUMNS = ["id", "name", "args", "priority", "eta", "retries"];
 const RUNNING_COLUMNS = ["id", "name", "consumer", "startedAt", "attempts", "progress"];
-const DEAD_COLUMNS = ["id", "taskName", "taskId", "time", "reason"];
+const DEAD_COLUMNS = ["id", "kind", "taskName", "taskId", "attempts", "time", "reason"];
 
 /** A listing command (`--limit`): `list` reads and says what to print. */
 function listing(

@@ -4,14 +4,14 @@
  * takes the app's Huey, loaded as the consumer loads it, without starting a
  * consumer.
  *
- * Status, running tasks and consumers come from the Huey (`huey.status()`,
- * `huey.running()`, `huey.consumers()`); cancel and dead letters from
- * `huey.cancel()`, `huey.deadLetters()` and `huey.requeue()` when the Huey
- * has them, until then from the error store.
+ * Each is a Huey call or a few (`huey.status()`, `huey.running()`,
+ * `huey.consumers()`, `huey.deadLetters()`, `huey.requeue()`,
+ * `huey.cancel()`, ...) with the checks that make bad input one clear line.
  *
  * @module
  */
 import type { Huey } from "../huey.ts";
+import type { DeadLetter } from "../dead_letters.ts";
 import type { TaskStatus } from "../status.ts";
 import type { Task } from "../task.ts";
 import { describeStorage } from "../consumer/outage.ts";
@@ -45,31 +45,10 @@ export function taskRow(task: Task): TaskRow {
   };
 }
 
-/** A message set aside (today's error store; dead letters once the Huey keeps them). */
-export interface DeadRow {
-  /** The dead letter's id, where the Huey keeps dead letters; else its position in the error store. */
-  id: string;
-  /** The task's id, when the message decodes. */
-  taskId?: string;
-  /** The task's name, when the message decodes. */
-  taskName?: string;
-  /** Why it was set aside. */
-  reason: string;
-  /** When (ISO time). */
-  time: string;
-}
-
-/** The operations API the Huey gains with cancelling and dead letters (issue 15). */
-interface Operations {
-  cancel(id: string): Promise<boolean>;
-  deadLetters(options?: { limit?: number }): Promise<Record<string, unknown>[]>;
-  requeue(id: string): Promise<number>;
-}
-
-/** The Huey's call `name`, when it has it. */
-function operation<K extends keyof Operations>(huey: Huey, name: K): Operations[K] | undefined {
-  const fn = (huey as unknown as Partial<Operations>)[name];
-  return typeof fn === "function" ? fn.bind(huey) as Operations[K] : undefined;
+/** A dead letter as the commands show it: its time as an ISO string, without the raw message. */
+export function deadRow(letter: DeadLetter): Record<string, unknown> {
+  const { data: _data, ...shown } = letter;
+  return { ...shown, time: new Date(letter.time).toISOString() };
 }
 
 /** The periodic tasks with their schedules and next runs. */
@@ -145,44 +124,26 @@ export async function running(huey: Huey, limit: number): Promise<Record<string,
   return (await huey.running(limit)).map(statusRow);
 }
 
-/** Messages set aside: dead letters, or today's error store. */
-export async function deadLetters(huey: Huey, limit?: number): Promise<DeadRow[]> {
-  const list = operation(huey, "deadLetters");
-  if (list) {
-    return (await list(limit === undefined ? {} : { limit })).map((letter) => ({
-      ...letter,
-      id: String(letter.id),
-      reason: String(letter.reason),
-      time: new Date(Number(letter.time)).toISOString(),
-    }));
-  }
-  const items = await huey.storage.errorItems(limit);
-  return items.map((item, index) => {
-    let task: Task | undefined;
-    try {
-      task = huey.decodeTask(item.data);
-    } catch { /* an undecodable message: shown by its reason alone */ }
-    return {
-      id: String(index + 1),
-      ...(task ? { taskId: task.id, taskName: task.name } : {}),
-      reason: item.reason,
-      time: new Date(item.time).toISOString(),
-    };
-  });
+/** The dead letters, oldest first. */
+export async function deadLetters(huey: Huey, limit?: number): Promise<Record<string, unknown>[]> {
+  return (await huey.deadLetters(limit === undefined ? {} : { limit })).map(deadRow);
 }
 
-/** `huey.status(id)`; an id the storage knows nothing of is bad input. */
-export async function status(huey: Huey, id: string): Promise<Record<string, unknown>> {
-  let found: TaskStatus;
+/** `call()`, a Huey call about task `id`: a TypeError or RangeError (not an id a task can have) is bad input. */
+async function byId<T>(id: string, call: () => Promise<T>): Promise<T> {
   try {
-    found = await huey.status(id);
+    return await call();
   } catch (error) {
-    // A TypeError or RangeError: not an id a task can have.
     if (error instanceof TypeError || error instanceof RangeError) {
       throw new CommandError(`bad task id ${JSON.stringify(id)}: ${error.message}`);
     }
     throw error;
   }
+}
+
+/** `huey.status(id)`; an id the storage knows nothing of is bad input. */
+export async function status(huey: Huey, id: string): Promise<Record<string, unknown>> {
+  const found = await byId(id, () => huey.status(id));
   if (found.state === "unknown") {
     throw new CommandError(
       `unknown task id ${JSON.stringify(id)}: not queued, scheduled, running or recorded in ${
@@ -193,41 +154,28 @@ export async function status(huey: Huey, id: string): Promise<Record<string, unk
   return statusRow(found);
 }
 
-/** Put dead letters back in the queue: one by id, or all; how many went back. */
+/** Put the dead letter `id` (or its task id), or `"all"`, back in the queue; how many went back. */
 export async function requeue(huey: Huey, id: string): Promise<number> {
-  const put = operation(huey, "requeue");
-  if (!put) {
-    throw new CommandError(
-      `requeue is not available with this version of huey: it needs dead letters (huey.requeue)`,
-    );
-  }
-  const count = await put(id);
+  const count = await huey.requeue(id);
   if (count === 0 && id !== "all") {
     throw new CommandError(
       `unknown dead letter ${JSON.stringify(id)} in ${
         describeStorage(huey.storage)
-      } (list them: huey dead <app>)`,
+      } (neither a dead letter's id nor a task id; list them: huey dead <app>)`,
     );
   }
   return count;
 }
 
-/** Cancel invocation `id`; throws for an id that is not queued, scheduled or running. */
-export async function cancel(huey: Huey, id: string): Promise<boolean> {
-  const stop = operation(huey, "cancel");
-  if (!stop) {
-    throw new CommandError(
-      `cancel is not available with this version of huey: it needs huey.cancel`,
-    );
-  }
-  if (!(await stop(id))) {
+/** Cancel invocation `id`; an id that is not queued, scheduled or running is bad input. */
+export async function cancel(huey: Huey, id: string): Promise<void> {
+  if (!(await byId(id, () => huey.cancel(id)))) {
     throw new CommandError(
       `cannot cancel ${JSON.stringify(id)}: no such task is queued, scheduled or running in ${
         describeStorage(huey.storage)
       } (see huey status <app> ID)`,
     );
   }
-  return true;
 }
 
 /** Check that the app declares task `name`. */
