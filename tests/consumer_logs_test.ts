@@ -201,7 +201,12 @@ await describeWithRedis("consumer logs on Redis", (server) => {
           const errors = linesOf(running, / ERROR /);
           assert.equal(errors.length, 1, running.output());
           assert.match(errors[0], new RegExp(`127\\.0\\.0\\.1:${own.port}`));
-          assert.equal(linesOf(running, /WARN /).length, 0, running.output());
+          // (A worker whose cancel subscription was being made when the server went
+          // says once that it reads cancels at lease renewals instead: lib/cancel.ts.)
+          const warned = linesOf(running, /WARN /).filter((l) =>
+            !/Cancel requests not heard/.test(l)
+          );
+          assert.equal(warned.length, 0, running.output());
           assert.equal(linesOf(running, /reachable again/).length, 1, running.output());
           const later = await app.add(2, 3);
           assert.equal(await later.get({ blocking: true, timeout: 20 }), 5);
