@@ -7,6 +7,8 @@
  * @module
  */
 import type { Chord } from "./chord.ts";
+import { createDashboard } from "./dashboard/handler.ts";
+import type { DashboardHandler, DashboardOptions } from "./dashboard/handler.ts";
 import { contextDefinition } from "./context_task.ts";
 import type { ContextTaskDeclaration, ContextTaskOptions, TaskResource } from "./context_task.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
@@ -22,6 +24,8 @@ import type { Logger } from "./logger.ts";
 import { checkCount, checkSeconds } from "./registry.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { RateLimitDeclaration } from "./rate_limit.ts";
+import { readMetrics } from "./metrics.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
 import { Result } from "./result.ts";
 import type { ChordResult, GetOptions, ResultGroup } from "./result.ts";
 import { buildRooms } from "./rooms.ts";
@@ -614,6 +618,31 @@ export class Huey {
    */
   events(options: SubscribeOptions = {}): EventStream {
     return this.#rooms.events.subscribe(options);
+  }
+
+  /**
+   * Runs per task and outcome with their durations, done and errors per
+   * minute over the last hour, and the queue now, as the consumers of this
+   * storage (any process) counted them, up to 5 s behind.
+   * `metricsText(await huey.metrics())` is the Prometheus form.
+   */
+  metrics(): Promise<MetricsSnapshot> {
+    return readMetrics(this);
+  }
+
+  /**
+   * The dashboard as a Web-standard handler, for Deno.serve, Bun.serve,
+   * Hono, or Node through `nodeListener` (see {@link DashboardOptions}).
+   *
+   * @example
+   * ```ts
+   * import { MemoryHuey } from "../mod.ts";
+   * const dashboard = new MemoryHuey().dashboard({ prefix: "/admin/huey" });
+   * console.log((await dashboard(new Request("http://x/admin/huey/metrics"))).status); // 200
+   * ```
+   */
+  dashboard(options?: DashboardOptions): DashboardHandler {
+    return createDashboard(this, options);
   }
 
   /**

@@ -81,6 +81,9 @@ describe("public API", () => {
       "currentTask",
       "fromTagged",
       "group",
+      "metricsText",
+      "nodeListener",
+      "serveDashboard",
       "toTagged",
     ]);
   });

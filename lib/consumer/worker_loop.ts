@@ -8,6 +8,7 @@
  */
 import { describeError, sleep } from "../_util.ts";
 import type { Huey } from "../huey.ts";
+import { recorderOf } from "../metrics_recorder.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
 
 /** What a worker reports while it runs (for health checks). */
@@ -110,6 +111,8 @@ export async function processDelivery(
       signal: abort,
       onStart: activity.onTaskStart,
     });
+    // In memory only: the loop's recorder flushes to the storage every few seconds.
+    recorderOf(huey).record(outcome);
     if (outcome.status === "interrupted") {
       await storage.extendLease(delivery.receipt, huey.now(), 0);
     } else if (outcome.acknowledged === undefined && !(await storage.ack(delivery.receipt))) {
@@ -141,10 +144,13 @@ export async function processDelivery(
  */
 export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<LoopEnd> {
   const renewal = new LeaseRenewal(huey);
+  const metrics = recorderOf(huey);
+  metrics.acquire();
   try {
     return await loop(huey, options, renewal);
   } finally {
     renewal.stop();
+    await metrics.release();
   }
 }
 

@@ -1,0 +1,158 @@
+/**
+ * What the dashboard page shows, read in one go: the metrics, the declared
+ * tasks with their revocation, pending, scheduled and periodic tasks, the
+ * error store, and (where the Huey has them) running tasks, consumers and
+ * dead letters. Plain JSON; the page renders every string as text.
+ *
+ * @module
+ */
+import { truncate } from "../_util.ts";
+import { readMetrics } from "../metrics.ts";
+import type { MetricsHost, MetricsSnapshot } from "../metrics.ts";
+import type { Task } from "../task.ts";
+import type { AnyTaskWrapper, PeriodicTaskWrapper } from "../wrapper.ts";
+
+/** What the dashboard reads and acts through: a Huey (the methods from other rooms are optional). */
+export interface DashboardHost extends MetricsHost {
+  /** The app name. */
+  readonly name: string;
+  /** Tasks waiting in the queue. */
+  pending(limit?: number): Promise<Task[]>;
+  /** Tasks in the schedule. */
+  scheduled(limit?: number): Promise<Task[]>;
+  /** The periodic tasks. */
+  periodicTasks(): PeriodicTaskWrapper[];
+  /** Whether every invocation of a task is revoked (only the wrapper's `name` is read). */
+  isRevoked(task: AnyTaskWrapper): Promise<boolean>;
+  /** Revoke every invocation of a task. */
+  revokeAll(task: string): Promise<void>;
+  /** Undo `revokeAll`. */
+  restoreAll(task: string): Promise<boolean>;
+  /** Running tasks (issue 15's status room), when this Huey has them. */
+  running?(limit?: number): Promise<unknown[]>;
+  /** Consumers and their heartbeats, when this Huey has them. */
+  consumers?(): Promise<unknown[]>;
+  /** Dead letters, when this Huey has them. */
+  deadLetters?(options?: { limit?: number }): Promise<unknown[]>;
+  /** Put a dead letter (or `"all"`) back in the queue, when this Huey can. */
+  requeue?(id: string): Promise<number>;
+  /** Cancel a task, running or not, when this Huey can. */
+  cancel?(id: string): Promise<boolean>;
+}
+
+/** A task as the page lists it. */
+export interface TaskRow {
+  /** The invocation id. */
+  id: string;
+  /** The task name. */
+  name: string;
+  /** Its arguments as JSON, cut at 200 characters. */
+  args: string;
+  /** When it runs, ms since the epoch (scheduled tasks). */
+  eta?: number;
+  /** Its priority. */
+  priority: number;
+  /** Retries left. */
+  retries: number;
+}
+
+/** What `GET <prefix>/api/overview` returns. */
+export interface Overview {
+  /** The app name. */
+  name: string;
+  /** The storage class. */
+  storage: string;
+  /** The metrics (counts, histograms, the last hour, the queue now). */
+  metrics: MetricsSnapshot;
+  /** Every declared task, with whether it is revoked as a whole. */
+  tasks: { name: string; revoked: boolean }[];
+  /** The first `limit` pending tasks. */
+  pending: TaskRow[];
+  /** The first `limit` scheduled tasks. */
+  scheduled: TaskRow[];
+  /** Periodic tasks, their schedule and next run (ms; unset when the schedule cannot tell). */
+  periodic: { name: string; schedule: string; nextRun?: number }[];
+  /** The first `limit` messages of the error store, their data cut at 200 characters. */
+  errors: { data: string; reason: string; time: number }[];
+  /** Running tasks, consumers, dead letters: `null` where this Huey has no such room. */
+  running: unknown[] | null;
+  /** The consumers' heartbeats. */
+  consumers: unknown[] | null;
+  /** The dead letters. */
+  deadLetters: unknown[] | null;
+  /** The actions this Huey supports beyond revoke/restore. */
+  can: { cancel: boolean; requeue: boolean };
+}
+
+/** `args` as the page shows them: JSON (BigInts as strings), cut short. */
+export function preview(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}n` : v)) ?? "undefined";
+  } catch {
+    text = String(value);
+  }
+  return truncate(text, 200);
+}
+
+function row(task: Task): TaskRow {
+  return {
+    id: task.id,
+    name: task.name,
+    args: preview(task.args),
+    eta: task.eta?.getTime(),
+    priority: task.priority,
+    retries: task.retries,
+  };
+}
+
+/**
+ * Read everything the page shows, at most `limit` of each list, all at once.
+ *
+ * @example
+ * ```ts
+ * import { MemoryHuey } from "../../mod.ts";
+ * import { readOverview } from "./overview.ts";
+ * const huey = new MemoryHuey();
+ * huey.task("add", (a: number, b: number) => a + b);
+ * console.log((await readOverview(huey, 50)).tasks); // [{ name: "add", revoked: false }]
+ * ```
+ */
+export async function readOverview(host: DashboardHost, limit: number): Promise<Overview> {
+  const names = host.taskNames();
+  const now = new Date(host.now());
+  const optional = <T>(read?: () => Promise<T[]>) => (read ? read() : Promise.resolve(null));
+  const [metrics, revoked, pending, scheduled, errors, running, consumers, deadLetters] =
+    await Promise.all([
+      readMetrics(host),
+      // By name: the dashboard has no wrappers, and revocation reads only the name.
+      Promise.all(names.map((name) => host.isRevoked({ name } as AnyTaskWrapper))),
+      host.pending(limit),
+      host.scheduled(limit),
+      host.storage.errorItems(limit),
+      optional(host.running && (() => host.running!(limit))),
+      optional(host.consumers && (() => host.consumers!())),
+      optional(host.deadLetters && (() => host.deadLetters!({ limit }))),
+    ]);
+  return {
+    name: host.name,
+    storage: host.storage.constructor.name,
+    metrics,
+    tasks: names.map((name, i) => ({ name, revoked: revoked[i] })),
+    pending: pending.map(row),
+    scheduled: scheduled.map(row),
+    periodic: host.periodicTasks().map((wrapper) => ({
+      name: wrapper.name,
+      // A plain function's String() is its source: only a crontab names itself.
+      schedule: wrapper.validateDatetime.nextRun
+        ? String(wrapper.validateDatetime)
+        : "(a function)",
+      nextRun: wrapper.validateDatetime.nextRun?.(now).getTime(),
+    })),
+    errors: errors.map(({ data, reason, time }) => ({ data: truncate(data, 200), reason, time })),
+    running,
+    consumers,
+    deadLetters,
+    can: { cancel: !!host.cancel, requeue: !!host.requeue },
+  };
+}
