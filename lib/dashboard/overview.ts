@@ -18,6 +18,8 @@ export interface DashboardHost extends MetricsHost {
   readonly name: string;
   /** Tasks waiting in the queue. */
   pending(limit?: number): Promise<Task[]>;
+  /** Rebuild a task from a message string (throws when it cannot be decoded). */
+  decodeTask(data: string): Task;
   /** Tasks in the schedule. */
   scheduled(limit?: number): Promise<Task[]>;
   /** The periodic tasks. */
@@ -56,6 +58,20 @@ export interface TaskRow {
   retries: number;
 }
 
+/** A message of the error store as the page lists it. */
+export interface ErrorRow {
+  /** Why it was set aside. */
+  reason: string;
+  /** When, ms since the epoch. */
+  time: number;
+  /** The task's name, id and arguments (cut at 200), when the message decodes. */
+  taskName?: string;
+  /** The task's id. */
+  taskId?: string;
+  /** Its arguments as JSON; the raw message (cut at 200) when it does not decode. */
+  args: string;
+}
+
 /** What `GET <prefix>/api/overview` returns. */
 export interface Overview {
   /** The app name. */
@@ -72,8 +88,8 @@ export interface Overview {
   scheduled: TaskRow[];
   /** Periodic tasks, their schedule and next run (ms; unset when the schedule cannot tell). */
   periodic: { name: string; schedule: string; nextRun?: number }[];
-  /** The first `limit` messages of the error store, their data cut at 200 characters. */
-  errors: { data: string; reason: string; time: number }[];
+  /** The first `limit` messages of the error store (see {@link ErrorRow}). */
+  errors: ErrorRow[];
   /** Running tasks, consumers, dead letters: `null` where this Huey has no such room. */
   running: unknown[] | null;
   /** The consumers' heartbeats. */
@@ -104,6 +120,15 @@ function row(task: Task): TaskRow {
     priority: task.priority,
     retries: task.retries,
   };
+}
+
+function errorRow(host: DashboardHost, data: string, reason: string, time: number): ErrorRow {
+  try {
+    const task = host.decodeTask(data);
+    return { reason, time, taskName: task.name, taskId: task.id, args: preview(task.args) };
+  } catch {
+    return { reason, time, args: truncate(data, 200) };
+  }
 }
 
 /**
@@ -149,7 +174,7 @@ export async function readOverview(host: DashboardHost, limit: number): Promise<
         : "(a function)",
       nextRun: wrapper.validateDatetime.nextRun?.(now).getTime(),
     })),
-    errors: errors.map(({ data, reason, time }) => ({ data: truncate(data, 200), reason, time })),
+    errors: errors.map(({ data, reason, time }) => errorRow(host, data, reason, time)),
     running,
     consumers,
     deadLetters,

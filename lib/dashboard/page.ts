@@ -36,7 +36,10 @@ export const DASHBOARD_PAGE: string = String.raw`<!doctype html>
   th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
   th { font-weight: 600; color: var(--muted); font-size: 12px; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
-  code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; word-break: break-all; }
+  code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
+  td.reason { font-size: 12px; min-width: 160px; }
+  td.wrap { min-width: 110px; }
+  .axis { display: flex; justify-content: space-between; font-size: 11px; color: var(--muted); }
   button { font: inherit; font-size: 12px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
   button:hover { border-color: var(--accent); color: var(--accent); }
   button.danger:hover { border-color: var(--bad); color: var(--bad); }
@@ -54,7 +57,8 @@ export const DASHBOARD_PAGE: string = String.raw`<!doctype html>
 <main>
   <section class="wide"><div class="cards" id="cards"></div></section>
   <section class="wide"><h2>Last hour, per minute</h2>
-    <div class="legend" id="legend"></div><svg id="chart" viewBox="0 0 600 160" preserveAspectRatio="none"></svg></section>
+    <div class="legend" id="legend"></div><svg id="chart" viewBox="0 0 600 160" preserveAspectRatio="none"></svg>
+    <div class="axis"><span>60 min ago</span><span>30 min ago</span><span>now</span></div></section>
   <section class="wide"><h2>Tasks</h2><div id="tasks"></div></section>
   <section><h2>Running</h2><div id="running"></div></section>
   <section><h2>Dead letters</h2><div id="dead"></div></section>
@@ -79,7 +83,7 @@ function el(tag, text, attrs) {
 function time(ms) { return ms === undefined || ms === null ? "" : new Date(ms).toLocaleString(); }
 function seconds(s) { return s < 1 ? (s * 1000).toFixed(1) + " ms" : s.toFixed(2) + " s"; }
 
-/** A table of rows; each column is [title, row => text or Node, numeric?]. */
+/** A table of rows; each column is [title, row => text or Node, class?]. */
 function table(rows, columns, emptyText) {
   if (!rows || rows.length === 0) return el("p", emptyText || "none", { class: "empty" });
   const t = el("table");
@@ -88,9 +92,9 @@ function table(rows, columns, emptyText) {
   const bodyRows = t.createTBody();
   for (const row of rows) {
     const tr = bodyRows.insertRow();
-    for (const [, cell, numeric] of columns) {
+    for (const [, cell, kind] of columns) {
       const td = tr.insertCell();
-      if (numeric) td.className = "num";
+      if (kind) td.className = kind === true ? "num" : kind;
       const value = cell(row);
       if (value instanceof Node) td.appendChild(value); else td.textContent = value === undefined ? "" : String(value);
     }
@@ -204,9 +208,10 @@ function render(o) {
     ["task", (r) => code(r.name)], ["id", (r) => code(r.id)], ["started", (r) => time(r.startedAt)],
     ["consumer", (r) => r.consumer], ["", (r) => (o.can.cancel ? button("cancel", "cancel", { id: r.id }, true) : "")],
   ]));
-  const dead = o.deadLetters === null ? o.errors.map((e) => ({ data: e.data, reason: e.reason, time: e.time })) : o.deadLetters;
+  const dead = o.deadLetters === null ? o.errors : o.deadLetters;
   put("dead", table(dead, [
-    ["task", (d) => code(d.taskName || "?")], ["reason", (d) => d.reason], ["attempts", (d) => d.attempts, true],
+    ["task", (d) => code(d.taskName || "?"), "wrap"], ["args", (d) => code(d.args === undefined ? "" : d.args), "wrap"],
+    ["reason", (d) => d.reason, "reason"], ["attempts", (d) => d.attempts, true],
     ["when", (d) => time(d.time)],
     ["", (d) => (o.can.requeue && d.id ? button("requeue", "requeue", { id: d.id }) : "")],
   ]));
