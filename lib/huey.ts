@@ -514,6 +514,10 @@ export class Huey {
    * calls every `per` seconds (huey's `rate_limit`; see {@link RateLimit}).
    */
   readonly rateLimit: RateLimitDeclaration = (...args) => this.#rooms.rateLimit(...args);
+  /** Metrics from every consumer on this storage (`metricsText()` renders them for Prometheus). */
+  readonly metrics = (): Promise<MetricsSnapshot> => readMetrics(this);
+  /** The dashboard as a Web-standard handler (Deno.serve, Bun.serve, Hono; Node: `nodeListener`). */
+  readonly dashboard = (o?: DashboardOptions): DashboardHandler => createDashboard(this, o);
 
   /** Register a pre-execute hook under `name` (replacing one of that name). */
   registerPreExecute(name: string, hook: PreExecuteHook): void {
@@ -618,31 +622,6 @@ export class Huey {
    */
   events(options: SubscribeOptions = {}): EventStream {
     return this.#rooms.events.subscribe(options);
-  }
-
-  /**
-   * Runs per task and outcome with their durations, done and errors per
-   * minute over the last hour, and the queue now, as the consumers of this
-   * storage (any process) counted them, up to 5 s behind.
-   * `metricsText(await huey.metrics())` is the Prometheus form.
-   */
-  metrics(): Promise<MetricsSnapshot> {
-    return readMetrics(this);
-  }
-
-  /**
-   * The dashboard as a Web-standard handler, for Deno.serve, Bun.serve,
-   * Hono, or Node through `nodeListener` (see {@link DashboardOptions}).
-   *
-   * @example
-   * ```ts
-   * import { MemoryHuey } from "../mod.ts";
-   * const dashboard = new MemoryHuey().dashboard({ prefix: "/admin/huey" });
-   * console.log((await dashboard(new Request("http://x/admin/huey/metrics"))).status); // 200
-   * ```
-   */
-  dashboard(options?: DashboardOptions): DashboardHandler {
-    return createDashboard(this, options);
   }
 
   /**
