@@ -85,6 +85,15 @@ export const FLUSH_INTERVAL = 5;
 
 const MINUTE = 60_000;
 
+/** What a recorder counted for one task and outcome since its last flush. */
+interface Tally {
+  count: number;
+  /** Summed duration, microseconds. */
+  sum: number;
+  /** Bucket index -> runs. */
+  buckets: Map<number, number>;
+}
+
 /** The outcome metrics count for an execution; undefined when it does not count (moved to the schedule). */
 export function metricOutcome(outcome: ExecutionOutcome): MetricOutcome | "invalid" | undefined {
   const failed = outcome.status === "error" || outcome.status === "timeout" ||
@@ -128,8 +137,13 @@ export interface MetricsRecorderHost {
  */
 export class MetricsRecorder {
   readonly #host: MetricsRecorderHost;
-  /** Counter key -> amount not yet flushed. */
-  #pending = new Map<string, number>();
+  /** Task name -> outcome -> what was counted since the last flush (keys are built at flush). */
+  #tallies = new Map<string, Map<MetricOutcome, Tally>>();
+  /** Minute (ms) -> runs done and failed in it. */
+  #minutes = new Map<number, { done: number; errors: number }>();
+  #invalid = 0;
+  /** Counter key -> amount of a flush the storage refused, added to the next one. */
+  #carry = new Map<string, number>();
   #timer?: ReturnType<typeof setInterval>;
   #users = 0;
   #sampled = -1;
@@ -140,30 +154,63 @@ export class MetricsRecorder {
     this.#host = host;
   }
 
-  /** Count one execution of task `name` (its outcome and, when it ran, its duration). */
+  /**
+   * Count one execution of task `name` (its outcome and, when it ran, its
+   * duration): a few map updates, about 100 ns; no storage operation.
+   */
   record(outcome: ExecutionOutcome, name = outcome.task?.name): void {
     const kind = metricOutcome(outcome);
     if (kind === undefined) return;
     if (kind === "invalid" || name === undefined) {
-      this.#add(OWN_KEYS.metricInvalid, 1);
+      this.#invalid++;
       return;
     }
-    this.#add(OWN_KEYS.metricCount(kind, name), 1);
-    if (outcome.duration !== undefined) {
-      const index = DURATION_BUCKETS.findIndex((bound) => outcome.duration! <= bound);
-      const bucket = index === -1 ? DURATION_BUCKETS.length : index;
-      this.#add(OWN_KEYS.metricBucket(kind, name, bucket), 1);
-      this.#add(OWN_KEYS.metricSum(kind, name), Math.round(outcome.duration * 1e6));
+    let byOutcome = this.#tallies.get(name);
+    if (!byOutcome) this.#tallies.set(name, byOutcome = new Map());
+    let tally = byOutcome.get(kind);
+    if (!tally) byOutcome.set(kind, tally = { count: 0, sum: 0, buckets: new Map() });
+    tally.count++;
+    const duration = outcome.duration;
+    if (duration !== undefined) {
+      let bucket = 0;
+      while (bucket < DURATION_BUCKETS.length && duration > DURATION_BUCKETS[bucket]) bucket++;
+      tally.buckets.set(bucket, (tally.buckets.get(bucket) ?? 0) + 1);
+      tally.sum += Math.round(duration * 1e6);
     }
+    const failed = kind === "error" || kind === "retried" || kind === "timeout";
+    if (kind !== "complete" && !failed) return;
     const minute = Math.floor(this.#host.now() / MINUTE) * MINUTE;
-    if (kind === "complete") this.#add(OWN_KEYS.metricMinute("done", minute), 1);
-    else if (kind === "error" || kind === "retried" || kind === "timeout") {
-      this.#add(OWN_KEYS.metricMinute("errors", minute), 1);
-    }
+    let counts = this.#minutes.get(minute);
+    if (!counts) this.#minutes.set(minute, counts = { done: 0, errors: 0 });
+    if (failed) counts.errors++;
+    else counts.done++;
   }
 
-  #add(key: string, amount: number): void {
-    this.#pending.set(key, (this.#pending.get(key) ?? 0) + amount);
+  /** What was counted since the last flush as counter increments, and reset. */
+  #take(): Map<string, number> {
+    const batch = this.#carry;
+    const add = (key: string, amount: number) => {
+      if (amount) batch.set(key, (batch.get(key) ?? 0) + amount);
+    };
+    for (const [name, byOutcome] of this.#tallies) {
+      for (const [outcome, tally] of byOutcome) {
+        add(OWN_KEYS.metricCount(outcome, name), tally.count);
+        add(OWN_KEYS.metricSum(outcome, name), tally.sum);
+        for (const [bucket, n] of tally.buckets) {
+          add(OWN_KEYS.metricBucket(outcome, name, bucket), n);
+        }
+      }
+    }
+    for (const [minute, counts] of this.#minutes) {
+      add(OWN_KEYS.metricMinute("done", minute), counts.done);
+      add(OWN_KEYS.metricMinute("errors", minute), counts.errors);
+    }
+    add(OWN_KEYS.metricInvalid, this.#invalid);
+    this.#tallies = new Map();
+    this.#minutes = new Map();
+    this.#invalid = 0;
+    this.#carry = new Map();
+    return batch;
   }
 
   /**
@@ -191,8 +238,7 @@ export class MetricsRecorder {
    * never rejects.
    */
   async flush(): Promise<void> {
-    const batch = this.#pending;
-    this.#pending = new Map();
+    const batch = this.#take();
     const storage = this.#host.storage;
     const minute = Math.floor(this.#host.now() / MINUTE) * MINUTE;
     try {
@@ -205,7 +251,7 @@ export class MetricsRecorder {
     } catch (error) {
       // At-least-once for counts too: a batch that may have been partly
       // added is added again whole, which can count a few runs twice.
-      for (const [key, amount] of batch) this.#add(key, amount);
+      for (const [key, amount] of batch) this.#carry.set(key, (this.#carry.get(key) ?? 0) + amount);
       this.#warn(error);
     }
     if (this.#sampled !== minute) {

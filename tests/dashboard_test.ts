@@ -11,7 +11,12 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { crontab, nodeListener, serveDashboard, SqliteHuey } from "../mod.ts";
 import type { Overview } from "../mod.ts";
-import { tempDir, uniqueName } from "./process_helpers.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { runtimeName, scriptCommand } from "../lib/runtime.ts";
+import { dashboardFlags } from "../lib/dashboard/command.ts";
+import { freshApp, stop, tempDir, uniqueName, until } from "./process_helpers.ts";
+import type { Running } from "./process_helpers.ts";
 
 const dir = tempDir("huey-dashboard-");
 const ORIGIN = "http://dash.test";
@@ -251,5 +256,48 @@ describe("serving the dashboard", () => {
       await server.close();
     }
     await assert.rejects(serveDashboard(huey, { port: 70000 }), RangeError);
+  });
+});
+
+describe("the dashboard command", () => {
+  it("parses its flags, naming a bad one", () => {
+    assert.deepEqual(dashboardFlags(["--port", "9000", "--prefix", "/q", "-H", "0.0.0.0"]), {
+      port: 9000,
+      prefix: "/q",
+      hostname: "0.0.0.0",
+    });
+    assert.throws(() => dashboardFlags(["--port", "http"]), /--port must be 0-65535: http/);
+    assert.throws(() => dashboardFlags(["--colour"]), /Unknown option '--colour'/);
+  });
+
+  it("serves an app's dashboard from its own process until SIGINT, then exits 0", async () => {
+    const app = await freshApp(dir);
+    after(() => app.app.huey.close());
+    await app.app.add(1, 2);
+    const script = fileURLToPath(new URL("./fixtures/dashboard_command.ts", import.meta.url));
+    const { command, args } = scriptCommand(script, [app.url, "--port", "0", "--prefix", "/ops"]);
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let output = "";
+    child.stdout!.on("data", (chunk) => (output += chunk));
+    child.stderr!.on("data", (chunk) => (output += chunk));
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+      child.on("close", (code, signal) => resolve({ code, signal }))
+    );
+    const running: Running = { child, output: () => output, exited };
+    await until(
+      () => /Dashboard of consumer-test at http:\S+\/ops\//.test(output),
+      20_000,
+      () => output,
+    );
+    const url = /at (http:\S+)/.exec(output)![1];
+    const overview = await fetch(`${url}api/overview`);
+    assert.equal(overview.status, 200);
+    assert.equal(((await overview.json()) as Overview).pending[0].name, "add");
+    const code = await stop(running);
+    // Deno's node:child_process reports a signalled child as killed even when it exited 0.
+    assert.ok(
+      code === 0 || (code === null && runtimeName() === "deno"),
+      `exit ${code}: ${output}`,
+    );
   });
 });
