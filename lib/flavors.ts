@@ -114,7 +114,7 @@ export class SqliteHuey extends Huey {
 
   /** A Huey on its own SqliteStorage named `options.name`. */
   constructor(options: SqliteHueyOptions = {}) {
-    const { storage, huey } = split(options, ["filename", "busyTimeout", "createTables"]);
+    const { storage, huey } = split(options, ["filename", "busyTimeout", "createTables", "watch"]);
     const sqlite = new SqliteStorage({ ...storage, name: options.name ?? "huey" });
     super({ ...huey, storage: sqlite });
     this.#sqlite = sqlite;

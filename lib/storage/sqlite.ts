@@ -14,6 +14,7 @@ import { Batcher } from "./batcher.ts";
 import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
+import { OtherCommits } from "./sqlite_watch.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
@@ -37,6 +38,14 @@ export interface SqliteStorageOptions {
    * @default true
    */
   createTables?: boolean;
+  /**
+   * Wake a sleeping consumer or a blocked `get()` when another process
+   * commits to the file (a watch on its `-wal` file; see sqlite_watch.ts).
+   * With false, other processes' writes are seen at the next poll only: for
+   * a filesystem whose change events misbehave (some network mounts).
+   * @default true
+   */
+  watch?: boolean;
 }
 
 /*
@@ -253,6 +262,10 @@ export class SqliteStorage implements Storage {
   readonly #queued = new Wakeup();
   /** Woken by this instance's writes to the result store (see waitForData). */
   readonly #stored = new Wakeup();
+  /** Other processes' commits, which wake both (see sqlite_watch.ts). */
+  #commits: OtherCommits;
+  /** The change counter read before the last dequeue (see waitForEnqueue). */
+  #seenVersion = -1;
   readonly #takes = new Batcher<DequeueOptions, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<{ key: string; value: string; receipt: string }, boolean>(
     (r) => this.#finishBatch(r),
@@ -285,6 +298,16 @@ export class SqliteStorage implements Storage {
       opened.exec("PRAGMA synchronous = NORMAL");
       opened.exec("PRAGMA wal_autocheckpoint = 4000");
       this.#db = opened;
+      const dataVersion = opened.prepare("PRAGMA data_version");
+      const inMemoryOrUri = filename === ":memory:" || filename.startsWith("file:");
+      this.#commits = new OtherCommits(
+        inMemoryOrUri || options.watch === false ? undefined : `${this.#where}-wal`,
+        () => Number((dataVersion.get() as Row).data_version),
+        () => {
+          this.#queued.notify();
+          this.#stored.notify();
+        },
+      );
       // With createTables: false and no current tables, #prepare() tries again at each use.
       const create = options.createTables ?? true;
       if (!readyTables(opened, this.#where, create, () => writeCheck(opened))) {
@@ -414,12 +437,21 @@ export class SqliteStorage implements Storage {
 
   /**
    * Sleep up to `seconds` (the consumer's polling delay), ending early when
-   * this instance enqueues: a consumer in the producer's process starts a
-   * task at once; other processes still see it at their next poll.
+   * this instance enqueues (a consumer in the producer's process starts a
+   * task at once) or another process commits to the file (sqlite_watch.ts:
+   * after any idle time, within milliseconds where the filesystem reports
+   * changes; at the next poll where it does not).
    */
   async waitForEnqueue(seconds: number, signal?: AbortSignal): Promise<void> {
     this.#run("wait for messages", () => undefined);
-    await this.#queued.wait(seconds * 1000, signal);
+    const release = this.#commits.hold();
+    try {
+      // A commit between the last dequeue and the watch opening fired no event.
+      if (this.#seenVersion !== -1 && this.#commits.changedSince(this.#seenVersion)) return;
+      await this.#queued.wait(seconds * 1000, signal);
+    } finally {
+      release();
+    }
   }
 
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
@@ -429,6 +461,7 @@ export class SqliteStorage implements Storage {
 
   /** Concurrent dequeues in one transaction (one commit instead of one each). */
   async #takeBatch(requests: DequeueOptions[]): Promise<(Delivery | undefined)[]> {
+    this.#seenVersion = this.#commits.version();
     // One read per peek key and batch: the transaction sees one value anyway.
     const peeks = new Map<string, string | null>();
     const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
@@ -636,12 +669,18 @@ export class SqliteStorage implements Storage {
   async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
     const deadline = performance.now() + timeout * 1000;
     let delay = 1;
-    for (;;) {
-      if (await this.hasDataForKey(key)) return true;
-      const left = deadline - performance.now();
-      if (left <= 0 || signal?.aborted) return false;
-      await this.#stored.wait(Math.min(delay, left), signal);
-      delay = Math.min(delay * 1.2, 50);
+    // Another process's commit (its consumer storing the result) ends a wait early.
+    const release = this.#commits.hold();
+    try {
+      for (;;) {
+        if (await this.hasDataForKey(key)) return true;
+        const left = deadline - performance.now();
+        if (left <= 0 || signal?.aborted) return false;
+        await this.#stored.wait(Math.min(delay, left), signal);
+        delay = Math.min(delay * 1.2, 50);
+      }
+    } finally {
+      release();
     }
   }
 
@@ -719,6 +758,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#commits.close();
     this.#queued.notify();
     this.#stored.notify();
     try {
