@@ -14,7 +14,9 @@ import { join } from "node:path";
 import { serveDashboard } from "../mod.ts";
 import type { HttpServer } from "../mod.ts";
 import { env } from "../lib/runtime.ts";
-import { consumer, fast, freshApp, stop, tempDir, until } from "./process_helpers.ts";
+import { consumer, fast, freshApp, stop, tempDir, uniqueName, until } from "./process_helpers.ts";
+import type { AppConfig } from "./fixtures/consumer_app.ts";
+import { describeWithRedis } from "./redis_server.ts";
 import type { Running } from "./process_helpers.ts";
 
 const chromiumPath = env("CHROMIUM_PATH") ?? "/usr/bin/chromium";
@@ -27,86 +29,103 @@ const HOSTILE = "<script>window.__pwned=1</script>";
 type Browser = import("playwright-core").Browser;
 type Page = import("playwright-core").Page;
 
-describe("the dashboard in chromium (a consumer process on SQLite)", { timeout: 120_000 }, () => {
-  if (missing) {
+if (missing) {
+  describe("the dashboard in chromium", () => {
     it(`needs chromium: ${missing}`, { skip: env("CI") === "true" ? false : missing }, () => {
       assert.fail(`chromium is required under CI=true: ${missing}`);
     });
-    return;
-  }
-  let app: Awaited<ReturnType<typeof freshApp>>;
-  let running: Running;
-  let server: HttpServer;
-  let browser: Browser;
-  let page: Page;
-  before(async () => {
-    app = await freshApp(dir);
-    running = await consumer([app.url, "-w", "2", "-n", ...fast]);
-    server = await serveDashboard(app.app.huey, { port: 0, prefix: "/admin/huey" });
-    const { chromium } = await import("playwright-core");
-    browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
-    page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
   });
-  after(async () => {
-    await browser?.close();
-    await server?.close();
-    if (running) await stop(running);
-    await app?.app.huey.close();
+} else {
+  browserTests("SQLite", () => ({}));
+  await describeWithRedis("the dashboard in chromium (a consumer process on Redis)", (server) => {
+    after(() => server.stop());
+    browserTests("Redis", () => ({ redis: server.url, name: `dash-${uniqueName()}` }));
   });
+}
 
-  /** Load the page and wait until its script has rendered the overview `times` times. */
-  async function load(check?: () => Promise<boolean>): Promise<void> {
-    await page.goto(server.url);
-    await page.waitForSelector("body[data-loaded]");
-    if (check) await until(check, 30_000, running.output);
-  }
-  const row = (section: string, text: string) =>
-    page.locator(`#${section} tr`, { hasText: text }).first();
+function browserTests(storage: string, config: () => Partial<AppConfig>) {
+  describe(
+    `the dashboard in chromium (a consumer process on ${storage})`,
+    { timeout: 120_000 },
+    () => {
+      let app: Awaited<ReturnType<typeof freshApp>>;
+      let running: Running;
+      let server: HttpServer;
+      let browser: Browser;
+      let page: Page;
+      before(async () => {
+        app = await freshApp(dir, config());
+        running = await consumer([app.url, "-w", "2", "-n", ...fast]);
+        server = await serveDashboard(app.app.huey, { port: 0, prefix: "/admin/huey" });
+        const { chromium } = await import("playwright-core");
+        browser = await chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox"] });
+        page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+      });
+      after(async () => {
+        await browser?.close();
+        await server?.close();
+        if (running) await stop(running);
+        await app?.app.huey.close();
+      });
 
-  it("shows the app's tasks, counts and queue, with hostile names and arguments as text", async () => {
-    const { huey, add, slow } = app.app;
-    // Declared here only: the consumer sets its messages aside as unknown.
-    const hostile = huey.task(HOSTILE, (html: string) => html);
-    for (let i = 0; i < 5; i++) await add(i, i);
-    await hostile("<img src=x onerror='window.__pwned=2'>");
-    await slow.schedule([1000], { delay: 3600 });
-    await until(async () => (await huey.metrics()).tasks.some((m) => m.count === 5), 20_000);
-    await until(async () => (await huey.storage.errorItems()).length === 1, 10_000);
-    await load();
-    await page.waitForFunction(() =>
-      [...document.querySelectorAll("#tasks td")].some((td) => td.textContent === "5")
-    );
-    assert.equal(await row("tasks", "add").locator("td").nth(1).textContent(), "5");
-    assert.equal(await row("tasks", HOSTILE).locator("td code").textContent(), HOSTILE);
-    assert.match(
-      (await page.locator("#dead").textContent())!,
-      /\["<img src=x onerror='window\.__pwned=2'>"\]/,
-    );
-    assert.match((await page.locator("#dead").textContent())!, /UnknownTaskError/);
-    assert.equal(await row("scheduled", "slow").locator("td code").nth(1).textContent(), "[1000]");
-    assert.equal(
-      await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned),
-      undefined,
-      "no data ran as script",
-    );
-    assert.equal(await page.locator("main img, main script").count(), 0);
-    assert.equal(await page.locator('[data-gauge="scheduled"] b').textContent(), "1");
-    assert.equal(await page.locator("#chart polyline").count(), 4);
-    // HUEY_SCREENSHOT_DIR keeps it past the test (the temporary directory goes with it).
-    const shot = join(env("HUEY_SCREENSHOT_DIR") ?? dir, "dashboard.png");
-    await page.screenshot({ path: shot, fullPage: true });
-    console.log(`screenshot: ${shot}`);
-  });
+      /** Load the page and wait until its script has rendered the overview `times` times. */
+      async function load(check?: () => Promise<boolean>): Promise<void> {
+        await page.goto(server.url);
+        await page.waitForSelector("body[data-loaded]");
+        if (check) await until(check, 30_000, running.output);
+      }
+      const row = (section: string, text: string) =>
+        page.locator(`#${section} tr`, { hasText: text }).first();
 
-  it("revokes and restores a task type by clicking, and the storage says so", async () => {
-    const { huey, add } = app.app;
-    await load();
-    await row("tasks", "add").locator('button[data-action="revoke"]').click();
-    await until(() => huey.isRevoked(add), 10_000);
-    await row("tasks", "add").locator('button[data-action="restore"]').waitFor();
-    assert.equal(await row("tasks", "add").locator(".revoked").textContent(), "revoked");
-    await row("tasks", "add").locator('button[data-action="restore"]').click();
-    await until(async () => !(await huey.isRevoked(add)), 10_000);
-    await row("tasks", "add").locator('button[data-action="revoke"]').waitFor();
-  });
-});
+      it("shows the app's tasks, counts and queue, with hostile names and arguments as text", async () => {
+        const { huey, add, slow } = app.app;
+        // Declared here only: the consumer sets its messages aside as unknown.
+        const hostile = huey.task(HOSTILE, (html: string) => html);
+        for (let i = 0; i < 5; i++) await add(i, i);
+        await hostile("<img src=x onerror='window.__pwned=2'>");
+        await slow.schedule([1000], { delay: 3600 });
+        await until(async () => (await huey.metrics()).tasks.some((m) => m.count === 5), 20_000);
+        await until(async () => (await huey.storage.errorItems()).length === 1, 10_000);
+        await load();
+        await page.waitForFunction(() =>
+          [...document.querySelectorAll("#tasks td")].some((td) => td.textContent === "5")
+        );
+        assert.equal(await row("tasks", "add").locator("td").nth(1).textContent(), "5");
+        assert.equal(await row("tasks", HOSTILE).locator("td code").textContent(), HOSTILE);
+        assert.match(
+          (await page.locator("#dead").textContent())!,
+          /\["<img src=x onerror='window\.__pwned=2'>"\]/,
+        );
+        assert.match((await page.locator("#dead").textContent())!, /UnknownTaskError/);
+        assert.equal(
+          await row("scheduled", "slow").locator("td code").nth(1).textContent(),
+          "[1000]",
+        );
+        assert.equal(
+          await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned),
+          undefined,
+          "no data ran as script",
+        );
+        assert.equal(await page.locator("main img, main script").count(), 0);
+        assert.equal(await page.locator('[data-gauge="scheduled"] b').textContent(), "1");
+        assert.equal(await page.locator("#chart polyline").count(), 4);
+        // HUEY_SCREENSHOT_DIR keeps it past the test (the temporary directory goes with it).
+        const shot = join(env("HUEY_SCREENSHOT_DIR") ?? dir, `dashboard-${storage}.png`);
+        await page.screenshot({ path: shot, fullPage: true });
+        console.log(`screenshot: ${shot}`);
+      });
+
+      it("revokes and restores a task type by clicking, and the storage says so", async () => {
+        const { huey, add } = app.app;
+        await load();
+        await row("tasks", "add").locator('button[data-action="revoke"]').click();
+        await until(() => huey.isRevoked(add), 10_000);
+        await row("tasks", "add").locator('button[data-action="restore"]').waitFor();
+        assert.equal(await row("tasks", "add").locator(".revoked").textContent(), "revoked");
+        await row("tasks", "add").locator('button[data-action="restore"]').click();
+        await until(async () => !(await huey.isRevoked(add)), 10_000);
+        await row("tasks", "add").locator('button[data-action="revoke"]').waitFor();
+      });
+    },
+  );
+}

@@ -37,7 +37,7 @@ export const DASHBOARD_PAGE: string = String.raw`<!doctype html>
   th { font-weight: 600; color: var(--muted); font-size: 12px; }
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
   code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; overflow-wrap: anywhere; }
-  td.reason { font-size: 12px; min-width: 160px; }
+  td.reason { font-size: 12px; min-width: 160px; max-width: 320px; overflow-wrap: anywhere; }
   td.wrap { min-width: 110px; }
   .axis { display: flex; justify-content: space-between; font-size: 11px; color: var(--muted); }
   button { font: inherit; font-size: 12px; padding: 2px 10px; border: 1px solid var(--line); border-radius: 6px; background: #fff; cursor: pointer; }
@@ -80,7 +80,12 @@ function el(tag, text, attrs) {
   for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
   return node;
 }
-function time(ms) { return ms === undefined || ms === null ? "" : new Date(ms).toLocaleString(); }
+function time(ms) {
+  if (ms === undefined || ms === null) return "";
+  const date = new Date(ms);
+  // Today's times without the date: the tables stay narrow.
+  return date.toDateString() === new Date().toDateString() ? date.toLocaleTimeString() : date.toLocaleString();
+}
 function seconds(s) { return s < 1 ? (s * 1000).toFixed(1) + " ms" : s.toFixed(2) + " s"; }
 
 /** A table of rows; each column is [title, row => text or Node, class?]. */
