@@ -50,6 +50,7 @@ import {
 import type { Delivery, Storage } from "./storage/types.ts";
 import type { Task } from "./task.ts";
 import { runUnderDeadline } from "./timeout.ts";
+import { traced } from "./tracing.ts";
 import type { Uniqueness } from "./unique.ts";
 
 /** How one execution ended. */
@@ -519,7 +520,7 @@ export class Executor {
     return runUnderDeadline((signal, deadline) => {
       const context = taskContext(task, signal, deadline);
       const args = withContext ? [...task.args, context] : task.args;
-      return runInTaskContext(context, () => fn(...args));
+      return runInTaskContext(context, () => traced(task, () => fn(...args)));
     }, { timeout: task.timeout, hardStop, task });
   }
 
