@@ -26,11 +26,12 @@ async function tracedApp(config: Partial<AppConfig>) {
   const id = uniqueName();
   const spansFile = join(dir, `${id}.spans`);
   const url = join(dir, `${id}_app.ts`);
-  const fixture = (name: string) => JSON.stringify(pathToFileURL(join(appPath, "..", name)).href);
+  // URLs written as literals: the npm build's copy points them at its .js files.
+  const tracing = JSON.stringify(new URL("./fixtures/tracing.ts", import.meta.url).href);
   writeFileSync(
     url,
-    `import { registerTracing } from ${fixture("tracing.ts")};\n` +
-      `import { makeApp } from ${fixture("consumer_app.ts")};\n` +
+    `import { registerTracing } from ${tracing};\n` +
+      `import { makeApp } from ${JSON.stringify(pathToFileURL(appPath).href)};\n` +
       `registerTracing(${JSON.stringify(spansFile)});\n` +
       `export const app = makeApp(${JSON.stringify({ db: join(dir, `${id}.db`), ...config })});\n` +
       `export const huey = app.huey;\n`,
