@@ -61,7 +61,7 @@ export const DASHBOARD_PAGE: string = String.raw`<!doctype html>
     <div class="axis"><span>60 min ago</span><span>30 min ago</span><span>now</span></div></section>
   <section class="wide"><h2>Tasks</h2><div id="tasks"></div></section>
   <section><h2>Running</h2><div id="running"></div></section>
-  <section><h2>Dead letters</h2><div id="dead"></div></section>
+  <section><h2>Dead letters <span id="dead-actions"></span></h2><div id="dead"></div></section>
   <section><h2>Scheduled</h2><div id="scheduled"></div></section>
   <section><h2>Pending</h2><div id="pending"></div></section>
   <section><h2>Periodic tasks</h2><div id="periodic"></div></section>
@@ -214,6 +214,8 @@ function render(o) {
     ["consumer", (r) => r.consumer], ["", (r) => (o.can.cancel ? button("cancel", "cancel", { id: r.id }, true) : "")],
   ]));
   const dead = o.deadLetters === null ? o.errors : o.deadLetters;
+  const requeueAll = o.can.requeue && o.deadLetters && o.deadLetters.length > 1 ? button("requeue all", "requeue", { id: "all" }) : null;
+  $("dead-actions").replaceChildren(...(requeueAll ? [requeueAll] : []));
   put("dead", table(dead, [
     ["task", (d) => code(d.taskName || "?"), "wrap"], ["args", (d) => code(d.args === undefined ? "" : d.args), "wrap"],
     ["reason", (d) => d.reason, "reason"], ["attempts", (d) => d.attempts, true],
@@ -221,7 +223,8 @@ function render(o) {
     ["", (d) => (o.can.requeue && d.id ? button("requeue", "requeue", { id: d.id }) : "")],
   ]));
   const tasks = (rows) => table(rows, [["task", (t) => code(t.name)], ["args", (t) => code(t.args)],
-    ["eta", (t) => time(t.eta)], ["id", (t) => code(t.id)]]);
+    ["eta", (t) => time(t.eta)], ["id", (t) => code(t.id)],
+    ["", (t) => (o.can.cancel ? button("cancel", "cancel", { id: t.id }, true) : "")]]);
   put("scheduled", tasks(o.scheduled));
   put("pending", tasks(o.pending));
   put("periodic", table(o.periodic, [["task", (p) => code(p.name)], ["schedule", (p) => code(p.schedule)],
