@@ -14,7 +14,7 @@ import { Batcher } from "./batcher.ts";
 import { initializeSchema, readyTables } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
-import { OtherCommits } from "./sqlite_watch.ts";
+import { SqliteWaits } from "./sqlite_watch.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
@@ -262,10 +262,8 @@ export class SqliteStorage implements Storage {
   readonly #queued = new Wakeup();
   /** Woken by this instance's writes to the result store (see waitForData). */
   readonly #stored = new Wakeup();
-  /** Other processes' commits, which wake both (see sqlite_watch.ts). */
-  #commits: OtherCommits;
-  /** The change counter read before the last dequeue (see waitForEnqueue). */
-  #seenVersion = -1;
+  /** Sleeps that these and other processes' commits end (see sqlite_watch.ts). */
+  #waits: SqliteWaits;
   readonly #takes = new Batcher<DequeueOptions, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<{ key: string; value: string; receipt: string }, boolean>(
     (r) => this.#finishBatch(r),
@@ -298,15 +296,13 @@ export class SqliteStorage implements Storage {
       opened.exec("PRAGMA synchronous = NORMAL");
       opened.exec("PRAGMA wal_autocheckpoint = 4000");
       this.#db = opened;
-      const dataVersion = opened.prepare("PRAGMA data_version");
-      const inMemoryOrUri = filename === ":memory:" || filename.startsWith("file:");
-      this.#commits = new OtherCommits(
-        inMemoryOrUri || options.watch === false ? undefined : `${this.#where}-wal`,
-        () => Number((dataVersion.get() as Row).data_version),
-        () => {
-          this.#queued.notify();
-          this.#stored.notify();
-        },
+      const watched = options.watch !== false && filename !== ":memory:" &&
+        !filename.startsWith("file:");
+      this.#waits = new SqliteWaits(
+        opened,
+        watched ? this.#where : undefined,
+        this.#queued,
+        this.#stored,
       );
       // With createTables: false and no current tables, #prepare() tries again at each use.
       const create = options.createTables ?? true;
@@ -435,23 +431,10 @@ export class SqliteStorage implements Storage {
     this.#queued.notify();
   }
 
-  /**
-   * Sleep up to `seconds` (the consumer's polling delay), ending early when
-   * this instance enqueues (a consumer in the producer's process starts a
-   * task at once) or another process commits to the file (sqlite_watch.ts:
-   * after any idle time, within milliseconds where the filesystem reports
-   * changes; at the next poll where it does not).
-   */
+  /** Sleep up to `seconds` (the polling delay), ending at an enqueue here or a commit elsewhere. */
   async waitForEnqueue(seconds: number, signal?: AbortSignal): Promise<void> {
     this.#run("wait for messages", () => undefined);
-    const release = this.#commits.hold();
-    try {
-      // A commit between the last dequeue and the watch opening fired no event.
-      if (this.#seenVersion !== -1 && this.#commits.changedSince(this.#seenVersion)) return;
-      await this.#queued.wait(seconds * 1000, signal);
-    } finally {
-      release();
-    }
+    await this.#waits.forEnqueue(seconds * 1000, signal);
   }
 
   async dequeue(options: DequeueOptions): Promise<Delivery | undefined> {
@@ -461,7 +444,7 @@ export class SqliteStorage implements Storage {
 
   /** Concurrent dequeues in one transaction (one commit instead of one each). */
   async #takeBatch(requests: DequeueOptions[]): Promise<(Delivery | undefined)[]> {
-    this.#seenVersion = this.#commits.version();
+    this.#waits.dequeuing();
     // One read per peek key and batch: the transaction sees one value anyway.
     const peeks = new Map<string, string | null>();
     const take = (sql: Statements, options: DequeueOptions): Delivery | undefined => {
@@ -659,29 +642,12 @@ export class SqliteStorage implements Storage {
 
   /**
    * Wait until `key` holds a value, up to `timeout` seconds or until
-   * `signal` aborts. SQLite cannot tell one connection of another's writes,
-   * so this polls the row (one index lookup): every millisecond at first,
-   * backing off to every 50 ms, so a blocking `get()` sees a result about a
-   * millisecond after it is stored instead of waiting out its whole step
-   * (Deno's timers fire no sooner than about 2 ms). A write through this
-   * same instance ends the wait at once.
+   * `signal` aborts: polls the row (one index lookup) every millisecond at
+   * first, backing off to every 50 ms; a write through this instance or a
+   * commit by another process (the WAL watch) ends each sleep at once.
    */
   async waitForData(key: string, timeout: number, signal?: AbortSignal): Promise<boolean> {
-    const deadline = performance.now() + timeout * 1000;
-    let delay = 1;
-    // Another process's commit (its consumer storing the result) ends a wait early.
-    const release = this.#commits.hold();
-    try {
-      for (;;) {
-        if (await this.hasDataForKey(key)) return true;
-        const left = deadline - performance.now();
-        if (left <= 0 || signal?.aborted) return false;
-        await this.#stored.wait(Math.min(delay, left), signal);
-        delay = Math.min(delay * 1.2, 50);
-      }
-    } finally {
-      release();
-    }
+    return await this.#waits.forData(() => this.hasDataForKey(key), timeout * 1000, signal);
   }
 
   async putIfEmpty(key: string, value: string): Promise<boolean> {
@@ -758,7 +724,7 @@ export class SqliteStorage implements Storage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#commits.close();
+    this.#waits.close();
     this.#queued.notify();
     this.#stored.notify();
     try {

@@ -17,7 +17,9 @@
  */
 import { existsSync, watch } from "node:fs";
 import type { FSWatcher } from "node:fs";
+import type { DatabaseSync } from "node:sqlite";
 import { unrefTimer } from "../runtime.ts";
+import type { Wakeup } from "./wakeup.ts";
 
 /** How long the watch stays open after the last waiter left: consumers wait again at once. */
 const LINGER_MS = 200;
@@ -129,5 +131,82 @@ export class OtherCommits {
     try {
       watcher?.close();
     } catch { /* already closed */ }
+  }
+}
+
+/**
+ * The sleeps of one SQLite storage: a consumer's between polls, a blocked
+ * `get()`'s; each ends early at this instance's own writes (the wake-ups
+ * its storage notifies) and at other processes' commits.
+ */
+export class SqliteWaits {
+  readonly #commits: OtherCommits;
+  readonly #queued: Wakeup;
+  readonly #stored: Wakeup;
+  /** The change counter read before the last dequeue (see forEnqueue). */
+  #seenVersion = -1;
+
+  /**
+   * @param db the storage's connection
+   * @param file the database file, or undefined for no watch (polling only)
+   * @param queued notified by the storage's own enqueues
+   * @param stored notified by the storage's own result writes
+   */
+  constructor(db: DatabaseSync, file: string | undefined, queued: Wakeup, stored: Wakeup) {
+    const dataVersion = db.prepare("PRAGMA data_version");
+    this.#queued = queued;
+    this.#stored = stored;
+    this.#commits = new OtherCommits(
+      file === undefined ? undefined : `${file}-wal`,
+      () => Number((dataVersion.get() as { data_version: number }).data_version),
+      () => {
+        queued.notify();
+        stored.notify();
+      },
+    );
+  }
+
+  /** Note the change counter: call before each dequeue. */
+  dequeuing(): void {
+    this.#seenVersion = this.#commits.version();
+  }
+
+  /** Sleep up to `ms`, ending at an enqueue here or a commit elsewhere. */
+  async forEnqueue(ms: number, signal?: AbortSignal): Promise<void> {
+    const release = this.#commits.hold();
+    try {
+      // A commit between the last dequeue and the watch opening fired no event.
+      if (this.#seenVersion !== -1 && this.#commits.changedSince(this.#seenVersion)) return;
+      await this.#queued.wait(ms, signal);
+    } finally {
+      release();
+    }
+  }
+
+  /** Poll `present` (1 ms, growing to 50 ms) until true or `ms` passed; commits end each sleep. */
+  async forData(
+    present: () => Promise<boolean>,
+    ms: number,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const deadline = performance.now() + ms;
+    let delay = 1;
+    const release = this.#commits.hold();
+    try {
+      for (;;) {
+        if (await present()) return true;
+        const left = deadline - performance.now();
+        if (left <= 0 || signal?.aborted) return false;
+        await this.#stored.wait(Math.min(delay, left), signal);
+        delay = Math.min(delay * 1.2, 50);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /** Stop watching (the storage closed). */
+  close(): void {
+    this.#commits.close();
   }
 }
