@@ -13,12 +13,13 @@ import { context, SpanStatusCode, trace } from "@opentelemetry/api";
 import { appPath, consumer, fast, stop, tempDir, uniqueName, until } from "./process_helpers.ts";
 import type { App, Running } from "./process_helpers.ts";
 import type { AppConfig } from "./fixtures/consumer_app.ts";
-import { registerTracing } from "./fixtures/tracing.ts";
+import { registerTracing, unregisterTracing } from "./fixtures/tracing.ts";
 import type { SpanLine } from "./fixtures/tracing.ts";
 import { describeWithRedis } from "./redis_server.ts";
 
 const dir = tempDir("huey-tracing-");
 registerTracing();
+after(unregisterTracing);
 const tracer = trace.getTracer("test");
 
 /** An app module whose process registers the SDK, exporting spans to its own file. */
