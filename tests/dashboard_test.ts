@@ -11,12 +11,10 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { crontab, nodeListener, serveDashboard, SqliteHuey } from "../mod.ts";
 import type { Overview } from "../mod.ts";
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { runtimeName, scriptCommand } from "../lib/runtime.ts";
+import { runtimeName } from "../lib/runtime.ts";
 import { dashboardFlags } from "../lib/dashboard/command.ts";
-import { freshApp, stop, tempDir, uniqueName, until } from "./process_helpers.ts";
-import type { Running } from "./process_helpers.ts";
+import { freshApp, startScript, stop, tempDir, uniqueName, until } from "./process_helpers.ts";
 
 const dir = tempDir("huey-dashboard-");
 const ORIGIN = "http://dash.test";
@@ -275,21 +273,14 @@ describe("the dashboard command", () => {
     after(() => app.app.huey.close());
     await app.app.add(1, 2);
     const script = fileURLToPath(new URL("./fixtures/dashboard_command.ts", import.meta.url));
-    const { command, args } = scriptCommand(script, [app.url, "--port", "0", "--prefix", "/ops"]);
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout!.on("data", (chunk) => (output += chunk));
-    child.stderr!.on("data", (chunk) => (output += chunk));
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      child.on("close", (code, signal) => resolve({ code, signal }))
-    );
-    const running: Running = { child, output: () => output, exited };
+    const running = startScript(script, [app.url, "--port", "0", "--prefix", "/ops"]);
+    const output = running.output;
     await until(
-      () => /Dashboard of consumer-test at http:\S+\/ops\//.test(output),
+      () => /Dashboard of consumer-test at http:\S+\/ops\//.test(output()),
       20_000,
-      () => output,
+      output,
     );
-    const url = /at (http:\S+)/.exec(output)![1];
+    const url = /at (http:\S+)/.exec(output())![1];
     const overview = await fetch(`${url}api/overview`);
     assert.equal(overview.status, 200);
     assert.equal(((await overview.json()) as Overview).pending[0].name, "add");
@@ -297,7 +288,7 @@ describe("the dashboard command", () => {
     // Deno's node:child_process reports a signalled child as killed even when it exited 0.
     assert.ok(
       code === 0 || (code === null && runtimeName() === "deno"),
-      `exit ${code}: ${output}`,
+      `exit ${code}: ${output()}`,
     );
   });
 });

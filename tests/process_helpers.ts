@@ -67,7 +67,12 @@ export interface Running {
 
 /** Start `cli.ts` with `args`, collecting its stdout and stderr. */
 export function startConsumer(args: string[]): Running {
-  const { command, args: argv } = scriptCommand(cliPath, args);
+  return startScript(cliPath, args);
+}
+
+/** Start the module `script` (a path) with `args` on this runtime, collecting its stdout and stderr. */
+export function startScript(script: string, args: string[]): Running {
+  const { command, args: argv } = scriptCommand(script, args);
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));
