@@ -158,7 +158,7 @@ export type {
   RedisExpireStorageOptions,
   RedisStorageOptions,
 } from "./lib/storage/redis/storage.ts";
-export type { RedisClientLike } from "./lib/storage/redis/connection.ts";
+export type { RedisClientLike, RedisClusterOptions } from "./lib/storage/redis/connection.ts";
 export { PostgresStorage } from "./lib/storage/postgres/storage.ts";
 export type { PostgresStorageOptions } from "./lib/storage/postgres/storage.ts";
 export type {

@@ -6,6 +6,8 @@
  *
  * - `BENCH_STORAGE`: `memory` | `sqlite` | `redis` | `priority-redis` | `postgres`
  * - `BENCH_REDIS_URL`: the benchmark's own redis-server
+ * - `BENCH_REDIS_CLUSTER`: root node URLs, comma-separated: `redis` and
+ *   `priority-redis` run on that Redis Cluster instead (bench/compare.ts cluster)
  * - `BENCH_POSTGRES_URL`: a PostgreSQL server (by hand for now: `scripts/bench.ts`
  *   does not start one yet)
  * - `BENCH_SQLITE_FILE`: a fresh database file for this run
@@ -25,6 +27,9 @@ export type BenchStorage =
 const storage = (env("BENCH_STORAGE") ?? "memory") as BenchStorage;
 const name = "bench";
 const url = env("BENCH_REDIS_URL") ?? "redis://127.0.0.1:6379";
+const rootNodes = env("BENCH_REDIS_CLUSTER")?.split(",");
+/** Where the Redis flavors connect: one server, or a cluster. */
+const redis = rootNodes ? { cluster: { rootNodes } } : { url };
 
 function create(): Huey {
   switch (storage) {
@@ -36,9 +41,13 @@ function create(): Huey {
         filename: env("BENCH_SQLITE_FILE") ?? ".tmp/bench.db",
       });
     case "redis":
-      return new RedisHuey({ name, url, events: env("BENCH_EVENTS") !== "0" });
+      return new RedisHuey({
+        name,
+        ...redis,
+        events: env("BENCH_EVENTS") !== "0",
+      });
     case "priority-redis":
-      return new PriorityRedisHuey({ name, url });
+      return new PriorityRedisHuey({ name, ...redis });
     case "postgres":
       return new PostgresHuey({
         name,

@@ -1,7 +1,8 @@
 /**
  * One benchmark measurement of a peer queue, in a fresh Node process:
- * BullMQ (on ioredis), bee-queue (on node-redis 3), or the raw ioredis
- * client (the floor under BullMQ). Started by `scripts/bench.ts`, which
+ * BullMQ (on ioredis), bee-queue (on node-redis 3), the raw ioredis
+ * client (the floor under BullMQ), or pg-boss (on PostgreSQL at
+ * `BENCH_POSTGRES_URL`). Started by `scripts/bench.ts`, which
  * reads the one `BENCH_RESULT {json}` line this prints. The peers are
  * installed in bench/node_modules from bench/package.json.
  *
@@ -278,7 +279,106 @@ async function ioredis() {
   throw new Error(`unknown workload for ioredis: ${workload}`);
 }
 
-const systems = { bullmq, bee: beeQueue, ioredis };
+// -- pg-boss --------------------------------------------------------------------
+
+/**
+ * pg-boss set up for throughput as its docs describe: LISTEN/NOTIFY on
+ * (`useListenNotify` and a `notify` queue, so an idle worker wakes at
+ * once instead of polling), `localConcurrency` workers, and for W2 10 jobs
+ * a fetch, fetching again at once while batches come back full
+ * (`burstWhenBatchFull`): with one job a fetch a worker waits out its
+ * polling interval (at least 0.5 s) between jobs. Scheduling and
+ * supervision are off for the measurement. W3 has no blocking wait for a
+ * job's output in pg-boss: it reads the job every millisecond until it is
+ * completed.
+ */
+async function pgBoss() {
+  const { PgBoss } = await import("pg-boss");
+  const boss = new PgBoss({
+    connectionString: process.env.BENCH_POSTGRES_URL ??
+      "postgres://postgres@127.0.0.1:5432/postgres",
+    useListenNotify: true,
+    schedule: false,
+    supervise: false,
+    max: Math.max(10, concurrency + 2),
+  });
+  boss.on("error", () => {});
+  boss.on("warning", () => {});
+  await boss.start();
+  await boss.deleteQueue(QUEUE).catch(() => {});
+  await boss.createQueue(QUEUE, { notify: true });
+  const close = () => boss.stop({ graceful: false, timeout: 1000 });
+  const db = boss.getDb();
+  /** @param {string} state */
+  const count = async (state) => {
+    const { rows } = await db.executeSql(
+      "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = $2",
+      [QUEUE, state],
+    );
+    return rows[0].n;
+  };
+  const work = { localConcurrency: concurrency, pollingIntervalSeconds: 0.5 };
+  const batched = { batchSize: 10, burstWhenBatchFull: true };
+
+  switch (workload) {
+    case "w1": {
+      const start = performance.now();
+      for (let i = 0; i < n; i++) await boss.send(QUEUE, {});
+      const seconds = (performance.now() - start) / 1000;
+      check((await count("created")) === n, "created jobs after W1");
+      await close();
+      return report({ seconds, rate: n / seconds });
+    }
+    case "w2": {
+      for (let i = 0; i < n; i += 1000) {
+        await boss.insert(
+          QUEUE,
+          Array.from({ length: Math.min(1000, n - i) }, () => ({ data: {} })),
+        );
+      }
+      check((await count("created")) === n, "created jobs before draining");
+      const done = counter(n);
+      const start = performance.now();
+      await boss.work(QUEUE, { ...work, ...batched }, async (jobs) => {
+        for (const _ of jobs) done.tick();
+        return { value: 1 };
+      });
+      await done.done();
+      // Counted once the jobs are stored as completed (the handler returns first).
+      while ((await count("completed")) < n) {
+        check(performance.now() < deadline, "W2 took too long");
+        await pause(2);
+      }
+      const seconds = (performance.now() - start) / 1000;
+      await close();
+      return report({ seconds, rate: n / seconds });
+    }
+    case "w3": {
+      await boss.work(QUEUE, work, async ([job]) => job.data.a + job.data.b);
+      const samples = await roundTrips(size, async (i) => {
+        const id = await boss.send(QUEUE, { a: i, b: 2 });
+        for (;;) {
+          const job = await boss.getJobById(QUEUE, id);
+          if (job?.state === "completed") {
+            return job.output?.value ?? job.output;
+          }
+          check(performance.now() < deadline, "W3 took too long");
+          await pause(1);
+        }
+      });
+      await close();
+      return report(latencyMetrics(samples));
+    }
+  }
+  throw new Error(`unknown workload for pg-boss: ${workload}`);
+}
+
+const systems = {
+  bullmq,
+  bee: beeQueue,
+  ioredis,
+  pgboss: pgBoss,
+};
 
 try {
   const run = systems[system];

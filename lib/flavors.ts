@@ -68,6 +68,7 @@ const REDIS_KEYS = [
   "readTimeout",
   "connectTimeout",
   "expireTime",
+  "cluster",
 ] as const;
 
 /** Split storage settings (`keys`) from Huey settings. */
@@ -169,11 +170,18 @@ export class BlackHoleHuey extends Huey {
 /**
  * A Huey on Redis: queue in a list (no priorities), schedule in a sorted
  * set, results in a hash. Blocking pops, results pushed to blocked `get()`s.
+ * On a Redis Cluster with `cluster: { rootNodes }` (every key of one name in
+ * one hash slot).
  *
  * @example
  * ```ts
  * import { RedisHuey } from "../mod.ts";
  * export const huey = new RedisHuey({ name: "app", url: "redis://127.0.0.1:6379" });
+ * // or on a Redis Cluster:
+ * export const clustered = new RedisHuey({
+ *   name: "app",
+ *   cluster: { rootNodes: ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000"] },
+ * });
  * ```
  */
 export class RedisHuey extends Huey {

@@ -14,7 +14,24 @@ import type { ChildProcess } from "node:child_process";
 import { connect } from "node:net";
 import process from "node:process";
 import { env } from "../lib/runtime.ts";
+import {
+  PriorityRedisExpireStorage,
+  PriorityRedisStorage,
+  RedisExpireStorage,
+  RedisStorage,
+} from "../lib/storage/redis/storage.ts";
 import { describeWithServer, sparePort } from "./servers.ts";
+
+/** The four Redis storage classes, by name: what the Redis test files run. */
+export const REDIS_CLASSES = {
+  RedisStorage,
+  PriorityRedisStorage,
+  RedisExpireStorage,
+  PriorityRedisExpireStorage,
+} as const;
+
+/** The name of one of {@link REDIS_CLASSES}. */
+export type RedisClassName = keyof typeof REDIS_CLASSES;
 
 /** A server the tests can use. */
 export interface RedisServer {
@@ -115,7 +132,7 @@ export interface RedisServerOptions {
  * Start redis-server on `port` with `args` added; resolves once it answers,
  * rejects if it exits first.
  */
-async function launch(port: number, args: readonly string[] = []): Promise<ChildProcess> {
+export async function launch(port: number, args: readonly string[] = []): Promise<ChildProcess> {
   const child = spawn("redis-server", [
     "--port",
     String(port),
@@ -147,7 +164,8 @@ async function launch(port: number, args: readonly string[] = []): Promise<Child
   throw new Error(`Cannot start redis-server on port ${port}: no answer after 10 s`);
 }
 
-async function terminate(child: ChildProcess | undefined): Promise<void> {
+/** Stop `child` with SIGTERM and wait until it has exited. */
+export async function terminate(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once("exit", resolve));
   child.kill("SIGTERM");

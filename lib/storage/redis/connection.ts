@@ -12,6 +12,10 @@
  * server cannot be reached, `Cannot run HSET on Redis at ... : <reply>` when
  * the server answers with an error.
  *
+ * Redis Cluster (`cluster: { rootNodes }`, or an application's node-redis
+ * cluster client): node_redis_cluster.ts, node-redis on every runtime, every
+ * command routed to the master of the `slotKey`'s slot.
+ *
  * Reconnection: a connection never queues commands while it is offline (they
  * fail at once with the error above). The first connection attempt fails fast
  * (it does not retry); once a connection has been established it is restored
@@ -29,6 +33,12 @@ import { messageOf } from "./adapter.ts";
 import type { AdoptedClient, RawClient, RedisTarget } from "./adapter.ts";
 import { adoptBunRedis, connectBunRedis } from "./bun_redis.ts";
 import { adoptNodeRedis, connectNodeRedis } from "./node_redis.ts";
+import {
+  adoptNodeRedisCluster,
+  connectNodeRedisCluster,
+  isNodeRedisCluster,
+  rootNodeUrls,
+} from "./node_redis_cluster.ts";
 
 /**
  * A reply as the storages see it: strings, integers, nil and arrays of those
@@ -90,6 +100,40 @@ export interface RedisConnectionOptions {
   maxReconnectDelay?: number;
   /** Who uses the connection, for error messages. @default "huey" */
   owner?: string;
+  /**
+   * A Redis Cluster instead of one server: its root nodes (the client
+   * discovers the rest). `url`, `host` and `port` are then unused; `db` must
+   * be 0 (a cluster has one database); `username` and `password` apply to
+   * every node.
+   * @default none: one server
+   */
+  cluster?: RedisClusterOptions;
+  /**
+   * On a cluster, a key of the slot every command goes to (a storage's keys
+   * all hash to one slot).
+   * @default "huey"
+   */
+  slotKey?: string;
+}
+
+/**
+ * Where a Redis Cluster is.
+ *
+ * @example Three root nodes
+ * ```ts
+ * import type { RedisClusterOptions } from "./connection.ts";
+ * const cluster: RedisClusterOptions = {
+ *   rootNodes: ["redis://10.0.0.1:7000", "redis://10.0.0.2:7000", { url: "redis://10.0.0.3:7000" }],
+ * };
+ * ```
+ */
+export interface RedisClusterOptions {
+  /**
+   * Some nodes of the cluster, as `redis://[[user]:password@]host:port`
+   * URLs or `{ url }` (node-redis's form); three or more, so that one down
+   * node does not stop a consumer from starting.
+   */
+  rootNodes: readonly (string | { url: string })[];
 }
 
 /**
@@ -212,6 +256,7 @@ export interface RedisConnection {
  */
 export type RedisClientLike =
   | { sendCommand(args: string[]): Promise<unknown>; duplicate(): unknown }
+  | { sendCommand(...args: never[]): Promise<unknown>; getNodeClientForKey(key: string): unknown }
   | { send(command: string, args: string[]): Promise<unknown>; duplicate(): unknown };
 
 /**
@@ -270,7 +315,29 @@ function secretsOf(options: RedisConnectionOptions): string[] {
  * ```
  */
 export function checkRedisOptions(options: RedisConnectionOptions): void {
-  target(options);
+  if (options.cluster) clusterTargets(options);
+  else target(options);
+}
+
+/** The targets of the root nodes of `options.cluster`, checked. */
+function clusterTargets(options: RedisConnectionOptions): RedisTarget[] {
+  const owner = options.owner ?? "huey";
+  if (options.db !== undefined && options.db !== 0) {
+    throw new ConfigurationError(
+      `Cannot connect to Redis Cluster for ${owner}: a cluster has only database 0: db ${options.db}`,
+    );
+  }
+  return rootNodeUrls(options.cluster?.rootNodes, owner).map((url) => {
+    const node = target({ ...options, url, host: undefined, port: undefined, db: undefined });
+    if (!/^\/?0?$/.test(new URL(node.url).pathname)) {
+      throw new ConfigurationError(
+        `Cannot connect to Redis Cluster for ${owner}: a cluster has only database 0: ${
+          redactUrl(url)
+        }`,
+      );
+    }
+    return node;
+  });
 }
 
 /** The target of `options`, checked. */
@@ -540,6 +607,7 @@ export async function connectRedis(
   options: RedisConnectionOptions = {},
   kind: RedisClientKind = redisClientKind(),
 ): Promise<RedisConnection> {
+  if (options.cluster) return await connectCluster(options);
   const t = target(options);
   const secrets = secretsOf(options);
   const redact = (text: string) => redactText(text, secrets);
@@ -555,9 +623,30 @@ export async function connectRedis(
   }
 }
 
+/** {@link connectRedis} for `options.cluster`: node-redis on every runtime. */
+async function connectCluster(options: RedisConnectionOptions): Promise<RedisConnection> {
+  const targets = clusterTargets(options);
+  const address = `cluster ${targets.map((t) => t.address).join(",")}`;
+  const secrets = targets.flatMap((t) => secretsOf({ ...options, url: t.url }));
+  const redact = (text: string) => redactText(text, secrets);
+  const owner = targets[0].owner;
+  try {
+    const raw = await connectNodeRedisCluster(targets, options.slotKey ?? "huey");
+    return new Connection("node-redis", raw, address, owner, redact);
+  } catch (error) {
+    if (error instanceof HueyError) throw error;
+    throw new HueyError(
+      `Cannot connect to Redis at ${address} for ${owner}: ${redact(messageOf(error))}`,
+      { cause: error },
+    );
+  }
+}
+
 /**
  * Use a client the application connected itself. The connection's `close()`
  * leaves that client open; connections made with `duplicate()` are closed.
+ * A node-redis cluster client (`createCluster`) sends every command to the
+ * master of `slotKey`'s slot.
  *
  * @example Wrap an application's client
  * ```ts
@@ -570,12 +659,26 @@ export async function connectRedis(
  * }
  * ```
  */
-export function wrapRedisClient(client: RedisClientLike, owner = "huey"): RedisConnection {
+export function wrapRedisClient(
+  client: RedisClientLike,
+  owner = "huey",
+  slotKey = "huey",
+): RedisConnection {
+  if (isNodeRedisCluster(client)) {
+    const adopted = adoptNodeRedisCluster(client, slotKey);
+    return new Connection(
+      "node-redis",
+      adopted.raw,
+      adopted.address,
+      owner,
+      (t) => redactText(t, []),
+    );
+  }
   if (
     "masters" in client || "slots" in client || "idleClients" in client || "getMasterNode" in client
   ) {
     throw new TypeError(
-      "Cannot use Redis client: expected a single-server client, not a cluster, pool or sentinel client: " +
+      "Cannot use Redis client: expected a single-server or node-redis cluster client, not a pool or sentinel client: " +
         client.constructor?.name,
     );
   }

@@ -75,7 +75,7 @@ export class RedisLink {
     // Bad settings fail here, when the storage is made, not at its first command.
     if (!client) checkRedisOptions(options);
     if (client) {
-      this.#live = wrapRedisClient(client, options.owner);
+      this.#live = wrapRedisClient(client, options.owner, options.slotKey);
       this.#main = Promise.resolve(this.#live);
     }
   }
@@ -131,7 +131,8 @@ export class RedisLink {
    */
   get readsBytes(): boolean {
     if (this.#live) return this.#live.readsBytes;
-    return redisClientKind() === "node-redis";
+    // A cluster goes through node-redis on every runtime.
+    return this.#options.cluster !== undefined || redisClientKind() === "node-redis";
   }
 
   /** Run a script on the main connection, its bulk strings as bytes where {@link readsBytes}. */

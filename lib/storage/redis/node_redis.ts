@@ -1,7 +1,8 @@
 /**
  * The node-redis adapter (npm `@redis/client`, node-redis's core): the
- * client the Redis storages use on Deno and Node. This is the only file that
- * names the `@redis/client` module.
+ * client the Redis storages use on Deno and Node (and for Redis Cluster on
+ * every runtime: node_redis_cluster.ts builds on the parts exported here).
+ * This is the only file that names the `@redis/client` module.
  *
  * @module
  */
@@ -16,13 +17,16 @@ import type { AdoptedClient, RawClient, RedisTarget } from "./adapter.ts";
  * of decoding it. By number, so an application's client from another copy
  * of the library gets the same mapping.
  */
-const BYTES = { typeMapping: { 36: Buffer } };
+export const BYTES = { typeMapping: { 36: Buffer } };
 
 /** The part of a node-redis client used here. */
-interface NodeRedisClient {
+export interface NodeRedisClient {
   sendCommand(args: readonly string[], options?: typeof BYTES): Promise<unknown>;
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>;
-  unsubscribe(channel: string): Promise<void>;
+  unsubscribe(
+    channel: string,
+    listener?: (message: string, channel: string) => void,
+  ): Promise<void>;
   duplicate(overrides?: { disableOfflineQueue?: boolean }): NodeRedisClient;
   connect(): Promise<unknown>;
   close(): Promise<void>;
@@ -34,9 +38,14 @@ interface NodeRedisClient {
 // The npm: specifier, not the bare name: an app that imports this library by
 // path or URL has no import map entry for @redis/client (the npm build
 // rewrites it to the bare name, a dependency of the package).
-type NodeRedisModule = typeof import("npm:@redis/client@^6.3.1");
+export type NodeRedisModule = typeof import("npm:@redis/client@^6.3.1");
 
-function isNodeRedisReplyError(mod: NodeRedisModule | undefined, error: unknown): boolean {
+/**
+ * True when `error` is an error reply of the server (node-redis's
+ * `ErrorReply`, of `mod` or of another copy of the library), false for a
+ * connection error.
+ */
+export function isNodeRedisReplyError(mod: NodeRedisModule | undefined, error: unknown): boolean {
   if (mod && error instanceof mod.ErrorReply) return true;
   // A reply error from a client library instance other than ours.
   return error instanceof Error &&
@@ -65,6 +74,29 @@ function nodeRedisRaw(
 }
 
 /**
+ * Load `@redis/client`; a HueyError naming `owner` when it cannot be loaded.
+ *
+ * @example Load the module
+ * ```ts
+ * import { loadNodeRedis } from "./node_redis.ts";
+ * const { createCluster } = await loadNodeRedis("example");
+ * ```
+ */
+export async function loadNodeRedis(owner: string): Promise<NodeRedisModule> {
+  try {
+    // deno-lint-ignore no-import-prefix -- path and URL imports of this library have no import map
+    return await import("npm:@redis/client@^6.3.1");
+  } catch (cause) {
+    throw new HueyError(
+      `Cannot connect to Redis for ${owner}: cannot load the npm package @redis/client: ${
+        messageOf(cause)
+      }`,
+      { cause },
+    );
+  }
+}
+
+/**
  * Connect a node-redis client of our own to `target`. Rejects with the
  * library's error when the server cannot be reached (the first attempt does
  * not retry), with a HueyError when `@redis/client` cannot be loaded.
@@ -84,18 +116,7 @@ function nodeRedisRaw(
  * ```
  */
 export async function connectNodeRedis(target: RedisTarget): Promise<RawClient> {
-  let mod: NodeRedisModule;
-  try {
-    // deno-lint-ignore no-import-prefix -- path and URL imports of this library have no import map
-    mod = await import("npm:@redis/client@^6.3.1");
-  } catch (cause) {
-    throw new HueyError(
-      `Cannot connect to Redis for ${target.owner}: cannot load the npm package @redis/client: ${
-        messageOf(cause)
-      }`,
-      { cause },
-    );
-  }
+  const mod = await loadNodeRedis(target.owner);
   let ready = false;
   const client = mod.createClient({
     url: target.url,
@@ -135,7 +156,21 @@ export async function connectNodeRedis(target: RedisTarget): Promise<RawClient> 
   return nodeRedisRaw(client, mod, () => connectNodeRedis(target), true);
 }
 
-function wrapNodeRedis(client: NodeRedisClient, owned: boolean): RawClient {
+/**
+ * A node-redis client as a RawClient; `owned` clients are closed by
+ * `close()`. Its `duplicate()` connects a copy that never queues offline.
+ *
+ * @example Wrap a connected client
+ * ```ts
+ * import { createClient } from "@redis/client";
+ * import { wrapNodeRedis } from "./node_redis.ts";
+ * import type { NodeRedisClient } from "./node_redis.ts";
+ * const client = await createClient().connect();
+ * const raw = wrapNodeRedis(client as unknown as NodeRedisClient, true);
+ * await raw.close(false);
+ * ```
+ */
+export function wrapNodeRedis(client: NodeRedisClient, owned: boolean): RawClient {
   const duplicate = async (): Promise<RawClient> => {
     // Our own connections never queue commands while offline, whatever the
     // application chose for its client: a blocking pop must not wait for a

@@ -1,5 +1,5 @@
 /**
- * Storage on a Redis server (or Valkey, or one shard of a Redis Cluster):
+ * Storage on a Redis server (or Valkey, or a Redis Cluster):
  * huey's `RedisStorage`, `PriorityRedisStorage`, `RedisExpireStorage` and
  * `PriorityRedisExpireStorage`. One driver, {@link RedisStorage}; each class
  * chooses a queue layout and a result layout (layouts.ts), under the key
@@ -7,7 +7,8 @@
  *
  * Every key of one Huey name lives in one hash slot, through the `{name}`
  * hash tag, so every multi-key operation is a Lua script that also runs on
- * Redis Cluster.
+ * Redis Cluster (`cluster: { rootNodes }`, or a node-redis cluster client:
+ * node_redis_cluster.ts).
  *
  * Leases are measured on the Redis server's clock (`TIME` inside the
  * scripts), so consumers whose clocks disagree agree on when a lease ends:
@@ -32,7 +33,7 @@ import type {
   Storage,
 } from "../types.ts";
 import { replyStrings } from "./connection.ts";
-import type { RedisClientLike, RedisReply } from "./connection.ts";
+import type { RedisClientLike, RedisClusterOptions, RedisReply } from "./connection.ts";
 import { RedisKeys } from "./keys.ts";
 import {
   ExpiringResults,
@@ -100,6 +101,17 @@ export interface RedisStorageOptions {
   readTimeout?: number;
   /** Seconds to wait for a TCP connection before a call fails. @default 5 */
   connectTimeout?: number;
+  /**
+   * A Redis Cluster instead of one server: `{ rootNodes: ["redis://10.0.0.1:7000", ...] }`
+   * (some of its nodes; the rest are discovered). Every key of one name is
+   * in one hash slot, so the storage talks to that slot's master, following
+   * the cluster's redirects when the slot moves. Through node-redis on every
+   * runtime (Bun's built-in client has no cluster support). `url`, `host`
+   * and `port` are then unused, `db` must be 0. An application's cluster
+   * client (`createCluster`) can be passed as `client` instead.
+   * @default none: one server
+   */
+  cluster?: RedisClusterOptions;
 }
 
 /**
@@ -207,8 +219,9 @@ export class RedisStorage implements Storage {
 
   /**
    * A storage for `options.name`; it connects on first use. Throws a
-   * ConfigurationError for a bad name or duration, a TypeError for a client
-   * that is not a single-server node-redis or Bun client.
+   * ConfigurationError for a bad name, duration or cluster, a TypeError for
+   * a client that is not a node-redis client (single-server or cluster) or
+   * Bun's RedisClient.
    */
   constructor(options: RedisStorageOptions = {}) {
     // A static field, not a constructor argument: every class keeps taking
@@ -238,10 +251,12 @@ export class RedisStorage implements Storage {
     this.priority = this.#queue.priority;
     this.#readTimeout = readTimeout;
     const owner = `storage "${name}"`;
-    const { url, host, port, db, password, connectTimeout } = options;
+    const { url, host, port, db, password, connectTimeout, cluster } = options;
     this.#label = `${layout.className} "${name}"`;
+    // On a cluster, every command goes to the master of the name's one slot.
+    const slotKey = this.#keys.queue;
     this.#link = new RedisLink(
-      { url, host, port, db, password, connectTimeout, owner },
+      { url, host, port, db, password, connectTimeout, owner, cluster, slotKey },
       this.#label,
       options.client,
     );
