@@ -27,6 +27,17 @@ export type {
   ExecutorRooms,
   PutTask,
 } from "./lib/executor.ts";
+export type { ProgressReport } from "./lib/context.ts";
+export type {
+  Progress,
+  ProgressEvent,
+  StatusBook,
+  StatusHost,
+  StatusPatch,
+  TaskState,
+  TaskStatus,
+} from "./lib/status.ts";
+export type { ConsumerInfo } from "./lib/heartbeat.ts";
 export type {
   Cancellation,
   Hooks,

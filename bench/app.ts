@@ -11,6 +11,7 @@
  * - `BENCH_POSTGRES_URL`: a PostgreSQL server (by hand for now: `scripts/bench.ts`
  *   does not start one yet)
  * - `BENCH_SQLITE_FILE`: a fresh database file for this run
+ * - `BENCH_TRACK_STATUS`: `1` turns on `trackStatus` (to measure its cost)
  */
 import { MemoryHuey, PostgresHuey, PriorityRedisHuey, RedisHuey, SqliteHuey } from "../mod.ts";
 import type { Huey } from "../mod.ts";
@@ -27,6 +28,7 @@ export type BenchStorage =
 const storage = (env("BENCH_STORAGE") ?? "memory") as BenchStorage;
 const name = "bench";
 const url = env("BENCH_REDIS_URL") ?? "redis://127.0.0.1:6379";
+const trackStatus = env("BENCH_TRACK_STATUS") === "1";
 const rootNodes = env("BENCH_REDIS_CLUSTER")?.split(",");
 /** Where the Redis flavors connect: one server, or a cluster. */
 const redis = rootNodes ? { cluster: { rootNodes } } : { url };
@@ -34,23 +36,26 @@ const redis = rootNodes ? { cluster: { rootNodes } } : { url };
 function create(): Huey {
   switch (storage) {
     case "memory":
-      return new MemoryHuey({ name });
+      return new MemoryHuey({ name, trackStatus });
     case "sqlite":
       return new SqliteHuey({
         name,
+        trackStatus,
         filename: env("BENCH_SQLITE_FILE") ?? ".tmp/bench.db",
       });
     case "redis":
       return new RedisHuey({
         name,
         ...redis,
+        trackStatus,
         events: env("BENCH_EVENTS") !== "0",
       });
     case "priority-redis":
-      return new PriorityRedisHuey({ name, ...redis });
+      return new PriorityRedisHuey({ name, ...redis, trackStatus });
     case "postgres":
       return new PostgresHuey({
         name,
+        trackStatus,
         url: env("BENCH_POSTGRES_URL") ??
           "postgres://postgres@127.0.0.1:5432/postgres",
         events: env("BENCH_EVENTS") !== "0",

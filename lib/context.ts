@@ -47,8 +47,10 @@ class RunContext implements TaskContext {
   #signal: TaskSignal;
   readonly #deadline?: number;
   readonly #timeout?: number;
+  readonly #report?: ProgressReport;
 
-  constructor(task: Task, signal: TaskSignal, deadline?: number) {
+  constructor(task: Task, signal: TaskSignal, deadline?: number, report?: ProgressReport) {
+    this.#report = report;
     this.id = task.id;
     this.name = task.name;
     this.retries = task.retries;
@@ -75,12 +77,21 @@ class RunContext implements TaskContext {
   checkTimeout(): void {
     if (this.isTimedOut()) throw new TaskTimeout(this.#timeout ?? 0, this.task);
   }
+
+  progress(value: number, meta?: unknown): Promise<void> {
+    // Outside a consumer's run (a context made by hand) there is nowhere to report to.
+    return this.#report?.(value, meta) ?? Promise.resolve();
+  }
 }
+
+/** Where `ctx.progress()` reports go (the executor stores and announces them). */
+export type ProgressReport = (value: number, meta?: unknown) => Promise<void>;
 
 /**
  * The context of a run of `task`; `signal` may be a function that makes the
  * signal when the task first reads it; `deadline` is when the run's timeout
- * passes, as a `performance.now()` time (unset: no timeout).
+ * passes, as a `performance.now()` time (unset: no timeout); `report` takes
+ * `ctx.progress()` calls.
  *
  * @example
  * ```ts
@@ -91,6 +102,11 @@ class RunContext implements TaskContext {
  * console.log(ctx.name, ctx.timeRemaining()); // "add" Infinity
  * ```
  */
-export function taskContext(task: Task, signal: TaskSignal, deadline?: number): TaskContext {
-  return new RunContext(task, signal, deadline);
+export function taskContext(
+  task: Task,
+  signal: TaskSignal,
+  deadline?: number,
+  report?: ProgressReport,
+): TaskContext {
+  return new RunContext(task, signal, deadline, report);
 }

@@ -16,7 +16,13 @@ import type { Task } from "./task.ts";
  * failed; the consumer retries), `periodic` (a periodic task was enqueued),
  * `started` and `stopped` (a consumer).
  */
-export type ConsumerEventName = "recovered" | "storage_error" | "periodic" | "started" | "stopped";
+export type ConsumerEventName =
+  | "recovered"
+  | "storage_error"
+  | "periodic"
+  | "started"
+  | "stopped"
+  | "progress";
 
 /** One thing that happened to a task or a consumer. */
 export interface HueyEvent {
@@ -30,6 +36,8 @@ export interface HueyEvent {
   time: number;
   /** For `error` and `storage_error`: the error's `name: message`. */
   error?: string;
+  /** For `progress`: what the task reported with `ctx.progress(value, meta)`. */
+  progress?: { value: number; meta?: unknown };
 }
 
 /** Characters `JSON.stringify` escapes in a string (quote, backslash, controls, surrogates). */
@@ -55,11 +63,22 @@ function jsonString(text: string): string {
  * ```
  */
 export function encodeEvent(event: HueyEvent): string {
-  const { signal, id, name, time, error } = event;
+  const { signal, id, name, time, error, progress } = event;
   const head = `{"signal":${jsonString(signal)},"id":${jsonString(id)},"name":${
     jsonString(name)
   },"time":${Number.isFinite(time) ? String(time) : "null"}`;
-  return error === undefined ? head + "}" : `${head},"error":${jsonString(error)}}`;
+  // Progress is rare next to the other events, and its meta any JSON: the plain way.
+  const tail = progress === undefined ? "" : `,"progress":${safeJson(progress)}`;
+  return error === undefined ? head + tail + "}" : `${head},"error":${jsonString(error)}${tail}}`;
+}
+
+/** `JSON.stringify(value)`, or its value alone when its meta cannot be written as JSON. */
+function safeJson(progress: { value: number; meta?: unknown }): string {
+  try {
+    return JSON.stringify(progress);
+  } catch {
+    return JSON.stringify({ value: progress.value });
+  }
 }
 
 /** Options of {@link EventHub.subscribe}. */

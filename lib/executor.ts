@@ -13,16 +13,7 @@ import { describeError } from "./_util.ts";
 import { settleChordMember, settledMember } from "./chord.ts";
 import type { ChordHost } from "./chord.ts";
 import { runInTaskContext, taskContext } from "./context.ts";
-import {
-  CancelExecution,
-  RateLimitExceeded,
-  RetryTask,
-  SerializationError,
-  TaskError,
-  TaskLockedError,
-  TaskTimeout,
-  UnknownTaskError,
-} from "./errors.ts";
+import { SerializationError, TaskError, UnknownTaskError } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
 import type { EventFeed } from "./events.ts";
 import type { Hooks } from "./hooks.ts";
@@ -32,23 +23,23 @@ import type { Registry, TaskDefinition } from "./registry.ts";
 import type { StoredResult } from "./result.ts";
 import { REVOCATIONS_MARKER } from "./revocation.ts";
 import type { Revocations } from "./revocation.ts";
+import { classifyFailure } from "./failure.ts";
 import { nextRetry } from "./retry.ts";
 import {
   SIGNAL_CANCELED,
   SIGNAL_COMPLETE,
-  SIGNAL_ERROR,
   SIGNAL_EXECUTING,
   SIGNAL_EXPIRED,
   SIGNAL_INTERRUPTED,
-  SIGNAL_LOCKED,
-  SIGNAL_RATE_LIMITED,
   SIGNAL_RETRYING,
   SIGNAL_REVOKED,
   SIGNAL_SCHEDULED,
-  SIGNAL_TIMEOUT,
 } from "./signals.ts";
 import type { Delivery, Storage } from "./storage/types.ts";
 import type { Task } from "./task.ts";
+import { reportStale } from "./stale.ts";
+import { stateOf } from "./status.ts";
+import type { StatusBook } from "./status.ts";
 import { runUnderDeadline } from "./timeout.ts";
 import { traced } from "./tracing.ts";
 import type { Uniqueness } from "./unique.ts";
@@ -102,6 +93,8 @@ export interface ExecuteOptions {
   signal?: AbortSignal;
   /** Told when the task function is about to be called (health checks use it). */
   onStart?: (task: { id: string; name: string; timeout?: number; started: number }) => void;
+  /** The id of the consumer running it, for its status record. */
+  consumer?: string;
 }
 
 /** What the executor knows of a delivered message, beyond {@link ExecuteOptions}. */
@@ -164,6 +157,8 @@ export interface ExecutorRooms {
   readonly unique: Uniqueness;
   /** What settling a chord member works with (see chord.ts). */
   readonly chords: ChordHost;
+  /** Task status records and progress. */
+  readonly status: StatusBook;
 }
 
 /**
@@ -234,6 +229,7 @@ export class Executor {
   readonly #host: ExecutorHost;
   readonly #put: PutTask;
   readonly #chords: ChordHost;
+  readonly #status: StatusBook;
 
   /** `put` is the Huey's: it decides where retries and a pipeline's next tasks go. */
   constructor(host: ExecutorHost, rooms: ExecutorRooms, put: PutTask) {
@@ -246,6 +242,7 @@ export class Executor {
     this.hooks = rooms.hooks;
     this.events = rooms.events;
     this.#chords = rooms.chords;
+    this.#status = rooms.status;
   }
 
   /** The storage in use. */
@@ -409,6 +406,7 @@ export class Executor {
       logger.info(`${task} expired, not run`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_EXPIRED, task);
+      await this.#status.finished(task, "expired");
       await this.#settleSkipped(task, options);
       return { status: "expired", task };
     }
@@ -416,6 +414,7 @@ export class Executor {
       logger.info(`${task} revoked, not run`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_REVOKED, task);
+      await this.#status.finished(task, "revoked");
       await this.#settleSkipped(task, options);
       return { status: "revoked", task };
     }
@@ -431,6 +430,7 @@ export class Executor {
       logger.info(`${task} canceled by pre-execute hook ${cancellation.hook}`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_CANCELED, task);
+      await this.#status.finished(task, "cancelled");
       await this.#settleSkipped(task, options);
       return { status: "canceled", task, error: cancellation.error };
     }
@@ -453,7 +453,10 @@ export class Executor {
     const start = performance.now();
     // A timeout of 0 is none: health checks must not take the run for hung.
     const timeout = task.timeout || undefined;
-    options.onStart?.({ id: task.id, name: task.name, timeout, started: this.now() });
+    const started = this.now();
+    options.onStart?.({ id: task.id, name: task.name, timeout, started });
+    const running = this.#status.started(task, options.consumer, started);
+    if (running) await running;
     const executing = events.emit(SIGNAL_EXECUTING, task);
     if (executing) await executing;
     logger.info(`Executing ${task}`);
@@ -466,11 +469,15 @@ export class Executor {
       error = err;
       if (hardStop?.aborted && err === hardStop.reason) {
         logger.warn(`${task} interrupted by shutdown, not finished`);
+        void this.#status.settle(task);
         await events.emit(SIGNAL_INTERRUPTED, task);
         return { status: "interrupted", task, error, duration: (performance.now() - start) / 1000 };
       }
-      ({ status, retryEta } = await this.#classify(task, err));
+      ({ status, retryEta } = await classifyFailure(task, err, this));
     }
+    // Progress the run reported last is stored before its result shows.
+    const settling = this.#status.settle(task);
+    if (settling) await settling;
     const duration = (performance.now() - start) / 1000;
     if (status === "complete") logger.info(`${task} executed in ${duration.toFixed(3)}s`);
     let retrying = status !== "complete" && task.retries > 0;
@@ -510,6 +517,14 @@ export class Executor {
       await settleChordMember(this.#chords, member, outcome);
     }
     if (retrying) await this.#retry(task, retryEta);
+    if (acknowledged !== false) {
+      const info = status === "complete"
+        ? undefined
+        : (failure ?? this.#errorResult(task, error)).info;
+      const state = stateOf(status, retrying);
+      const recorded = this.#status.finished(task, state, info, options.consumer, started);
+      if (recorded) await recorded;
+    }
     return { status, task, value, error, retrying, duration, acknowledged };
   }
 
@@ -517,60 +532,12 @@ export class Executor {
   #call(definition: TaskDefinition, task: Task, hardStop?: AbortSignal): Promise<unknown> {
     const fn = definition.fn as (...args: unknown[]) => unknown;
     const withContext = definition.options.context === true;
+    const report = this.#status.reporter(task, (event) => this.events.publish(event));
     return runUnderDeadline((signal, deadline) => {
-      const context = taskContext(task, signal, deadline);
+      const context = taskContext(task, signal, deadline, report);
       const args = withContext ? [...task.args, context] : task.args;
       return runInTaskContext(context, () => traced(task, () => fn(...args)));
     }, { timeout: task.timeout, hardStop, task });
-  }
-
-  /**
-   * What a failed run's error means: a timeout, a held lock, a rate limit,
-   * a retry request, a cancellation or a plain error; logs it, fires its
-   * signal, and adjusts the retries left.
-   */
-  async #classify(
-    task: Task,
-    err: unknown,
-  ): Promise<{ status: ExecutionStatus; retryEta?: Date }> {
-    const { events, logger } = this;
-    if (err instanceof TaskTimeout) {
-      // huey's order: `timeout` instead of `error`, then `retrying` if it can be.
-      logger.warn(`${task} timed out after ${err.timeout}s`);
-      await events.emit(SIGNAL_TIMEOUT, task, err);
-      return { status: "timeout" };
-    }
-    if (err instanceof TaskLockedError) {
-      logger.warn(`${task} not run: lock ${err.lockName} is held`);
-      await events.emit(SIGNAL_LOCKED, task, err);
-      return { status: "locked" };
-    }
-    if (err instanceof RateLimitExceeded) {
-      logger.warn(`${task} not run: ${err.message}`);
-      await events.emit(SIGNAL_RATE_LIMITED, task, err);
-      // huey's rules: `retry` keeps the retries; at the window reset unless
-      // the task has a retryDelay; an explicit time, so no backoff advances.
-      if (err.retry) task.retries += 1;
-      const wait = task.retryDelay || err.delay;
-      return { status: "rate-limited", retryEta: new Date(this.now() + wait * 1000) };
-    }
-    if (err instanceof RetryTask) {
-      task.retries += 1;
-      logger.info(`${task} raised RetryTask, retrying`);
-      const retryEta = err.eta ??
-        (err.delay !== undefined ? new Date(this.now() + err.delay * 1000) : undefined);
-      return { status: "error", retryEta };
-    }
-    if (err instanceof CancelExecution) {
-      const retry = err.retry || (err.retry === undefined && task.retries > 0);
-      task.retries = retry ? Math.max(task.retries, 1) : 0;
-      logger.warn(`${task} canceled${task.retries ? " (will be retried)" : ""}`);
-      await events.emit(SIGNAL_CANCELED, task, err);
-      return { status: "canceled" };
-    }
-    logger.error(`Unhandled error in ${task}`, err);
-    await events.emit(SIGNAL_ERROR, task, err);
-    return { status: "error" };
   }
 
   /**
@@ -605,7 +572,13 @@ export class Executor {
     const { receipt } = delivery;
     if (followUps) {
       if (!(await storage.extendLease(receipt, this.now(), this.leaseTimeout))) {
-        await this.#reportStale(task, delivery, "its result and follow-up tasks are dropped");
+        await reportStale(
+          this.storage,
+          this.logger,
+          task,
+          delivery,
+          "its result and follow-up tasks are dropped",
+        );
         return false;
       }
       if (stored !== undefined) await storage.putData(task.id, stored, RESULT);
@@ -613,7 +586,7 @@ export class Executor {
     }
     if (stored === undefined) {
       if (await storage.ack(receipt)) return true;
-      await this.#reportStale(task, delivery, "it had no result to store");
+      await reportStale(this.storage, this.logger, task, delivery, "it had no result to store");
       return false;
     }
     if (!storage.putDataAndAck) {
@@ -622,7 +595,13 @@ export class Executor {
       return undefined;
     }
     if (await storage.putDataAndAck(task.id, stored, receipt)) return true;
-    await this.#reportStale(task, delivery, "its result is dropped, not stored");
+    await reportStale(
+      this.storage,
+      this.logger,
+      task,
+      delivery,
+      "its result is dropped, not stored",
+    );
     return false;
   }
 
@@ -635,27 +614,6 @@ export class Executor {
     if (member && (await this.#store(task, undefined, options.delivery, true)) !== false) {
       await settleChordMember(this.#chords, member, { value: undefined });
     }
-  }
-
-  /**
-   * Log at WARN that `task` finished after its lease ran out, what of its
-   * outcome was `dropped`, and both runs: this stale one and, where the
-   * storage can tell, the one that holds the message now.
-   */
-  async #reportStale(task: Task, delivery: Delivery, dropped: string): Promise<void> {
-    const storage = this.storage;
-    let current = "unknown (the storage cannot tell)";
-    if (storage.currentLease) {
-      const lease = await storage.currentLease(delivery.data).catch(() => null);
-      if (lease) current = `receipt ${lease.receipt}, delivery ${lease.deliveries}`;
-      else if (lease === undefined) current = "none now (it has finished, or waits in the queue)";
-    }
-    this.logger.warn(
-      `${task} finished after its lease ran out (its message went back to the queue for ` +
-        `another run): ${dropped} ` +
-        `(stale run: receipt ${delivery.receipt}, delivery ${delivery.deliveries}; ` +
-        `current run: ${current})`,
-    );
   }
 
   /**

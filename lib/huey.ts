@@ -17,6 +17,8 @@ import type { TaskErrorInfo } from "./errors.ts";
 import { errorResult } from "./executor.ts";
 import type { ExecuteOptions, ExecutionOutcome, Executor } from "./executor.ts";
 import type { Group } from "./group.ts";
+import { listConsumers } from "./heartbeat.ts";
+import type { ConsumerInfo } from "./heartbeat.ts";
 import type { LifecycleHook, PostExecuteHook, PreExecuteHook } from "./hooks.ts";
 import type { TaskLock } from "./lock.ts";
 import { createLogger } from "./logger.ts";
@@ -32,6 +34,8 @@ import { buildRooms } from "./rooms.ts";
 import type { Rooms } from "./rooms.ts";
 import { Serializer } from "./serializer.ts";
 import type { SignalHandler, SignalName } from "./signals.ts";
+import type { TaskStatus } from "./status.ts";
+import { StorageSwitch } from "./immediate.ts";
 import { MemoryStorage } from "./storage/memory.ts";
 import type { Storage } from "./storage/types.ts";
 import type { RevokeOptions, Task, TaskContext, TaskOptions } from "./task.ts";
@@ -97,6 +101,20 @@ export interface HueyOptions {
    * longer keeps a second one out. @default 86400 (a day)
    */
   uniqueTtl?: number;
+  /**
+   * Seconds a task's status record (`huey.status(id)`) and progress are
+   * kept after the task ends. @default 86400 (a day)
+   */
+  statusTtl?: number;
+  /**
+   * Record `running` (with the consumer's id) and `complete` for every
+   * task: two record writes per task. Without it, failures, retries and
+   * skipped tasks are still recorded, and `status()` tells `complete` from
+   * the result store and `queued`/`running`/`scheduled` from where the
+   * message is (`running` then without the consumer's id or start time:
+   * the message's lease). @default false
+   */
+  trackStatus?: boolean;
   /** Where huey logs. @default warnings and errors to stderr */
   logger?: Logger;
   /** The time, in ms since the epoch; tests pass a fake. @default Date.now */
@@ -167,10 +185,7 @@ export class Huey {
    */
   readonly executor: Executor;
 
-  readonly #storage: Storage;
-  #immediateStorage?: MemoryStorage;
-  readonly #immediateUseMemory: boolean;
-  #immediate = false;
+  readonly #storages: StorageSwitch;
   readonly #clock: () => number;
   readonly #rooms: Rooms;
 
@@ -187,16 +202,16 @@ export class Huey {
     this.serializer = options.serializer ?? new Serializer(options);
     this.logger = options.logger ?? createLogger({ level: "warn" });
     this.#clock = options.clock ?? Date.now;
-    this.#storage = options.storage ?? new MemoryStorage({ name: this.name });
-    this.#immediateUseMemory = options.immediateUseMemory ?? true;
+    const storage = options.storage ?? new MemoryStorage({ name: this.name });
+    this.#storages = new StorageSwitch(this.name, storage, options.immediateUseMemory ?? true);
     this.immediate = options.immediate ?? false;
-    this.#rooms = buildRooms(this, options.events ?? true, options.uniqueTtl);
+    this.#rooms = buildRooms(this, options);
     this.executor = this.#rooms.executor;
   }
 
   /** The storage in use: the private memory storage while in immediate mode (unless `immediateUseMemory: false`). */
   get storage(): Storage {
-    return this.#immediateStorage ?? this.#storage;
+    return this.#storages.storage;
   }
 
   /**
@@ -205,16 +220,11 @@ export class Huey {
    * not run.
    */
   get immediate(): boolean {
-    return this.#immediate;
+    return this.#storages.immediate;
   }
 
   set immediate(value: boolean) {
-    this.#immediate = value;
-    if (value && this.#immediateUseMemory) {
-      this.#immediateStorage ??= new MemoryStorage({ name: this.name });
-    } else {
-      this.#immediateStorage = undefined;
-    }
+    this.#storages.immediate = value;
   }
 
   /** The current time in ms since the epoch, from the injected clock. */
@@ -471,6 +481,13 @@ export class Huey {
     return this.#rooms.codec.decodeEach(await this.storage.scheduledItems(limit), this.#skip);
   }
 
+  /** Where task `id` is, never consuming its result (see `TaskStatus`); `unknown` for an id never seen. */
+  readonly status = (id: string): Promise<TaskStatus> => this.#rooms.status.status(id);
+  /** Tasks running now, most recently started first (recorded with `trackStatus: true`). */
+  readonly running = (limit?: number): Promise<TaskStatus[]> => this.#rooms.status.running(limit);
+  /** The consumers registered on this storage, oldest first; `alive: false` past 3 missed beats. */
+  readonly consumers = (): Promise<ConsumerInfo[]> => listConsumers(this);
+
   readonly #skip = (error: unknown) => {
     this.logger.warn(`Skipping a message that cannot be decoded: ${(error as Error).message}`);
   };
@@ -635,8 +652,7 @@ export class Huey {
   }
 
   /** Close the storage (and the immediate-mode memory storage). */
-  async close(): Promise<void> {
-    await this.#immediateStorage?.close();
-    await this.#storage.close();
+  close(): Promise<void> {
+    return this.#storages.close();
   }
 }

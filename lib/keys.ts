@@ -33,6 +33,14 @@
  *
  * A chord's keys are removed once its callback is enqueued.
  *
+ * Records (`Storage.putRecord`, apart from both, expiring) follow it too:
+ *
+ * | record | holds | written by |
+ * |---|---|---|
+ * | `%status:<task id>` | a task's status (state, attempts, last error, times, consumer) | status.ts |
+ * | `%progress:<task id>` | the last progress a task reported | status.ts |
+ * | `%consumer:<consumer id>` | a consumer's registration and last beat | heartbeat.ts |
+ *
  * A task id cannot start with `%` (task.ts), and the app's keys may not
  * ({@link checkAppKey}), so no id or app key can name a lock, a revocation
  * or a periodic marker. The prefix is printable, so the keys read well in
@@ -80,6 +88,12 @@ export const OWN_KEYS = {
   chordCounted: (id: string, index: number): string => `%chord:c${index}:${id}`,
   /** Taken by the run that enqueues the callback of chord `id`; holds the member's index. */
   chordFired: (id: string): string => `%chord:fired:${id}`,
+  /** The status record of task `id` (a record, not a result-store key). */
+  status: (id: string): string => `%status:${id}`,
+  /** The last progress task `id` reported (a record). */
+  progress: (id: string): string => `%progress:${id}`,
+  /** The registration and last beat of consumer `id` (a record). */
+  consumer: (id: string): string => `%consumer:${id}`,
   /** The counter that holds the id `id` of a unique task while it is not done. */
   unique: (id: string): string => `%unique:${id}`,
   /** The counter of runs of task `name` that ended with `outcome` (the name comes last). */

@@ -62,6 +62,7 @@ const FIELD_RULES: { readonly [K in keyof TaskFields]-?: FieldRule } = {
   chord: optional(TASK_RULES.chord),
   chordCallback: nested,
   chordDelay: optional(TASK_RULES.seconds),
+  attempts: optional(TASK_RULES.count),
   trace: optional(TASK_RULES.trace),
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof TaskFields)[];

@@ -48,8 +48,11 @@ export class MiniHuey extends Huey {
     this.#poolSize = poolSize;
   }
 
-  /** True between `start()` and `stop()`. */
-  get running(): boolean {
+  /**
+   * True between `start()` and `stop()` (`isRunning`: `running()` is every
+   * Huey's list of running tasks).
+   */
+  get isRunning(): boolean {
     return this.#consumer !== undefined;
   }
 

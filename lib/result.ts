@@ -8,6 +8,7 @@ import { ConfigurationError, ResultTimeout, TaskError } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
 import { checkTaskId, Task } from "./task.ts";
 import type { RescheduleOptions, RevokeOptions } from "./task.ts";
+import type { Progress, TaskStatus } from "./status.ts";
 
 /** Options of {@link Result.get}. */
 export interface GetOptions {
@@ -44,6 +45,11 @@ export interface ResultBackend {
     revokeById(id: string, options?: RevokeOptions): Promise<void>;
     restoreById(id: string): Promise<boolean>;
     isRevoked(task: Task, date?: Date): Promise<boolean>;
+  };
+  /** Where status and progress are read (never consuming the result). */
+  readonly status: {
+    status(id: string): Promise<TaskStatus>;
+    readProgress(id: string): Promise<Progress | undefined>;
   };
   /**
    * Check `options`, then revoke `task` (once) and enqueue a copy at the
@@ -183,6 +189,19 @@ export class Result<T> {
   /** Undo {@link revoke}; true if it was revoked. */
   restore(): Promise<boolean> {
     return this.#backend.revocations.restoreById(this.id);
+  }
+
+  /**
+   * Where the task is: queued, scheduled, running, retrying, complete,
+   * failed, ... (see `huey.status()`). Never consumes the result.
+   */
+  status(): Promise<TaskStatus> {
+    return this.#backend.status.status(this.id);
+  }
+
+  /** The last progress the task reported with `ctx.progress()`, or `undefined`. */
+  progress(): Promise<Progress | undefined> {
+    return this.#backend.status.readProgress(this.id);
   }
 
   /** True if this invocation, or its task as a whole, is revoked. */

@@ -21,7 +21,7 @@ import { Locks } from "./lock.ts";
 import { MessageCodec } from "./message.ts";
 import { RateLimit } from "./rate_limit.ts";
 import type { RateLimitDeclaration } from "./rate_limit.ts";
-import { checkTaskOptions, Registry } from "./registry.ts";
+import { checkSeconds, checkTaskOptions, Registry } from "./registry.ts";
 import { ChordResult, Result, ResultGroup } from "./result.ts";
 import type { ResultBackend } from "./result.ts";
 import { ResultStore } from "./result_store.ts";
@@ -29,6 +29,7 @@ import type { ResultStoreHost } from "./result_store.ts";
 import { Revocations } from "./revocation.ts";
 import type { RevocationHost } from "./revocation.ts";
 import { Signals } from "./signals.ts";
+import { StatusBook } from "./status.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { Task } from "./task.ts";
 import { Uniqueness } from "./unique.ts";
@@ -45,6 +46,18 @@ export interface HueyHost
     RevocationHost,
     ResultStoreHost,
     UniquenessHost {}
+
+/** The Huey options the rooms read (see `HueyOptions`). */
+export interface RoomOptions {
+  /** Emit events (signals still fire without). @default true */
+  events?: boolean;
+  /** See `HueyOptions.uniqueTtl`. */
+  uniqueTtl?: number;
+  /** See `HueyOptions.statusTtl`. @default 86400 */
+  statusTtl?: number;
+  /** See `HueyOptions.trackStatus`. @default false */
+  trackStatus?: boolean;
+}
 
 /** A Huey's rooms, wired. */
 export interface Rooms {
@@ -79,6 +92,8 @@ export interface Rooms {
   >;
   /** What runs tasks. */
   readonly executor: Executor;
+  /** Task status records and progress. */
+  readonly status: StatusBook;
   /** What a `Result` reads through. */
   readonly backend: ResultBackend;
   /** What a task wrapper enqueues and revokes through. */
@@ -90,9 +105,8 @@ export interface Rooms {
 }
 
 /**
- * Build the rooms of the Huey `host`; `events: false` drops every event,
- * `uniqueTtl` is the Huey's option (see `HueyOptions.uniqueTtl`)
- * (signals still fire).
+ * Build the rooms of the Huey `host` with the Huey's `options` (checked
+ * here: a bad `statusTtl` is a RangeError naming it).
  *
  * @example
  * ```ts
@@ -101,7 +115,9 @@ export interface Rooms {
  * console.log(huey.executor.registry.names()); // []
  * ```
  */
-export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): Rooms {
+export function buildRooms(host: HueyHost, options: RoomOptions = {}): Rooms {
+  const { events = true, uniqueTtl, statusTtl = 86400, trackStatus = false } = options;
+  checkSeconds(options.statusTtl, "statusTtl", false);
   const registry = new Registry();
   const codec = new MessageCodec(host.serializer);
   const revocations = new Revocations(host);
@@ -110,6 +126,19 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
   const feed = new EventFeed(host, signals, events);
   const store = new ResultStore(host);
   const unique = new Uniqueness(host, uniqueTtl);
+  const status = new StatusBook({
+    get storage() {
+      return host.storage;
+    },
+    get logger() {
+      return host.logger;
+    },
+    serializer: codec.serializer,
+    statusTtl,
+    trackStatus,
+    now: () => host.now(),
+    decode: (data) => codec.decode(data),
+  });
   // The executor runs what the enqueuer puts in immediate mode (called only
   // once both exist), and puts retries and a pipeline's next tasks through it.
   const enqueuer: Enqueuer = new Enqueuer(
@@ -130,7 +159,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
   };
   const executor: Executor = new Executor(
     host,
-    { registry, codec, revocations, hooks, events: feed, unique, chords },
+    { registry, codec, revocations, hooks, events: feed, unique, chords, status },
     (task, now) => enqueuer.put(task, now),
   );
   const backend: ResultBackend = {
@@ -138,6 +167,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     storeNone: host.storeNone,
     store,
     revocations,
+    status,
     reschedule: async (original, call) => {
       // Built (and its options checked) before the original is revoked.
       const task = enqueuer.rescheduled(original, call);
@@ -196,6 +226,7 @@ export function buildRooms(host: HueyHost, events = true, uniqueTtl?: number): R
     enqueuer,
     submit,
     executor,
+    status,
     backend,
     wrappers,
     declare: (definition) => {

@@ -90,6 +90,15 @@ export interface TaskContext {
    * timeout (its signal, its retries) rather than running on.
    */
   checkTimeout(): void;
+  /**
+   * Report how far the run has got: `value` (e.g. a fraction done) and
+   * anything else in `meta`, stored where `result.progress()` and
+   * `huey.status()` read it from any process, and sent as a `progress`
+   * event. Reports closer together than 250 ms are thinned to the latest
+   * (stored when the interval ends, or the run does). Throws a TypeError for
+   * a value that is not a number.
+   */
+  progress(value: number, meta?: unknown): Promise<void>;
 }
 
 /** Options of `schedule()` and of one invocation: when it runs and how. */
@@ -314,6 +323,8 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare chordDelay?: number;
   /** Holds its id's unique marker until it is done for good (see `ScheduleOptions.unique`). */
   declare unique?: boolean;
+  /** How many times it has started running (a retry carries the count); unset before its first run. */
+  declare attempts?: number;
   /**
    * The producer's trace context (W3C `traceparent`, `tracestate`), when it
    * ran inside an OpenTelemetry span; the run's span is its child. Unset otherwise.
@@ -536,6 +547,8 @@ export const TASK_RULES = {
     (n) => n >= 1 && n <= TASK_LIMITS.backoff,
   ),
   fraction: within("a fraction from 0 to 1", (n) => n >= 0 && n <= 1),
+  /** A count of runs (RetryTask can retry without end, so no cap below the safe integers). */
+  count: within("a safe integer from 0", (n) => Number.isSafeInteger(n) && n >= 0),
   date,
   /** A chord link: a chord id, a size from 1 to the limit and an index below it. */
   chord: (value: unknown): string | undefined => {

@@ -29,11 +29,11 @@ describe("MiniHuey", () => {
     const early = await add(1, 2);
     assert.equal(await mini.storage.queueSize(), 1, "waits in memory until start()");
     await mini.start();
-    assert.equal(mini.running, true);
+    assert.equal(mini.isRunning, true);
     assert.equal(await early.get({ blocking: true, timeout: 5 }), 3);
     assert.equal(await (await add(2, 3)).get({ blocking: true, timeout: 5 }), 5);
     await mini.stop();
-    assert.equal(mini.running, false);
+    assert.equal(mini.isRunning, false);
   });
 
   it("runs a scheduled task when its time comes on the MiniHuey's clock", async () => {

@@ -202,6 +202,20 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.deepEqual(await storage.recoverLeases(T0 + 3600_000), []);
       });
 
+      it("leasedItems lists the messages under a lease, whole, up to a limit", async () => {
+        assert.deepEqual(await storage.leasedItems(), []);
+        for (const data of ["a", "b é🙂", "c", "waiting"]) await storage.enqueue(data, 0);
+        const taken = [];
+        for (let i = 0; i < 3; i++) {
+          taken.push(await storage.dequeue({ now: T0, leaseSeconds: LEASE }));
+        }
+        assert.deepEqual((await storage.leasedItems()).sort(), ["a", "b é🙂", "c"]);
+        assert.equal((await storage.leasedItems(2)).length, 2);
+        assert.deepEqual(await storage.leasedItems(0), []);
+        await storage.ack(taken[0]!.receipt);
+        assert.deepEqual((await storage.leasedItems()).sort(), ["b é🙂", "c"]);
+      });
+
       it("puts a message whose lease ran out back exactly once, ahead of the queue", async () => {
         await storage.enqueue("first", 0);
         await storage.enqueue("second", 0);
@@ -553,6 +567,88 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       });
     });
 
+    describe("records (status, progress, heartbeats)", () => {
+      it("putRecord stores and replaces, getRecord reads without consuming", async () => {
+        assert.equal(await storage.getRecord("%s:1", T0), undefined);
+        await storage.putRecord("%s:1", "queued", 60, T0);
+        assert.equal(await storage.getRecord("%s:1", T0 + 1), "queued");
+        assert.equal(await storage.getRecord("%s:1", T0 + 2), "queued", "a read keeps it");
+        await storage.putRecord("%s:1", "running \u0000 é🙂", 60, T0 + 3);
+        assert.equal(await storage.getRecord("%s:1", T0 + 4), "running \u0000 é🙂");
+        assert.equal(await storage.deleteRecord("%s:1"), true);
+        assert.equal(await storage.deleteRecord("%s:1"), false);
+        assert.equal(await storage.getRecord("%s:1", T0 + 5), undefined);
+      });
+
+      it("keeps records apart from the result store and the counters", async () => {
+        await storage.putData("k", "value");
+        await storage.putRecord("k", "record", 60, T0);
+        assert.equal(await storage.incr("k", 2), 2);
+        assert.equal(await storage.peekData("k"), "value");
+        assert.equal(await storage.getRecord("k", T0), "record");
+        assert.deepEqual(await storage.resultItems(), new Map([["k", "value"]]));
+        assert.equal(await storage.resultStoreSize(), 1);
+        await storage.flushResults();
+        await storage.flushCounters();
+        assert.equal(await storage.getRecord("k", T0), "record", "flushResults leaves records");
+        await storage.putData("k", "value");
+        await storage.flushRecords();
+        assert.equal(await storage.getRecord("k", T0), undefined);
+        assert.equal(await storage.peekData("k"), "value", "flushRecords leaves values");
+      });
+
+      it("recordItems lists one prefix, sorted by key, up to a limit; % and _ are literal", async () => {
+        for (const key of ["%c:b", "%c:a", "%s:1", "%cx", "%c_:z", "c:a", "%c:\uFEFFé"]) {
+          await storage.putRecord(key, `v ${key}`, 60, T0);
+        }
+        const items = await storage.recordItems("%c:", T0 + 1);
+        assert.deepEqual([...items.keys()], ["%c:a", "%c:b", "%c:\uFEFFé"]);
+        assert.equal(items.get("%c:a"), "v %c:a");
+        assert.deepEqual([...(await storage.recordItems("%c:", T0 + 1, 2)).keys()], [
+          "%c:a",
+          "%c:b",
+        ]);
+        assert.deepEqual(await storage.recordItems("%c:", T0 + 1, 0), new Map());
+        assert.deepEqual([...(await storage.recordItems("%c_", T0 + 1)).keys()], ["%c_:z"]);
+        assert.deepEqual(await storage.recordItems("%none:", T0 + 1), new Map());
+        assert.equal((await storage.recordItems("", T0 + 1)).size, 7, "the empty prefix: all");
+      });
+
+      it("a record expires after its ttl, and is gone from listings", async () => {
+        // On the storage's clock: lifetimes short enough to wait out.
+        const ttl = storageClock ? 0.3 : 10;
+        await storage.putRecord("%c:short", "s", ttl, T0);
+        await storage.putRecord("%c:long", "l", 3600, T0);
+        assert.equal(await storage.getRecord("%c:short", T0 + ttl * 1000 - 1), "s");
+        if (storageClock) await sleep(ttl * 1000 + 30);
+        assert.equal(await storage.getRecord("%c:short", T0 + ttl * 1000), undefined, "expired");
+        assert.deepEqual(
+          [...(await storage.recordItems("%c:", T0 + ttl * 1000)).keys()],
+          ["%c:long"],
+        );
+        // A new write of an expired key starts a new lifetime.
+        await storage.putRecord("%c:short", "again", 3600, T0 + ttl * 1000);
+        assert.equal(await storage.getRecord("%c:short", T0 + ttl * 1000 + 1), "again");
+      });
+
+      it("refuses a bad ttl, and a key or value that is not a string", async () => {
+        for (const ttl of [0, -1, NaN, Infinity, "5" as unknown as number]) {
+          await assert.rejects(() => storage.putRecord("bad", "v", ttl, T0), RangeError);
+        }
+        await assert.rejects(
+          () => storage.putRecord(7 as unknown as string, "v", 60, T0),
+          TypeError,
+        );
+        await assert.rejects(
+          () => storage.putRecord("bad", {} as unknown as string, 60, T0),
+          TypeError,
+        );
+        await assert.rejects(() => storage.getRecord(7 as unknown as string, T0), TypeError);
+        await assert.rejects(() => storage.recordItems(7 as unknown as string, T0), TypeError);
+        assert.equal(await storage.getRecord("bad", T0), undefined, "nothing was written");
+      });
+    });
+
     describe("counters", () => {
       it("incr adds and returns the new value; negative and zero amounts work", async () => {
         assert.equal(await storage.incr("hits"), 1);
@@ -650,11 +746,13 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal((await storage.errorItems(1)).length, 1);
         await storage.flushErrors();
         assert.deepEqual(await storage.errorItems(), []);
+        assert.equal(await storage.getRecord("%s:1", T0), undefined);
       });
     });
 
     describe("lifecycle", () => {
-      it("flushAll empties queue, schedule, results, counters and errors", async () => {
+      it("flushAll empties queue, schedule, results, counters, records and errors", async () => {
+        await storage.putRecord("%s:1", "r", 60, T0);
         await storage.enqueue("q", 0);
         await storage.addToSchedule("s", T0);
         await storage.putData("k", "v");

@@ -211,11 +211,12 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
           'my "q"_errors',
           'my "q"_kv',
           'my "q"_queue',
+          'my "q"_records',
           'my "q"_schedule',
           'my "q"_schema',
         ]);
         const [{ version }] = await sql`SELECT version FROM ${sql(schema)}.${sql('my "q"_schema')}`;
-        assert.equal(version, 2);
+        assert.equal(version, 3);
         // Another storage on the same tables starts without creating anything.
         const second = open({ name: "app", schema, tablePrefix: 'my "q"_', createTables: false });
         assert.deepEqual(await second.enqueuedItems(), ["x"]);
@@ -249,7 +250,7 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
       }
     });
 
-    it("migrates a version 1 database: adds the counters table, keeps what it held", async () => {
+    it("migrates a version 1 database: adds the counters and records tables, keeps what it held", async () => {
       const schema = `m_${RUN}`;
       const sql = postgres(server.url, { max: 1, onnotice: () => {} });
       try {
@@ -258,18 +259,21 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
         await old.putData("k", "v");
         // Back to what version 1 made: no counters table.
         await sql.unsafe(`DROP TABLE "${schema}".huey_counters`);
+        await sql.unsafe(`DROP TABLE "${schema}".huey_records`);
         await sql.unsafe(`UPDATE "${schema}".huey_schema SET version = 1`);
         const waiting = open({ name: "app", schema, createTables: false });
         await assert.rejects(
           () => waiting.queueSize(),
-          /at schema version 1, this library needs 2/,
+          /at schema version 1, this library needs 3/,
         );
         const upgraded = open({ name: "app", schema });
         assert.equal(await upgraded.incr("hits", 2), 2);
         assert.deepEqual(await upgraded.enqueuedItems(), ["kept"]);
         assert.equal(await upgraded.peekData("k"), "v");
+        await upgraded.putRecord("%s:1", "r", 60, Date.now());
+        assert.equal(await upgraded.getRecord("%s:1", Date.now()), "r");
         const [{ version }] = await sql.unsafe(`SELECT version FROM "${schema}".huey_schema`);
-        assert.equal(version, 2);
+        assert.equal(version, 3);
       } finally {
         await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
         await sql.end();

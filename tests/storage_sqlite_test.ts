@@ -257,6 +257,7 @@ describe("SqliteStorage", () => {
         "huey_error",
         "huey_kv",
         "huey_queue",
+        "huey_record",
         "huey_schedule",
         "huey_schema",
       ];
@@ -264,7 +265,7 @@ describe("SqliteStorage", () => {
       it("creates the tables on open by default, and records their version", async () => {
         const file = freshFile();
         await new SqliteStorage({ filename: file }).close();
-        assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+        assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
       });
 
       it("with createTables: false opens without them, refuses to work until initializeSchema() made them", async () => {
@@ -282,7 +283,7 @@ describe("SqliteStorage", () => {
           });
           await storage.initializeSchema();
           await storage.initializeSchema(); // a no-op once they are current
-          assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
           await storage.enqueue("x", 0);
           assert.equal(await storage.queueSize(), 1);
           const other = new SqliteStorage({ name: "app", filename: file, createTables: false });
@@ -314,12 +315,12 @@ describe("SqliteStorage", () => {
         const strict = new SqliteStorage({ filename: file, createTables: false });
         await assert.rejects(
           () => strict.queueSize(),
-          /the tables in .* are at schema version 0, this library needs 2: call initializeSchema\(\) to migrate them/,
+          /the tables in .* are at schema version 0, this library needs 3: call initializeSchema\(\) to migrate them/,
         );
         await strict.close();
         const storage = new SqliteStorage({ filename: file });
         try {
-          assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
           const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30 });
           assert.deepEqual([delivery?.data, delivery?.deliveries], ["waiting", 1]);
         } finally {
@@ -334,17 +335,19 @@ describe("SqliteStorage", () => {
         await first.close();
         // Back to what version 1 made: no counters table.
         const db = new DatabaseSync(file);
-        db.exec("DROP TABLE huey_counter; UPDATE huey_schema SET version = 1");
+        db.exec(
+          "DROP TABLE huey_counter; DROP TABLE huey_record; UPDATE huey_schema SET version = 1",
+        );
         db.close();
         const strict = new SqliteStorage({ filename: file, createTables: false });
         await assert.rejects(
           () => strict.incr("hits"),
-          /at schema version 1, this library needs 2/,
+          /at schema version 1, this library needs 3/,
         );
         await strict.close();
         const storage = new SqliteStorage({ filename: file });
         try {
-          assert.deepEqual(inspect(file), { tables: TABLES, version: 2 });
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
           assert.equal(await storage.incr("hits", 2), 2);
           assert.deepEqual(await storage.enqueuedItems(), ["kept"]);
         } finally {
@@ -364,7 +367,7 @@ describe("SqliteStorage", () => {
             assert.ok(err instanceof ConfigurationError);
             assert.match(
               err.message,
-              /^Cannot open SqliteStorage "app": the tables in .* are at schema version 7, newer than this library's 2: upgrade the library/,
+              /^Cannot open SqliteStorage "app": the tables in .* are at schema version 7, newer than this library's 3: upgrade the library/,
             );
             return true;
           },
@@ -372,9 +375,9 @@ describe("SqliteStorage", () => {
         const strict = new SqliteStorage({ filename: file, createTables: false });
         await assert.rejects(
           () => strict.queueSize(),
-          /schema version 7, newer than this library's 2/,
+          /schema version 7, newer than this library's 3/,
         );
-        await assert.rejects(() => strict.initializeSchema(), /newer than this library's 2/);
+        await assert.rejects(() => strict.initializeSchema(), /newer than this library's 3/);
         await strict.close();
         assert.equal(inspect(file).version, 7, "left as it was");
       });

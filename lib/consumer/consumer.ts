@@ -4,9 +4,11 @@
  *
  * @module
  */
+import { hostname } from "node:os";
 import { ConfigurationError } from "../errors.ts";
+import { Heartbeat } from "../heartbeat.ts";
 import type { Huey } from "../huey.ts";
-import { onSignal, unrefTimer } from "../runtime.ts";
+import { onSignal, pid, unrefTimer } from "../runtime.ts";
 import { MemoryStorage } from "../storage/memory.ts";
 import type { AppSpec } from "./app.ts";
 import { resolveConsumerOptions } from "./options.ts";
@@ -59,6 +61,7 @@ export class Consumer {
   #schedulerStop?: AbortController;
   #schedulerDone?: Promise<void>;
   #healthTimer?: ReturnType<typeof setInterval>;
+  #heartbeat?: Heartbeat;
   #stopping?: Promise<void>;
   #stopped!: () => void;
   /** Resolves once the consumer has stopped. */
@@ -72,6 +75,8 @@ export class Consumer {
   constructor(huey: Huey, options: ConsumerOptions = {}, setup: ConsumerSetup = {}) {
     this.huey = huey;
     this.options = resolveConsumerOptions(options);
+    // Workers (threads, child processes) are given the id, so their status records name it.
+    this.options.consumerId ??= `${hostname()}.${pid()}.${crypto.randomUUID().slice(0, 8)}`;
     this.#setup = setup;
     if (this.options.workerType !== "async" && !setup.app) {
       throw new ConfigurationError(
@@ -111,6 +116,13 @@ export class Consumer {
     if (options.flushLocks || options.extraLocks.length) {
       const flushed = await huey.flushLocks(...options.extraLocks);
       if (flushed.length) huey.logger.info(`Flushed locks: ${flushed.join(", ")}`);
+    }
+    if (!this.#setup.workerOnly) {
+      // Registered first: a storage that is down says so before any worker starts.
+      const { consumerId, workers, workerType, heartbeatInterval } = options;
+      const info = { id: consumerId!, workers, workerType };
+      this.#heartbeat = new Heartbeat(huey, info, heartbeatInterval);
+      await this.#heartbeat.start();
     }
     this.#pool = this.#newPool();
     await this.#pool.start();
@@ -158,6 +170,9 @@ export class Consumer {
     this.#schedulerStop?.abort();
     await this.#schedulerDone;
     await this.#pool?.stop(graceful);
+    await this.#heartbeat?.stop().catch((error) => {
+      huey.logger.warn(`Cannot remove the consumer's heartbeat record: ${error}`);
+    });
     huey.executor.events.publish({ signal: "stopped", id: "", name: "", time: huey.now() });
     huey.logger.info("Consumer stopped");
     this.#stopped();

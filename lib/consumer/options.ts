@@ -64,19 +64,35 @@ export interface ConsumerOptions {
    * @default never
    */
   maxTasks?: number;
+  /**
+   * Seconds between the consumer's heartbeats (`huey.consumers()` shows it
+   * dead after 3 missed beats). @default 5
+   */
+  heartbeatInterval?: number;
+  /**
+   * The consumer's id, named by `huey.consumers()` and `status().consumer`.
+   * @default `<host>.<pid>.<8 random hex digits>`
+   */
+  consumerId?: string;
 }
 
 /** Options with every default filled in (those without a default stay unset unless given). */
 export type ResolvedConsumerOptions =
-  & Required<Omit<ConsumerOptions, "logfile" | "utc" | "maxTasks">>
+  & Required<Omit<ConsumerOptions, "logfile" | "utc" | "maxTasks" | "consumerId">>
   & {
     logfile?: string;
     utc?: boolean;
     maxTasks?: number;
+    consumerId?: string;
   };
 
 /** The options without a default. */
-const UNSET: readonly string[] = ["logfile", "utc", "maxTasks"] satisfies (keyof ConsumerOptions)[];
+const UNSET: readonly string[] = [
+  "logfile",
+  "utc",
+  "maxTasks",
+  "consumerId",
+] satisfies (keyof ConsumerOptions)[];
 
 /** huey's defaults. */
 export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freeze({
@@ -94,6 +110,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freez
   logLevel: "info",
   simpleLog: false,
   shutdownTimeout: 30,
+  heartbeatInterval: 5,
 });
 
 function positive(name: string, value: number, min = 0, exclusive = true): void {
@@ -152,6 +169,18 @@ export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedC
   positive("backoff", resolved.backoff, 1);
   positive("health check interval", resolved.healthCheckInterval);
   positive("shutdown timeout", resolved.shutdownTimeout, 0, false);
+  positive("heartbeat interval", resolved.heartbeatInterval);
+  const { consumerId } = resolved;
+  if (
+    consumerId !== undefined &&
+    (typeof consumerId !== "string" || !/^[\w.:@+=~-]{1,200}$/.test(consumerId))
+  ) {
+    throw new ConfigurationError(
+      `Cannot start consumer: consumer id must be 1 to 200 characters from A-Z a-z 0-9 . _ ~ : @ + = -: ${
+        String(consumerId)
+      }`,
+    );
+  }
   if (
     typeof resolved.schedulerInterval !== "number" || resolved.schedulerInterval < 1 ||
     resolved.schedulerInterval > 60 || 60 % resolved.schedulerInterval !== 0

@@ -50,6 +50,7 @@ function childOptions(options: ResolvedConsumerOptions): ResolvedConsumerOptions
     simpleLog: options.simpleLog,
     logfile: options.logfile,
     maxTasks: options.maxTasks,
+    consumerId: options.consumerId,
   });
 }
 

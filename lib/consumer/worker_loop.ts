@@ -17,6 +17,8 @@ export interface WorkerActivity {
   onTaskStart?(task: { id: string; name: string; timeout?: number; started: number }): void;
   /** The task ended. */
   onTaskEnd?(): void;
+  /** The id of the consumer this worker belongs to, named in task status records. */
+  consumerId?: string;
 }
 
 /** Options of {@link runWorkerLoop}. */
@@ -110,6 +112,7 @@ export async function processDelivery(
     const outcome = await huey.executor.executeDelivery(delivery, {
       signal: abort,
       onStart: activity.onTaskStart,
+      consumer: activity.consumerId,
     });
     // In memory only: the loop's recorder flushes to the storage every few seconds.
     recorderOf(huey).record(outcome);

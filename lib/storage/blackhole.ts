@@ -5,6 +5,7 @@
  */
 import { HueyError } from "../errors.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
+import { checkRecord } from "./record.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link BlackHoleStorage}. */
@@ -99,6 +100,10 @@ export class BlackHoleStorage implements Storage {
     return this.#answer("count leased messages", 0);
   }
 
+  leasedItems(_limit?: number): Promise<string[]> {
+    return this.#answer("list leased messages", []);
+  }
+
   flushQueue(): Promise<void> {
     return this.#answer("flush the queue", undefined);
   }
@@ -181,6 +186,33 @@ export class BlackHoleStorage implements Storage {
 
   flushCounters(): Promise<void> {
     return this.#answer("flush counters", undefined);
+  }
+
+  // -- records: checked, then dropped ------------------------------------------
+
+  putRecord(key: string, value: string, ttl: number, _now: number): Promise<void> {
+    try {
+      checkRecord(key, value, ttl, `BlackHoleStorage "${this.name}"`);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#answer("store a record", undefined);
+  }
+
+  getRecord(_key: string, _now: number): Promise<string | undefined> {
+    return this.#answer("read a record", undefined);
+  }
+
+  recordItems(_prefix: string, _now: number, _limit?: number): Promise<Map<string, string>> {
+    return this.#answer("list records", new Map());
+  }
+
+  deleteRecord(_key: string): Promise<boolean> {
+    return this.#answer("delete a record", false);
+  }
+
+  flushRecords(): Promise<void> {
+    return this.#answer("flush records", undefined);
   }
 
   putError(_data: string, _reason: string, _now: number): Promise<void> {

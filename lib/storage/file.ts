@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { FileCounters } from "./file_counters.ts";
+import { FileRecords } from "./file_records.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
@@ -74,6 +75,27 @@ function dirName(name: string): string {
   return /^\.+$/.test(safe) ? safe.replace(/\./g, "%2E") : safe;
 }
 
+/** The results file of `key`: a fixed-length, case-insensitive-safe name for any key. */
+function resultName(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/** Key and value of a results file's content. */
+function parseResult(content: string): [string, string] {
+  const newline = content.indexOf("\n");
+  return [JSON.parse(content.slice(0, newline)), content.slice(newline + 1)];
+}
+
+/** The content of `file`, or `undefined` when there is no such file. */
+function readOptional(file: string): string | undefined {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    if (errorCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
 /** How many items an optional `limit` allows. */
 function cap(limit: number | undefined): number | undefined {
   return limit === undefined ? undefined : Math.max(0, Math.floor(limit));
@@ -93,6 +115,7 @@ function cap(limit: number | undefined): number | undefined {
  * - `schedule/<eta>-<seq>`, `errors/<seq>`: in time, then insertion order.
  * - `results/<sha256 of key>`: the key (as JSON) on the first line, the value after.
  * - `counters/<sha256 of key>`: `{ key, value, expires }` as JSON (file_counters.ts).
+ * - `records/<sha256 of key>`: `{ key, value, expires }` as JSON (file_records.ts).
  * - `seq`: the counter behind `<seq>`; `lock`: the lock file.
  *
  * Every operation holds an exclusive lock that works across processes: the
@@ -132,6 +155,8 @@ export class FileStorage implements Storage {
   #errors: string;
   #counters: string;
   #counterFiles: FileCounters;
+  #records: string;
+  #recordFiles: FileRecords;
   #lock: FileLock;
   #seqFile: string;
   #closed = false;
@@ -159,6 +184,13 @@ export class FileStorage implements Storage {
     this.#errors = join(this.directory, "errors");
     this.#counters = join(this.directory, "counters");
     this.#counterFiles = new FileCounters(this.#counters, (d, n, c) => this.#write(d, n, c));
+    this.#records = join(this.directory, "records");
+    this.#recordFiles = new FileRecords(
+      this.#records,
+      (d, n, c) => this.#write(d, n, c),
+      (action, fn) => this.#locked(action, fn),
+      () => this.#where(),
+    );
     this.#lock = new FileLock(join(this.directory, "lock"));
     this.#seqFile = join(this.directory, "seq");
     try {
@@ -173,7 +205,8 @@ export class FileStorage implements Storage {
 
   /** Every directory of this name's data. */
   #dirs(): string[] {
-    return [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors, this.#counters];
+    const dirs = [this.#queue, this.#leased, this.#schedule, this.#results, this.#errors];
+    return [...dirs, this.#counters, this.#records];
   }
 
   #error(action: string, why: string, cause?: unknown): HueyError {
@@ -275,32 +308,12 @@ export class FileStorage implements Storage {
     return this.#list(this.#leased).find((name) => name.startsWith(prefix));
   }
 
-  /** The results file of `key`: a fixed-length, case-insensitive-safe name for any key. */
-  #resultName(key: string): string {
-    return createHash("sha256").update(key).digest("hex");
-  }
-
   #resultFile(key: string): string {
-    return join(this.#results, this.#resultName(key));
+    return join(this.#results, resultName(key));
   }
 
   #putResult(key: string, value: string): void {
-    this.#write(this.#results, this.#resultName(key), `${JSON.stringify(key)}\n${value}`);
-  }
-
-  /** Key and value of a results file's content. */
-  #parseResult(content: string): [string, string] {
-    const newline = content.indexOf("\n");
-    return [JSON.parse(content.slice(0, newline)), content.slice(newline + 1)];
-  }
-
-  #readOptional(file: string): string | undefined {
-    try {
-      return readFileSync(file, "utf8");
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return undefined;
-      throw err;
-    }
+    this.#write(this.#results, resultName(key), `${JSON.stringify(key)}\n${value}`);
   }
 
   // -- queue ---------------------------------------------------------------
@@ -356,8 +369,8 @@ export class FileStorage implements Storage {
       renameSync(join(this.#queue, first!), leased);
       const delivery: Delivery = { data, receipt, deliveries };
       if (options.peekKey === undefined) return delivery;
-      const content = this.#readOptional(this.#resultFile(options.peekKey));
-      delivery.peeked = content === undefined ? null : this.#parseResult(content)[1];
+      const content = readOptional(this.#resultFile(options.peekKey));
+      delivery.peeked = content === undefined ? null : parseResult(content)[1];
       return delivery;
     });
   }
@@ -437,6 +450,13 @@ export class FileStorage implements Storage {
     return this.#locked("count leased messages", () => this.#list(this.#leased).length);
   }
 
+  leasedItems(limit?: number): Promise<string[]> {
+    return this.#locked("list leased messages", () => {
+      const names = this.#list(this.#leased).slice(0, cap(limit));
+      return names.map((name) => readFileSync(join(this.#leased, name), "utf8"));
+    });
+  }
+
   flushQueue(): Promise<void> {
     return this.#locked("flush the queue", () => {
       this.#clear(this.#queue);
@@ -492,18 +512,18 @@ export class FileStorage implements Storage {
 
   peekData(key: string): Promise<string | undefined> {
     return this.#locked("read data", () => {
-      const content = this.#readOptional(this.#resultFile(key));
-      return content === undefined ? undefined : this.#parseResult(content)[1];
+      const content = readOptional(this.#resultFile(key));
+      return content === undefined ? undefined : parseResult(content)[1];
     });
   }
 
   popData(key: string): Promise<string | undefined> {
     return this.#locked("pop data", () => {
       const file = this.#resultFile(key);
-      const content = this.#readOptional(file);
+      const content = readOptional(file);
       if (content === undefined) return undefined;
       unlinkSync(file);
-      return this.#parseResult(content)[1];
+      return parseResult(content)[1];
     });
   }
 
@@ -539,7 +559,7 @@ export class FileStorage implements Storage {
     return this.#locked("list stored data", () => {
       const items = new Map<string, string>();
       for (const name of this.#list(this.#results)) {
-        const [key, value] = this.#parseResult(readFileSync(join(this.#results, name), "utf8"));
+        const [key, value] = parseResult(readFileSync(join(this.#results, name), "utf8"));
         items.set(key, value);
       }
       return items;
@@ -565,6 +585,13 @@ export class FileStorage implements Storage {
   flushCounters(): Promise<void> {
     return this.#locked("flush counters", () => this.#clear(this.#counters));
   }
+
+  // -- records (file_records.ts) -------------------------------------------
+  readonly putRecord: Storage["putRecord"] = (...args) => this.#recordFiles.put(...args);
+  readonly getRecord: Storage["getRecord"] = (...args) => this.#recordFiles.get(...args);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#recordFiles.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#recordFiles.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#recordFiles.flush();
 
   // -- error store ---------------------------------------------------------
 

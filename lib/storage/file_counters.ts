@@ -20,6 +20,39 @@ interface CounterFile {
   expires: number | null;
 }
 
+/**
+ * The file name of `key` in a directory of keyed JSON files (counters,
+ * records): its SHA-256, a fixed-length, case-insensitive-safe name for any key.
+ *
+ * @example
+ * ```ts
+ * import { keyFileName } from "./file_counters.ts";
+ * console.log(keyFileName("hits").length); // 64
+ * ```
+ */
+export function keyFileName(key: string): string {
+  return createHash("sha256").update(key).digest("hex");
+}
+
+/**
+ * The JSON in `dir/file`, or `undefined` when there is no such file.
+ *
+ * @example
+ * ```ts
+ * import { tmpdir } from "node:os";
+ * import { readJsonFile } from "./file_counters.ts";
+ * console.log(readJsonFile(tmpdir(), "no-such-file.json")); // undefined
+ * ```
+ */
+export function readJsonFile<T>(dir: string, file: string): T | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, file), "utf8")) as T;
+  } catch (err) {
+    if (errorCode(err) === "ENOENT") return undefined;
+    throw err;
+  }
+}
+
 /** How FileStorage writes a file whole (a temporary file renamed into place). */
 export type WriteWhole = (dir: string, name: string, content: string) => void;
 
@@ -48,16 +81,11 @@ export class FileCounters {
   }
 
   #file(key: string): string {
-    return createHash("sha256").update(key).digest("hex");
+    return keyFileName(key);
   }
 
   #read(file: string): CounterFile | undefined {
-    try {
-      return JSON.parse(readFileSync(join(this.#dir, file), "utf8")) as CounterFile;
-    } catch (err) {
-      if (errorCode(err) === "ENOENT") return undefined;
-      throw err;
-    }
+    return readJsonFile<CounterFile>(this.#dir, file);
   }
 
   /**

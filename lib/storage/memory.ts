@@ -5,6 +5,7 @@
  */
 import { HueyError } from "../errors.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
+import { checkRecord, checkRecordKey, RecordMap } from "./record.ts";
 import type { CounterOptions, Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 interface QueuedMessage {
@@ -107,6 +108,7 @@ export class MemoryStorage implements Storage {
   #data = new Map<string, string>();
   /** Counters, apart from #data; `expires` (ms, on the callers' clock) when they have a ttl. */
   #counters = new Map<string, { value: number; expires?: number }>();
+  readonly #records = new RecordMap();
   #errors: ErrorItem[] = [];
   #dataWaiters = new Map<string, Set<() => void>>();
   #queueWaiters = new Set<() => void>();
@@ -209,6 +211,11 @@ export class MemoryStorage implements Storage {
   async leasedSize(): Promise<number> {
     this.#open();
     return this.#leases.size;
+  }
+
+  async leasedItems(limit?: number): Promise<string[]> {
+    this.#open();
+    return [...this.#leases.values()].slice(0, limit).map((lease) => lease.message.data);
   }
 
   async flushQueue(): Promise<void> {
@@ -368,6 +375,38 @@ export class MemoryStorage implements Storage {
     this.#counters.clear();
   }
 
+  // -- records (record.ts) ---------------------------------------------------
+
+  async putRecord(key: string, value: string, ttl: number, now: number): Promise<void> {
+    this.#open();
+    this.#records.put(
+      key,
+      value,
+      checkRecord(key, value, ttl, `MemoryStorage "${this.name}"`),
+      now,
+    );
+  }
+
+  async getRecord(key: string, now: number): Promise<string | undefined> {
+    this.#open();
+    return this.#records.get(checkRecordKey(key, `MemoryStorage "${this.name}"`), now);
+  }
+
+  async recordItems(prefix: string, now: number, limit?: number): Promise<Map<string, string>> {
+    this.#open();
+    return this.#records.items(checkRecordKey(prefix, `MemoryStorage "${this.name}"`), now, limit);
+  }
+
+  async deleteRecord(key: string): Promise<boolean> {
+    this.#open();
+    return this.#records.delete(key);
+  }
+
+  async flushRecords(): Promise<void> {
+    this.#open();
+    this.#records.clear();
+  }
+
   async putError(data: string, reason: string, now: number): Promise<void> {
     this.#open();
     this.#errors.push({ data, reason, time: now });
@@ -388,6 +427,7 @@ export class MemoryStorage implements Storage {
     await this.flushSchedule();
     await this.flushResults();
     await this.flushCounters();
+    await this.flushRecords();
     await this.flushErrors();
   }
 

@@ -11,11 +11,12 @@ import { resolve } from "node:path";
 import { errorMessage } from "../_util.ts";
 import { ConfigurationError, HueyError } from "../errors.ts";
 import { Batcher } from "./batcher.ts";
-import { initializeSchema, readyTables } from "./sqlite_schema.ts";
+import { initializeSchema, readyTables, schemaStep } from "./sqlite_schema.ts";
 import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import { SqliteWaits } from "./sqlite_watch.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
+import { RECORD_SQL, SqliteRecords } from "./sqlite_records.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
@@ -77,6 +78,8 @@ const SQL = {
   enqueuedItems: `SELECT CAST(data AS BLOB) AS data FROM huey_queue
     WHERE name = ? AND receipt IS NULL ORDER BY priority DESC, id LIMIT ?`,
   leasedSize: "SELECT COUNT(*) AS n FROM huey_queue WHERE name = ? AND receipt IS NOT NULL",
+  leasedItems: `SELECT CAST(data AS BLOB) AS data FROM huey_queue
+    WHERE name = ? AND receipt IS NOT NULL ORDER BY id LIMIT ?`,
   flushQueue: "DELETE FROM huey_queue WHERE name = ?",
   addToSchedule: "INSERT INTO huey_schedule (name, eta, data) VALUES (?, ?, ?)",
   anyDue: "SELECT 1 AS found FROM huey_schedule WHERE name = ? AND eta <= ? LIMIT 1",
@@ -103,9 +106,12 @@ const SQL = {
     FROM huey_error WHERE name = ? ORDER BY id LIMIT ?`,
   flushErrors: "DELETE FROM huey_error WHERE name = ?",
   ...COUNTER_SQL,
+  ...RECORD_SQL,
 } as const;
 
 type Statements = { -readonly [K in keyof typeof SQL]: StatementSync };
+/** The statements that list messages. */
+type Listing = "enqueuedItems" | "leasedItems" | "scheduledItems";
 
 /** Every statement of {@link SQL}, prepared on `db` (whose tables must be current). */
 function prepareAll(db: DatabaseSync): Statements {
@@ -273,6 +279,7 @@ export class SqliteStorage implements Storage {
     (action, fn) => this.#run(action, fn),
     (action, fn) => this.#transaction(action, fn),
   );
+  readonly #records = new SqliteRecords(this, (action, fn) => this.#run(action, fn));
 
   /**
    * Open (creating if needed) the database and its tables.
@@ -349,7 +356,7 @@ export class SqliteStorage implements Storage {
   #prepare(action: string): Statements {
     const db = this.#db;
     const check = () => readyTables(db, this.#where, false, () => writeCheck(db));
-    const problem = this.#schemaStep(`Cannot ${action}`, check);
+    const problem = schemaStep(`Cannot ${action}`, this.#where, check);
     if (problem) throw new ConfigurationError(`Cannot ${action}: ${problem}: ${this.#label}`);
     return (this.#sql = prepareAll(db));
   }
@@ -363,20 +370,10 @@ export class SqliteStorage implements Storage {
   async initializeSchema(): Promise<void> {
     this.#assertOpen("initialize the schema");
     const db = this.#db;
-    this.#schemaStep(`Cannot initialize the schema of ${this.#label}`, () => {
+    schemaStep(`Cannot initialize the schema of ${this.#label}`, this.#where, () => {
       initializeSchema(db, this.#where, () => writeCheck(db));
       this.#sql ??= prepareAll(db);
     });
-  }
-
-  /** Run `fn`; a failure is restated after `what` (a ConfigurationError stays one). */
-  #schemaStep<T>(what: string, fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      const Kind = err instanceof ConfigurationError ? ConfigurationError : HueyError;
-      throw new Kind(`${what}: ${errorMessage(err)}: ${this.#where}`, { cause: err });
-    }
   }
 
   get #label(): string {
@@ -550,11 +547,19 @@ export class SqliteStorage implements Storage {
     return this.#run("count the queue", (sql) => (sql.queueSize.get(this.name) as Row).n as number);
   }
 
-  async enqueuedItems(limit?: number): Promise<string[]> {
-    return this.#run("list the queue", (sql) => {
-      const rows = sql.enqueuedItems.all(this.name, sqlLimit(limit)) as Row[];
+  async #items(action: string, listing: Listing, limit?: number): Promise<string[]> {
+    return this.#run(action, (sql) => {
+      const rows = sql[listing].all(this.name, sqlLimit(limit)) as Row[];
       return rows.map((row) => text(row.data));
     });
+  }
+
+  enqueuedItems(limit?: number): Promise<string[]> {
+    return this.#items("list the queue", "enqueuedItems", limit);
+  }
+
+  leasedItems(limit?: number): Promise<string[]> {
+    return this.#items("list leased messages", "leasedItems", limit);
   }
 
   async leasedSize(): Promise<number> {
@@ -603,11 +608,8 @@ export class SqliteStorage implements Storage {
     );
   }
 
-  async scheduledItems(limit?: number): Promise<string[]> {
-    return this.#run("list the schedule", (sql) => {
-      const rows = sql.scheduledItems.all(this.name, sqlLimit(limit)) as Row[];
-      return rows.map((row) => text(row.data));
-    });
+  scheduledItems(limit?: number): Promise<string[]> {
+    return this.#items("list the schedule", "scheduledItems", limit);
   }
 
   async flushSchedule(): Promise<void> {
@@ -687,6 +689,13 @@ export class SqliteStorage implements Storage {
   readonly deleteCounter: Storage["deleteCounter"] = async (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = async () => this.#counters.flush();
 
+  // -- records (sqlite_records.ts) -------------------------------------------
+  readonly putRecord: Storage["putRecord"] = async (...args) => this.#records.put(...args);
+  readonly getRecord: Storage["getRecord"] = async (...args) => this.#records.get(...args);
+  readonly recordItems: Storage["recordItems"] = async (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = async (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = async () => this.#records.flush();
+
   // -- error store ---------------------------------------------------------
 
   async putError(data: string, reason: string, now: number): Promise<void> {
@@ -716,6 +725,7 @@ export class SqliteStorage implements Storage {
       sql.flushSchedule.run(this.name);
       sql.flushResults.run(this.name);
       sql.flushCounters.run(this.name);
+      sql.flushRecords.run(this.name);
       sql.flushErrors.run(this.name);
     });
   }

@@ -22,11 +22,12 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { ConfigurationError } from "../errors.ts";
+import { errorMessage } from "../_util.ts";
+import { ConfigurationError, HueyError } from "../errors.ts";
 import { schemaProblem as checkVersion } from "./schema_version.ts";
 
 /** The version of the tables this library reads and writes. */
-export const SQLITE_SCHEMA_VERSION = 2;
+export const SQLITE_SCHEMA_VERSION = 3;
 
 /*
  * huey_queue holds waiting and leased messages. A waiting row has a NULL
@@ -91,6 +92,22 @@ CREATE TABLE IF NOT EXISTS huey_counter (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS huey_counter_expires
   ON huey_counter (name, expires) WHERE expires IS NOT NULL;
+`;
+
+/**
+ * Version 3 adds the records (`putRecord`: task status, progress, consumer
+ * heartbeats): `expires` is when a record goes (ms on the callers' clock),
+ * and the index is what the sweep of expired records scans.
+ */
+const VERSION_3 = `
+CREATE TABLE IF NOT EXISTS huey_record (
+  name TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value TEXT NOT NULL,
+  expires REAL NOT NULL,
+  PRIMARY KEY (name, key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS huey_record_expires ON huey_record (name, expires);
 `;
 
 /** Version 0 or nothing to version 1: the tables, and a column files of version 0 may lack. */
@@ -160,7 +177,7 @@ export function schemaProblem(
  * import { initializeSchema, readSchemaVersion } from "./sqlite_schema.ts";
  * const db = new DatabaseSync(":memory:");
  * initializeSchema(db, ":memory:");
- * console.log(readSchemaVersion(db)); // 2
+ * console.log(readSchemaVersion(db)); // 3
  * ```
  */
 export function initializeSchema(db: DatabaseSync, where: string, check?: () => void): void {
@@ -174,6 +191,7 @@ export function initializeSchema(db: DatabaseSync, where: string, check?: () => 
       // Each step is idempotent (IF NOT EXISTS), so a file made between steps is safe.
       if ((version ?? 0) < 1) toVersion1(db);
       db.exec(VERSION_2);
+      db.exec(VERSION_3);
       db.prepare("INSERT OR REPLACE INTO huey_schema (id, version) VALUES (1, ?)").run(
         SQLITE_SCHEMA_VERSION,
       );
@@ -212,4 +230,23 @@ export function readyTables(
   const problem = schemaProblem(readSchemaVersion(db), where, false);
   if (!problem) check();
   return problem;
+}
+
+/**
+ * Run the schema step `fn`; a failure is restated after `what` and the file
+ * `where` (a ConfigurationError stays one, anything else is a HueyError).
+ *
+ * @example
+ * ```ts
+ * import { schemaStep } from "./sqlite_schema.ts";
+ * console.log(schemaStep("Cannot open", "app.db", () => 1)); // 1
+ * ```
+ */
+export function schemaStep<T>(what: string, where: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    const Kind = err instanceof ConfigurationError ? ConfigurationError : HueyError;
+    throw new Kind(`${what}: ${errorMessage(err)}: ${where}`, { cause: err });
+  }
 }

@@ -198,6 +198,13 @@ export interface Storage {
   enqueuedItems(limit?: number): Promise<string[]>;
   /** Messages currently leased to a consumer. */
   leasedSize(): Promise<number>;
+  /**
+   * The messages under a lease now (taken by a consumer, not yet
+   * acknowledged), in no particular order; all when `limit` is unset; empty
+   * when none. For inspection (`huey.status()` tells `running` by them), so
+   * it may read every lease.
+   */
+  leasedItems(limit?: number): Promise<string[]>;
   /** Remove every waiting and leased message. */
   flushQueue(): Promise<void>;
 
@@ -301,6 +308,35 @@ export interface Storage {
   /** Remove every kept message. */
   flushErrors(): Promise<void>;
 
+  // -- records: task status, progress, consumer heartbeats -----------------
+
+  /**
+   * Store `value` under `key` in the record store, replacing any previous
+   * record, for `ttl` seconds (a positive number) from `now`; then it is
+   * gone. Records are kept apart from the result store and the counters (a
+   * record and a value with one key do not see each other; records are not
+   * listed by `resultItems` nor removed by `flushResults`), and a read never
+   * consumes one: what task status, progress and consumer heartbeats need.
+   * Drivers without a clock of their own measure `ttl` from `now`; Redis and
+   * Postgres use their server's clock. Expired records are pruned by the
+   * driver (Redis and memory expire keys; SQLite, Postgres and file delete
+   * expired rows when records are written or listed).
+   */
+  putRecord(key: string, value: string, ttl: number, now: number): Promise<void>;
+  /** The record under `key`, or `undefined` when there is none or it expired; it stays stored. */
+  getRecord(key: string, now: number): Promise<string | undefined>;
+  /**
+   * The unexpired records whose keys start with `prefix`, sorted by key;
+   * at most `limit` when it is set; empty when none. Not atomic with
+   * respect to writes made meanwhile, and it reads every record of the
+   * prefix (Redis scans its keys): for inspection, never the hot path.
+   */
+  recordItems(prefix: string, now: number, limit?: number): Promise<Map<string, string>>;
+  /** Remove the record `key`; true if there was one. */
+  deleteRecord(key: string): Promise<boolean>;
+  /** Remove every record of this storage's name. */
+  flushRecords(): Promise<void>;
+
   // -- events across processes (optional) ---------------------------------
 
   /**
@@ -316,7 +352,7 @@ export interface Storage {
 
   // -- lifecycle -----------------------------------------------------------
 
-  /** Remove everything this storage holds for its name, counters included. */
+  /** Remove everything this storage holds for its name, counters and records included. */
   flushAll(): Promise<void>;
   /** Release connections and timers. Every later call rejects with a HueyError. */
   close(): Promise<void>;

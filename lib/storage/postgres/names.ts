@@ -19,6 +19,7 @@
  * | `huey_kv` | results, revocations, locks and user key/values |
  * | `huey_errors` | messages that could not be run |
  * | `huey_counters` | counters (`incr`), apart from the result store (schema version 2) |
+ * | `huey_records` | records (`putRecord`: task status, progress, consumers), expiring (schema version 3) |
  *
  * Channels for the Huey name `app`: `huey_q.app` (an enqueue or a recovery:
  * wakes blocked dequeues), `huey_d.app` (a write to the result store; the
@@ -111,6 +112,8 @@ export class PostgresNames {
   readonly errors: string;
   /** Counters. */
   readonly counters: string;
+  /** Records (task status, progress, consumer heartbeats). */
+  readonly records: string;
   /** What an index or constraint name is built from: `name("queue_waiting")`. */
   readonly index: (suffix: string) => string;
   /** Notified by every enqueue and recovery of this Huey name. */
@@ -164,6 +167,7 @@ export class PostgresNames {
     this.kv = qualify("kv");
     this.errors = qualify("errors");
     this.counters = qualify("counters");
+    this.records = qualify("records");
     // Index names live in the table's schema; CREATE INDEX takes them unqualified.
     this.index = (suffix) => quoteIdentifier(prefix + suffix);
     this.queueChannel = channelName(prefix, "q", name);

@@ -28,7 +28,7 @@ import { quoteIdentifier } from "./names.ts";
 import type { PostgresNames } from "./names.ts";
 
 /** The version of the tables this library reads and writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /**
  * Version 1, created from nothing. The queue's `id` orders messages within
@@ -98,11 +98,31 @@ function addCounters(n: PostgresNames): string[] {
 }
 
 /**
+ * Version 3 adds the records (`putRecord`): `expires_at` is when a record
+ * goes, in ms on the server's clock; the index is what the sweep scans.
+ */
+function addRecords(n: PostgresNames): string[] {
+  return [
+    `CREATE TABLE ${n.records} (
+      name text NOT NULL,
+      key text NOT NULL,
+      value text NOT NULL,
+      expires_at double precision NOT NULL,
+      PRIMARY KEY (name, key)
+    )`,
+    `CREATE INDEX ${n.index("records_exp")} ON ${n.records} (name, expires_at)`,
+  ];
+}
+
+/**
  * `MIGRATIONS[v - 1]` takes the tables from version `v` to `v + 1`; its
  * length is always `SCHEMA_VERSION - 1`. A database made from nothing runs
  * version 1's statements, then every step.
  */
-export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [addCounters];
+export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [
+  addCounters,
+  addRecords,
+];
 
 /** A connection that runs statements, alone or in a transaction. */
 export interface Transactional extends PgRunner {

@@ -50,7 +50,7 @@ const keyPayload = (param: string) =>
  * ```
  */
 export function statements(n: PostgresNames) {
-  const { queue: q, schedule: s, kv, errors: e, counters: c } = n;
+  const { queue: q, schedule: s, kv, errors: e, counters: c, records: rec } = n;
   /*
    * The statements run as prepared, generic plans (client.ts), so none may
    * lean on the value of a parameter for a good plan: rows are found again
@@ -144,6 +144,9 @@ export function statements(n: PostgresNames) {
       ORDER BY priority DESC, id LIMIT $2::bigint`,
     /** One row `n`: leased messages. */
     leasedSize: `SELECT count(*)::int AS n FROM ${q} WHERE name = $1 AND receipt IS NOT NULL`,
+    /** `$2` limit (NULL: all). Rows `data` of the leased messages, in queue order. */
+    leasedItems: `SELECT data FROM ${q} WHERE name = $1 AND receipt IS NOT NULL
+      ORDER BY id LIMIT $2::bigint`,
     /** Remove waiting and leased messages. No rows. */
     flushQueue: `DELETE FROM ${q} WHERE name = $1`,
 
@@ -221,15 +224,54 @@ export function statements(n: PostgresNames) {
     /** No rows. */
     flushCounters: `DELETE FROM ${c} WHERE name = $1`,
 
+    /** `$2` key, `$3` value, `$4` ttl in ms from the server's time. No rows. */
+    putRecord: `INSERT INTO ${rec} (name, key, value, expires_at)
+      VALUES ($1, $2, $3, ${SERVER_MS} + $4::float8)
+      ON CONFLICT (name, key) DO UPDATE SET
+        value = excluded.value, expires_at = excluded.expires_at`,
+    /** `$2` key. One row `value` if the record is there and not expired. */
+    getRecord: `SELECT value FROM ${rec}
+      WHERE name = $1 AND key = $2 AND expires_at > ${SERVER_MS}`,
+    /** `$2` prefix, `$3` limit (NULL: all). Rows `key`, `value`, by key in byte order. */
+    recordItems: `SELECT key, value FROM ${rec}
+      WHERE name = $1 AND left(key, length($2::text)) = $2::text AND expires_at > ${SERVER_MS}
+      ORDER BY key COLLATE "C" LIMIT $3::bigint`,
+    /** Remove this name's expired records. No rows. */
+    sweepRecords: `DELETE FROM ${rec} WHERE name = $1 AND expires_at <= ${SERVER_MS}`,
+    /** `$2` key. One row if it existed. */
+    deleteRecord: `DELETE FROM ${rec} WHERE name = $1 AND key = $2 RETURNING 1`,
+    /** No rows. */
+    flushRecords: `DELETE FROM ${rec} WHERE name = $1`,
+
     /** `$1` a channel, `$2` text[] payloads, notified in array order (no Huey name). */
     publish: `SELECT pg_notify($1::text, p) FROM unnest($2::text[]) AS t(p)`,
     /** Everything of this Huey name, in one statement (so at once). No rows. */
     flushAll:
       `WITH a AS (DELETE FROM ${q} WHERE name = $1), b AS (DELETE FROM ${s} WHERE name = $1),
       c AS (DELETE FROM ${kv} WHERE name = $1), d AS (DELETE FROM ${e} WHERE name = $1),
-      f AS (DELETE FROM ${c} WHERE name = $1)
+      f AS (DELETE FROM ${c} WHERE name = $1), g AS (DELETE FROM ${rec} WHERE name = $1)
       SELECT 1`,
   } as const;
+}
+
+/**
+ * The parameters of the enqueue statement: the Huey name, the priority, the
+ * message (as a column) and the channel to notify.
+ *
+ * @example
+ * ```ts
+ * import { PostgresNames } from "./names.ts";
+ * import { enqueueParams } from "./sql.ts";
+ * console.log(enqueueParams("app", new PostgresNames("app", "huey_"), "m", 0).length); // 4
+ * ```
+ */
+export function enqueueParams(
+  name: string,
+  names: PostgresNames,
+  data: string,
+  priority: number,
+): unknown[] {
+  return [name, priority, toColumn(data), names.queueChannel];
 }
 
 /** The statements of one storage. */

@@ -14,12 +14,20 @@ import { Batcher } from "../batcher.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import { PgCounters } from "./counters.ts";
+import { PgRecords } from "./records.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
 import { PgListener, PgWaits } from "./listener.ts";
 import { PostgresNames } from "./names.ts";
 import { ensureSchema, initializeSchema } from "./schema.ts";
-import { fromColumn, parseReceipt, SCHEDULE_BATCH, statements, toColumn } from "./sql.ts";
+import {
+  enqueueParams,
+  fromColumn,
+  parseReceipt,
+  SCHEDULE_BATCH,
+  statements,
+  toColumn,
+} from "./sql.ts";
 import type { Statements } from "./sql.ts";
 
 /**
@@ -125,6 +133,7 @@ export class PostgresStorage implements Storage {
   readonly #waits: PgWaits;
   readonly #events: PgEventFeed;
   readonly #counters: PgCounters;
+  readonly #records: PgRecords;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
@@ -153,6 +162,7 @@ export class PostgresStorage implements Storage {
       run: (action, fn) => this.#run(action, fn),
     });
     this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
+    this.#records = new PgRecords((...query) => this.#query(...query), this.#sql, name);
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
@@ -216,13 +226,9 @@ export class PostgresStorage implements Storage {
 
   // -- queue -------------------------------------------------------------------------
 
-  /** The parameters of the enqueue statement. */
-  #enqueueParams(data: string, priority: number): unknown[] {
-    return [this.name, priority, toColumn(data), this.#names.queueChannel];
-  }
-
   async enqueue(data: string, priority: number): Promise<void> {
-    await this.#query("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority));
+    const params = enqueueParams(this.name, this.#names, data, priority);
+    await this.#query("enqueue", this.#sql.enqueue, params);
     this.#waits.queued.notify();
   }
 
@@ -267,7 +273,7 @@ export class PostgresStorage implements Storage {
     };
     return {
       enqueue: (data, priority) =>
-        write("enqueue", this.#sql.enqueue, this.#enqueueParams(data, priority)),
+        write("enqueue", this.#sql.enqueue, enqueueParams(this.name, this.#names, data, priority)),
       addToSchedule: (data, eta) =>
         write("add to the schedule", this.#sql.addToSchedule, [this.name, eta, toColumn(data)]),
     };
@@ -401,17 +407,13 @@ export class PostgresStorage implements Storage {
     return rows.map((row) => fromColumn(row.data));
   }
 
-  queueSize(): Promise<number> {
-    return this.#count("count the queue", this.#sql.queueSize);
-  }
-
-  enqueuedItems(limit?: number): Promise<string[]> {
-    return this.#list("list the queue", this.#sql.enqueuedItems, limit);
-  }
-
-  leasedSize(): Promise<number> {
-    return this.#count("count leased messages", this.#sql.leasedSize);
-  }
+  readonly queueSize = (): Promise<number> => this.#count("count the queue", this.#sql.queueSize);
+  readonly enqueuedItems = (limit?: number): Promise<string[]> =>
+    this.#list("list the queue", this.#sql.enqueuedItems, limit);
+  readonly leasedSize = (): Promise<number> =>
+    this.#count("count leased messages", this.#sql.leasedSize);
+  readonly leasedItems = (limit?: number): Promise<string[]> =>
+    this.#list("list leased messages", this.#sql.leasedItems, limit);
 
   async flushQueue(): Promise<void> {
     await this.#query("flush the queue", this.#sql.flushQueue, [this.name]);
@@ -530,6 +532,12 @@ export class PostgresStorage implements Storage {
   readonly incr: Storage["incr"] = (...args) => this.#counters.incr(...args);
   readonly deleteCounter: Storage["deleteCounter"] = (key) => this.#counters.delete(key);
   readonly flushCounters: Storage["flushCounters"] = () => this.#counters.flush();
+  // (records: records.ts)
+  readonly putRecord: Storage["putRecord"] = (...args) => this.#records.put(...args);
+  readonly getRecord: Storage["getRecord"] = (key) => this.#records.get(key);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
   // -- error store ---------------------------------------------------------------------
 

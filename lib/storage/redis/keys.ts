@@ -21,6 +21,9 @@
  * | `huey.{app}.errors` | list of JSON | messages that could not be run |
  * | `huey.{app}.counters` | hash key -> integer | counters (`incr`), apart from the results |
  * | `huey.{app}.counter_expiries` | sorted set key -> expiry (ms, server time) | when each counter with a ttl expires |
+ * | `huey.{app}.records` | hash key -> value | records (`putRecord`: task status, progress, consumers) |
+ * | `huey.{app}.record_expiries` | sorted set key -> expiry (ms, server time) | when each record expires |
+ * | `huey.{app}.record_keys` | sorted set of record keys, score 0 | the records under a prefix, by range |
  *
  * Channels: `huey.{app}.events` (consumer events) and
  * `huey.{app}.data.<key>` (published by every write to `<key>`, so
@@ -57,6 +60,12 @@ export class RedisKeys {
   readonly seq: string;
   /** Scheduled messages by eta. */
   readonly schedule: string;
+  /** Records (task status, progress, consumers): key -> value. */
+  readonly records: string;
+  /** Record key -> when it expires (ms, server time). */
+  readonly recordExpiries: string;
+  /** Every record key (score 0), read by lexical range. */
+  readonly recordKeys: string;
   /** The results hash (of the layouts that keep one). */
   readonly results: string;
   /** Messages that could not be run. */
@@ -84,6 +93,9 @@ export class RedisKeys {
     this.errors = prefix + "errors";
     this.counters = prefix + "counters";
     this.counterExpiries = prefix + "counter_expiries";
+    this.records = prefix + "records";
+    this.recordExpiries = prefix + "record_expiries";
+    this.recordKeys = prefix + "record_keys";
     this.events = prefix + "events";
     this.resultPrefix = prefix + "r.";
   }
@@ -112,6 +124,9 @@ export class RedisKeys {
       this.errors,
       this.counters,
       this.counterExpiries,
+      this.records,
+      this.recordExpiries,
+      this.recordKeys,
     ];
   }
 }

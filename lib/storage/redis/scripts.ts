@@ -598,3 +598,96 @@ return value`);
 export const DELETE_COUNTER: RedisScript = defineScript(`
 redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HDEL', KEYS[1], ARGV[1])`);
+
+// -- records (task status, progress, consumer heartbeats) ----------------------
+
+/**
+ * Store a record with its expiry on the server's clock: a field of the
+ * records hash, its expiry (ms, server time) in the expiries sorted set (a
+ * hash field has no expiry of its own before Redis 7.4), its key in the
+ * key index (a sorted set of score 0, read by range of keys). Also sweeps
+ * up to 100 expired records, so the hash is pruned as records are written.
+ *
+ * - KEYS: records (hash), expiries (sorted set), key index (sorted set).
+ * - ARGV: key, value, ttl in ms.
+ * - Reply: 0.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { PUT_RECORD } from "./scripts.ts";
+ * const keys = ["huey.{app}.records", "huey.{app}.record_expiries", "huey.{app}.record_keys"];
+ * const put = (redis: RedisConnection) => redis.run(PUT_RECORD, keys, ["%s:1", "{}", "60000"]);
+ * ```
+ */
+export const PUT_RECORD: RedisScript = defineScript(`${SERVER_NOW}
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 100)
+for _, k in ipairs(dead) do redis.call('HDEL', KEYS[1], k) end
+if #dead > 0 then
+  redis.call('ZREM', KEYS[2], unpack(dead))
+  redis.call('ZREM', KEYS[3], unpack(dead))
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
+redis.call('ZADD', KEYS[3], 0, ARGV[1])
+return 0`);
+
+/**
+ * Read records unless expired (server time): one key, or every key under a
+ * prefix (sorted, at most a limit). A prefix is a range of the key index,
+ * so listing costs the keys under it, never a scan of every record; keys
+ * past their expiry (not swept yet) are skipped.
+ *
+ * - KEYS: records (hash), expiries (sorted set), key index (sorted set).
+ * - ARGV: `get` and a key, or `list`, a prefix and a limit (-1: none).
+ * - Reply: `{key, value, key, value, ...}`.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { READ_RECORDS } from "./scripts.ts";
+ * const keys = ["huey.{app}.records", "huey.{app}.record_expiries", "huey.{app}.record_keys"];
+ * const consumers = (redis: RedisConnection) => redis.run(READ_RECORDS, keys, ["list", "%c:", "-1"]);
+ * ```
+ */
+export const READ_RECORDS: RedisScript = defineScript(`${SERVER_NOW}
+local out = {}
+local function add(k)
+  local expires = redis.call('ZSCORE', KEYS[2], k)
+  if expires and tonumber(expires) > now then
+    local value = redis.call('HGET', KEYS[1], k)
+    if value then out[#out + 1] = k; out[#out + 1] = value end
+  end
+end
+if ARGV[1] == 'get' then
+  add(ARGV[2])
+  return out
+end
+local prefix, limit = ARGV[2], tonumber(ARGV[3])
+-- No UTF-8 key holds the byte 255: the range is exactly the keys under the prefix.
+local keys = redis.call('ZRANGEBYLEX', KEYS[3], '[' .. prefix, '[' .. prefix .. string.char(255))
+for _, k in ipairs(keys) do
+  if limit >= 0 and #out >= 2 * limit then break end
+  add(k)
+end
+return out`);
+
+/**
+ * Remove a record, its expiry and its key together.
+ *
+ * - KEYS: records (hash), expiries (sorted set), key index (sorted set).
+ * - ARGV: key.
+ * - Reply: 1 if the record was there, else 0.
+ *
+ * @example
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { DELETE_RECORD } from "./scripts.ts";
+ * const keys = ["huey.{app}.records", "huey.{app}.record_expiries", "huey.{app}.record_keys"];
+ * const drop = (redis: RedisConnection) => redis.run(DELETE_RECORD, keys, ["%c:1"]);
+ * ```
+ */
+export const DELETE_RECORD: RedisScript = defineScript(`
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])`);

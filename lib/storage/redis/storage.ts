@@ -44,6 +44,7 @@ import {
 } from "./layouts.ts";
 import type { QueueLayout, RedisCommands, ResultLayout, ResultLayoutOptions } from "./layouts.ts";
 import { RedisLink } from "./link.ts";
+import { RedisRecords } from "./records.ts";
 import { handedOut, text } from "./text.ts";
 import {
   ACK,
@@ -54,6 +55,7 @@ import {
   INCR_COUNTER,
   PUT_AND_ACK,
   READ_SCHEDULE,
+  SEQ_WIDTH,
 } from "./scripts.ts";
 
 /**
@@ -212,6 +214,7 @@ export class RedisStorage implements Storage {
   readonly #readTimeout: number;
   /** This storage in messages: `RedisStorage "app"`. */
   readonly #label: string;
+  readonly #records: RedisRecords;
   readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
   readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
   /** Events waiting for the next PUBLISH (see {@link publishEvent}). */
@@ -260,6 +263,7 @@ export class RedisStorage implements Storage {
       this.#label,
       options.client,
     );
+    this.#records = new RedisRecords(this.#link, this.#keys, this.#label);
   }
 
   // -- queue -----------------------------------------------------------------------
@@ -415,6 +419,15 @@ export class RedisStorage implements Storage {
     return Number(await this.#link.send(["HLEN", this.#keys.leases]));
   }
 
+  /** `HVALS` of the leases; a priority layout's records (`score|seq message`) are unwrapped. */
+  async leasedItems(limit?: number): Promise<string[]> {
+    const records = replyStrings(await this.#link.send(["HVALS", this.#keys.leases]));
+    const messages = this.priority
+      ? records.map((record) => record.slice(record.indexOf("|") + 1 + SEQ_WIDTH))
+      : records;
+    return messages.slice(0, limit === undefined ? undefined : Math.max(0, limit));
+  }
+
   async flushQueue(): Promise<void> {
     const k = this.#keys;
     await this.#link.send(["DEL", k.queue, k.wake, k.leases, k.leased, k.recoveries]);
@@ -544,6 +557,14 @@ export class RedisStorage implements Storage {
   async flushCounters(): Promise<void> {
     await this.#link.send(["DEL", this.#keys.counters, this.#keys.counterExpiries]);
   }
+
+  // -- records (records.ts) --------------------------------------------------------
+  readonly putRecord: Storage["putRecord"] = (key, value, ttl) =>
+    this.#records.put(key, value, ttl);
+  readonly getRecord: Storage["getRecord"] = (key) => this.#records.get(key);
+  readonly recordItems: Storage["recordItems"] = (...args) => this.#records.items(...args);
+  readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
+  readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
   // -- error store -----------------------------------------------------------------
 
