@@ -64,7 +64,8 @@ function browserTests(storage: string, config: () => Partial<AppConfig>) {
       after(async () => {
         await browser?.close();
         await server?.close();
-        if (running) await stop(running);
+        // SIGTERM: the 60 s task is aborted, not waited for.
+        if (running) await stop(running, "SIGTERM");
         await app?.app.huey.close();
       });
 
@@ -84,6 +85,12 @@ function browserTests(storage: string, config: () => Partial<AppConfig>) {
         for (let i = 0; i < 5; i++) await add(i, i);
         await hostile("<img src=x onerror='window.__pwned=2'>");
         await slow.schedule([1000], { delay: 3600 });
+        const long = await slow(60_000);
+        await until(
+          () => app.lines().some((line) => line === `start ${long.id}`),
+          10_000,
+          running.output,
+        );
         await until(async () => (await huey.metrics()).tasks.some((m) => m.count === 5), 20_000);
         await until(async () => (await huey.storage.errorItems()).length === 1, 10_000);
         await load();
@@ -108,6 +115,15 @@ function browserTests(storage: string, config: () => Partial<AppConfig>) {
         );
         assert.equal(await page.locator("main img, main script").count(), 0);
         assert.equal(await page.locator('[data-gauge="scheduled"] b').textContent(), "1");
+        assert.equal(
+          await row("running", long.id).locator("td code").first().textContent(),
+          "slow",
+        );
+        assert.equal(await page.locator('[data-gauge="consumers alive"] b').textContent(), "1");
+        assert.equal(
+          await row("consumers", "alive").locator("td").nth(2).textContent(),
+          String(running.child.pid),
+        );
         assert.equal(await page.locator("#chart polyline").count(), 4);
         // HUEY_SCREENSHOT_DIR keeps it past the test (the temporary directory goes with it).
         const shot = join(env("HUEY_SCREENSHOT_DIR") ?? dir, `dashboard-${storage}.png`);

@@ -9,6 +9,8 @@
 import { truncate } from "../_util.ts";
 import { readMetrics } from "../metrics.ts";
 import type { MetricsHost, MetricsSnapshot } from "../metrics.ts";
+import type { ConsumerInfo } from "../heartbeat.ts";
+import type { TaskStatus } from "../status.ts";
 import type { Task } from "../task.ts";
 import type { AnyTaskWrapper, PeriodicTaskWrapper } from "../wrapper.ts";
 
@@ -30,10 +32,10 @@ export interface DashboardHost extends MetricsHost {
   revokeAll(task: string): Promise<void>;
   /** Undo `revokeAll`. */
   restoreAll(task: string): Promise<boolean>;
-  /** Running tasks (issue 15's status room), when this Huey has them. */
-  running?(limit?: number): Promise<unknown[]>;
-  /** Consumers and their heartbeats, when this Huey has them. */
-  consumers?(): Promise<unknown[]>;
+  /** Tasks recorded as running (with `trackStatus`), with their consumer and start time. */
+  running(limit?: number): Promise<TaskStatus[]>;
+  /** The consumers registered on this storage, with their heartbeats. */
+  consumers(): Promise<ConsumerInfo[]>;
   /** Dead letters, when this Huey has them. */
   deadLetters?(options?: { limit?: number }): Promise<unknown[]>;
   /** Put a dead letter (or `"all"`) back in the queue, when this Huey can. */
@@ -56,6 +58,16 @@ export interface TaskRow {
   priority: number;
   /** Retries left. */
   retries: number;
+}
+
+/** A running task as the page lists it: its message, and what its status record adds. */
+export interface RunningRow extends TaskRow {
+  /** When its run started, ms since the epoch (recorded with `trackStatus`). */
+  startedAt?: number;
+  /** The id of the consumer running it (recorded with `trackStatus`). */
+  consumer?: string;
+  /** The last progress it reported (`ctx.progress`). */
+  progress?: number;
 }
 
 /** A message of the error store as the page lists it. */
@@ -90,10 +102,11 @@ export interface Overview {
   periodic: { name: string; schedule: string; nextRun?: number }[];
   /** The first `limit` messages of the error store (see {@link ErrorRow}). */
   errors: ErrorRow[];
-  /** Running tasks, consumers, dead letters: `null` where this Huey has no such room. */
-  running: unknown[] | null;
+  /** The first `limit` messages leased to a consumer: running now. */
+  running: RunningRow[];
   /** The consumers' heartbeats. */
-  consumers: unknown[] | null;
+  consumers: ConsumerInfo[];
+  /** Dead letters: `null` where this Huey has no such room. */
   /** The dead letters. */
   deadLetters: unknown[] | null;
   /** The actions this Huey supports beyond revoke/restore. */
@@ -120,6 +133,34 @@ function row(task: Task): TaskRow {
     priority: task.priority,
     retries: task.retries,
   };
+}
+
+/**
+ * The messages being run (leased), decoded, with what their status records
+ * add (consumer, start, progress): the records alone list a run only with
+ * `trackStatus`, the leases always.
+ */
+async function readRunning(host: DashboardHost, limit: number): Promise<RunningRow[]> {
+  const [records, leased] = await Promise.all([
+    host.running(limit),
+    host.storage.leasedItems(limit),
+  ]);
+  const byId = new Map(records.map((record) => [record.id, record]));
+  return leased.flatMap((data) => {
+    let task: Task;
+    try {
+      task = host.decodeTask(data);
+    } catch {
+      return []; // an undecodable message is set aside by its consumer, and listed there
+    }
+    const record = byId.get(task.id);
+    return [{
+      ...row(task),
+      startedAt: record?.startedAt,
+      consumer: record?.consumer,
+      progress: record?.progress?.value,
+    }];
+  });
 }
 
 function errorRow(host: DashboardHost, data: string, reason: string, time: number): ErrorRow {
@@ -155,8 +196,8 @@ export async function readOverview(host: DashboardHost, limit: number): Promise<
       host.pending(limit),
       host.scheduled(limit),
       host.storage.errorItems(limit),
-      optional(host.running && (() => host.running!(limit))),
-      optional(host.consumers && (() => host.consumers!())),
+      readRunning(host, limit),
+      host.consumers(),
       optional(host.deadLetters && (() => host.deadLetters!({ limit }))),
     ]);
   return {

@@ -178,10 +178,10 @@ function chart(history) {
 function render(o) {
   $("app").textContent = o.name + " · " + o.storage;
   const q = o.metrics.queue;
-  const alive = o.consumers ? o.consumers.filter((c) => c.alive).length : null;
+  const alive = o.consumers.filter((c) => c.alive).length;
   const cards = [["queued", q.queued], ["scheduled", q.scheduled], ["running", q.running], ["results", q.results],
     ["dead letters", o.deadLetters ? o.deadLetters.length : q.errors], ["set aside", o.metrics.setAside]];
-  if (alive !== null) cards.push(["consumers alive", alive]);
+  cards.push(["consumers alive", alive]);
   $("cards").replaceChildren(...cards.map(([label, value]) => {
     const card = el("div", null, { class: "card", "data-gauge": label });
     card.append(el("b", value), el("span", label));
@@ -209,9 +209,11 @@ function render(o) {
     ["", (t) => (t.revoked ? button("restore", "restore", { task: t.name }) : button("revoke", "revoke", { task: t.name }, true))],
   ], "no tasks declared"));
 
-  put("running", o.running === null ? el("p", "needs task status records", { class: "empty" }) : table(o.running, [
-    ["task", (r) => code(r.name)], ["id", (r) => code(r.id)], ["started", (r) => time(r.startedAt)],
-    ["consumer", (r) => r.consumer], ["", (r) => (o.can.cancel ? button("cancel", "cancel", { id: r.id }, true) : "")],
+  put("running", table(o.running, [
+    ["task", (r) => code(r.name)], ["args", (r) => code(r.args)], ["id", (r) => code(r.id)],
+    ["started", (r) => time(r.startedAt)], ["consumer", (r) => (r.consumer ? code(r.consumer.slice(0, 8)) : "")],
+    ["progress", (r) => (r.progress === undefined ? "" : Math.round(r.progress * 100) + "%"), true],
+    ["", (r) => (o.can.cancel ? button("cancel", "cancel", { id: r.id }, true) : "")],
   ]));
   const dead = o.deadLetters === null ? o.errors : o.deadLetters;
   const requeueAll = o.can.requeue && o.deadLetters && o.deadLetters.length > 1 ? button("requeue all", "requeue", { id: "all" }) : null;
@@ -229,7 +231,7 @@ function render(o) {
   put("pending", tasks(o.pending));
   put("periodic", table(o.periodic, [["task", (p) => code(p.name)], ["schedule", (p) => code(p.schedule)],
     ["next run", (p) => time(p.nextRun)]]));
-  put("consumers", o.consumers === null ? el("p", "needs consumer heartbeats", { class: "empty" }) : table(o.consumers, [
+  put("consumers", table(o.consumers, [
     ["id", (c) => code(c.id)], ["host", (c) => c.host], ["pid", (c) => c.pid, true],
     ["workers", (c) => c.workers + " " + c.workerType], ["last beat", (c) => time(c.lastBeat)],
     ["", (c) => el("span", c.alive ? "alive" : "dead", { class: c.alive ? "alive" : "dead" })],
