@@ -209,7 +209,13 @@ export type {
 } from "./lib/metrics.ts";
 export type { MetricOutcome, MetricSeries } from "./lib/metrics_recorder.ts";
 export type { DashboardHandler, DashboardOptions } from "./lib/dashboard/handler.ts";
-export type { DashboardHost, ErrorRow, Overview, TaskRow } from "./lib/dashboard/overview.ts";
+export type {
+  DashboardHost,
+  ErrorRow,
+  Overview,
+  RunningRow,
+  TaskRow,
+} from "./lib/dashboard/overview.ts";
 export { nodeListener } from "./lib/dashboard/node.ts";
 export { serveDashboard } from "./lib/dashboard/serve.ts";
 export type { HttpServer, ServeDashboardOptions } from "./lib/dashboard/serve.ts";
