@@ -168,10 +168,13 @@ try {
     const fmt = (
       v: number,
     ) => (c.metric === "p50" ? v.toFixed(3) : Math.round(v).toString());
-    rows.push(`| ${c.label} | ${fmt(x)} | ${fmt(y)} | ${ratio.toFixed(2)}× |`);
+    // The median, then the spread of the repetitions.
+    const cell = (i: number) =>
+      `${fmt([x, y][i])} (${fmt(Math.min(...seen[i]))}–${fmt(Math.max(...seen[i]))})`;
+    rows.push(`| ${c.label} | ${cell(0)} | ${cell(1)} | ${ratio.toFixed(2)}× |`);
     console.error(rows.at(-1));
   }
-  console.log(`median of ${reps}; ratio > 1× means ${b.label} is better\n`);
+  console.log(`median of ${reps} (min–max); ratio > 1× means ${b.label} is better\n`);
   console.log(
     `| workload | ${a.label} | ${b.label} | ${b.label} vs ${a.label} |`,
   );

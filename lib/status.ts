@@ -424,21 +424,29 @@ export class StatusBook {
   }
 
   /**
-   * The tasks recorded as running (with `trackStatus`), most recently
-   * started first, at most `limit`. Reads every status record (an
-   * inspection: its cost grows with the tasks of the last `statusTtl`).
-   * Without `trackStatus` nothing records `running`: use
-   * `storage.leasedItems()` for the messages being run.
+   * The tasks consumers have taken and not finished (their leased
+   * messages), most recently started first, at most `limit`; with
+   * `trackStatus` each also names its consumer and start time (its
+   * record), without it those are unknown. A message taken again after its
+   * lease ran out shows once.
    */
   async running(limit?: number): Promise<TaskStatus[]> {
     const host = this.#host;
-    const records = await host.storage.recordItems(OWN_KEYS.status(""), host.now());
     const running: TaskStatus[] = [];
-    for (const text of records.values()) {
-      const status = host.serializer.decode(text) as TaskStatus;
-      if (status.state === "running") running.push(status);
+    for (const data of await host.storage.leasedItems(limit)) {
+      let task: Task;
+      try {
+        task = host.decode(data);
+      } catch {
+        continue; // not runnable: the executor sets it aside when it comes back
+      }
+      const text = host.trackStatus
+        ? await host.storage.getRecord(OWN_KEYS.status(task.id), host.now())
+        : undefined;
+      const recorded = text === undefined ? undefined : host.serializer.decode(text) as TaskStatus;
+      running.push(recorded?.state === "running" ? recorded : this.#waiting(task, "running"));
     }
     running.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
-    return running.slice(0, limit === undefined ? undefined : Math.max(0, limit));
+    return running;
   }
 }

@@ -7,10 +7,10 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import pg from "pg";
 import postgres from "postgres";
 import { ConfigurationError, MemoryHuey, PostgresHuey, SqliteHuey } from "../mod.ts";
@@ -19,13 +19,13 @@ import { runtimeName, scriptCommand } from "../lib/runtime.ts";
 import { describeWithPostgres } from "./postgres_server.ts";
 import type { PostgresServer } from "./postgres_server.ts";
 import { silent } from "./helpers.ts";
+import { writeAppModule } from "./fixtures/postgres_app.ts";
 
 const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
 let names = 0;
 const uniqueName = () => `huey-pg-${RUN}-${names++}`;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const cliPath = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const appPath = fileURLToPath(new URL("./fixtures/postgres_app.ts", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "huey-pg-app-"));
 
 await describeWithPostgres("PostgresHuey", register);
@@ -143,13 +143,7 @@ function register(server: PostgresServer): void {
       const log = join(dir, `${name}.log`);
       const module = join(dir, `${name}_app.mjs`);
       const config = { url: server.url, name, log, lease: 2 };
-      writeFileSync(
-        module,
-        `import { makeApp } from ${JSON.stringify(pathToFileURL(appPath).href)};\n` +
-          `export const app = makeApp(${JSON.stringify(config)});\n` +
-          `export const huey = app.huey;\n`,
-      );
-      const { app } = await import(pathToFileURL(module).href);
+      const app = await writeAppModule(module, config);
       open.push(app.huey);
       const { command, args } = scriptCommand(cliPath, [
         module,

@@ -72,6 +72,31 @@ function statusTests(kind: string, config: () => Partial<AppConfig>) {
         }
       });
 
+      it("without trackStatus, running() still lists what consumers have taken (from the leases)", async () => {
+        const { url, app } = await freshApp(dir, config());
+        const { huey } = app;
+        const r = await app.steps(5, 300);
+        const running = await consumer([url, ...fast, ...beats]);
+        try {
+          const explain = () => running.output();
+          await until(async () => (await huey.running()).length === 1, 15_000, explain);
+          const [listed] = await huey.running();
+          assert.equal(listed.id, r.id);
+          assert.equal(listed.name, "steps");
+          assert.equal(listed.state, "running");
+          assert.equal(
+            listed.consumer,
+            undefined,
+            "which consumer is recorded only with trackStatus",
+          );
+          assert.equal(await r.get({ blocking: true, timeout: 15 }), "counted");
+          await until(async () => (await huey.running()).length === 0, 5_000, explain);
+        } finally {
+          await stop(running);
+          await huey.close();
+        }
+      });
+
       for (const workerType of ["worker", "process"]) {
         it(`progress and the consumer's id come from ${workerType} workers too`, async () => {
           const { url, app } = await freshApp(dir, { trackStatus: true, ...config() });

@@ -57,17 +57,38 @@ export function statements(n: PostgresNames) {
    * by `id = ANY(<array>)` (an index scan whatever the array holds), never
    * by a join the planner could hash over the whole table.
    */
-  /** The next `$2` waiting messages, locked; other takers skip them instead of waiting. */
-  const next = `SELECT id, priority FROM ${q} WHERE name = $1 AND receipt IS NULL
-      ORDER BY priority DESC, id LIMIT $2::int FOR UPDATE SKIP LOCKED`;
-  /** Lease the `next` rows: the n-th in queue order gets the n-th lease duration (ms) of `$4`. */
-  const take = `WITH next AS (${next}),
-    picked AS (SELECT array_agg(id ORDER BY priority DESC, id) AS ids FROM next)
-    UPDATE ${q} SET receipt = $3,
-      lease_until = ${SERVER_MS} + ($4::float8[])[array_position(picked.ids, ${q}.id)],
+  /**
+   * Lease the next `limit` waiting messages (locked: other takers skip them
+   * instead of waiting) under receipt token `token`, each for `leaseMs` ms
+   * (an expression of `picked.ids` and the row): the CTEs `next`, `picked`
+   * and the UPDATE that returns `n` (1-based, queue order), `id`,
+   * `deliveries`, `data`.
+   */
+  const leaseNext = (limit: string, token: string, leaseMs: string) => ({
+    ctes: `next AS (SELECT id, priority FROM ${q} WHERE name = $1 AND receipt IS NULL
+        ORDER BY priority DESC, id LIMIT ${limit}::int FOR UPDATE SKIP LOCKED),
+      picked AS (SELECT array_agg(id ORDER BY priority DESC, id) AS ids FROM next)`,
+    update: `UPDATE ${q} SET receipt = ${token}::text,
+      lease_until = ${SERVER_MS} + ${leaseMs},
       deliveries = ${q}.deliveries + 1
     FROM picked WHERE ${q}.id = ANY(picked.ids)
-    RETURNING array_position(picked.ids, ${q}.id) AS n, ${q}.id, ${q}.deliveries, ${q}.data`;
+    RETURNING array_position(picked.ids, ${q}.id) AS n, ${q}.id, ${q}.deliveries, ${q}.data`,
+  });
+  /** The n-th taken row in queue order gets the n-th lease duration (ms) of `$4`. */
+  const takeNext = leaseNext("$2", "$3", `($4::float8[])[array_position(picked.ids, ${q}.id)]`);
+  const take = `WITH ${takeNext.ctes} ${takeNext.update}`;
+  /** Fenced store-and-acknowledge of the leases in `$2`..`$5` (see `finish`): CTEs `req`, `acked`, `stored`. */
+  const finishCtes = `req AS (
+        SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
+          WITH ORDINALITY AS r(id, token, key, value, n)),
+      acked AS (DELETE FROM ${q} USING req
+        WHERE ${q}.id = req.id AND ${q}.name = $1 AND ${q}.receipt = req.token
+        RETURNING req.n, req.key, req.value),
+      stored AS (INSERT INTO ${kv} (name, key, value)
+        SELECT DISTINCT ON (key) $1, key, value FROM acked ORDER BY key, n DESC
+        ON CONFLICT (name, key) DO UPDATE SET value = excluded.value)`;
+  /** `finish`'s and then (after a finish) the next dequeues' messages: one lease of `$9` ms each. */
+  const aheadNext = leaseNext("$7", "$8", "$9::float8");
   return {
     /**
      * `$2` priority, `$3` data, `$4` the queue channel, notified (on commit)
@@ -98,16 +119,37 @@ export function statements(n: PostgresNames) {
      * (the last one per key when a key repeats); a row `n` (1-based request)
      * for each. Notifies the data channel `$6` with each stored key.
      */
-    finish: `WITH req AS (
-        SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
-          WITH ORDINALITY AS r(id, token, key, value, n)),
-      acked AS (DELETE FROM ${q} USING req
-        WHERE ${q}.id = req.id AND ${q}.name = $1 AND ${q}.receipt = req.token
-        RETURNING req.n, req.key, req.value),
-      stored AS (INSERT INTO ${kv} (name, key, value)
-        SELECT DISTINCT ON (key) $1, key, value FROM acked ORDER BY key, n DESC
-        ON CONFLICT (name, key) DO UPDATE SET value = excluded.value)
+    finish: `WITH ${finishCtes}
       SELECT n, pg_notify($6::text, ${keyPayload("key")}) FROM acked`,
+    /**
+     * `finish` (`$2`..`$6`), and in the same statement the lease of up to
+     * `$7` more messages under token `$8`, each for `$9` ms from the
+     * server's time, for the dequeues that follow these finishes (so a
+     * consumer's worker pays one round trip per task, not two). Rows: one
+     * per acknowledged lease (`n` its 1-based request, `id` NULL), then one
+     * per taken message (`n` 1-based in queue order, `id`, `deliveries`,
+     * `data`, `peeked`: the value under key `$10`, or NULL).
+     */
+    finishAndTake: `WITH ${finishCtes}, ${aheadNext.ctes},
+      taken AS (${aheadNext.update})
+      SELECT n, NULL::bigint AS id, NULL::integer AS deliveries, NULL::text AS data,
+        NULL::text AS peeked, pg_notify($6::text, ${keyPayload("key")})::text AS notified
+      FROM acked
+      UNION ALL
+      SELECT n, id, deliveries, data,
+        (SELECT value FROM ${kv} WHERE ${kv}.name = $1 AND ${kv}.key = $10::text), NULL
+      FROM taken`,
+    /**
+     * Give back leases taken ahead that no dequeue came for: `$2` bigint[]
+     * ids, `$3` text[] their tokens. Each goes back to its place in the
+     * queue (its id is kept) with its delivery uncounted, if the lease is
+     * still that one; notifies the queue channel `$4`. A row for each.
+     */
+    release: `UPDATE ${q} SET receipt = NULL, lease_until = NULL,
+        deliveries = greatest(${q}.deliveries - 1, 0)
+      WHERE ${q}.id = ANY($2::bigint[]) AND ${q}.name = $1
+        AND ${q}.receipt = ($3::text[])[array_position($2::bigint[], ${q}.id)]
+      RETURNING pg_notify($4::text, '')`,
     /**
      * `$2` data. Rows `id`, `receipt` (the token), `deliveries` of the
      * leases holding that message now (a scan of the leased rows: for logs).

@@ -10,10 +10,10 @@
  */
 import { errorMessage } from "../../_util.ts";
 import { HueyError } from "../../errors.ts";
-import { Batcher } from "../batcher.ts";
 import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import { PgCounters } from "./counters.ts";
+import { PgDeliveries } from "./deliveries.ts";
 import { PgRecords } from "./records.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
@@ -68,12 +68,6 @@ export interface PostgresStorageOptions extends PostgresConnectionOptions {
   /** `dequeue({ wait })` waits for a NOTIFY until a message arrives. @default true */
   blocking?: boolean;
 }
-
-/** One dequeue's share of a batched take: its lease (ms) and peek key. */
-type TakeRequest = Pick<DequeueOptions, "peekKey"> & { leaseMs: number };
-
-/** One putDataAndAck's share of a batched finish: its arguments. */
-type FinishRequest = Record<"key" | "value" | "receipt", string>;
 
 /** Messages per statement in enqueueMany. */
 const BATCH = 5000;
@@ -133,9 +127,8 @@ export class PostgresStorage implements Storage {
   readonly #waits: PgWaits;
   readonly #events: PgEventFeed;
   readonly #counters: PgCounters;
+  readonly #deliveries: PgDeliveries;
   readonly #records: PgRecords;
-  readonly #takes = new Batcher<TakeRequest, Delivery | undefined>((r) => this.#takeBatch(r));
-  readonly #finishes = new Batcher<FinishRequest, boolean>((r) => this.#finishBatch(r));
 
   /**
    * A storage for `options.name`; it connects on first use. Throws a
@@ -160,6 +153,13 @@ export class PostgresStorage implements Storage {
       channels: { queue: names.queueChannel, data: names.dataChannel },
       closing: this.#closing.signal,
       run: (action, fn) => this.#run(action, fn),
+    });
+    this.#deliveries = new PgDeliveries({
+      name,
+      names,
+      sql: this.#sql,
+      query: (...query) => this.#query(...query),
+      wakeData: (key) => this.#waits.wakeData(key),
     });
     this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
     this.#records = new PgRecords((...query) => this.#query(...query), this.#sql, name);
@@ -279,31 +279,6 @@ export class PostgresStorage implements Storage {
     };
   }
 
-  /** Take one message per request (fewer when the queue runs dry): one statement per peek key. */
-  async #takeBatch(requests: TakeRequest[]): Promise<(Delivery | undefined)[]> {
-    const groups = Map.groupBy(requests.keys(), (i) => requests[i].peekKey);
-    const out: (Delivery | undefined)[] = new Array(requests.length).fill(undefined);
-    await Promise.all([...groups].map(async ([peekKey, indexes]) => {
-      const token = crypto.randomUUID();
-      const params = [this.name, indexes.length, token, indexes.map((i) => requests[i].leaseMs)];
-      const rows = peekKey === undefined
-        ? await this.#query("dequeue", this.#sql.take, params)
-        : await this.#query("dequeue", this.#sql.takeAndPeek, [...params, toColumn(peekKey)]);
-      for (const row of rows) {
-        const delivery: Delivery = {
-          data: fromColumn(row.data),
-          receipt: `${row.id}.${token}`,
-          deliveries: Number(row.deliveries),
-        };
-        if (peekKey !== undefined) {
-          delivery.peeked = row.peeked == null ? null : fromColumn(row.peeked);
-        }
-        out[indexes[Number(row.n) - 1]] = delivery;
-      }
-    }));
-    return out;
-  }
-
   /**
    * Take the next message under a lease, in one statement shared with
    * concurrent dequeues. With `wait` on a blocking storage, LISTEN for
@@ -316,8 +291,9 @@ export class PostgresStorage implements Storage {
     this.#assertOpen("dequeue");
     const started = performance.now();
     const wait = options.wait ?? 0;
-    const take = () =>
-      this.#takes.add({ leaseMs: options.leaseSeconds * 1000, peekKey: options.peekKey });
+    const request = { leaseMs: options.leaseSeconds * 1000, peekKey: options.peekKey };
+    // A dequeue that waits is a consumer loop's: its finishes take ahead for it (deliveries.ts).
+    const take = () => this.#deliveries.take(request, wait > 0 ? options : undefined);
     if (!this.blocking || !(wait > 0)) return await take();
     const signals = options.signal ? [options.signal] : [];
     const delivery = await this.#waits.untilTaken(started + wait * 1000, signals, take);
@@ -340,30 +316,7 @@ export class PostgresStorage implements Storage {
   /** Store the result and acknowledge, fenced by the lease, batched with concurrent calls. */
   async putDataAndAck(key: string, value: string, receipt: string): Promise<boolean> {
     this.#assertOpen("store a result and acknowledge its message");
-    return await this.#finishes.add({ key, value, receipt });
-  }
-
-  async #finishBatch(requests: FinishRequest[]): Promise<boolean[]> {
-    const leases = requests.map((request) => parseReceipt(request.receipt));
-    const valid = requests.flatMap((request, i) =>
-      leases[i] ? [{ request, lease: leases[i], i }] : []
-    );
-    const done = new Array<boolean>(requests.length).fill(false);
-    if (!valid.length) return done;
-    const rows = await this.#query("store a result and acknowledge its message", this.#sql.finish, [
-      this.name,
-      valid.map((v) => v.lease.id),
-      valid.map((v) => v.lease.token),
-      valid.map((v) => toColumn(v.request.key)),
-      valid.map((v) => toColumn(v.request.value)),
-      this.#names.dataChannel,
-    ]);
-    for (const row of rows) {
-      const { request, i } = valid[Number(row.n) - 1];
-      done[i] = true;
-      this.#waits.wakeData(toColumn(request.key));
-    }
-    return done;
+    return await this.#deliveries.finish({ key, value, receipt });
   }
 
   /**
@@ -603,6 +556,9 @@ export class PostgresStorage implements Storage {
     if (this.#closed) return;
     // Events already handed to publishEvent still go out.
     await this.#events.flushed();
+    if (this.#closed) return;
+    // Messages taken ahead go back to the queue while the pool is open.
+    await this.#deliveries.close();
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort();
