@@ -136,9 +136,8 @@ function row(task: Task): TaskRow {
 }
 
 /**
- * The messages being run (leased), decoded, with what their status records
- * add (consumer, start, progress): the records alone list a run only with
- * `trackStatus`, the leases always.
+ * The messages being run (leased), decoded for their arguments, with what
+ * `huey.running()` adds (consumer and start with `trackStatus`, progress).
  */
 async function readRunning(host: DashboardHost, limit: number): Promise<RunningRow[]> {
   const [records, leased] = await Promise.all([
