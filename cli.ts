@@ -34,6 +34,7 @@ Workers:
   -M, --max-tasks N            recycle a worker after it has run N tasks (a fresh
                                loop, thread or process starts at once)
       --shutdown-timeout S     seconds SIGINT waits for running tasks (default ${CONSUMER_DEFAULTS.shutdownTimeout})
+      --cancel-grace S         seconds a cancelled task in a worker thread has before its thread is replaced (default ${CONSUMER_DEFAULTS.cancelGrace})
       --heartbeat-interval S   seconds between heartbeats (huey.consumers(); default ${CONSUMER_DEFAULTS.heartbeatInterval})
 Queue polling (storages without blocking reads):
   -d, --delay S                first polling delay (default ${CONSUMER_DEFAULTS.initialDelay})
@@ -99,6 +100,7 @@ async function main(argv: string[]): Promise<void> {
         quiet: { type: "boolean", short: "q" },
         simple: { type: "boolean", short: "S" },
         "shutdown-timeout": { type: "string" },
+        "cancel-grace": { type: "string" },
         "heartbeat-interval": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -140,6 +142,7 @@ async function main(argv: string[]): Promise<void> {
     logLevel: values.verbose ? "debug" : values.quiet ? "error" : undefined,
     simpleLog: values.simple || undefined,
     shutdownTimeout: number("shutdown-timeout", values["shutdown-timeout"]),
+    cancelGrace: number("cancel-grace", values["cancel-grace"]),
     heartbeatInterval: number("heartbeat-interval", values["heartbeat-interval"]),
   };
   let resolved;

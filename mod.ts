@@ -94,6 +94,13 @@ export type { MessageCodec } from "./lib/message.ts";
 export type { RevocationHost, Revocations } from "./lib/revocation.ts";
 export type { Uniqueness, UniquenessHost } from "./lib/unique.ts";
 export { ChordResult, Result, ResultGroup } from "./lib/result.ts";
+export type { CancelHost, Cancellations, CancelRooms, CancelScope } from "./lib/cancel.ts";
+export type {
+  DeadLetter,
+  DeadLetterHost,
+  DeadLetterKind,
+  DeadLetters,
+} from "./lib/dead_letters.ts";
 export type { GetOptions, StoredResult } from "./lib/result.ts";
 export { Group, group } from "./lib/group.ts";
 export { Chord, chord } from "./lib/chord.ts";
@@ -224,6 +231,7 @@ export type { HttpServer, ServeDashboardOptions } from "./lib/dashboard/serve.ts
 export {
   CancelExecution,
   ConfigurationError,
+  DeadLetterError,
   HueyError,
   RateLimitExceeded,
   ResultTimeout,
@@ -236,6 +244,7 @@ export {
 } from "./lib/errors.ts";
 export type {
   CancelExecutionOptions,
+  DeadLetterErrorInfo,
   RetryTaskOptions,
   SerializationErrorDetails,
   TaskErrorInfo,

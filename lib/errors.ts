@@ -376,6 +376,54 @@ export class UnknownTaskError extends HueyError {
   }
 }
 
+/** What a {@link DeadLetterError} says about the message. */
+export interface DeadLetterErrorInfo {
+  /** Id of the task invocation the message held. */
+  taskId: string;
+  /** Name of the task, when the message named one. */
+  taskName?: string;
+  /** Why it was set aside, e.g. `DeliveryLimitExceeded: delivered 6 times ...`. */
+  reason: string;
+}
+
+/**
+ * A task will not run as it is: its message is in the dead-letter store
+ * (it was delivered more than `maxDeliveries` times without finishing, or it
+ * could not be decoded). Thrown when its result is read, so a producer
+ * blocking on it learns at once instead of waiting for a timeout. Fix the
+ * cause, then `huey.requeue(taskId)` runs it again.
+ *
+ * @example
+ * ```ts
+ * import { DeadLetterError } from "../mod.ts";
+ * const err = new DeadLetterError({ taskId: "42", taskName: "resize", reason: "DeliveryLimitExceeded" });
+ * console.log(err.message);
+ * ```
+ */
+export class DeadLetterError extends HueyError {
+  /** Id of the task invocation. */
+  readonly taskId: string;
+  /** Name of the task, when known. */
+  readonly taskName?: string;
+  /** Why the message was set aside. */
+  readonly reason: string;
+
+  /** The message of task `info.taskId` was set aside for `info.reason`. */
+  constructor(info: DeadLetterErrorInfo) {
+    const task = info.taskName ? `${JSON.stringify(truncate(info.taskName))} ` : "";
+    super(
+      `Task ${task}(${info.taskId}) will not run: its message is in the dead-letter store: ` +
+        `${truncate(info.reason, 1000)}; fix the cause, then huey.requeue(${
+          JSON.stringify(info.taskId)
+        }) runs it again`,
+    );
+    this.name = "DeadLetterError";
+    this.taskId = info.taskId;
+    this.taskName = info.taskName;
+    this.reason = info.reason;
+  }
+}
+
 /**
  * A setting or declaration is invalid: a bad crontab field, a duplicate
  * task name, an option out of range.

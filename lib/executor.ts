@@ -13,8 +13,10 @@ import { describeError } from "./_util.ts";
 import { settleChordMember, settledMember } from "./chord.ts";
 import type { ChordHost } from "./chord.ts";
 import { runInTaskContext, taskContext } from "./context.ts";
-import { SerializationError, TaskError, UnknownTaskError } from "./errors.ts";
+import { CancelExecution, SerializationError, TaskError } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
+import type { Cancellations } from "./cancel.ts";
+import type { DeadLetters } from "./dead_letters.ts";
 import type { EventFeed } from "./events.ts";
 import type { Hooks } from "./hooks.ts";
 import type { Logger } from "./logger.ts";
@@ -157,6 +159,10 @@ export interface ExecutorRooms {
   readonly unique: Uniqueness;
   /** What settling a chord member works with (see chord.ts). */
   readonly chords: ChordHost;
+  /** Where messages that will not run, and tasks that failed for good, are kept. */
+  readonly deadLetters: DeadLetters;
+  /** Cancellations (`huey.cancel()`). */
+  readonly cancellations: Cancellations;
   /** Task status records and progress. */
   readonly status: StatusBook;
 }
@@ -189,6 +195,14 @@ export function errorResult(task: Task, error: unknown): TaskErrorInfo {
     retries: task.retries,
   };
 }
+
+/** The outcomes that, with no retry left, make a task a dead letter (a cancellation does not). */
+const FAILED: ReadonlySet<ExecutionStatus> = new Set([
+  "error",
+  "timeout",
+  "locked",
+  "rate-limited",
+]);
 
 /** How a task's result is written: as a result, which an expiring storage lets expire. */
 const RESULT = { result: true } as const;
@@ -224,11 +238,14 @@ export class Executor {
   readonly hooks: Hooks;
   /** Signals and events (the consumer publishes its own events here). */
   readonly events: EventFeed;
+  /** Cancellations: the worker loops register running tasks here. */
+  readonly cancellations: Cancellations;
   readonly #revocations: Revocations;
   readonly #unique: Uniqueness;
   readonly #host: ExecutorHost;
   readonly #put: PutTask;
   readonly #chords: ChordHost;
+  readonly #deadLetters: DeadLetters;
   readonly #status: StatusBook;
 
   /** `put` is the Huey's: it decides where retries and a pipeline's next tasks go. */
@@ -242,6 +259,8 @@ export class Executor {
     this.hooks = rooms.hooks;
     this.events = rooms.events;
     this.#chords = rooms.chords;
+    this.#deadLetters = rooms.deadLetters;
+    this.cancellations = rooms.cancellations;
     this.#status = rooms.status;
   }
 
@@ -295,21 +314,8 @@ export class Executor {
     delivery: Delivery,
     options: ExecuteOptions = {},
   ): Promise<ExecutionOutcome> {
-    const { maxDeliveries } = this.#host;
-    if (delivery.undecodable !== undefined) {
-      const error = new SerializationError(`Cannot decode message: ${delivery.undecodable}`);
-      await this.#setAside(delivery.data, error, options.now ?? this.now());
-      return { status: "invalid", error };
-    }
-    if (delivery.deliveries > maxDeliveries) {
-      const error = new Error(
-        `delivered ${delivery.deliveries} times without finishing (maxDeliveries ${maxDeliveries}): ` +
-          "each time its consumer died, hung past its lease, or could not store the outcome",
-      );
-      error.name = "DeliveryLimitExceeded";
-      await this.#setAside(delivery.data, error, options.now ?? this.now());
-      return { status: "invalid", error };
-    }
+    const refused = await this.#deadLetters.refuse(delivery, options.now ?? this.now());
+    if (refused) return { status: "invalid", error: refused };
     return await this.#executeMessage(delivery.data, {
       ...options,
       delivery,
@@ -330,9 +336,9 @@ export class Executor {
     let task: Task;
     try {
       task = this.codec.decode(data);
-      if (!this.registry.get(task.name)) throw this.#unknown(task.name);
+      if (!this.registry.get(task.name)) throw this.#deadLetters.unknown(task.name);
     } catch (error) {
-      await this.#setAside(data, error, options.now ?? this.now());
+      await this.#deadLetters.setAside(data, error, options.now ?? this.now());
       return { status: "invalid", error };
     }
     return await this.#execute(task, options);
@@ -364,7 +370,7 @@ export class Executor {
       try {
         task = this.codec.decode(data);
       } catch (error) {
-        await this.storage.putError(data, describeError(error), now);
+        await this.#deadLetters.setAside(data, error, now);
         continue;
       }
       await this.#put(task, now);
@@ -410,7 +416,13 @@ export class Executor {
       await this.#settleSkipped(task, options);
       return { status: "expired", task };
     }
-    if (!options.nothingRevoked && await this.#revocations.consume(task, now)) {
+    const revoked = !options.nothingRevoked && await this.#revocations.consume(task, now);
+    if (revoked === "cancelled") {
+      await this.cancellations.ended(task, false);
+      await this.#settleSkipped(task, options);
+      return { status: "canceled", task };
+    }
+    if (revoked) {
       logger.info(`${task} revoked, not run`);
       await this.#unique.release(task);
       await events.emit(SIGNAL_REVOKED, task);
@@ -420,9 +432,8 @@ export class Executor {
     }
     const definition = this.registry.get(task.name);
     if (!definition) {
-      const error = this.#unknown(task.name);
-      await this.storage.putError(this.codec.encode(task), describeError(error), this.now());
-      await this.#unique.release(task);
+      const error = this.#deadLetters.unknown(task.name);
+      await this.#deadLetters.setAside(this.codec.encode(task), error, this.now());
       return { status: "invalid", task, error };
     }
     const cancellation = await this.hooks.runPreExecute(task);
@@ -467,7 +478,8 @@ export class Executor {
       }
     } catch (err) {
       error = err;
-      if (hardStop?.aborted && err === hardStop.reason) {
+      // A cancel aborts the same signal, with a CancelExecution: classified below.
+      if (hardStop?.aborted && err === hardStop.reason && !(err instanceof CancelExecution)) {
         logger.warn(`${task} interrupted by shutdown, not finished`);
         void this.#status.settle(task);
         await events.emit(SIGNAL_INTERRUPTED, task);
@@ -496,6 +508,9 @@ export class Executor {
     const member = retrying ? undefined : settledMember(task, status === "complete" && !!next);
     const followUps = retrying || !!next || !!member;
     const acknowledged = await this.#store(task, stored, options.delivery, followUps);
+    if (!retrying && acknowledged !== false && FAILED.has(status)) {
+      await this.#deadLetters.failed(task, error, definition.options.retries ?? 0);
+    }
     await this.hooks.runPostExecute(task, value, error);
 
     if (status === "complete") {
@@ -657,21 +672,5 @@ export class Executor {
         { cause: err },
       );
     }
-  }
-
-  /** Keep a message that will not run in the error store, with why (a unique one frees its id). */
-  async #setAside(data: string, error: unknown, now: number): Promise<void> {
-    const reason = describeError(error);
-    this.logger.error(`Message set aside in the error store: ${reason}`);
-    await this.storage.putError(data, reason, now);
-    let task: Task | undefined;
-    try {
-      task = this.codec.decode(data);
-    } catch { /* undecodable: no id to free (its marker lapses) */ }
-    if (task) await this.#unique.release(task);
-  }
-
-  #unknown(name: string): UnknownTaskError {
-    return new UnknownTaskError(name, this.registry.names(), this.#host.appModule);
   }
 }

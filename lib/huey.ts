@@ -12,6 +12,8 @@ import type { DashboardHandler, DashboardOptions } from "./dashboard/handler.ts"
 import { contextDefinition } from "./context_task.ts";
 import type { ContextTaskDeclaration, ContextTaskOptions, TaskResource } from "./context_task.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
+import type { Cancellations } from "./cancel.ts";
+import type { DeadLetters } from "./dead_letters.ts";
 import type { EventStream, SubscribeOptions } from "./events.ts";
 import type { TaskErrorInfo } from "./errors.ts";
 import { errorResult } from "./executor.ts";
@@ -481,6 +483,14 @@ export class Huey {
     return this.#rooms.codec.decodeEach(await this.storage.scheduledItems(limit), this.#skip);
   }
 
+  /** Dead letters (failed for good, undecodable, unknown task, past `maxDeliveries`), oldest first. */
+  readonly deadLetters: DeadLetters["list"] = (options) => this.#rooms.deadLetters.list(options);
+  /** Put the dead letter `id` (or its task id), or `"all"`, back in the queue; how many went. */
+  readonly requeue: DeadLetters["requeue"] = (id) => this.#rooms.deadLetters.requeue(id);
+  /** Cancel the task `id` (waiting, scheduled or running); false when there was nothing to cancel. */
+  readonly cancel: Cancellations["cancel"] = (id) => this.#rooms.cancellations.cancel(id);
+  /** Forget every dead letter; how many there were. */
+  readonly purgeDeadLetters: DeadLetters["purge"] = () => this.#rooms.deadLetters.purge();
   /** Where task `id` is, never consuming its result (see `TaskStatus`); `unknown` for an id never seen. */
   readonly status = (id: string): Promise<TaskStatus> => this.#rooms.status.status(id);
   /** Tasks running now, most recently started first (recorded with `trackStatus: true`). */
@@ -589,14 +599,9 @@ export class Huey {
   }
 
   /** Run the startup hooks in order; a failing hook is logged and the rest still run. */
-  runStartupHooks(): Promise<void> {
-    return this.#rooms.hooks.runStartup();
-  }
-
+  readonly runStartupHooks = (): Promise<void> => this.#rooms.hooks.runStartup();
   /** Run the shutdown hooks in order; a failing hook is logged and the rest still run. */
-  runShutdownHooks(): Promise<void> {
-    return this.#rooms.hooks.runShutdown();
-  }
+  readonly runShutdownHooks = (): Promise<void> => this.#rooms.hooks.runShutdown();
 
   /**
    * Connect `handler` to the signals `names` (all when none are given);

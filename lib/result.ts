@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { ConfigurationError, ResultTimeout, TaskError } from "./errors.ts";
+import { ConfigurationError, ResultTimeout } from "./errors.ts";
 import type { TaskErrorInfo } from "./errors.ts";
+import { deadLetterError } from "./dead_letters.ts";
 import { checkTaskId, Task } from "./task.ts";
 import type { RescheduleOptions, RevokeOptions } from "./task.ts";
 import type { Progress, TaskStatus } from "./status.ts";
@@ -56,6 +57,8 @@ export interface ResultBackend {
    * time they say (a refused call leaves the original as it was).
    */
   reschedule(task: Task, options: RescheduleOptions): Promise<Result<unknown>>;
+  /** Cancel the task `id` (see `Huey.cancel`). */
+  cancel(id: string): Promise<boolean>;
 }
 
 /**
@@ -114,7 +117,8 @@ export class Result<T> {
     }
     const settled = this.#settled;
     if (!settled) return undefined;
-    if ("error" in settled) throw new TaskError(settled.error);
+    // A dead letter's marker throws DeadLetterError / UnknownTaskError, any other failure TaskError.
+    if ("error" in settled) throw deadLetterError(settled.error);
     return settled.value as T;
   }
 
@@ -207,6 +211,16 @@ export class Result<T> {
   /** True if this invocation, or its task as a whole, is revoked. */
   isRevoked(date?: Date): Promise<boolean> {
     return this.#backend.revocations.isRevoked(this.task, date);
+  }
+
+  /**
+   * Cancel this task: if it waits or is scheduled it never runs; if it runs,
+   * its `ctx.signal` aborts in whichever consumer runs it. It ends as
+   * cancelled (its result a `CancelExecution` error; not retried). False when
+   * there was nothing to cancel (it finished, or is unknown).
+   */
+  cancel(): Promise<boolean> {
+    return this.#backend.cancel(this.id);
   }
 
   /**

@@ -34,6 +34,8 @@ const revokeAllKey = OWN_KEYS.taskRevocation;
 interface Revocation {
   until: Date | null;
   once: boolean;
+  /** Written by `huey.cancel()`: the run is skipped as cancelled, and cannot be restored. */
+  cancel?: true;
 }
 
 /** What {@link Revocations} needs from its Huey. */
@@ -71,9 +73,30 @@ export class Revocations {
     await this.#revoke(revokeKey(id), options);
   }
 
-  /** Undo {@link revokeById}; true if it was revoked. */
+  /** Undo {@link revokeById}; true if it was revoked. A cancellation stays (false). */
   async restoreById(id: string): Promise<boolean> {
-    return await this.#host.storage.deleteData(revokeKey(id));
+    const key = revokeKey(id);
+    if (await this.isCancelled(id)) return false;
+    return await this.#host.storage.deleteData(key);
+  }
+
+  /**
+   * Mark the invocation `id` cancelled (`huey.cancel()`): like a revoke-once,
+   * its next run is skipped, as cancelled; {@link restoreById} cannot undo it.
+   */
+  async cancelById(id: string): Promise<void> {
+    await this.#revoke(revokeKey(id), { revokeOnce: true }, true);
+  }
+
+  /** True while the invocation `id` is marked cancelled (one read: lease renewals ask it). */
+  async isCancelled(id: string): Promise<boolean> {
+    const data = await this.#host.storage.peekData(OWN_KEYS.revocation(id));
+    return data !== undefined && (this.#host.serializer.decode(data) as Revocation).cancel === true;
+  }
+
+  /** Forget the cancellation of `id` once its run ended as cancelled. */
+  async forgetCancel(id: string): Promise<void> {
+    if (await this.isCancelled(id)) await this.#host.storage.deleteData(OWN_KEYS.revocation(id));
   }
 
   /** Revoke every invocation of the task `name`. */
@@ -110,8 +133,9 @@ export class Revocations {
   /**
    * Whether `task` is revoked at `now`, using the revocation up: a
    * revoke-once is removed, and so is a revoke-until that has passed.
+   * `"cancelled"` (its cancellation removed too) when `huey.cancel()` marked it.
    */
-  async consume(task: Task, now: number): Promise<boolean> {
+  async consume(task: Task, now: number): Promise<boolean | "cancelled"> {
     const storage = this.#host.storage;
     // The id was checked when the message was decoded: no second check per task.
     const own = OWN_KEYS.revocation(task.id);
@@ -119,16 +143,21 @@ export class Revocations {
     // Both reads go out together (one round trip on pipelining storages).
     const [ownData, allData] = await Promise.all([storage.peekData(own), storage.peekData(all)]);
     if (ownData === undefined && allData === undefined) return false;
+    if (ownData !== undefined && (this.#host.serializer.decode(ownData) as Revocation).cancel) {
+      await storage.deleteData(own);
+      return "cancelled";
+    }
     return (ownData !== undefined && await this.#holds(own, now, true, ownData)) ||
       (allData !== undefined && await this.#holds(all, now, true, allData));
   }
 
-  async #revoke(key: string, options: RevokeOptions = {}): Promise<void> {
+  async #revoke(key: string, options: RevokeOptions = {}, cancel = false): Promise<void> {
     const until = options.revokeUntil ?? null;
     if (until !== null && (!(until instanceof Date) || Number.isNaN(until.getTime()))) {
       throw new TypeError(`Cannot revoke: revokeUntil must be a valid Date: ${String(until)}`);
     }
     const revocation: Revocation = { until, once: options.revokeOnce ?? false };
+    if (cancel) revocation.cancel = true;
     const { storage, serializer } = this.#host;
     // The marker first: a revocation must never be stored without it. It stays
     // once set (until the result store is flushed): clearing it safely would

@@ -11,6 +11,10 @@ import { Chord, lastOf, prepareChord } from "./chord.ts";
 import type { ChordHost } from "./chord.ts";
 import { Enqueuer } from "./enqueue.ts";
 import type { EnqueuerHost } from "./enqueue.ts";
+import { Cancellations } from "./cancel.ts";
+import type { CancelHost } from "./cancel.ts";
+import { DeadLetters } from "./dead_letters.ts";
+import type { DeadLetterHost } from "./dead_letters.ts";
 import { EventFeed } from "./events.ts";
 import type { EventFeedHost } from "./events.ts";
 import { Executor } from "./executor.ts";
@@ -45,7 +49,9 @@ export interface HueyHost
     EventFeedHost,
     RevocationHost,
     ResultStoreHost,
-    UniquenessHost {}
+    UniquenessHost,
+    DeadLetterHost,
+    CancelHost {}
 
 /** The Huey options the rooms read (see `HueyOptions`). */
 export interface RoomOptions {
@@ -92,6 +98,10 @@ export interface Rooms {
   >;
   /** What runs tasks. */
   readonly executor: Executor;
+  /** The dead-letter store. */
+  readonly deadLetters: DeadLetters;
+  /** Cancellations. */
+  readonly cancellations: Cancellations;
   /** Task status records and progress. */
   readonly status: StatusBook;
   /** What a `Result` reads through. */
@@ -157,9 +167,28 @@ export function buildRooms(host: HueyHost, options: RoomOptions = {}): Rooms {
     now: () => host.now(),
     put: (task) => enqueuer.put(task),
   };
+  const deadLetters = new DeadLetters(host, codec, registry, unique, status);
+  const cancellations = new Cancellations(host, {
+    revocations,
+    events: feed,
+    codec,
+    unique,
+    status,
+  });
   const executor: Executor = new Executor(
     host,
-    { registry, codec, revocations, hooks, events: feed, unique, chords, status },
+    {
+      registry,
+      codec,
+      revocations,
+      hooks,
+      events: feed,
+      unique,
+      chords,
+      status,
+      deadLetters,
+      cancellations,
+    },
     (task, now) => enqueuer.put(task, now),
   );
   const backend: ResultBackend = {
@@ -167,6 +196,7 @@ export function buildRooms(host: HueyHost, options: RoomOptions = {}): Rooms {
     storeNone: host.storeNone,
     store,
     revocations,
+    cancel: (id) => cancellations.cancel(id),
     status,
     reschedule: async (original, call) => {
       // Built (and its options checked) before the original is revoked.
@@ -226,6 +256,8 @@ export function buildRooms(host: HueyHost, options: RoomOptions = {}): Rooms {
     enqueuer,
     submit,
     executor,
+    deadLetters,
+    cancellations,
     status,
     backend,
     wrappers,

@@ -27,6 +27,7 @@ describe("public API", () => {
       "ChordResult",
       "ConfigurationError",
       "Consumer",
+      "DeadLetterError",
       "FileHuey",
       "FileStorage",
       "Group",

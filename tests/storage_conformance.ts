@@ -9,7 +9,7 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { HueyError } from "../lib/errors.ts";
 import { scriptCommand } from "../lib/runtime.ts";
-import type { Delivery, Storage } from "../lib/storage/types.ts";
+import type { Delivery, ErrorItem, Storage } from "../lib/storage/types.ts";
 
 /** What the suite needs to know about a driver. */
 export interface ConformanceOptions {
@@ -79,6 +79,15 @@ const LEASE = 30;
 /** Wait `ms` of real time, and a little more (timers may fire a millisecond early). */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms + 20));
 
+/** Kept messages without their ids (which each driver makes its own way), checking they have one. */
+function withoutIds(items: ErrorItem[]): Omit<ErrorItem, "id">[] {
+  return items.map(({ id, ...rest }) => {
+    assert.equal(typeof id, "string");
+    assert.ok(id.length > 0, "a kept message has an id");
+    return rest;
+  });
+}
+
 async function drain(storage: Storage, now = T0): Promise<string[]> {
   const out: string[] = [];
   for (;;) {
@@ -107,6 +116,20 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       for (const delivery of deliveries) {
         assert.equal(await on.extendLease(delivery!.receipt, T0, 0), true);
       }
+    }
+
+    /**
+     * Two instances of one name, each with its own connection where the
+     * driver has them (`open`), emptied; else the test's storage twice.
+     */
+    async function pair(name: string): Promise<[Storage, Storage]> {
+      // Without persistence (memory) a second instance is a world of its own.
+      if (!options.open || !options.persistent) return [storage, storage];
+      const one = await options.open(name);
+      const two = await options.open(name);
+      opened.push(one, two);
+      await one.flushAll();
+      return [one, two];
     }
 
     beforeEach(async () => {
@@ -739,7 +762,7 @@ export function storageConformance(name: string, options: ConformanceOptions): v
       it("keeps messages with their reason, oldest first", async () => {
         await storage.putError("garbage", "Cannot decode message", T0);
         await storage.putError('{"name":"nope"}', "UnknownTaskError", T0 + 1);
-        assert.deepEqual(await storage.errorItems(), [
+        assert.deepEqual(withoutIds(await storage.errorItems()), [
           { data: "garbage", reason: "Cannot decode message", time: T0 },
           { data: '{"name":"nope"}', reason: "UnknownTaskError", time: T0 + 1 },
         ]);
@@ -747,6 +770,81 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         await storage.flushErrors();
         assert.deepEqual(await storage.errorItems(), []);
         assert.equal(await storage.getRecord("%s:1", T0), undefined);
+      });
+
+      it("gives each kept message its own id and keeps its info", async () => {
+        await storage.putError("same", "why", T0, '{"attempts":6}');
+        await storage.putError("same", "why", T0);
+        const items = await storage.errorItems();
+        assert.equal(items.length, 2);
+        assert.notEqual(items[0].id, items[1].id, "identical messages have distinct ids");
+        assert.equal(items[0].info, '{"attempts":6}');
+        assert.equal(items[1].info, undefined);
+        assert.deepEqual(await storage.errorItems(), items, "ids are stable across reads");
+      });
+
+      it("deletes one kept message by id", async () => {
+        await storage.putError("one", "why", T0);
+        await storage.putError("two", "why", T0 + 1);
+        const [first] = await storage.errorItems();
+        assert.equal(await storage.deleteError(first.id), true);
+        assert.equal(await storage.deleteError(first.id), false, "gone already");
+        assert.equal(await storage.deleteError("no-such-id"), false);
+        assert.equal(await storage.deleteError("../../etc"), false);
+        assert.deepEqual((await storage.errorItems()).map((item) => item.data), ["two"]);
+      });
+
+      it("requeues a kept message as a new message, then forgets it", async () => {
+        await storage.enqueue("waiting", 0);
+        await storage.putError("poison", "DeliveryLimitExceeded", T0);
+        const [item] = await storage.errorItems();
+        assert.equal(await storage.requeueError(item.id, 5), true);
+        assert.deepEqual(await storage.errorItems(), []);
+        assert.equal(await storage.requeueError(item.id, 5), false, "not twice");
+        assert.equal(await storage.requeueError("no-such-id", 0), false);
+        assert.equal(await storage.queueSize(), 2);
+        const order = storage.priority ? ["poison", "waiting"] : ["waiting", "poison"];
+        assert.deepEqual(await storage.enqueuedItems(), order);
+        for (;;) {
+          const delivery = await storage.dequeue({ now: T0, leaseSeconds: LEASE });
+          assert.ok(delivery);
+          if (delivery.data !== "poison") continue;
+          assert.equal(delivery.deliveries, 1, "its delivery count starts again");
+          break;
+        }
+      });
+
+      it("requeues one kept message once when two callers race", async () => {
+        const [one, two] = await pair("requeue-race");
+        await one.putError("raced", "why", T0);
+        const [item] = await one.errorItems();
+        const done = await Promise.all([
+          one.requeueError(item.id, 0),
+          two.requeueError(item.id, 0),
+          one.requeueError(item.id, 0),
+        ]);
+        assert.equal(done.filter(Boolean).length, 1);
+        assert.deepEqual(await two.enqueuedItems(), ["raced"]);
+        await one.flushAll();
+      });
+    });
+
+    describe("cancel channel", () => {
+      it("carries a cancelled id to a subscriber on another instance, until it unsubscribes", async (t) => {
+        if (!storage.publishCancel || !storage.subscribeCancels) return t.skip("no cancel channel");
+        const [one, other] = await pair("cancel-channel");
+        const heard: string[] = [];
+        const controller = new AbortController();
+        await other.subscribeCancels!((id) => heard.push(id), controller.signal);
+        await one.publishCancel!("task-1");
+        const deadline = Date.now() + 5000;
+        while (!heard.includes("task-1") && Date.now() < deadline) await sleep(10);
+        assert.deepEqual(heard, ["task-1"]);
+        controller.abort();
+        await sleep(50);
+        await one.publishCancel!("task-2");
+        await sleep(200);
+        assert.deepEqual(heard, ["task-1"], "nothing after the signal aborted");
       });
     });
 
@@ -823,7 +921,11 @@ export function storageConformance(name: string, options: ConformanceOptions): v
           assert.equal(await second.ack(lost!.receipt), false);
           assert.deepEqual(await second.scheduledItems(), ["later"]);
           assert.equal(await second.peekData("k"), "v");
-          assert.deepEqual(await second.errorItems(), [{ data: "bad", reason: "why", time: T0 }]);
+          assert.deepEqual(withoutIds(await second.errorItems()), [{
+            data: "bad",
+            reason: "why",
+            time: T0,
+          }]);
           assert.equal(await second.incr("count", 1), 5, "counters outlive the instance");
           await second.flushAll();
         });
@@ -862,7 +964,11 @@ export function storageConformance(name: string, options: ConformanceOptions): v
         assert.equal(await a.scheduleSize(), 1);
         assert.deepEqual(await a.readSchedule(T0), ["sched-a"]);
         assert.equal(await a.peekData("k"), "from-a");
-        assert.deepEqual(await a.errorItems(), [{ data: "err-a", reason: "why", time: T0 }]);
+        assert.deepEqual(withoutIds(await a.errorItems()), [{
+          data: "err-a",
+          reason: "why",
+          time: T0,
+        }]);
         assert.equal(await a.incr("count", 0), 7, "b's flushAll left a's counters");
         await a.flushAll();
       });

@@ -216,7 +216,7 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
           'my "q"_schema',
         ]);
         const [{ version }] = await sql`SELECT version FROM ${sql(schema)}.${sql('my "q"_schema')}`;
-        assert.equal(version, 3);
+        assert.equal(version, 4);
         // Another storage on the same tables starts without creating anything.
         const second = open({ name: "app", schema, tablePrefix: 'my "q"_', createTables: false });
         assert.deepEqual(await second.enqueuedItems(), ["x"]);
@@ -257,23 +257,29 @@ function specifics(server: PostgresServer, open: (o?: PostgresStorageOptions) =>
         const old = open({ name: "app", schema });
         await old.enqueue("kept", 0);
         await old.putData("k", "v");
-        // Back to what version 1 made: no counters table.
+        await old.putError("bad", "why", 5);
+        // Back to what version 1 made: no counters table, no info on kept messages.
         await sql.unsafe(`DROP TABLE "${schema}".huey_counters`);
+        await sql.unsafe(`ALTER TABLE "${schema}".huey_errors DROP COLUMN info`);
         await sql.unsafe(`DROP TABLE "${schema}".huey_records`);
         await sql.unsafe(`UPDATE "${schema}".huey_schema SET version = 1`);
         const waiting = open({ name: "app", schema, createTables: false });
         await assert.rejects(
           () => waiting.queueSize(),
-          /at schema version 1, this library needs 3/,
+          /at schema version 1, this library needs 4/,
         );
         const upgraded = open({ name: "app", schema });
         assert.equal(await upgraded.incr("hits", 2), 2);
         assert.deepEqual(await upgraded.enqueuedItems(), ["kept"]);
         assert.equal(await upgraded.peekData("k"), "v");
+        const [kept] = await upgraded.errorItems();
+        assert.deepEqual({ ...kept, id: "" }, { id: "", data: "bad", reason: "why", time: 5 });
+        assert.equal(await upgraded.requeueError(kept.id, 0), true);
+        assert.deepEqual(await upgraded.enqueuedItems(), ["kept", "bad"]);
         await upgraded.putRecord("%s:1", "r", 60, Date.now());
         assert.equal(await upgraded.getRecord("%s:1", Date.now()), "r");
         const [{ version }] = await sql.unsafe(`SELECT version FROM "${schema}".huey_schema`);
-        assert.equal(version, 3);
+        assert.equal(version, 4);
       } finally {
         await sql.unsafe(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
         await sql.end();

@@ -134,7 +134,11 @@ describe("SqliteStorage", () => {
         assert.deepEqual(await storage.resultItems(), new Map([[odd, odd]]));
         assert.equal(await storage.popData(odd), odd);
         await storage.putError(odd, odd, T0);
-        assert.deepEqual(await storage.errorItems(), [{ data: odd, reason: odd, time: T0 }]);
+        assert.deepEqual((await storage.errorItems()).map(({ id: _, ...item }) => item), [{
+          data: odd,
+          reason: odd,
+          time: T0,
+        }]);
       } finally {
         await storage.close();
       }
@@ -265,7 +269,7 @@ describe("SqliteStorage", () => {
       it("creates the tables on open by default, and records their version", async () => {
         const file = freshFile();
         await new SqliteStorage({ filename: file }).close();
-        assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
+        assert.deepEqual(inspect(file), { tables: TABLES, version: 4 });
       });
 
       it("with createTables: false opens without them, refuses to work until initializeSchema() made them", async () => {
@@ -283,7 +287,7 @@ describe("SqliteStorage", () => {
           });
           await storage.initializeSchema();
           await storage.initializeSchema(); // a no-op once they are current
-          assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 4 });
           await storage.enqueue("x", 0);
           assert.equal(await storage.queueSize(), 1);
           const other = new SqliteStorage({ name: "app", filename: file, createTables: false });
@@ -315,14 +319,47 @@ describe("SqliteStorage", () => {
         const strict = new SqliteStorage({ filename: file, createTables: false });
         await assert.rejects(
           () => strict.queueSize(),
-          /the tables in .* are at schema version 0, this library needs 3: call initializeSchema\(\) to migrate them/,
+          /the tables in .* are at schema version 0, this library needs 4: call initializeSchema\(\) to migrate them/,
         );
         await strict.close();
         const storage = new SqliteStorage({ filename: file });
         try {
-          assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 4 });
           const delivery = await storage.dequeue({ now: T0, leaseSeconds: 30 });
           assert.deepEqual([delivery?.data, delivery?.deliveries], ["waiting", 1]);
+        } finally {
+          await storage.close();
+        }
+      });
+
+      it("migrates tables of version 3: the error store keeps its messages, now with ids", async () => {
+        const file = freshFile();
+        const first = new SqliteStorage({ filename: file });
+        await first.enqueue("queued", 0);
+        await first.close();
+        // Back to what version 3 made: an error table without `info`, one message in it.
+        const db = new DatabaseSync(file);
+        db.exec(`DROP TABLE huey_error;
+          CREATE TABLE huey_error (id INTEGER PRIMARY KEY, name TEXT NOT NULL, data TEXT NOT NULL,
+            reason TEXT NOT NULL, time REAL NOT NULL);
+          INSERT INTO huey_error (name, data, reason, time) VALUES ('huey', 'old', 'why', 5);
+          UPDATE huey_schema SET version = 3`);
+        db.close();
+        const strict = new SqliteStorage({ filename: file, createTables: false });
+        await assert.rejects(
+          () => strict.errorItems(),
+          /at schema version 3, this library needs 4/,
+        );
+        await strict.close();
+        const storage = new SqliteStorage({ filename: file });
+        try {
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 4 });
+          const [item] = await storage.errorItems();
+          assert.deepEqual(item, { id: "1", data: "old", reason: "why", time: 5 });
+          assert.equal(await storage.requeueError(item.id, 0), true);
+          assert.deepEqual(await storage.enqueuedItems(), ["queued", "old"]);
+          await storage.putError("new", "why", 6, "info");
+          assert.equal((await storage.errorItems())[0].info, "info");
         } finally {
           await storage.close();
         }
@@ -342,12 +379,12 @@ describe("SqliteStorage", () => {
         const strict = new SqliteStorage({ filename: file, createTables: false });
         await assert.rejects(
           () => strict.incr("hits"),
-          /at schema version 1, this library needs 3/,
+          /at schema version 1, this library needs 4/,
         );
         await strict.close();
         const storage = new SqliteStorage({ filename: file });
         try {
-          assert.deepEqual(inspect(file), { tables: TABLES, version: 3 });
+          assert.deepEqual(inspect(file), { tables: TABLES, version: 4 });
           assert.equal(await storage.incr("hits", 2), 2);
           assert.deepEqual(await storage.enqueuedItems(), ["kept"]);
         } finally {
@@ -367,7 +404,7 @@ describe("SqliteStorage", () => {
             assert.ok(err instanceof ConfigurationError);
             assert.match(
               err.message,
-              /^Cannot open SqliteStorage "app": the tables in .* are at schema version 7, newer than this library's 3: upgrade the library/,
+              /^Cannot open SqliteStorage "app": the tables in .* are at schema version 7, newer than this library's 4: upgrade the library/,
             );
             return true;
           },
@@ -375,9 +412,9 @@ describe("SqliteStorage", () => {
         const strict = new SqliteStorage({ filename: file, createTables: false });
         await assert.rejects(
           () => strict.queueSize(),
-          /schema version 7, newer than this library's 3/,
+          /schema version 7, newer than this library's 4/,
         );
-        await assert.rejects(() => strict.initializeSchema(), /newer than this library's 3/);
+        await assert.rejects(() => strict.initializeSchema(), /newer than this library's 4/);
         await strict.close();
         assert.equal(inspect(file).version, 7, "left as it was");
       });

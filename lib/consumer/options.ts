@@ -57,6 +57,12 @@ export interface ConsumerOptions {
   /** Seconds a graceful stop (SIGINT) waits for running tasks before aborting them. @default 30 */
   shutdownTimeout?: number;
   /**
+   * Seconds a cancelled task in a worker thread (`-k worker`) has to end
+   * after its signal aborted; one that ignores it is terminated with its
+   * thread, which is replaced. @default 5
+   */
+  cancelGrace?: number;
+  /**
    * Recycle a worker once it has run this many tasks (`-M`): it takes no
    * more, and a fresh one (a new loop with its startup hooks, thread or
    * process) starts at once, which returns what a task leaked. Every
@@ -110,6 +116,7 @@ export const CONSUMER_DEFAULTS: Readonly<ResolvedConsumerOptions> = Object.freez
   logLevel: "info",
   simpleLog: false,
   shutdownTimeout: 30,
+  cancelGrace: 5,
   heartbeatInterval: 5,
 });
 
@@ -169,6 +176,7 @@ export function resolveConsumerOptions(options: ConsumerOptions = {}): ResolvedC
   positive("backoff", resolved.backoff, 1);
   positive("health check interval", resolved.healthCheckInterval);
   positive("shutdown timeout", resolved.shutdownTimeout, 0, false);
+  positive("cancel grace", resolved.cancelGrace, 0, false);
   positive("heartbeat interval", resolved.heartbeatInterval);
   const { consumerId } = resolved;
   if (

@@ -141,6 +141,11 @@ export abstract class BasePool<W extends PoolWorker> implements WorkerPool {
   protected kill(_worker: W): Promise<void> | void {}
 
   /** Start every worker (in parallel). */
+  /** The workers running now (a cancel watch looks for the one running a task). */
+  protected get workers(): readonly W[] {
+    return this.#workers;
+  }
+
   async start(): Promise<void> {
     this.#stopping = false;
     this.#workers = await Promise.all(
@@ -252,6 +257,8 @@ export interface WorkerConfig {
   index: number;
   /** The options of the worker's loop (or of the child's consumer). */
   options: ResolvedConsumerOptions;
+  /** A worker thread's task slot (see task_slot.ts). */
+  slot?: SharedArrayBuffer;
 }
 
 /**

@@ -4,11 +4,14 @@
  *
  * @module
  */
+import { within } from "../_util.ts";
 import type { Huey } from "../huey.ts";
 import { startWorkerThread } from "../runtime.ts";
 import type { WorkerThread } from "../runtime.ts";
 import type { AppSpec } from "./app.ts";
 import type { ResolvedConsumerOptions } from "./options.ts";
+import { TaskSlot } from "./task_slot.ts";
+import { CancelWatch } from "./cancel_watch.ts";
 import { BasePool } from "./pool.ts";
 import type { PoolWorker, WorkerConfig, WorkerFault } from "./pool.ts";
 
@@ -25,6 +28,10 @@ export type FromWorker =
 
 interface ThreadWorker extends PoolWorker {
   thread: WorkerThread;
+  /** Which task it runs, readable while its thread is blocked. */
+  slot: TaskSlot;
+  /** Why it must go: it ignored a cancel past the grace period. */
+  ignoredCancel?: string;
   /** The task it runs, if that task has a timeout (the others are not reported). */
   running?: { id: string; name: string; timeout?: number; started: number };
   dead: boolean;
@@ -59,6 +66,7 @@ const entry = new URL(
  */
 export class ThreadPool extends BasePool<ThreadWorker> {
   readonly #app: AppSpec;
+  #cancels?: CancelWatch<ThreadWorker>;
 
   /** A pool of `options.workers` threads, each importing `app` (whose Huey is `huey`). */
   constructor(huey: Huey, app: AppSpec, options: ResolvedConsumerOptions) {
@@ -66,8 +74,33 @@ export class ThreadPool extends BasePool<ThreadWorker> {
     this.#app = app;
   }
 
+  override async start(): Promise<void> {
+    await super.start();
+    this.#cancels = new CancelWatch(
+      this.huey,
+      this.options.cancelGrace,
+      () => this.workers,
+      async (w) => {
+        w.ignoredCancel = `Worker ${w.index} ignored the cancel of its task ${w.slot.read()?.id} ` +
+          `for ${this.options.cancelGrace}s: terminating it; a new thread takes its place`;
+        await this.checkHealth(this.huey.now());
+        // A health check already under way may have looked at it before: one more.
+        if (this.workers.includes(w)) await this.checkHealth(this.huey.now());
+      },
+    );
+    // Hear cancels from the start (pub/sub keeps nothing for late subscribers);
+    // a subscription that hangs leaves the mark's polling to find them.
+    await within(this.huey.executor.cancellations.ready(), 5);
+  }
+
+  override async stop(graceful: boolean): Promise<void> {
+    this.#cancels?.stop();
+    await super.stop(graceful);
+  }
+
   protected async spawn(index: number): Promise<ThreadWorker> {
-    const data: WorkerConfig = { app: this.#app, index, options: this.options };
+    const buffer = TaskSlot.buffer();
+    const data: WorkerConfig = { app: this.#app, index, options: this.options, slot: buffer };
     const thread = await startWorkerThread(entry, data);
     let ready!: () => void;
     let failed!: (error: Error) => void;
@@ -78,6 +111,7 @@ export class ThreadPool extends BasePool<ThreadWorker> {
     const worker: ThreadWorker = {
       index,
       thread,
+      slot: new TaskSlot(buffer),
       dead: false,
       stopping: false,
       done: new Promise<void>((resolve) => {
@@ -127,6 +161,7 @@ export class ThreadPool extends BasePool<ThreadWorker> {
   }
 
   protected diagnose(worker: ThreadWorker, now: number): WorkerFault | undefined {
+    if (worker.ignoredCancel) return { hung: true, message: worker.ignoredCancel };
     const running = worker.running;
     if (
       running?.timeout !== undefined &&

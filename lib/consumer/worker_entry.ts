@@ -9,6 +9,7 @@ import { errorMessage } from "../_util.ts";
 import { loadWorkerApp } from "./pool.ts";
 import type { WorkerConfig } from "./pool.ts";
 import type { FromWorker, ToWorker } from "./thread_pool.ts";
+import { TaskSlot } from "./task_slot.ts";
 import { runWorkerLoop } from "./worker_loop.ts";
 
 const data = workerData as WorkerConfig;
@@ -33,6 +34,7 @@ try {
     ...data.options,
     stop: stop.signal,
     abort: abort.signal,
+    slot: data.slot ? new TaskSlot(data.slot) : undefined,
     // Only a task with a timeout can be found hung by the health check: the
     // others need no message (two per task cost ~40% of the throughput of a
     // no-op task on Deno, scripts/bench.ts W2).

@@ -6,10 +6,12 @@
  *
  * @module
  */
-import { describeError, sleep } from "../_util.ts";
+import { describeError, sleep, within } from "../_util.ts";
 import type { Huey } from "../huey.ts";
+import { CancelScope } from "../cancel.ts";
 import { recorderOf } from "../metrics_recorder.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
+import type { TaskSlot } from "./task_slot.ts";
 
 /** What a worker reports while it runs (for health checks). */
 export interface WorkerActivity {
@@ -17,6 +19,8 @@ export interface WorkerActivity {
   onTaskStart?(task: { id: string; name: string; timeout?: number; started: number }): void;
   /** The task ended. */
   onTaskEnd?(): void;
+  /** Where a worker thread shows the main thread which task it runs (see task_slot.ts). */
+  slot?: TaskSlot;
   /** The id of the consumer this worker belongs to, named in task status records. */
   consumerId?: string;
 }
@@ -54,6 +58,18 @@ export function reportStorageError(huey: Huey, what: string, error: unknown): vo
   });
 }
 
+/** A lease being renewed (see {@link LeaseRenewal.add}). */
+export interface Renewed {
+  /** The storage that leased the message. */
+  readonly storage: Storage;
+  /** The lease's receipt. */
+  readonly receipt: string;
+  /** The running task's id, once it started. */
+  id?: string;
+  /** Stop renewing it. */
+  readonly done: () => void;
+}
+
 /**
  * Keeps the leases of running messages alive with one timer for a whole
  * worker loop (every `leaseTimeout / 3` seconds) instead of one per message:
@@ -62,26 +78,35 @@ export function reportStorageError(huey: Huey, what: string, error: unknown): vo
  */
 export class LeaseRenewal {
   readonly #huey: Huey;
-  readonly #running = new Set<{ storage: Storage; receipt: string }>();
+  readonly #running = new Set<Renewed>();
   #timer?: ReturnType<typeof setInterval>;
 
   constructor(huey: Huey) {
     this.#huey = huey;
   }
 
-  /** Renew `receipt`'s lease until the returned function is called. */
-  add(storage: Storage, receipt: string): () => void {
+  /**
+   * Renew `receipt`'s lease until the returned function is called; once
+   * the entry's `id` is set (its task started), each renewal also asks
+   * whether that task was cancelled (one read per running task and renewal:
+   * how a cancel reaches a consumer on storages without pub/sub).
+   */
+  add(storage: Storage, receipt: string): Renewed {
     const huey = this.#huey;
     this.#timer ??= setInterval(() => {
-      for (const { storage, receipt } of this.#running) {
+      for (const { storage, receipt, id } of this.#running) {
         storage.extendLease(receipt, huey.now(), huey.leaseTimeout).catch((error) => {
           huey.logger.warn(`Cannot extend lease: ${describeError(error)}`);
         });
+        if (id === undefined) continue;
+        huey.executor.cancellations.check(id).catch((error) => {
+          huey.logger.warn(`Cannot read whether ${id} was cancelled: ${describeError(error)}`);
+        });
       }
     }, Math.max(huey.leaseTimeout / 3, 0.05) * 1000);
-    const entry = { storage, receipt };
+    const entry: Renewed = { storage, receipt, done: () => this.#running.delete(entry) };
     this.#running.add(entry);
-    return () => this.#running.delete(entry);
+    return entry;
   }
 
   /** Stop the timer (the worker loop has ended). */
@@ -104,16 +129,27 @@ export async function processDelivery(
   abort: AbortSignal,
   activity: WorkerActivity = {},
   renewal?: LeaseRenewal,
+  scope: CancelScope = new CancelScope(abort),
 ): Promise<void> {
   const storage = huey.storage;
   const own = renewal ? undefined : new LeaseRenewal(huey);
-  const done = (renewal ?? own!).add(storage, delivery.receipt);
+  const renewed = (renewal ?? own!).add(storage, delivery.receipt);
+  const cancels = huey.executor.cancellations;
+  let running: (() => void) | undefined;
   try {
+    // The scope's signal is the hard stop's, or a cancel of this task's.
     const outcome = await huey.executor.executeDelivery(delivery, {
-      signal: abort,
-      onStart: activity.onTaskStart,
+      signal: scope.signal,
+      onStart: (task) => {
+        renewed.id = task.id;
+        running = cancels.running(task.id, scope);
+        activity.slot?.write(task.id, delivery.receipt);
+        activity.onTaskStart?.(task);
+      },
       consumer: activity.consumerId,
     });
+    running?.();
+    if (scope.fired && outcome.status === "canceled") await cancels.ended(outcome.task!, true);
     // In memory only: the loop's recorder flushes to the storage every few seconds.
     recorderOf(huey).record(outcome);
     if (outcome.status === "interrupted") {
@@ -131,7 +167,10 @@ export async function processDelivery(
       error,
     );
   } finally {
-    done();
+    running?.();
+    activity.slot?.clear();
+    scope.reset();
+    renewed.done();
     own?.stop();
     activity.onTaskEnd?.();
   }
@@ -149,9 +188,14 @@ export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Pro
   const renewal = new LeaseRenewal(huey);
   const metrics = recorderOf(huey);
   metrics.acquire();
+  // Cancel requests from other processes, heard while the loop runs.
+  const deaf = huey.executor.cancellations.listen();
   try {
+    // Subscribed before the first task: pub/sub keeps nothing for late subscribers.
+    await within(huey.executor.cancellations.ready(), 5);
     return await loop(huey, options, renewal);
   } finally {
+    deaf();
     renewal.stop();
     await metrics.release();
   }
@@ -164,6 +208,7 @@ async function loop(
 ): Promise<LoopEnd> {
   let delay = options.initialDelay;
   let ran = 0;
+  const scope = new CancelScope(options.abort);
   const backOff = async () => {
     const storage = huey.storage;
     if (storage.waitForEnqueue) await storage.waitForEnqueue(delay, options.stop);
@@ -193,7 +238,7 @@ async function loop(
       continue;
     }
     delay = options.initialDelay;
-    await processDelivery(huey, delivery, options.abort, options, renewal);
+    await processDelivery(huey, delivery, options.abort, options, renewal, scope);
     if (options.maxTasks !== undefined && ++ran >= options.maxTasks) return "retired";
   }
   return "stopped";

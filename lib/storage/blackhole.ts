@@ -223,6 +223,14 @@ export class BlackHoleStorage implements Storage {
     return this.#answer("list errors", []);
   }
 
+  deleteError(_id: string): Promise<boolean> {
+    return this.#answer("delete an error", false);
+  }
+
+  requeueError(_id: string, _priority: number): Promise<boolean> {
+    return this.#answer("requeue an error", false);
+  }
+
   flushErrors(): Promise<void> {
     return this.#answer("flush errors", undefined);
   }

@@ -23,6 +23,7 @@ import { createHash } from "node:crypto";
 import { errorMessage, sleep, turnIfDue } from "../_util.ts";
 import { HueyError } from "../errors.ts";
 import { FileCounters } from "./file_counters.ts";
+import { FileErrors } from "./file_errors.ts";
 import { FileRecords } from "./file_records.ts";
 import { errorCode, FileLock } from "./file_lock.ts";
 import { checkCounterKey, checkIncrement } from "./counter.ts";
@@ -155,6 +156,7 @@ export class FileStorage implements Storage {
   #errors: string;
   #counters: string;
   #counterFiles: FileCounters;
+  #errorFiles: FileErrors;
   #records: string;
   #recordFiles: FileRecords;
   #lock: FileLock;
@@ -184,6 +186,11 @@ export class FileStorage implements Storage {
     this.#errors = join(this.directory, "errors");
     this.#counters = join(this.directory, "counters");
     this.#counterFiles = new FileCounters(this.#counters, (d, n, c) => this.#write(d, n, c));
+    this.#errorFiles = new FileErrors(this.#errors, {
+      write: (d, n, c) => this.#write(d, n, c),
+      nextName: () => ascKey(this.#nextSeq()),
+      enqueue: (data, priority) => this.#enqueue(data, priority),
+    });
     this.#records = join(this.directory, "records");
     this.#recordFiles = new FileRecords(
       this.#records,
@@ -344,7 +351,7 @@ export class FileStorage implements Storage {
     if (data !== undefined) return data;
     const from = dir === this.#queue ? "the queue" : "the schedule";
     const { data: kept, reason } = notUtf8(bytes, `${from} of ${this.#where(name)}`);
-    this.#putError(kept, reason, now);
+    this.#errorFiles.put(kept, reason, now);
     unlinkSync(file);
     return undefined;
   }
@@ -593,25 +600,22 @@ export class FileStorage implements Storage {
   readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#recordFiles.delete(key);
   readonly flushRecords: Storage["flushRecords"] = () => this.#recordFiles.flush();
 
-  // -- error store ---------------------------------------------------------
+  // -- error store (file_errors.ts) ----------------------------------------
 
-  #putError(data: string, reason: string, now: number): void {
-    const item: ErrorItem = { data, reason, time: now };
-    this.#write(this.#errors, ascKey(this.#nextSeq()), JSON.stringify(item));
-  }
-
-  putError(data: string, reason: string, now: number): Promise<void> {
-    return this.#locked("store an error", () => this.#putError(data, reason, now));
+  putError(data: string, reason: string, now: number, info?: string): Promise<void> {
+    return this.#locked("store an error", () => this.#errorFiles.put(data, reason, now, info));
   }
 
   errorItems(limit?: number): Promise<ErrorItem[]> {
-    return this.#locked("list errors", () => {
-      const names = this.#list(this.#errors).sort().slice(0, cap(limit));
-      return names.map((name) => {
-        const item = JSON.parse(readFileSync(join(this.#errors, name), "utf8")) as ErrorItem;
-        return { data: item.data, reason: item.reason, time: item.time };
-      });
-    });
+    return this.#locked("list errors", () => this.#errorFiles.items(cap(limit)));
+  }
+
+  deleteError(id: string): Promise<boolean> {
+    return this.#locked("delete an error", () => this.#errorFiles.delete(id));
+  }
+
+  requeueError(id: string, priority: number): Promise<boolean> {
+    return this.#locked("requeue an error", () => this.#errorFiles.requeue(id, priority));
   }
 
   flushErrors(): Promise<void> {

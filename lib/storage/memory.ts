@@ -110,6 +110,7 @@ export class MemoryStorage implements Storage {
   #counters = new Map<string, { value: number; expires?: number }>();
   readonly #records = new RecordMap();
   #errors: ErrorItem[] = [];
+  #errorSeq = 0;
   #dataWaiters = new Map<string, Set<() => void>>();
   #queueWaiters = new Set<() => void>();
   #closeWaiters = new Set<() => void>();
@@ -407,14 +408,32 @@ export class MemoryStorage implements Storage {
     this.#records.clear();
   }
 
-  async putError(data: string, reason: string, now: number): Promise<void> {
+  async putError(data: string, reason: string, now: number, info?: string): Promise<void> {
     this.#open();
-    this.#errors.push({ data, reason, time: now });
+    const item: ErrorItem = { id: String(++this.#errorSeq), data, reason, time: now };
+    if (info !== undefined) item.info = info;
+    this.#errors.push(item);
   }
 
   async errorItems(limit?: number): Promise<ErrorItem[]> {
     this.#open();
     return this.#errors.slice(0, limit).map((item) => ({ ...item }));
+  }
+
+  async deleteError(id: string): Promise<boolean> {
+    this.#open();
+    const at = this.#errors.findIndex((item) => item.id === id);
+    if (at >= 0) this.#errors.splice(at, 1);
+    return at >= 0;
+  }
+
+  async requeueError(id: string, priority: number): Promise<boolean> {
+    this.#open();
+    const item = this.#errors.find((kept) => kept.id === id);
+    if (!item) return false;
+    this.#push(item.data, priority);
+    this.#errors.splice(this.#errors.indexOf(item), 1);
+    return true;
   }
 
   async flushErrors(): Promise<void> {

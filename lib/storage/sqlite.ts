@@ -16,8 +16,9 @@ import { decodeUtf8, notUtf8 } from "./utf8.ts";
 import { Wakeup } from "./wakeup.ts";
 import { SqliteWaits } from "./sqlite_watch.ts";
 import { COUNTER_SQL, SqliteCounters } from "./sqlite_counters.ts";
+import { ERROR_SQL, SqliteErrors } from "./sqlite_errors.ts";
 import { RECORD_SQL, SqliteRecords } from "./sqlite_records.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage } from "./types.ts";
+import type { Delivery, DequeueOptions, Storage } from "./types.ts";
 
 /** Options of {@link SqliteStorage}. */
 export interface SqliteStorageOptions {
@@ -101,10 +102,7 @@ const SQL = {
   resultItems: `SELECT CAST(key AS BLOB) AS key, CAST(value AS BLOB) AS value
     FROM huey_kv WHERE name = ?`,
   flushResults: "DELETE FROM huey_kv WHERE name = ?",
-  putError: "INSERT INTO huey_error (name, data, reason, time) VALUES (?, ?, ?, ?)",
-  errorItems: `SELECT CAST(data AS BLOB) AS data, CAST(reason AS BLOB) AS reason, time
-    FROM huey_error WHERE name = ? ORDER BY id LIMIT ?`,
-  flushErrors: "DELETE FROM huey_error WHERE name = ?",
+  ...ERROR_SQL,
   ...COUNTER_SQL,
   ...RECORD_SQL,
 } as const;
@@ -278,6 +276,12 @@ export class SqliteStorage implements Storage {
     this,
     (action, fn) => this.#run(action, fn),
     (action, fn) => this.#transaction(action, fn),
+  );
+  readonly #errors = new SqliteErrors(
+    this,
+    (action, fn) => this.#run(action, fn),
+    (action, fn) => this.#transaction(action, fn),
+    () => this.#queued.notify(),
   );
   readonly #records = new SqliteRecords(this, (action, fn) => this.#run(action, fn));
 
@@ -484,7 +488,7 @@ export class SqliteStorage implements Storage {
   #setAside(sql: Statements, row: Row, from: "the queue" | "the schedule", now: number): void {
     const where = `${from} of SqliteStorage "${this.name}" at ${this.#where}`;
     const { data, reason } = notUtf8(row.data as Uint8Array, where);
-    sql.putError.run(this.name, data, reason, now);
+    sql.putError.run(this.name, data, reason, now, null);
     (from === "the queue" ? sql.discard : sql.discardScheduled).run(row.id as number);
   }
 
@@ -696,26 +700,12 @@ export class SqliteStorage implements Storage {
   readonly deleteRecord: Storage["deleteRecord"] = async (key) => this.#records.delete(key);
   readonly flushRecords: Storage["flushRecords"] = async () => this.#records.flush();
 
-  // -- error store ---------------------------------------------------------
-
-  async putError(data: string, reason: string, now: number): Promise<void> {
-    this.#run("store an error", (sql) => sql.putError.run(this.name, data, reason, now));
-  }
-
-  async errorItems(limit?: number): Promise<ErrorItem[]> {
-    return this.#run("list errors", (sql) => {
-      const rows = sql.errorItems.all(this.name, sqlLimit(limit)) as Row[];
-      return rows.map((row) => ({
-        data: text(row.data),
-        reason: text(row.reason),
-        time: row.time as number,
-      }));
-    });
-  }
-
-  async flushErrors(): Promise<void> {
-    this.#run("flush errors", (sql) => sql.flushErrors.run(this.name));
-  }
+  // -- error store (sqlite_errors.ts) -------------------------------------
+  readonly putError: Storage["putError"] = async (...args) => this.#errors.put(...args);
+  readonly errorItems: Storage["errorItems"] = async (limit) => this.#errors.items(sqlLimit(limit));
+  readonly deleteError: Storage["deleteError"] = async (id) => this.#errors.delete(id);
+  readonly requeueError: Storage["requeueError"] = async (...args) => this.#errors.requeue(...args);
+  readonly flushErrors: Storage["flushErrors"] = async () => this.#errors.flush();
 
   // -- lifecycle -----------------------------------------------------------
 

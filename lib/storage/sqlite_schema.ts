@@ -27,7 +27,7 @@ import { ConfigurationError, HueyError } from "../errors.ts";
 import { schemaProblem as checkVersion } from "./schema_version.ts";
 
 /** The version of the tables this library reads and writes. */
-export const SQLITE_SCHEMA_VERSION = 3;
+export const SQLITE_SCHEMA_VERSION = 4;
 
 /*
  * huey_queue holds waiting and leased messages. A waiting row has a NULL
@@ -110,6 +110,18 @@ CREATE TABLE IF NOT EXISTS huey_record (
 CREATE INDEX IF NOT EXISTS huey_record_expires ON huey_record (name, expires);
 `;
 
+/**
+ * Version 4 makes the error store the dead-letter store: `info` holds what
+ * the Huey keeps beside the reason (task id and name, attempts, last error).
+ * Added only when missing, so the step is idempotent like the others.
+ */
+function toVersion4(db: DatabaseSync): void {
+  const columns = db.prepare("PRAGMA table_info(huey_error)").all() as { name: string }[];
+  if (!columns.some((column) => column.name === "info")) {
+    db.exec("ALTER TABLE huey_error ADD COLUMN info TEXT");
+  }
+}
+
 /** Version 0 or nothing to version 1: the tables, and a column files of version 0 may lack. */
 function toVersion1(db: DatabaseSync): void {
   db.exec(VERSION_1);
@@ -177,7 +189,7 @@ export function schemaProblem(
  * import { initializeSchema, readSchemaVersion } from "./sqlite_schema.ts";
  * const db = new DatabaseSync(":memory:");
  * initializeSchema(db, ":memory:");
- * console.log(readSchemaVersion(db)); // 3
+ * console.log(readSchemaVersion(db)); // 4
  * ```
  */
 export function initializeSchema(db: DatabaseSync, where: string, check?: () => void): void {
@@ -192,6 +204,7 @@ export function initializeSchema(db: DatabaseSync, where: string, check?: () => 
       if ((version ?? 0) < 1) toVersion1(db);
       db.exec(VERSION_2);
       db.exec(VERSION_3);
+      toVersion4(db);
       db.prepare("INSERT OR REPLACE INTO huey_schema (id, version) VALUES (1, ?)").run(
         SQLITE_SCHEMA_VERSION,
       );

@@ -47,14 +47,25 @@ export interface Delivery {
   peeked?: string | null;
 }
 
-/** A message kept because it could not be run: undecodable or naming an unknown task. */
+/**
+ * A message kept in the error store (the dead-letter store) because it will
+ * not run as it is: undecodable, naming an unknown task, delivered too many
+ * times, or (kept by the Huey) a task that failed for good.
+ */
 export interface ErrorItem {
+  /**
+   * Assigned by the storage when the message is kept: unique among this
+   * storage name's kept messages, and never reused while the item is there.
+   */
+  id: string;
   /** The message as it was found. */
   data: string;
   /** Why it was set aside, e.g. the error message. */
   reason: string;
   /** When it was set aside, in ms since the epoch. */
   time: number;
+  /** What the caller gave {@link Storage.putError} beside the reason (opaque), if anything. */
+  info?: string;
 }
 
 /**
@@ -301,10 +312,24 @@ export interface Storage {
 
   // -- error store ---------------------------------------------------------
 
-  /** Keep a message that could not be run, with the reason. */
-  putError(data: string, reason: string, now: number): Promise<void>;
-  /** Kept messages, oldest first. */
+  /**
+   * Keep a message that will not run, with the reason and, optionally, an
+   * opaque `info` string stored beside it (the Huey keeps the task's id,
+   * attempts and last error there). The storage gives it an id.
+   */
+  putError(data: string, reason: string, now: number, info?: string): Promise<void>;
+  /** Kept messages, oldest first, each with its id; empty when none. */
   errorItems(limit?: number): Promise<ErrorItem[]>;
+  /** Remove the kept message `id`; false when there is none (nothing removed). */
+  deleteError(id: string): Promise<boolean>;
+  /**
+   * Put the kept message `id` back in the queue at `priority`, as a new
+   * message (its first delivery), and remove it from the error store, as
+   * one atomic operation: concurrent calls for one id enqueue it once, and
+   * the item is never gone without its message queued. False when there is
+   * no such item (nothing enqueued).
+   */
+  requeueError(id: string, priority: number): Promise<boolean>;
   /** Remove every kept message. */
   flushErrors(): Promise<void>;
 
@@ -349,6 +374,23 @@ export interface Storage {
    * aborts. Resolves once the subscription is active.
    */
   subscribeEvents?(onEvent: (event: string) => void, signal: AbortSignal): Promise<void>;
+
+  // -- cancel channel (optional) -------------------------------------------
+
+  /**
+   * Tell every process listening on this storage that the task `id` was
+   * cancelled (`huey.cancel()`), so the one running it aborts it at once.
+   * At most once, like events: the consumers also read the cancel mark at
+   * every lease renewal. Drivers without pub/sub leave it out.
+   */
+  publishCancel?(id: string): Promise<void>;
+  /**
+   * Call `onCancel` with the id of every task cancelled through
+   * {@link publishCancel} until `signal` aborts. Resolves once listening.
+   * A channel apart from the events, so that a consumer hearing cancels
+   * does not also receive every event of every task.
+   */
+  subscribeCancels?(onCancel: (id: string) => void, signal: AbortSignal): Promise<void>;
 
   // -- lifecycle -----------------------------------------------------------
 

@@ -122,6 +122,8 @@ export class PostgresNames {
   readonly dataChannel: string;
   /** Carries this Huey name's consumer events. */
   readonly eventsChannel: string;
+  /** The channel of cancelled task ids (`huey.cancel()`). */
+  readonly cancelChannel: string;
   /** The tables as a person would write them, for messages (`public.huey_queue`). */
   readonly where: string;
 
@@ -173,6 +175,7 @@ export class PostgresNames {
     this.queueChannel = channelName(prefix, "q", name);
     this.dataChannel = channelName(prefix, "d", name);
     this.eventsChannel = channelName(prefix, "e", name);
+    this.cancelChannel = channelName(prefix, "c", name);
     this.where = `${schema === undefined ? "" : `${schema}.`}${prefix}*`;
   }
 }

@@ -28,7 +28,7 @@ import { quoteIdentifier } from "./names.ts";
 import type { PostgresNames } from "./names.ts";
 
 /** The version of the tables this library reads and writes. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /**
  * Version 1, created from nothing. The queue's `id` orders messages within
@@ -115,6 +115,14 @@ function addRecords(n: PostgresNames): string[] {
 }
 
 /**
+ * Version 4 makes the error store the dead-letter store: `info` holds what
+ * the Huey keeps beside the reason (task id and name, attempts, last error).
+ */
+function addErrorInfo(n: PostgresNames): string[] {
+  return [`ALTER TABLE ${n.errors} ADD COLUMN IF NOT EXISTS info text`];
+}
+
+/**
  * `MIGRATIONS[v - 1]` takes the tables from version `v` to `v + 1`; its
  * length is always `SCHEMA_VERSION - 1`. A database made from nothing runs
  * version 1's statements, then every step.
@@ -122,6 +130,7 @@ function addRecords(n: PostgresNames): string[] {
 export const MIGRATIONS: readonly ((names: PostgresNames) => string[])[] = [
   addCounters,
   addRecords,
+  addErrorInfo,
 ];
 
 /** A connection that runs statements, alone or in a transaction. */

@@ -234,10 +234,24 @@ export function statements(n: PostgresNames) {
     /** No rows. */
     flushResults: `DELETE FROM ${kv} WHERE name = $1`,
 
-    /** `$2` data, `$3` reason, `$4` time. No rows. */
-    putError: `INSERT INTO ${e} (name, data, reason, time) VALUES ($1, $2, $3, $4::float8)`,
-    /** `$2` limit (NULL: all). Rows `data`, `reason`, `time`, oldest first. */
-    errorItems: `SELECT data, reason, time FROM ${e} WHERE name = $1 ORDER BY id LIMIT $2::bigint`,
+    /** `$2` data, `$3` reason, `$4` time, `$5` info (or NULL). No rows. */
+    putError: `INSERT INTO ${e} (name, data, reason, time, info)
+      VALUES ($1, $2, $3, $4::float8, $5)`,
+    /** `$2` limit (NULL: all). Rows `id`, `data`, `reason`, `time`, `info`, oldest first. */
+    errorItems: `SELECT id::text AS id, data, reason, time, info FROM ${e}
+      WHERE name = $1 ORDER BY id LIMIT $2::bigint`,
+    /** `$2` the id (text of digits). Rows: the deleted one. */
+    deleteError: `DELETE FROM ${e} WHERE name = $1 AND id = $2::bigint RETURNING id`,
+    /**
+     * `$2` the id, `$3` priority, `$4` the queue's channel: the kept row is
+     * deleted and its message inserted as a new one, in one statement (both
+     * or neither). Rows: one per message requeued.
+     */
+    requeueError:
+      `WITH gone AS (DELETE FROM ${e} WHERE name = $1 AND id = $2::bigint RETURNING data),
+      added AS (INSERT INTO ${q} (name, priority, data) SELECT $1, $3::float8, data FROM gone
+        RETURNING id)
+      SELECT pg_notify($4::text, '') FROM added`,
     /** No rows. */
     flushErrors: `DELETE FROM ${e} WHERE name = $1`,
 

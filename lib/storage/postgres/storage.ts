@@ -10,10 +10,13 @@
  */
 import { errorMessage } from "../../_util.ts";
 import { HueyError } from "../../errors.ts";
-import type { Delivery, DequeueOptions, ErrorItem, Storage, TransactionWrites } from "../types.ts";
+import type { Delivery, DequeueOptions, Storage, TransactionWrites } from "../types.ts";
 import { PostgresConnection, transactionRunner } from "./client.ts";
 import { PgCounters } from "./counters.ts";
+import type { PgQuery } from "./counters.ts";
+import { PgCancels } from "./cancels.ts";
 import { PgDeliveries } from "./deliveries.ts";
+import { PgErrors } from "./errors.ts";
 import { PgRecords } from "./records.ts";
 import type { PgRunner, PostgresClientLike, PostgresConnectionOptions, Row } from "./client.ts";
 import { PgEventFeed } from "./events.ts";
@@ -127,6 +130,8 @@ export class PostgresStorage implements Storage {
   readonly #waits: PgWaits;
   readonly #events: PgEventFeed;
   readonly #counters: PgCounters;
+  readonly #errors: PgErrors;
+  readonly #cancels: PgCancels;
   readonly #deliveries: PgDeliveries;
   readonly #records: PgRecords;
 
@@ -154,21 +159,33 @@ export class PostgresStorage implements Storage {
       closing: this.#closing.signal,
       run: (action, fn) => this.#run(action, fn),
     });
+    const query: PgQuery = (...args) => this.#query(...args);
     this.#deliveries = new PgDeliveries({
       name,
       names,
       sql: this.#sql,
-      query: (...query) => this.#query(...query),
+      query,
       wakeData: (key) => this.#waits.wakeData(key),
     });
-    this.#counters = new PgCounters((...query) => this.#query(...query), this.#sql, name);
-    this.#records = new PgRecords((...query) => this.#query(...query), this.#sql, name);
+    this.#counters = new PgCounters(query, this.#sql, name);
+    const woken = () => this.#waits.queued.notify();
+    this.#errors = new PgErrors(query, this.#sql, name, names.queueChannel, woken);
+    this.#records = new PgRecords(query, this.#sql, name);
     this.#events = new PgEventFeed({
       notify: async (payloads) => {
         await this.#query("publish events", this.#sql.publish, [names.eventsChannel, payloads]);
       },
       listen: (handler) =>
         this.#run("subscribe to events", () => this.#listener.listen(names.eventsChannel, handler)),
+    });
+    this.#cancels = new PgCancels({
+      notify: (id) =>
+        this.#query("publish a cancel", this.#sql.publish, [names.cancelChannel, [id]]),
+      listen: (handler) =>
+        this.#run(
+          "subscribe to cancels",
+          () => this.#listener.listen(names.cancelChannel, handler),
+        ),
     });
   }
 
@@ -492,32 +509,12 @@ export class PostgresStorage implements Storage {
   readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
   readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
-  // -- error store ---------------------------------------------------------------------
-
-  async putError(data: string, reason: string, now: number): Promise<void> {
-    await this.#query("store an error", this.#sql.putError, [
-      this.name,
-      toColumn(data),
-      toColumn(reason),
-      now,
-    ]);
-  }
-
-  async errorItems(limit?: number): Promise<ErrorItem[]> {
-    const rows = await this.#query("list errors", this.#sql.errorItems, [
-      this.name,
-      sqlLimit(limit),
-    ]);
-    return rows.map((row) => ({
-      data: fromColumn(row.data),
-      reason: fromColumn(row.reason),
-      time: row.time as number,
-    }));
-  }
-
-  async flushErrors(): Promise<void> {
-    await this.#query("flush errors", this.#sql.flushErrors, [this.name]);
-  }
+  // -- error store (errors.ts) --------------------------------------------------------
+  readonly putError: Storage["putError"] = (...args) => this.#errors.put(...args);
+  readonly errorItems: Storage["errorItems"] = (limit) => this.#errors.items(sqlLimit(limit));
+  readonly deleteError: Storage["deleteError"] = (id) => this.#errors.delete(id);
+  readonly requeueError: Storage["requeueError"] = (...args) => this.#errors.requeue(...args);
+  readonly flushErrors: Storage["flushErrors"] = () => this.#errors.flush();
 
   // -- events --------------------------------------------------------------------------
 
@@ -540,6 +537,10 @@ export class PostgresStorage implements Storage {
     this.#assertOpen("subscribe to events");
     await this.#events.subscribe(onEvent, signal);
   }
+  // The cancel channel (cancels.ts): a NOTIFY channel of its own.
+  readonly publishCancel = (id: string): Promise<void> => this.#cancels.publish(id);
+  readonly subscribeCancels = (on: (id: string) => void, signal: AbortSignal): Promise<void> =>
+    this.#cancels.subscribe(on, signal);
 
   // -- lifecycle -----------------------------------------------------------------------
 

@@ -76,6 +76,8 @@ export class RedisKeys {
   readonly counterExpiries: string;
   /** The channel of consumer events. */
   readonly events: string;
+  /** The channel of cancelled task ids (`huey.cancel()`). */
+  readonly cancels: string;
   /** What every per-result key starts with (of the layouts with one key per result). */
   readonly resultPrefix: string;
 
@@ -97,6 +99,7 @@ export class RedisKeys {
     this.recordExpiries = prefix + "record_expiries";
     this.recordKeys = prefix + "record_keys";
     this.events = prefix + "events";
+    this.cancels = prefix + "cancels";
     this.resultPrefix = prefix + "r.";
   }
 

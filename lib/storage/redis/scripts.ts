@@ -599,6 +599,37 @@ export const DELETE_COUNTER: RedisScript = defineScript(`
 redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HDEL', KEYS[1], ARGV[1])`);
 
+/**
+ * Put a kept message (an item of the error list) back in the queue and
+ * remove it from the list, in one step: only when the item is still there
+ * (two requeues of one item enqueue it once), and never the one without the
+ * other. The message goes in as a new one, as an enqueue puts it: pushed on
+ * the left of the list queue, or into the priority queue after its score's
+ * others, filling the wake list.
+ *
+ * - KEYS: errors (list), queue, seq, wake.
+ * - ARGV: the item exactly as stored, "list" or "priority", score, message.
+ * - Reply: 1 when it was requeued, 0 when the item was not there.
+ *
+ * @example Requeue an item of the list queue
+ * ```ts
+ * import type { RedisConnection } from "./connection.ts";
+ * import { REQUEUE_ERROR } from "./scripts.ts";
+ * const keys = ["errors", "queue", "seq", "wake"].map((k) => `huey.{app}.${k}`);
+ * const requeue = (redis: RedisConnection, item: string, data: string) =>
+ *   redis.run(REQUEUE_ERROR, keys, [item, "list", "0", data]);
+ * ```
+ */
+export const REQUEUE_ERROR: RedisScript = defineScript(`
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+if ARGV[2] == 'list' then
+  redis.call('LPUSH', KEYS[2], ARGV[4])
+else
+  local last = redis.call('INCRBY', KEYS[3], 1)
+  redis.call('ZADD', KEYS[2], ARGV[3], string.format('%0${SEQ_WIDTH}d', last) .. ARGV[4])
+  if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('RPUSH', KEYS[4], '1') end
+end
+return 1`);
 // -- records (task status, progress, consumer heartbeats) ----------------------
 
 /**

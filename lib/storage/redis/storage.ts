@@ -28,12 +28,12 @@ import type {
   CounterOptions,
   Delivery,
   DequeueOptions,
-  ErrorItem,
   PutDataOptions,
   Storage,
 } from "../types.ts";
 import { replyStrings } from "./connection.ts";
 import type { RedisClientLike, RedisClusterOptions, RedisReply } from "./connection.ts";
+import { RedisErrors } from "./errors.ts";
 import { RedisKeys } from "./keys.ts";
 import {
   ExpiringResults,
@@ -200,6 +200,7 @@ export class RedisStorage implements Storage {
 
   readonly #keys: RedisKeys;
   readonly #queue: QueueLayout;
+  readonly #errors: RedisErrors;
   readonly #results: ResultLayout;
   readonly #link: RedisLink;
   /**
@@ -263,6 +264,7 @@ export class RedisStorage implements Storage {
       this.#label,
       options.client,
     );
+    this.#errors = new RedisErrors(this.#link, this.#keys, this.priority);
     this.#records = new RedisRecords(this.#link, this.#keys, this.#label);
   }
 
@@ -566,27 +568,12 @@ export class RedisStorage implements Storage {
   readonly deleteRecord: Storage["deleteRecord"] = (key) => this.#records.delete(key);
   readonly flushRecords: Storage["flushRecords"] = () => this.#records.flush();
 
-  // -- error store -----------------------------------------------------------------
-
-  async putError(data: string, reason: string, now: number): Promise<void> {
-    const item = JSON.stringify({ data, reason, time: now });
-    await this.#link.send(["RPUSH", this.#keys.errors, item]);
-  }
-
-  async errorItems(limit?: number): Promise<ErrorItem[]> {
-    this.#link.assertOpen();
-    if (limit !== undefined && limit <= 0) return [];
-    const stop = limit === undefined ? "-1" : String(limit - 1);
-    const reply = await this.#link.send(["LRANGE", this.#keys.errors, "0", stop]);
-    return replyStrings(reply).map((text) => {
-      const item = JSON.parse(text) as ErrorItem;
-      return { data: item.data, reason: item.reason, time: item.time };
-    });
-  }
-
-  async flushErrors(): Promise<void> {
-    await this.#link.send(["DEL", this.#keys.errors]);
-  }
+  // -- error store (errors.ts) -------------------------------------------------------
+  readonly putError: Storage["putError"] = (...args) => this.#errors.put(...args);
+  readonly errorItems: Storage["errorItems"] = (limit) => this.#errors.items(limit);
+  readonly deleteError: Storage["deleteError"] = (id) => this.#errors.delete(id);
+  readonly requeueError: Storage["requeueError"] = (...args) => this.#errors.requeue(...args);
+  readonly flushErrors: Storage["flushErrors"] = () => this.#errors.flush();
 
   // -- events --------------------------------------------------------------------------
 
@@ -630,16 +617,36 @@ export class RedisStorage implements Storage {
   }
 
   /** Receive every event published on `huey.{name}.events` until `signal` aborts or close(). */
-  async subscribeEvents(onEvent: (event: string) => void, signal: AbortSignal): Promise<void> {
-    this.#link.assertOpen();
-    if (signal.aborted) return;
-    const subscriber = await this.#link.subscriptions();
-    const unsubscribe = await subscriber.subscribe(this.#keys.events, (message) => {
-      if (signal.aborted) return;
+  subscribeEvents(onEvent: (event: string) => void, signal: AbortSignal): Promise<void> {
+    return this.#subscribe(this.#keys.events, (message) => {
       if (!message.startsWith(EVENT_SEPARATOR)) return onEvent(message);
       for (const event of message.slice(1).split(EVENT_SEPARATOR)) {
         if (!signal.aborted) onEvent(event);
       }
+    }, signal);
+  }
+
+  /** `PUBLISH` the id on `huey.{name}.cancels`. */
+  async publishCancel(id: string): Promise<void> {
+    await this.#link.send(["PUBLISH", this.#keys.cancels, id]);
+  }
+
+  /** Receive every id published on `huey.{name}.cancels` until `signal` aborts or close(). */
+  subscribeCancels(onCancel: (id: string) => void, signal: AbortSignal): Promise<void> {
+    return this.#subscribe(this.#keys.cancels, onCancel, signal);
+  }
+
+  /** Call `onMessage` for every message on `channel` until `signal` aborts or close(). */
+  async #subscribe(
+    channel: string,
+    onMessage: (message: string) => void,
+    signal: AbortSignal,
+  ): Promise<void> {
+    this.#link.assertOpen();
+    if (signal.aborted) return;
+    const subscriber = await this.#link.subscriptions();
+    const unsubscribe = await subscriber.subscribe(channel, (message) => {
+      if (!signal.aborted) onMessage(message);
     });
     const scope = this.#link.untilClosed(signal);
     const end = () => {
