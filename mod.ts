@@ -218,7 +218,7 @@ export type { MetricOutcome, MetricSeries } from "./lib/metrics_recorder.ts";
 export type { DashboardHandler, DashboardOptions } from "./lib/dashboard/handler.ts";
 export type {
   DashboardHost,
-  ErrorRow,
+  DeadLetterRow,
   Overview,
   RunningRow,
   TaskRow,

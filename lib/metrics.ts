@@ -49,8 +49,8 @@ export interface QueueGauges {
   running: number;
   /** Keys in the result store. */
   results: number;
-  /** Messages kept in the error store. */
-  errors: number;
+  /** Dead letters: messages set aside for good (failed, undecodable, unknown task, delivered too often). */
+  deadLetters: number;
 }
 
 /** What {@link readMetrics} (`huey.metrics()`) returns. */
@@ -145,12 +145,12 @@ async function readHistogram(
 }
 
 async function readGauges(storage: Storage): Promise<QueueGauges> {
-  const [queued, scheduled, running, results, errors] = await Promise.all([
+  const [queued, scheduled, running, results, deadLetters] = await Promise.all([
     storage.queueSize(),
     storage.scheduleSize(),
     storage.leasedSize(),
     storage.resultStoreSize(),
     storage.errorItems().then((items) => items.length),
   ]);
-  return { queued, scheduled, running, results, errors };
+  return { queued, scheduled, running, results, deadLetters };
 }

@@ -64,7 +64,7 @@ export function metricsText(snapshot: MetricsSnapshot): string {
     ["huey_scheduled_tasks", snapshot.queue.scheduled, "Tasks in the schedule."],
     ["huey_running_tasks", snapshot.queue.running, "Messages leased to a consumer."],
     ["huey_results", snapshot.queue.results, "Keys in the result store."],
-    ["huey_error_messages", snapshot.queue.errors, "Messages kept in the error store."],
+    ["huey_dead_letters", snapshot.queue.deadLetters, "Messages in the dead-letter store."],
   ];
   for (const [name, value, help] of gauges) {
     header(lines, name, "gauge", help);

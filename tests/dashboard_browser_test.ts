@@ -142,6 +142,39 @@ function browserTests(storage: string, config: () => Partial<AppConfig>) {
         await until(async () => !(await huey.isRevoked(add)), 10_000);
         await row("tasks", "add").locator('button[data-action="revoke"]').waitFor();
       });
+
+      /** Click the `action` button of the row of `section` holding `text`; wait for the answer. */
+      async function click(section: string, text: string, action: string): Promise<void> {
+        const before = await page.locator("body").getAttribute("data-loaded");
+        await row(section, text).locator(`button[data-action="${action}"]`).click();
+        // The page refreshes once the action has answered.
+        await page.waitForFunction((at) => document.body.dataset.loaded !== at, before);
+        assert.equal(await page.locator("#status").textContent(), `${action} done`);
+      }
+
+      it("requeues a dead letter by clicking: it runs again, and the store is empty", async () => {
+        const { huey, stall } = app.app;
+        // Its first run fails for good (retries 0); a later run of the same task returns "rerun".
+        const failed = await stall(10, true);
+        const dead = async () => (await huey.deadLetters()).some((d) => d.taskId === failed.id);
+        await until(dead, 10_000, running.output);
+        await load();
+        await click("dead", failed.id, "requeue");
+        assert.equal(await dead(), false);
+        assert.equal(await failed.get({ blocking: true, timeout: 10 }), "rerun");
+      });
+
+      it("cancels a scheduled task by clicking: when it is due, it does not run", async () => {
+        const { huey, record } = app.app;
+        // Due in 5 s: time to load the page and click, then the consumer takes it and skips it.
+        const later = await record.schedule(["later"], { delay: 5 });
+        await load();
+        await click("scheduled", later.id, "cancel");
+        const skipped = new RegExp(`${later.id}.*not run`);
+        await until(() => skipped.test(running.output()), 20_000, running.output);
+        assert.equal((await huey.scheduled()).some((t) => t.id === later.id), false);
+        assert.equal(app.lines().includes("record later"), false, "and did not run it");
+      });
     },
   );
 }

@@ -87,7 +87,10 @@ describe("dashboard handler", () => {
     assert.equal(overview.periodic[0].name, "report");
     assert.match(overview.periodic[0].schedule, /^crontab\(minute=\*\/5/);
     assert.equal(overview.periodic[0].nextRun! % 300_000, 0);
-    assert.deepEqual(overview.errors.map((e) => e.reason), ["SerializationError: not a message"]);
+    assert.deepEqual(
+      overview.deadLetters.map((d) => [d.reason, d.args]),
+      [["SerializationError: not a message", "garbage"]],
+    );
     assert.equal(overview.metrics.queue.queued, 2);
     assert.equal(overview.metrics.queue.scheduled, 1);
     const page = await (await dashboard(new Request(`${ORIGIN}/`))).text();
@@ -127,6 +130,48 @@ describe("dashboard handler", () => {
     assert.equal(overview.tasks.find((t) => t.name === "add")!.revoked, true);
     assert.equal((await dashboard(post("/api/restore", { task: "add" }))).status, 200);
     assert.equal(await huey.isRevoked(add), false);
+  });
+
+  it("requeues a dead letter by POST: it goes back to the queue and leaves the store", async () => {
+    const { huey, add } = app();
+    const dashboard = huey.dashboard();
+    await huey.storage.putError(huey.encodeTask(add.s(1, 2)), "Error: boom", huey.now());
+    const [letter] = await huey.deadLetters();
+    const overview =
+      (await (await dashboard(new Request(`${ORIGIN}/api/overview`))).json()) as Overview;
+    assert.deepEqual(overview.deadLetters.map((d) => [d.id, d.taskName, d.args]), [[
+      letter.id,
+      "add",
+      "[1,2]",
+    ]]);
+    const missing = await dashboard(post("/api/requeue", { id: "nosuch" }));
+    assert.equal(missing.status, 404);
+    assert.match((await missing.json()).error, /No dead letter "nosuch"/);
+    const requeued = await dashboard(post("/api/requeue", { id: letter.id }));
+    assert.deepEqual(await requeued.json(), { ok: true, requeued: 1 });
+    assert.equal(await huey.storage.queueSize(), 1);
+    assert.deepEqual(await huey.deadLetters(), []);
+    assert.equal((await huey.executeNext())?.value, 3);
+    assert.deepEqual(await (await dashboard(post("/api/requeue", { id: "all" }))).json(), {
+      ok: true,
+      requeued: 0,
+    });
+  });
+
+  it("cancels a waiting task by POST: it never runs; an unknown id is 404, a bad one 400", async () => {
+    const { huey, add } = app();
+    const dashboard = huey.dashboard();
+    const result = await add(1, 2);
+    const cancelled = await dashboard(post("/api/cancel", { id: result.id }));
+    assert.deepEqual(await cancelled.json(), { ok: true, cancelled: true });
+    const outcome = await huey.executeNext();
+    assert.notEqual(outcome?.status, "complete");
+    assert.equal(outcome?.value, undefined);
+    const unknown = await dashboard(post("/api/cancel", { id: "nosuch" }));
+    assert.equal(unknown.status, 404);
+    assert.match((await unknown.json()).error, /No task "nosuch" to cancel/);
+    const bad = await dashboard(post("/api/cancel", { id: "%lock:x" }));
+    assert.equal(bad.status, 400);
   });
 
   it("refuses an action without the header, from another origin, or not in JSON (CSRF), changing nothing", async () => {

@@ -216,10 +216,7 @@ async function act(host: DashboardHost, request: Request, url: URL, path: string
     }
     case "/api/requeue": {
       const id = await body(request, "id");
-      if (!host.requeue) {
-        throw new HttpError(501, "This Huey has no dead-letter store to requeue from");
-      }
-      const requeued = await asked(() => host.requeue!(id));
+      const requeued = await asked(() => host.requeue(id));
       if (!requeued && id !== "all") {
         throw new HttpError(404, `No dead letter ${JSON.stringify(id)}`);
       }
@@ -227,9 +224,10 @@ async function act(host: DashboardHost, request: Request, url: URL, path: string
     }
     case "/api/cancel": {
       const id = await body(request, "id");
-      if (!host.cancel) throw new HttpError(501, "This Huey cannot cancel tasks");
-      const cancelled = await asked(() => host.cancel!(id));
-      if (!cancelled) throw new HttpError(404, `No task ${JSON.stringify(id)} to cancel`);
+      const cancelled = await asked(() => host.cancel(id));
+      if (!cancelled) {
+        throw new HttpError(404, `No task ${JSON.stringify(id)} to cancel (finished, or unknown)`);
+      }
       return json(200, { ok: true, cancelled });
     }
     default:

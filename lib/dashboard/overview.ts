@@ -9,12 +9,13 @@
 import { truncate } from "../_util.ts";
 import { readMetrics } from "../metrics.ts";
 import type { MetricsHost, MetricsSnapshot } from "../metrics.ts";
+import type { DeadLetter } from "../dead_letters.ts";
 import type { ConsumerInfo } from "../heartbeat.ts";
 import type { TaskStatus } from "../status.ts";
 import type { Task } from "../task.ts";
 import type { AnyTaskWrapper, PeriodicTaskWrapper } from "../wrapper.ts";
 
-/** What the dashboard reads and acts through: a Huey (the methods from other rooms are optional). */
+/** What the dashboard reads and acts through: a Huey. */
 export interface DashboardHost extends MetricsHost {
   /** The app name. */
   readonly name: string;
@@ -37,11 +38,11 @@ export interface DashboardHost extends MetricsHost {
   /** The consumers registered on this storage, with their heartbeats. */
   consumers(): Promise<ConsumerInfo[]>;
   /** Dead letters, when this Huey has them. */
-  deadLetters?(options?: { limit?: number }): Promise<unknown[]>;
-  /** Put a dead letter (or `"all"`) back in the queue, when this Huey can. */
-  requeue?(id: string): Promise<number>;
-  /** Cancel a task, running or not, when this Huey can. */
-  cancel?(id: string): Promise<boolean>;
+  deadLetters(options?: { limit?: number }): Promise<DeadLetter[]>;
+  /** Put a dead letter (or `"all"`) back in the queue; how many went back. */
+  requeue(id: string): Promise<number>;
+  /** Cancel a task, waiting, scheduled or running; false when there was nothing to cancel. */
+  cancel(id: string): Promise<boolean>;
 }
 
 /** A task as the page lists it. */
@@ -70,17 +71,9 @@ export interface RunningRow extends TaskRow {
   progress?: number;
 }
 
-/** A message of the error store as the page lists it. */
-export interface ErrorRow {
-  /** Why it was set aside. */
-  reason: string;
-  /** When, ms since the epoch. */
-  time: number;
-  /** The task's name, id and arguments (cut at 200), when the message decodes. */
-  taskName?: string;
-  /** The task's id. */
-  taskId?: string;
-  /** Its arguments as JSON; the raw message (cut at 200) when it does not decode. */
+/** A dead letter as the page lists it: the letter without its message, and the message's arguments. */
+export interface DeadLetterRow extends Omit<DeadLetter, "data"> {
+  /** The task's arguments as JSON; the raw message (cut at 200) when it does not decode. */
   args: string;
 }
 
@@ -100,17 +93,13 @@ export interface Overview {
   scheduled: TaskRow[];
   /** Periodic tasks, their schedule and next run (ms; unset when the schedule cannot tell). */
   periodic: { name: string; schedule: string; nextRun?: number }[];
-  /** The first `limit` messages of the error store (see {@link ErrorRow}). */
-  errors: ErrorRow[];
   /** The first `limit` messages leased to a consumer: running now. */
   running: RunningRow[];
   /** The consumers' heartbeats. */
   consumers: ConsumerInfo[];
   /** Dead letters: `null` where this Huey has no such room. */
-  /** The dead letters. */
-  deadLetters: unknown[] | null;
-  /** The actions this Huey supports beyond revoke/restore. */
-  can: { cancel: boolean; requeue: boolean };
+  /** The first `limit` dead letters, oldest first. */
+  deadLetters: DeadLetterRow[];
 }
 
 /** `args` as the page shows them: JSON (BigInts as strings), cut short. */
@@ -162,12 +151,12 @@ async function readRunning(host: DashboardHost, limit: number): Promise<RunningR
   });
 }
 
-function errorRow(host: DashboardHost, data: string, reason: string, time: number): ErrorRow {
+/** The arguments of the message `data` as the page shows them, or the message itself. */
+function args(host: DashboardHost, data: string): string {
   try {
-    const task = host.decodeTask(data);
-    return { reason, time, taskName: task.name, taskId: task.id, args: preview(task.args) };
+    return preview(host.decodeTask(data).args);
   } catch {
-    return { reason, time, args: truncate(data, 200) };
+    return truncate(data, 200);
   }
 }
 
@@ -186,19 +175,18 @@ function errorRow(host: DashboardHost, data: string, reason: string, time: numbe
 export async function readOverview(host: DashboardHost, limit: number): Promise<Overview> {
   const names = host.taskNames();
   const now = new Date(host.now());
-  const optional = <T>(read?: () => Promise<T[]>) => (read ? read() : Promise.resolve(null));
-  const [metrics, revoked, pending, scheduled, errors, running, consumers, deadLetters] =
-    await Promise.all([
+  const [metrics, revoked, pending, scheduled, running, consumers, deadLetters] = await Promise.all(
+    [
       readMetrics(host),
       // By name: the dashboard has no wrappers, and revocation reads only the name.
       Promise.all(names.map((name) => host.isRevoked({ name } as AnyTaskWrapper))),
       host.pending(limit),
       host.scheduled(limit),
-      host.storage.errorItems(limit),
       readRunning(host, limit),
       host.consumers(),
-      optional(host.deadLetters && (() => host.deadLetters!({ limit }))),
-    ]);
+      host.deadLetters({ limit }),
+    ],
+  );
   return {
     name: host.name,
     storage: host.storage.constructor.name,
@@ -214,10 +202,8 @@ export async function readOverview(host: DashboardHost, limit: number): Promise<
         : "(a function)",
       nextRun: wrapper.validateDatetime.nextRun?.(now).getTime(),
     })),
-    errors: errors.map(({ data, reason, time }) => errorRow(host, data, reason, time)),
     running,
     consumers,
-    deadLetters,
-    can: { cancel: !!host.cancel, requeue: !!host.requeue },
+    deadLetters: deadLetters.map(({ data, ...letter }) => ({ ...letter, args: args(host, data) })),
   };
 }

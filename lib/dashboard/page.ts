@@ -118,9 +118,9 @@ async function act(path, payload, button) {
       body: JSON.stringify(payload),
     });
     const answer = await response.json();
-    setStatus(response.ok ? path + " done" : answer.error, !response.ok);
+    setStatus(response.ok ? path + " done" : answer.error, !response.ok, true);
   } catch (error) {
-    setStatus(String(error), true);
+    setStatus(String(error), true, true);
   }
   await refresh();
 }
@@ -130,10 +130,13 @@ function button(label, path, payload, danger) {
   b.addEventListener("click", () => act(path, payload, b));
   return b;
 }
-function setStatus(text, bad) {
+/** Until when an action's answer stays shown over the refreshes' "updated" line (ms). */
+let shownUntil = 0;
+function setStatus(text, bad, sticky) {
   const s = $("status");
   s.textContent = text;
   s.className = bad ? "error" : "muted";
+  if (sticky) shownUntil = Date.now() + 5000;
 }
 
 /** Quantile q of a cumulative histogram, as the upper bound of its bucket. */
@@ -180,7 +183,7 @@ function render(o) {
   const q = o.metrics.queue;
   const alive = o.consumers.filter((c) => c.alive).length;
   const cards = [["queued", q.queued], ["scheduled", q.scheduled], ["running", q.running], ["results", q.results],
-    ["dead letters", o.deadLetters ? o.deadLetters.length : q.errors], ["set aside", o.metrics.setAside]];
+    ["dead letters", q.deadLetters], ["set aside", o.metrics.setAside]];
   cards.push(["consumers alive", alive]);
   $("cards").replaceChildren(...cards.map(([label, value]) => {
     const card = el("div", null, { class: "card", "data-gauge": label });
@@ -213,20 +216,20 @@ function render(o) {
     ["task", (r) => code(r.name)], ["args", (r) => code(r.args)], ["id", (r) => code(r.id)],
     ["started", (r) => time(r.startedAt)], ["consumer", (r) => (r.consumer ? code(r.consumer.slice(0, 8)) : "")],
     ["progress", (r) => (r.progress === undefined ? "" : Math.round(r.progress * 100) + "%"), true],
-    ["", (r) => (o.can.cancel ? button("cancel", "cancel", { id: r.id }, true) : "")],
+    ["", (r) => button("cancel", "cancel", { id: r.id }, true)],
   ]));
-  const dead = o.deadLetters === null ? o.errors : o.deadLetters;
-  const requeueAll = o.can.requeue && o.deadLetters && o.deadLetters.length > 1 ? button("requeue all", "requeue", { id: "all" }) : null;
+  const dead = o.deadLetters;
+  const requeueAll = dead.length > 1 ? button("requeue all", "requeue", { id: "all" }) : null;
   $("dead-actions").replaceChildren(...(requeueAll ? [requeueAll] : []));
   put("dead", table(dead, [
-    ["task", (d) => code(d.taskName || "?"), "wrap"], ["args", (d) => code(d.args === undefined ? "" : d.args), "wrap"],
-    ["reason", (d) => d.reason, "reason"], ["attempts", (d) => d.attempts, true],
+    ["task", (d) => code(d.taskName || "?"), "wrap"], ["id", (d) => code(d.taskId || d.id), "wrap"], ["args", (d) => code(d.args === undefined ? "" : d.args), "wrap"],
+    ["reason", (d) => d.kind + ": " + d.reason, "reason"], ["attempts", (d) => d.attempts, true],
     ["when", (d) => time(d.time)],
-    ["", (d) => (o.can.requeue && d.id ? button("requeue", "requeue", { id: d.id }) : "")],
+    ["", (d) => button("requeue", "requeue", { id: d.id })],
   ]));
   const tasks = (rows) => table(rows, [["task", (t) => code(t.name)], ["args", (t) => code(t.args)],
     ["eta", (t) => time(t.eta)], ["id", (t) => code(t.id)],
-    ["", (t) => (o.can.cancel ? button("cancel", "cancel", { id: t.id }, true) : "")]]);
+    ["", (t) => button("cancel", "cancel", { id: t.id }, true)]]);
   put("scheduled", tasks(o.scheduled));
   put("pending", tasks(o.pending));
   put("periodic", table(o.periodic, [["task", (p) => code(p.name)], ["schedule", (p) => code(p.schedule)],
@@ -245,7 +248,7 @@ async function refresh() {
     if (!response.ok) return setStatus(body.error || response.statusText, true);
     render(body);
     document.body.dataset.loaded = String(Date.now());
-    if ($("status").className !== "error") setStatus("updated " + new Date().toLocaleTimeString());
+    if (Date.now() > shownUntil) setStatus("updated " + new Date().toLocaleTimeString());
   } catch (error) {
     setStatus("cannot load: " + error, true);
   }
