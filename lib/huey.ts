@@ -146,6 +146,11 @@ export type ContextLast<F extends AnyFunction> = Parameters<F> extends [...unkno
   ? unknown
   : { "context: true needs a task function whose last parameter is the TaskContext": never };
 
+/** What `pending()` and `scheduled()` do with a message that cannot be decoded: log it, skip it. */
+const skipper = (huey: { logger: Logger }) => (error: unknown) => {
+  huey.logger.warn(`Skipping a message that cannot be decoded: ${(error as Error).message}`);
+};
+
 /**
  * A task queue: declare tasks on it, call them to enqueue, and run a
  * consumer (or immediate mode) to execute them.
@@ -475,12 +480,12 @@ export class Huey {
 
   /** Tasks waiting in the queue, in the order they will run. */
   async pending(limit?: number): Promise<Task[]> {
-    return this.#rooms.codec.decodeEach(await this.storage.enqueuedItems(limit), this.#skip);
+    return this.#rooms.codec.decodeEach(await this.storage.enqueuedItems(limit), skipper(this));
   }
 
   /** Tasks in the schedule, earliest first. */
   async scheduled(limit?: number): Promise<Task[]> {
-    return this.#rooms.codec.decodeEach(await this.storage.scheduledItems(limit), this.#skip);
+    return this.#rooms.codec.decodeEach(await this.storage.scheduledItems(limit), skipper(this));
   }
 
   /** Dead letters (failed for good, undecodable, unknown task, past `maxDeliveries`), oldest first. */
@@ -497,10 +502,6 @@ export class Huey {
   readonly running = (limit?: number): Promise<TaskStatus[]> => this.#rooms.status.running(limit);
   /** The consumers registered on this storage, oldest first; `alive: false` past 3 missed beats. */
   readonly consumers = (): Promise<ConsumerInfo[]> => listConsumers(this);
-
-  readonly #skip = (error: unknown) => {
-    this.logger.warn(`Skipping a message that cannot be decoded: ${(error as Error).message}`);
-  };
 
   /** Every key of the result store with its decoded value. */
   allResults(): Promise<Map<string, unknown>> {

@@ -164,6 +164,16 @@ function browserTests(storage: string, config: () => Partial<AppConfig>) {
         assert.equal(await failed.get({ blocking: true, timeout: 10 }), "rerun");
       });
 
+      it("cancels a running task by clicking: its signal aborts in the consumer process", async () => {
+        const { huey, slow } = app.app;
+        const run = await slow(60_000);
+        await until(() => app.lines().includes(`start ${run.id}`), 10_000, running.output);
+        await load();
+        await click("running", run.id, "cancel");
+        await until(() => app.lines().includes(`aborted ${run.id}`), 10_000, running.output);
+        await until(async () => (await huey.status(run.id)).state === "cancelled", 10_000);
+      });
+
       it("cancels a scheduled task by clicking: when it is due, it does not run", async () => {
         const { huey, record } = app.app;
         // Due in 5 s: time to load the page and click, then the consumer takes it and skips it.
