@@ -205,6 +205,28 @@ export type {
 } from "./lib/consumer/options.ts";
 export type { AppSpec } from "./lib/consumer/app.ts";
 
+// Operating: metrics and the dashboard
+export { metricsText } from "./lib/metrics_text.ts";
+export type {
+  MetricsHost,
+  MetricsSnapshot,
+  MinuteMetrics,
+  QueueGauges,
+  TaskOutcomeMetrics,
+} from "./lib/metrics.ts";
+export type { MetricOutcome, MetricSeries } from "./lib/metrics_recorder.ts";
+export type { DashboardHandler, DashboardOptions } from "./lib/dashboard/handler.ts";
+export type {
+  DashboardHost,
+  DeadLetterRow,
+  Overview,
+  RunningRow,
+  TaskRow,
+} from "./lib/dashboard/overview.ts";
+export { nodeListener } from "./lib/dashboard/node.ts";
+export { serveDashboard } from "./lib/dashboard/serve.ts";
+export type { HttpServer, ServeDashboardOptions } from "./lib/dashboard/serve.ts";
+
 // Errors
 export {
   CancelExecution,

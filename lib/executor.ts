@@ -43,6 +43,7 @@ import { reportStale } from "./stale.ts";
 import { stateOf } from "./status.ts";
 import type { StatusBook } from "./status.ts";
 import { runUnderDeadline } from "./timeout.ts";
+import { traced } from "./tracing.ts";
 import type { Uniqueness } from "./unique.ts";
 
 /** How one execution ended. */
@@ -550,7 +551,7 @@ export class Executor {
     return runUnderDeadline((signal, deadline) => {
       const context = taskContext(task, signal, deadline, report);
       const args = withContext ? [...task.args, context] : task.args;
-      return runInTaskContext(context, () => fn(...args));
+      return runInTaskContext(context, () => traced(task, () => fn(...args)));
     }, { timeout: task.timeout, hardStop, task });
   }
 

@@ -7,6 +7,8 @@
  * @module
  */
 import type { Chord } from "./chord.ts";
+import { createDashboard } from "./dashboard/handler.ts";
+import type { DashboardHandler, DashboardOptions } from "./dashboard/handler.ts";
 import { contextDefinition } from "./context_task.ts";
 import type { ContextTaskDeclaration, ContextTaskOptions, TaskResource } from "./context_task.ts";
 import type { PeriodicSchedule } from "./crontab.ts";
@@ -26,6 +28,8 @@ import type { Logger } from "./logger.ts";
 import { checkCount, checkSeconds } from "./registry.ts";
 import type { TaskDefinition } from "./registry.ts";
 import type { RateLimitDeclaration } from "./rate_limit.ts";
+import { readMetrics } from "./metrics.ts";
+import type { MetricsSnapshot } from "./metrics.ts";
 import { Result } from "./result.ts";
 import type { ChordResult, GetOptions, ResultGroup } from "./result.ts";
 import { buildRooms } from "./rooms.ts";
@@ -141,6 +145,11 @@ export type WithoutContext<P extends unknown[]> = P extends [...infer A, TaskCon
 export type ContextLast<F extends AnyFunction> = Parameters<F> extends [...unknown[], TaskContext]
   ? unknown
   : { "context: true needs a task function whose last parameter is the TaskContext": never };
+
+/** What `pending()` and `scheduled()` do with a message that cannot be decoded: log it, skip it. */
+const skipper = (huey: { logger: Logger }) => (error: unknown) => {
+  huey.logger.warn(`Skipping a message that cannot be decoded: ${(error as Error).message}`);
+};
 
 /**
  * A task queue: declare tasks on it, call them to enqueue, and run a
@@ -471,12 +480,12 @@ export class Huey {
 
   /** Tasks waiting in the queue, in the order they will run. */
   async pending(limit?: number): Promise<Task[]> {
-    return this.#rooms.codec.decodeEach(await this.storage.enqueuedItems(limit), this.#skip);
+    return this.#rooms.codec.decodeEach(await this.storage.enqueuedItems(limit), skipper(this));
   }
 
   /** Tasks in the schedule, earliest first. */
   async scheduled(limit?: number): Promise<Task[]> {
-    return this.#rooms.codec.decodeEach(await this.storage.scheduledItems(limit), this.#skip);
+    return this.#rooms.codec.decodeEach(await this.storage.scheduledItems(limit), skipper(this));
   }
 
   /** Dead letters (failed for good, undecodable, unknown task, past `maxDeliveries`), oldest first. */
@@ -493,10 +502,6 @@ export class Huey {
   readonly running = (limit?: number): Promise<TaskStatus[]> => this.#rooms.status.running(limit);
   /** The consumers registered on this storage, oldest first; `alive: false` past 3 missed beats. */
   readonly consumers = (): Promise<ConsumerInfo[]> => listConsumers(this);
-
-  readonly #skip = (error: unknown) => {
-    this.logger.warn(`Skipping a message that cannot be decoded: ${(error as Error).message}`);
-  };
 
   /** Every key of the result store with its decoded value. */
   allResults(): Promise<Map<string, unknown>> {
@@ -537,6 +542,10 @@ export class Huey {
    * calls every `per` seconds (huey's `rate_limit`; see {@link RateLimit}).
    */
   readonly rateLimit: RateLimitDeclaration = (...args) => this.#rooms.rateLimit(...args);
+  /** Metrics from every consumer on this storage (`metricsText()` renders them for Prometheus). */
+  readonly metrics = (): Promise<MetricsSnapshot> => readMetrics(this);
+  /** The dashboard as a Web-standard handler (Deno.serve, Bun.serve, Hono; Node: `nodeListener`). */
+  readonly dashboard = (o?: DashboardOptions): DashboardHandler => createDashboard(this, o);
 
   /** Register a pre-execute hook under `name` (replacing one of that name). */
   registerPreExecute(name: string, hook: PreExecuteHook): void {

@@ -25,6 +25,12 @@
  * | `%rate:<per>/<buckets>:<bucket>:<limit name>` | calls in one bucket of a sliding window | rate_limit.ts |
  * | `%chord:<chord id>` | members of a chord counted so far | chord.ts |
  * | `%unique:<task id>` | the producers that asked for a unique task (1: the one that created it) | unique.ts |
+ * | `%metrics:n:<outcome>:<task name>` | runs of a task that ended so | metrics_recorder.ts |
+ * | `%metrics:s:<outcome>:<task name>` | their summed duration, in microseconds | metrics_recorder.ts |
+ * | `%metrics:b<bucket>:<outcome>:<task name>` | runs whose duration fell in one histogram bucket | metrics_recorder.ts |
+ * | `%metrics:m:<series>:<minute, ms>` | one minute of a chart series (done, errors, queue samples), kept 65 minutes | metrics_recorder.ts |
+ * | `%metrics:sampler:<minute, ms>` | the consumers that tried to sample the queue that minute (1: the one that did) | metrics_recorder.ts |
+ * | `%metrics:invalid` | messages set aside without running | metrics_recorder.ts |
  *
  * A chord's keys are removed once its callback is enqueued.
  *
@@ -97,6 +103,19 @@ export const OWN_KEYS = {
   released: (id: string): string => `%released:${id}`,
   /** The counter that holds the id `id` of a unique task while it is not done. */
   unique: (id: string): string => `%unique:${id}`,
+  /** The counter of runs of task `name` that ended with `outcome` (the name comes last). */
+  metricCount: (outcome: string, name: string): string => `%metrics:n:${outcome}:${name}`,
+  /** The summed duration, in microseconds, of those runs. */
+  metricSum: (outcome: string, name: string): string => `%metrics:s:${outcome}:${name}`,
+  /** Those runs whose duration fell in histogram bucket `index`. */
+  metricBucket: (outcome: string, name: string, index: number): string =>
+    `%metrics:b${index}:${outcome}:${name}`,
+  /** One minute (`minute`, ms) of the chart series `series`. */
+  metricMinute: (series: string, minute: number): string => `%metrics:m:${series}:${minute}`,
+  /** Taken (counted to 1) by the one consumer that samples the queue in `minute`. */
+  metricSampler: (minute: number): string => `%metrics:sampler:${minute}`,
+  /** Messages set aside without running (undecodable, unknown task, too many deliveries). */
+  metricInvalid: "%metrics:invalid",
 } as const;
 
 /**

@@ -63,6 +63,7 @@ const FIELD_RULES: { readonly [K in keyof TaskFields]-?: FieldRule } = {
   chordCallback: nested,
   chordDelay: optional(TASK_RULES.seconds),
   attempts: optional(TASK_RULES.count),
+  trace: optional(TASK_RULES.trace),
 };
 const FIELDS = Object.keys(FIELD_RULES) as (keyof TaskFields)[];
 /** The fields that hold the next tasks of a pipeline (and a chord's callback), as nested messages. */

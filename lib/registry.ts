@@ -8,6 +8,7 @@
 import type { PeriodicSchedule } from "./crontab.ts";
 import { ConfigurationError } from "./errors.ts";
 import { newTaskId, shown, Task, TASK_RULES } from "./task.ts";
+import { traceCarrier } from "./tracing.ts";
 import type { Expectation, ScheduleOptions, TaskOptions } from "./task.ts";
 import { uniqueId } from "./unique.ts";
 
@@ -263,6 +264,9 @@ export class Registry {
       timeout: call.timeout ?? options.timeout,
       periodic: definition.schedule !== undefined,
     });
+    // Only when there is a context: no own `trace: undefined` on every task.
+    const trace = traceCarrier();
+    if (trace) task.trace = trace;
     if (call.eta === undefined && call.delay !== undefined) DELAYS.set(task, call.delay);
     return task;
   }

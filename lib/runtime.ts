@@ -198,3 +198,44 @@ export type RedisClientKind = "node-redis" | "bun";
 export function redisClientKind(): RedisClientKind {
   return runtimeName() === "bun" ? "bun" : "node-redis";
 }
+
+/** An HTTP server started by {@link serveNative} (or `serveDashboard` on Node). */
+export interface HttpServer {
+  /** The port it listens on. */
+  readonly port: number;
+  /** The URL it answers at, e.g. `http://127.0.0.1:8080/huey/`. */
+  readonly url: string;
+  /** Stop listening and close open connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * Serve `handler` with the runtime's own server (Deno.serve, Bun.serve);
+ * `undefined` on Node, whose caller uses `node:http`.
+ */
+export async function serveNative(
+  handler: (request: Request) => Promise<Response>,
+  options: { port: number; hostname: string; path: string },
+): Promise<HttpServer | undefined> {
+  const { hostname, path } = options;
+  const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+  if (runtimeName() === "deno") {
+    const listening = Promise.withResolvers<number>();
+    const server = g.Deno.serve({
+      port: options.port,
+      hostname,
+      onListen: (address: { port: number }) => listening.resolve(address.port),
+    }, handler);
+    const port = await listening.promise;
+    return { port, url: `http://${host}:${port}${path}`, close: () => server.shutdown() };
+  }
+  if (runtimeName() === "bun") {
+    const server = g.Bun.serve({ port: options.port, hostname, fetch: handler });
+    return {
+      port: server.port,
+      url: `http://${host}:${server.port}${path}`,
+      close: async () => void (await server.stop(true)),
+    };
+  }
+  return undefined;
+}

@@ -325,6 +325,11 @@ export class Task<A extends unknown[] = unknown[], R = unknown, C extends unknow
   declare unique?: boolean;
   /** How many times it has started running (a retry carries the count); unset before its first run. */
   declare attempts?: number;
+  /**
+   * The producer's trace context (W3C `traceparent`, `tracestate`), when it
+   * ran inside an OpenTelemetry span; the run's span is its child. Unset otherwise.
+   */
+  declare trace?: Record<string, string>;
 
   /** Carries the type parameters for inference; never set at run time. */
   declare readonly __types?: { args: A; result: R; chain: C };
@@ -555,6 +560,18 @@ export const TASK_RULES = {
         Number.isInteger(index) && index! >= 0 && index! < size!
       ? undefined
       : `a chord link { id, index, size } (a task id, a size from 1 to ${TASK_LIMITS.chordSize}, an index below it)`;
+  },
+  /** A trace context carrier: at most 8 header-like names, each value 1 to 512 characters. */
+  trace: (value: unknown): string | undefined => {
+    const entries = typeof value === "object" && value !== null && !Array.isArray(value)
+      ? Object.entries(value)
+      : undefined;
+    return entries && entries.length >= 1 && entries.length <= 8 &&
+        entries.every(([k, v]) =>
+          /^[a-z0-9_-]{1,64}$/.test(k) && typeof v === "string" && v.length >= 1 && v.length <= 512
+        )
+      ? undefined
+      : "a trace context (1 to 8 lower-case header names, each with a string of 1 to 512 characters)";
   },
   /** Seconds after it is queued, or an absolute time. */
   expires: (value: unknown) =>

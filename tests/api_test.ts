@@ -82,6 +82,9 @@ describe("public API", () => {
       "currentTask",
       "fromTagged",
       "group",
+      "metricsText",
+      "nodeListener",
+      "serveDashboard",
       "toTagged",
     ]);
   });

@@ -67,7 +67,12 @@ export interface Running {
 
 /** Start `cli.ts` with `args` (in `options.cwd`), collecting its stdout and stderr. */
 export function startConsumer(args: string[], options: { cwd?: string } = {}): Running {
-  const { command, args: argv } = scriptCommand(cliPath, args);
+  return startScript(cliPath, args, options);
+}
+
+/** Start the module `script` (a path) with `args` on this runtime, collecting its stdout and stderr. */
+export function startScript(script: string, args: string[], options: { cwd?: string } = {}): Running {
+  const { command, args: argv } = scriptCommand(script, args);
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: options.cwd });
   let output = "";
   child.stdout!.on("data", (chunk) => (output += chunk));

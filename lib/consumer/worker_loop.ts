@@ -9,6 +9,7 @@
 import { sleep, within } from "../_util.ts";
 import type { Huey } from "../huey.ts";
 import { CancelScope } from "../cancel.ts";
+import { recorderOf } from "../metrics_recorder.ts";
 import type { Delivery, Storage } from "../storage/types.ts";
 import { OWN_KEYS } from "../keys.ts";
 import { nextOutageDelay, outageOf } from "./outage.ts";
@@ -147,6 +148,8 @@ export async function processDelivery(
     });
     running?.();
     if (scope.fired && outcome.status === "canceled") await cancels.ended(outcome.task!, true);
+    // In memory only: the loop's recorder flushes to the storage every few seconds.
+    recorderOf(huey).record(outcome);
     if (outcome.status === "interrupted") {
       // Marked first: the scheduler that puts it back then reports a release, not a death.
       if (outcome.task) await storage.putData(OWN_KEYS.released(outcome.task.id), "SIGTERM");
@@ -183,6 +186,8 @@ export async function processDelivery(
  */
 export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Promise<LoopEnd> {
   const renewal = new LeaseRenewal(huey);
+  const metrics = recorderOf(huey);
+  metrics.acquire();
   // Cancel requests from other processes, heard while the loop runs.
   const deaf = huey.executor.cancellations.listen();
   try {
@@ -192,6 +197,7 @@ export async function runWorkerLoop(huey: Huey, options: WorkerLoopOptions): Pro
   } finally {
     deaf();
     renewal.stop();
+    await metrics.release();
   }
 }
 
