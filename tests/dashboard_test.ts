@@ -11,10 +11,9 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { crontab, nodeListener, serveDashboard, SqliteHuey } from "../mod.ts";
 import type { Overview } from "../mod.ts";
-import { fileURLToPath } from "node:url";
 import { runtimeName } from "../lib/runtime.ts";
 import { dashboardFlags } from "../lib/dashboard/command.ts";
-import { freshApp, startScript, stop, tempDir, uniqueName, until } from "./process_helpers.ts";
+import { freshApp, startConsumer, stop, tempDir, uniqueName, until } from "./process_helpers.ts";
 
 const dir = tempDir("huey-dashboard-");
 const ORIGIN = "http://dash.test";
@@ -313,12 +312,11 @@ describe("the dashboard command", () => {
     assert.throws(() => dashboardFlags(["--colour"]), /Unknown option '--colour'/);
   });
 
-  it("serves an app's dashboard from its own process until SIGINT, then exits 0", async () => {
+  it("huey dashboard app.ts serves the app's dashboard from its own process until SIGINT, then exits 0", async () => {
     const app = await freshApp(dir);
     after(() => app.app.huey.close());
     await app.app.add(1, 2);
-    const script = fileURLToPath(new URL("./fixtures/dashboard_command.ts", import.meta.url));
-    const running = startScript(script, [app.url, "--port", "0", "--prefix", "/ops"]);
+    const running = startConsumer(["dashboard", app.url, "--port", "0", "--prefix", "/ops"]);
     const output = running.output;
     await until(
       () => /Dashboard of consumer-test at http:\S+\/ops\//.test(output()),

@@ -426,11 +426,12 @@ describe("huey -h and the command table", { timeout: 60_000 }, () => {
     assertBadInput(await runCli(["info", join(dir, "missing.ts")]), /Cannot import app module/);
   });
 
-  it("dashboard says it is not available yet", async () => {
+  it("dashboard with a bad port is one line and exit 2", async () => {
     const fresh = await freshApp(dir);
     await fresh.app.huey.close();
-    const run = await runCli(["dashboard", fresh.url]);
-    assert.equal(run.code, 1);
-    assert.match(run.stderr, /not available yet/);
+    assertBadInput(
+      await runCli(["dashboard", fresh.url, "--port", "http"]),
+      /--port must be 0-65535/,
+    );
   });
 });

@@ -71,7 +71,11 @@ export function startConsumer(args: string[], options: { cwd?: string } = {}): R
 }
 
 /** Start the module `script` (a path) with `args` on this runtime, collecting its stdout and stderr. */
-export function startScript(script: string, args: string[], options: { cwd?: string } = {}): Running {
+export function startScript(
+  script: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Running {
   const { command, args: argv } = scriptCommand(script, args);
   const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"], cwd: options.cwd });
   let output = "";

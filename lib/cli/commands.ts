@@ -8,6 +8,7 @@
 import type { Huey } from "../huey.ts";
 import { describeStorage } from "../consumer/outage.ts";
 import { CommandError } from "./command_error.ts";
+import { dashboardCommand } from "../dashboard/command.ts";
 import { fields, table } from "./format.ts";
 import * as inspect from "./inspect.ts";
 import type { Flushable } from "./inspect.ts";
@@ -50,6 +51,8 @@ export interface Command {
   example: string;
   /** Its own flags. */
   flags?: Record<string, CommandFlag>;
+  /** Runs until stopped (a server): no answer deadline. */
+  serves?: boolean;
   /** Do it and say what to print; throws {@link CommandError} for bad input. */
   run(huey: Huey, input: CommandInput): Promise<CommandReport>;
 }
@@ -270,13 +273,31 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "dashboard",
-    summary: "serve the dashboard page (not available yet)",
-    usage: "[--port N]",
+    summary: "serve the dashboard page until SIGINT or SIGTERM",
+    usage: "[--port N] [--hostname H] [--prefix /path]",
     args: 0,
     example: "huey dashboard app.ts --port 8080",
-    flags: { port: { type: "string", help: "port to listen on (default 8080)" } },
-    run() {
-      return Promise.reject(new CommandError("the dashboard is not available yet", 1));
+    serves: true,
+    flags: {
+      port: { type: "string", help: "port to listen on (default 8080; 0 picks a free one)" },
+      hostname: { type: "string", help: "address to listen on (default 127.0.0.1)" },
+      prefix: { type: "string", help: "path the page is served under (default /)" },
+    },
+    async run(huey, input) {
+      const args: string[] = [];
+      for (const flag of ["port", "hostname", "prefix"]) {
+        const value = input.flags[flag];
+        if (typeof value === "string") args.push(`--${flag}`, value);
+      }
+      try {
+        await dashboardCommand(huey, args);
+      } catch (error) {
+        if (error instanceof TypeError || error instanceof RangeError) {
+          throw new CommandError(error.message);
+        }
+        throw error;
+      }
+      return { json: { stopped: true }, text: "Dashboard stopped" };
     },
   },
 ];

@@ -73,6 +73,7 @@ async function perform(
   flags: Record<string, string | boolean | undefined>,
 ) {
   const work = command.run(huey, { args, flags });
+  if (command.serves) return await work;
   const late = new Promise<never>((_, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`no answer within ${STORAGE_DEADLINE}s`)),
