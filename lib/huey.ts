@@ -498,7 +498,7 @@ export class Huey {
   readonly purgeDeadLetters: DeadLetters["purge"] = () => this.#rooms.deadLetters.purge();
   /** Where task `id` is, never consuming its result (see `TaskStatus`); `unknown` for an id never seen. */
   readonly status = (id: string): Promise<TaskStatus> => this.#rooms.status.status(id);
-  /** Tasks running now, most recently started first (recorded with `trackStatus: true`). */
+  /** Tasks running now (leased), most recently started first; consumer and start with `trackStatus`. */
   readonly running = (limit?: number): Promise<TaskStatus[]> => this.#rooms.status.running(limit);
   /** The consumers registered on this storage, oldest first; `alive: false` past 3 missed beats. */
   readonly consumers = (): Promise<ConsumerInfo[]> => listConsumers(this);
