@@ -392,6 +392,15 @@ function buildCases(): Case[] {
     peers(workload, argsOf(workload));
     if (workload === "w3") floors("w3", "pingpong");
   }
+  // The cost of trackStatus (status records of running and complete, two writes per task).
+  for (
+    const { storage, label } of OUR_STORAGES.filter((s) => ["sqlite", "redis"].includes(s.storage))
+  ) {
+    ours("w2c8", storage, `${label} trackStatus`, "async", argsOf("w2c8"));
+    const tracked = cases[cases.length - 1];
+    tracked.system = `${storage}/async+status`;
+    tracked.env = { ...tracked.env, BENCH_TRACK_STATUS: "1" };
+  }
   for (const { storage, label } of OUR_STORAGES) {
     ours("w4", storage, label, "async", argsOf("w4"));
   }
