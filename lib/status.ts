@@ -66,7 +66,7 @@ export interface TaskStatus {
   attempts: number;
   /** The last error, for `failed` and `retrying` (and `dead`, when known). */
   error?: TaskErrorInfo;
-  /** When it was put in the queue, ms since the epoch, when known. */
+  /** When it was made (read from huey's own UUID v7 ids; unknown for an id of your own), ms since the epoch. */
   enqueuedAt?: number;
   /** When its last run started, ms since the epoch, when known. */
   startedAt?: number;
@@ -373,8 +373,11 @@ export class StatusBook {
       storage.getRecord(OWN_KEYS.status(id), host.now()),
       this.readProgress(id),
     ]);
-    const withProgress = (status: TaskStatus): TaskStatus =>
-      progress ? { ...status, progress } : status;
+    const withProgress = (status: TaskStatus): TaskStatus => {
+      const enqueuedAt = status.enqueuedAt ?? idTime(id);
+      const timed = enqueuedAt === undefined ? status : { ...status, enqueuedAt };
+      return progress ? { ...timed, progress } : timed;
+    };
     const recorded = text === undefined ? undefined : host.serializer.decode(text) as TaskStatus;
     // A run stores its result before it records `complete`: between the two, the result tells.
     if (recorded?.state === "retrying" && !host.trackStatus) {
@@ -444,9 +447,22 @@ export class StatusBook {
         ? await host.storage.getRecord(OWN_KEYS.status(task.id), host.now())
         : undefined;
       const recorded = text === undefined ? undefined : host.serializer.decode(text) as TaskStatus;
-      running.push(recorded?.state === "running" ? recorded : this.#waiting(task, "running"));
+      const status = recorded?.state === "running" ? recorded : this.#waiting(task, "running");
+      const enqueuedAt = status.enqueuedAt ?? idTime(task.id);
+      running.push(enqueuedAt === undefined ? status : { ...status, enqueuedAt });
     }
     running.sort((a, b) => (b.startedAt ?? 0) - (a.startedAt ?? 0));
     return running;
   }
+}
+
+/**
+ * When the task with id `id` was created, read from the id itself: the ids
+ * huey makes are UUID version 7, whose first 48 bits are the creation time
+ * in ms (so `enqueuedAt` costs no write). Undefined for an id of the
+ * application's own (`schedule(args, { id })`).
+ */
+export function idTime(id: string): number | undefined {
+  const match = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.exec(id);
+  return match ? parseInt(match[1] + match[2], 16) : undefined;
 }

@@ -6,9 +6,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Consumer, MemoryStorage, RetryTask } from "../mod.ts";
-import type { HueyEvent, TaskContext } from "../mod.ts";
+import type { HueyEvent, TaskContext, TaskStatus } from "../mod.ts";
 import { onEachStorage } from "./each_storage.ts";
 import { fakeClock, producerAndWorker } from "./helpers.ts";
+
+/** A status without `enqueuedAt`, which comes from the id (the real clock, not the test's). */
+function untimed(status: TaskStatus): Omit<TaskStatus, "enqueuedAt"> {
+  const { enqueuedAt: _made, ...rest } = status;
+  return rest;
+}
 
 await onEachStorage("task status", (open) => {
   it("queued, scheduled, then complete with trackStatus off: derived, never consuming the result", async () => {
@@ -17,13 +23,14 @@ await onEachStorage("task status", (open) => {
       (h) => h.task("add", (a: number, b: number) => a + b),
       { storage: open(), clock },
     );
+    const before = Date.now();
     const r = await tasks(1, 2);
-    assert.deepEqual(await producer.status(r.id), {
-      id: r.id,
-      name: "add",
-      state: "queued",
-      attempts: 0,
-    });
+    const { enqueuedAt, ...queued } = await producer.status(r.id);
+    assert.deepEqual(queued, { id: r.id, name: "add", state: "queued", attempts: 0 });
+    // Read from the id (UUID v7, made on the real clock): no write at enqueue.
+    assert.ok(enqueuedAt! >= before - 1 && enqueuedAt! <= Date.now(), `enqueuedAt: ${enqueuedAt}`);
+    const own = await tasks.schedule([5, 6], { id: "order-42" });
+    assert.equal((await own.status()).enqueuedAt, undefined, "an id of one's own carries no time");
     const later = await tasks.schedule([3, 4], { delay: 60 });
     assert.equal((await later.status()).state, "scheduled");
     await worker.executeNext();
@@ -40,7 +47,7 @@ await onEachStorage("task status", (open) => {
     );
     const r = await tasks(1, 2);
     const delivery = await worker.executor.dequeue();
-    assert.deepEqual(await producer.status(r.id), {
+    assert.deepEqual(untimed(await producer.status(r.id)), {
       id: r.id,
       name: "add",
       state: "running",
@@ -65,7 +72,7 @@ await onEachStorage("task status", (open) => {
     const started = clock.now;
     const delivery = await worker.executor.dequeue();
     await worker.executor.executeDelivery(delivery!, { consumer: "c-1" });
-    assert.deepEqual(seen, {
+    assert.deepEqual(untimed(seen as TaskStatus), {
       id: r.id,
       name: "slow",
       state: "running",
