@@ -61,7 +61,7 @@ export const DASHBOARD_PAGE: string = String.raw`<!doctype html>
     <div class="axis"><span>60 min ago</span><span>30 min ago</span><span>now</span></div></section>
   <section class="wide"><h2>Tasks</h2><div id="tasks"></div></section>
   <section><h2>Running</h2><div id="running"></div></section>
-  <section><h2>Dead letters <span id="dead-actions"></span></h2><div id="dead"></div></section>
+  <section class="wide"><h2>Dead letters <span id="dead-actions"></span></h2><div id="dead"></div></section>
   <section><h2>Scheduled</h2><div id="scheduled"></div></section>
   <section><h2>Pending</h2><div id="pending"></div></section>
   <section><h2>Periodic tasks</h2><div id="periodic"></div></section>
