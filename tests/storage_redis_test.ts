@@ -201,15 +201,14 @@ function registerRedisTests(server: RedisServer): void {
         await storage.incr("forever", 2);
         assert.equal(Number(await raw.send(["HLEN", k("counters")])), 6);
         assert.equal(Number(await raw.send(["ZCARD", k("counter_expiries")])), 5);
-        // Wait on the server's clock (the one that decides) until the last of them is due.
-        const expiries =
-          (await raw.send(["ZRANGE", k("counter_expiries"), "0", "-1", "WITHSCORES"])) as string[];
-        const lastDue = Math.max(...expiries.filter((_, i) => i % 2 === 1).map(Number));
-        for (;;) {
+        // Wait on the server's clock (the one that decides) until the last of them is due:
+        // each was made at or before this moment, with a 1 s ttl.
+        const serverMs = async () => {
           const [seconds, micros] = (await raw.send(["TIME"])) as string[];
-          if (Number(seconds) * 1000 + Number(micros) / 1000 > lastDue) break;
-          await sleep(20);
-        }
+          return Number(seconds) * 1000 + Number(micros) / 1000;
+        };
+        const lastDue = (await serverMs()) + 1000;
+        while ((await serverMs()) <= lastDue) await sleep(20);
         // A caller's now an hour ahead changes nothing: the server's clock decides.
         assert.equal(await storage.incr("new", 1, { ttl: 60, now: Date.now() + 3600_000 }), 1);
         assert.equal(Number(await raw.send(["HLEN", k("counters")])), 2, "expired ones swept");
