@@ -463,6 +463,8 @@ export class StatusBook {
  * application's own (`schedule(args, { id })`).
  */
 export function idTime(id: string): number | undefined {
-  const match = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.exec(id);
+  const match = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.exec(
+    id,
+  );
   return match ? parseInt(match[1] + match[2], 16) : undefined;
 }
