@@ -261,8 +261,10 @@ export class MetricsRecorder {
   }
 
   #warn(error: unknown): void {
+    // DEBUG: a storage that refuses writes is the consumer's outage, which it
+    // reports in one line of its own; this adds only that the counts wait.
     if (!this.#failing) {
-      this.#host.logger.warn(`Cannot flush metrics, keeping them: ${describeError(error)}`);
+      this.#host.logger.debug(`Cannot flush metrics, keeping them: ${describeError(error)}`);
     }
     this.#failing = true;
   }
